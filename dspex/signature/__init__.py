@@ -1,7 +1,10 @@
 """Signatures: the task's fields and instructions, DSPy-compatible, without pydantic or dspy at import."""
 
 from ._field import MISSING, Field, InputField, OutputField
+from ._from_dspy import field_from_dspy, from_dspy_signature
+from ._parse import detect_custom_types_from_caller
 from ._signature import Signature, SignatureMeta, ensure_signature, infer_prefix, is_dspy_signature, make_signature
+from ._types import annotation_name, check_field, check_signature, is_supported, unsupported_fields
 
 __all__ = [
     "MISSING",
@@ -10,8 +13,16 @@ __all__ = [
     "OutputField",
     "Signature",
     "SignatureMeta",
+    "annotation_name",
+    "check_field",
+    "check_signature",
+    "detect_custom_types_from_caller",
     "ensure_signature",
+    "field_from_dspy",
+    "from_dspy_signature",
     "infer_prefix",
     "is_dspy_signature",
+    "is_supported",
     "make_signature",
+    "unsupported_fields",
 ]

@@ -9,9 +9,12 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
-__all__ = ["Field", "InputField", "OutputField", "MISSING", "FieldKind"]
+__all__ = ["Field", "InputField", "OutputField", "MISSING", "FieldKind", "IS_TYPE_UNDEFINED", "CONSTRAINT_WORDING"]
 
 FieldKind = Literal["input", "output"]
+
+#: DSPy's ``json_schema_extra`` key marking a field whose type was not written (``dspy.utils.constants``).
+IS_TYPE_UNDEFINED = "IS_TYPE_UNDEFINED"
 
 
 class _Missing:
@@ -34,7 +37,7 @@ class _Missing:
 MISSING: Any = _Missing()
 
 # pydantic constraint keywords DSPy spells out in the prompt (``Constraints: ...``), in DSPy's wording.
-_CONSTRAINT_WORDING = {
+CONSTRAINT_WORDING = {
     "gt": "greater than: ",
     "ge": "greater than or equal to: ",
     "lt": "less than: ",
@@ -45,14 +48,20 @@ _CONSTRAINT_WORDING = {
     "allow_inf_nan": "allow 'inf', '-inf', 'nan' values: ",
 }
 
+# Keywords DSPy keeps in ``json_schema_extra`` rather than handing to pydantic (``DSPY_FIELD_ARG_NAMES``).
+_SCHEMA_EXTRA_ARGS = ("format", "parser")
+
 
 @dataclass(frozen=True, slots=True)
 class Field:
     """A signature field.
 
     ``desc`` and ``prefix`` are ``None`` until the field joins a signature, which fills DSPy's defaults
-    (``"${name}"`` and the inferred prefix). ``extra`` keeps every other keyword (``ge``, ``alias``, ...) so the
-    field can be rebuilt as a real DSPy field when a call routes to DSPy.
+    (``"${name}"`` and the inferred prefix). ``type_undefined`` is tri-state because DSPy's
+    ``json_schema_extra`` distinguishes "key absent" (``None``) from ``False`` and ``equals`` compares it.
+    ``meta`` holds any other ``json_schema_extra`` entries (``format``, keys set by ``with_updated_fields``).
+    ``extra`` keeps pydantic keywords (``ge``, ``alias``, ``description``...) so the field can be rebuilt as a
+    real DSPy field when a call routes to DSPy.
     """
 
     kind: FieldKind
@@ -62,8 +71,9 @@ class Field:
     default: Any = MISSING
     default_factory: Callable[[], Any] | None = None
     constraints: str = ""
-    type_undefined: bool = False
+    type_undefined: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_input(self) -> bool:
@@ -78,42 +88,87 @@ class Field:
         return None if self.default is MISSING else self.default
 
     def replace(self, **changes: Any) -> "Field":
-        return dataclasses.replace(self, **changes)
+        """``dataclasses.replace``, without its per-call overhead (signatures copy fields a lot)."""
+        unknown = changes.keys() - _FIELD_NAMES
+        if unknown:
+            raise TypeError(f"Field has no attribute(s) {sorted(unknown)}")
+        new = object.__new__(Field)
+        for name in _FIELD_NAMES:
+            object.__setattr__(new, name, changes[name] if name in changes else getattr(self, name))
+        return new
 
     @property
     def json_schema_extra(self) -> dict[str, Any]:
-        """DSPy's view of the field's metadata, for code written against ``FieldInfo.json_schema_extra``."""
+        """DSPy's ``FieldInfo.json_schema_extra`` for this field (a fresh dict; ``equals`` compares these)."""
         out: dict[str, Any] = {"__dspy_field_type": self.kind}
+        if self.type_undefined is not None:
+            out[IS_TYPE_UNDEFINED] = self.type_undefined
         if self.desc is not None:
             out["desc"] = self.desc
         if self.prefix is not None:
             out["prefix"] = self.prefix
         if self.constraints:
             out["constraints"] = self.constraints
+        out.update(self.meta)
         return out
+
+    def with_schema_extra(self, updates: dict[str, Any]) -> "Field":
+        """Merge ``updates`` into ``json_schema_extra`` (DSPy's ``with_updated_fields`` semantics)."""
+        changes: dict[str, Any] = {}
+        meta = dict(self.meta)
+        for key, value in updates.items():
+            if key == "__dspy_field_type":
+                changes["kind"] = value
+            elif key == IS_TYPE_UNDEFINED:
+                changes["type_undefined"] = value
+            elif key in ("desc", "prefix") and (value is None or isinstance(value, str)):
+                changes[key] = value
+            elif key == "constraints" and isinstance(value, str) and value:
+                changes[key] = value
+            else:
+                meta[key] = value
+        changes["meta"] = meta
+        return self.replace(**changes)
+
+    def __repr__(self) -> str:
+        default = "" if self.is_required() else f" default={self.get_default()!r}"
+        kind = self.kind.capitalize()
+        return f"{kind}Field(annotation={_type_repr(self.annotation)}{default} {self.json_schema_extra})"
+
+
+_FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(Field))
+
+
+def _type_repr(annotation: Any) -> str:
+    if isinstance(annotation, type) and not getattr(annotation, "__args__", None):
+        return annotation.__name__
+    return repr(annotation).replace("typing.", "")
 
 
 def _make(kind: FieldKind, kwargs: dict[str, Any]) -> Field:
+    """Split keywords the way DSPy's ``move_kwargs`` does: DSPy's own into the record, the rest kept aside."""
     kwargs = dict(kwargs)
     desc = kwargs.pop("desc", None)
     prefix = kwargs.pop("prefix", None)
-    for deprecated in ("format", "parser"):
-        kwargs.pop(deprecated, None)
+    meta = {k: kwargs.pop(k) for k in _SCHEMA_EXTRA_ARGS if k in kwargs}
+    type_undefined = kwargs.pop(IS_TYPE_UNDEFINED, None)
     default = kwargs.pop("default", MISSING)
     default_factory = kwargs.pop("default_factory", None)
-    annotation = kwargs.pop("annotation", None)
+    # pydantic.Field has no `annotation` parameter: dspy.InputField(annotation=int) leaves the type unset.
+    kwargs.pop("annotation", None)
     if desc is None and "description" in kwargs:
         desc = kwargs["description"]
-    constraints = ", ".join(f"{_CONSTRAINT_WORDING[k]}{v}" for k, v in kwargs.items() if k in _CONSTRAINT_WORDING)
+    constraints = ", ".join(f"{CONSTRAINT_WORDING[k]}{v}" for k, v in kwargs.items() if k in CONSTRAINT_WORDING)
     return Field(
         kind=kind,
-        annotation=str if annotation is None else annotation,
         desc=desc,
         prefix=prefix,
         default=default,
         default_factory=default_factory,
         constraints=constraints,
+        type_undefined=type_undefined,
         extra=kwargs,
+        meta=meta,
     )
 
 

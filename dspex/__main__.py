@@ -1,0 +1,5 @@
+import sys
+
+from dspex.cli import main
+
+sys.exit(main())

@@ -1,0 +1,83 @@
+"""One adapter round trip: prepare kwargs, format, call the LM, turn its outputs into field dicts.
+
+Mirrors DSPy 3.4.1's ``Adapter.__call__`` / ``acall`` and ``_call_postprocess`` for signatures without tool or
+native-response fields. The sync and async twins sit side by side and share everything but the LM call.
+``lm_kwargs`` is mutated in place, as DSPy does, so a JSON retry sees what the first attempt left in it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Mapping
+
+from ..errors import AdapterParseError
+
+__all__ = ["run", "arun", "prepare", "postprocess"]
+
+_EMPTY = "The LM returned an empty or null response."
+
+
+def prepare(
+    adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any], inputs: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """Adjust ``lm_kwargs`` as DSPy does and return the messages to send."""
+    prepare_response_format = getattr(adapter, "_prepare_response_format", None)
+    if prepare_response_format is not None:
+        prepare_response_format(lm, lm_kwargs, signature)
+    if not adapter.use_native_function_calling:
+        for key in ("tools", "tool_choice", "parallel_tool_calls"):
+            lm_kwargs.pop(key, None)
+    messages = adapter.format(signature, demos, inputs)
+    if lm_kwargs.get("parallel_tool_calls") is not None:
+        lm_kwargs.setdefault("tool_choice", "auto")
+    return messages
+
+
+def postprocess(adapter: Any, signature: Any, outputs: Any) -> list[dict[str, Any]]:
+    """Parse each completion; a dict's ``logprobs`` ride along; an empty one fails the whole call."""
+    plan = adapter.plan(signature)
+    values = []
+    for output in outputs:
+        logprobs = None
+        text = output
+        if isinstance(output, dict):
+            text = output.get("text")
+            logprobs = output.get("logprobs")
+        if not text:
+            raise AdapterParseError(
+                adapter_name=type(adapter).__name__,
+                signature=plan.signature,
+                lm_response=str(output),
+                message=_EMPTY,
+            )
+        value = adapter.parse(plan.signature, text)
+        if plan.any_optional_output:
+            from ._plan import fill_defaults
+
+            value = fill_defaults(plan, value)
+        for name in plan.output_names:
+            value.setdefault(name, None)
+        if logprobs:
+            value["logprobs"] = logprobs
+        values.append(value)
+    return values
+
+
+def run(
+    adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any], inputs: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    messages = prepare(adapter, lm, lm_kwargs, signature, demos, inputs)
+    outputs = lm(messages=messages, **lm_kwargs)
+    return postprocess(adapter, signature, outputs)
+
+
+async def arun(
+    adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any], inputs: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    messages = prepare(adapter, lm, lm_kwargs, signature, demos, inputs)
+    acall = getattr(lm, "acall", None)
+    if acall is not None:
+        outputs = await acall(messages=messages, **lm_kwargs)
+    else:
+        outputs = await asyncio.to_thread(lambda: lm(messages=messages, **lm_kwargs))
+    return postprocess(adapter, signature, outputs)

@@ -1,0 +1,150 @@
+"""Turn an LM's text for one output field into a Python value, as DSPy 3.4.1's ``parse_value`` does.
+
+Errors must be DSPy's errors, message for message, so every non-trivial validation goes through pydantic's
+``TypeAdapter`` (imported on first need and cached per annotation). The fast paths are the ones whose result
+is provably pydantic's: ``str`` fields (no parsing at all), ``json.loads`` before ``json_repair`` (json_repair
+0.64's ``loads`` returns ``json.loads``'s result whenever that succeeds), and exact ``int``/``float``/``bool``
+values for those same annotations (pydantic's lax validators return them unchanged).
+"""
+
+from __future__ import annotations
+
+import ast
+import enum
+import json
+import types
+from typing import Annotated, Any, Callable, Literal, Union, get_args, get_origin
+
+__all__ = [
+    "parse_value",
+    "find_enum_member",
+    "annotation_allows_none",
+    "type_adapter",
+    "loads_like_json_repair",
+    "text_parser",
+]
+
+_adapters: dict[int, tuple[Any, Any]] = {}
+_MAX_ADAPTERS = 2048
+_EXACT = (int, float, bool)
+
+
+def type_adapter(annotation: Any) -> Any:
+    """A cached ``pydantic.TypeAdapter(annotation)``, keyed on the annotation's identity.
+
+    Not on equality: typing says ``Union[int, str] == Union[str, int]`` and ``Literal['a', 'b'] ==
+    Literal['b', 'a']``, yet pydantic's error messages list the members in order. The entry keeps the
+    annotation alive so its id cannot be reused; the cache is cleared if signatures keep minting new types.
+    """
+    entry = _adapters.get(id(annotation))
+    if entry is not None and entry[0] is annotation:
+        return entry[1]
+    from pydantic import TypeAdapter
+
+    adapter = TypeAdapter(annotation)
+    if len(_adapters) >= _MAX_ADAPTERS:
+        _adapters.clear()
+    _adapters[id(annotation)] = (annotation, adapter)
+    return adapter
+
+
+def loads_like_json_repair(text: str) -> Any:
+    """``json_repair.loads(text)``, skipping the json_repair import when the text is valid JSON."""
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, TypeError, ValueError):
+        import json_repair
+
+        return json_repair.loads(text)
+
+
+def annotation_allows_none(annotation: Any) -> bool:
+    """Whether the annotation admits None (``str | None``, ``Optional[int]``, ``None``, ``Annotated[...]``)."""
+    if annotation is None or annotation is type(None):
+        return True
+    origin = get_origin(annotation)
+    args = get_args(annotation)
+    if origin is Annotated:
+        return bool(args) and annotation_allows_none(args[0])
+    if origin is Union or origin is types.UnionType:
+        return any(annotation_allows_none(arg) for arg in args)
+    return False
+
+
+def find_enum_member(enum_cls: Any, identifier: Any) -> Any:
+    """By value first (explicitly-valued enums), then by name (auto-valued ones)."""
+    for member in enum_cls:
+        if member.value == identifier:
+            return member
+    if identifier in enum_cls.__members__:
+        return enum_cls[identifier]
+    raise ValueError(f"{identifier} is not a valid name or value for the enum {enum_cls.__name__}")
+
+
+def _validate(annotation: Any, value: Any) -> Any:
+    if annotation in _EXACT and type(value) is annotation:
+        return value
+    return type_adapter(annotation).validate_python(value)
+
+
+def _clean_literal(value: Any, allowed: tuple[Any, ...]) -> tuple[bool, Any]:
+    """DSPy's forgiving Literal match: strip, unwrap ``Literal[...]``/``str[...]`` and one pair of quotes."""
+    if value in allowed:
+        return True, value
+    if isinstance(value, str):
+        v = value.strip()
+        if v.startswith(("Literal[", "str[")) and v.endswith("]"):
+            v = v[v.find("[") + 1 : -1]
+        if len(v) > 1 and v[0] == v[-1] and v[0] in "\"'":
+            v = v[1:-1]
+        if v in allowed:
+            return True, v
+        return False, v
+    return False, value
+
+
+def parse_value(value: Any, annotation: Any) -> Any:
+    """One field's value (text from ChatAdapter, any JSON value from JSONAdapter) as ``annotation``."""
+    if annotation is str:
+        return str(value)
+    if isinstance(annotation, enum.EnumMeta):
+        return find_enum_member(annotation, value)
+    origin = get_origin(annotation)
+    if origin is Literal:
+        done, value = _clean_literal(value, get_args(annotation))
+        if done:
+            return value
+    if not isinstance(value, str):
+        return _validate(annotation, value)
+    if origin in (Union, types.UnionType):
+        args = get_args(annotation)
+        if type(None) in args and str in args:
+            return type_adapter(annotation).validate_python(value)
+    candidate = loads_like_json_repair(value)  # "" when repair found nothing
+    if candidate == "" and value != "":
+        try:
+            candidate = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            candidate = value
+    return _validate(annotation, candidate)
+
+
+def text_parser(annotation: Any) -> Callable[[str], Any] | None:
+    """A parser equal to ``parse_value(text, annotation)`` for LM text, specialised once per field.
+
+    ``None`` for ``str`` fields (the text is the value). For ``int``/``float``/``bool``, valid JSON of exactly
+    that type is the answer pydantic would give; anything else takes the general path.
+    """
+    if annotation is str:
+        return None
+    if annotation in _EXACT:
+
+        def exact(text: str) -> Any:
+            try:
+                candidate = json.loads(text)
+            except ValueError:
+                return parse_value(text, annotation)
+            return candidate if type(candidate) is annotation else parse_value(text, annotation)
+
+        return exact
+    return lambda text: parse_value(text, annotation)

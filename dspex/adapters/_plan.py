@@ -1,0 +1,152 @@
+"""Everything an adapter needs that depends only on the signature, computed once per signature class.
+
+Signatures are immutable classes, so a ``WeakKeyDictionary`` keyed on the class holds each adapter kind's
+plan: the whole system message, the output reminder, per-field header strings, which fields are ``str``, and
+how missing outputs are filled in. A call then only renders its own values.
+"""
+
+from __future__ import annotations
+
+import copy
+import textwrap
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from ..signature._field import Field
+from ..signature._types import annotation_name
+from ._coerce import text_parser
+
+__all__ = [
+    "FieldSlot",
+    "OutputSlot",
+    "Plan",
+    "field_descriptions",
+    "task_description",
+    "type_info",
+    "fill_defaults",
+    "build_plan",
+]
+
+_NONE = object()
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSlot:
+    """A field as the formatter sees it: its name, its ``[[ ## name ## ]]\\n`` header, ``annotation is str``."""
+
+    name: str
+    header: str
+    is_str: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSlot:
+    name: str
+    header: str
+    is_str: bool
+    annotation: Any
+    field: Field
+    fill: int  # 0: required, 1: field default/default_factory, 2: None (annotation allows None)
+    parse: Callable[[str], Any] | None  # text -> value; None for str fields
+
+
+@dataclass(slots=True)
+class Plan:
+    """A signature's fixed prompt parts for one adapter kind."""
+
+    signature: Any
+    inputs: tuple[FieldSlot, ...]
+    outputs: tuple[OutputSlot, ...]
+    output_names: tuple[str, ...]
+    by_name: dict[str, OutputSlot]
+    system: str
+    reminder: str
+    any_optional_output: bool
+    extra: dict[str, Any]
+
+
+def field_descriptions(fields: Mapping[str, Field]) -> str:
+    """DSPy's numbered field list (``1. `q` (str): desc`` plus a ``Constraints:`` line when set)."""
+    lines = []
+    for idx, (name, field) in enumerate(fields.items()):
+        line = f"{idx + 1}. `{name}` ({annotation_name(field.annotation)})"
+        desc = field.desc if field.desc != f"${{{name}}}" else ""
+        line += f": {desc}"
+        if field.constraints:
+            line += f"\nConstraints: {field.constraints}"
+        lines.append(line)
+    return "\n".join(lines).strip()
+
+
+def task_description(instructions: str) -> str:
+    objective = ("\n" + " " * 8).join([""] + textwrap.dedent(instructions).splitlines())
+    return f"In adhering to this structure, your objective is: {objective}"
+
+
+def type_info(field: Field) -> str:
+    """The reminder's ``(must be formatted as a valid Python int)`` suffix; empty for ``str`` fields."""
+    if field.annotation is not str:
+        return f" (must be formatted as a valid Python {annotation_name(field.annotation)})"
+    return ""
+
+
+def _fill_kind(field: Field) -> int:
+    from ._coerce import annotation_allows_none
+
+    if not field.is_required():
+        return 1
+    if annotation_allows_none(field.annotation):
+        return 2
+    return 0
+
+
+def build_plan(
+    signature: Any,
+    system: Callable[[Any], str],
+    reminder: Callable[[Any], str],
+    extra: dict[str, Any] | None = None,
+) -> Plan:
+    ins = signature._input_fields
+    outs = signature._output_fields
+    outputs = tuple(
+        OutputSlot(
+            n, f"[[ ## {n} ## ]]\n", f.annotation is str, f.annotation, f, _fill_kind(f), text_parser(f.annotation)
+        )
+        for n, f in outs.items()
+    )
+    return Plan(
+        signature=signature,
+        inputs=tuple(FieldSlot(n, f"[[ ## {n} ## ]]\n", f.annotation is str) for n, f in ins.items()),
+        outputs=outputs,
+        output_names=tuple(outs),
+        by_name={o.name: o for o in outputs},
+        system=system(signature),
+        reminder=reminder(signature),
+        any_optional_output=any(o.fill for o in outputs),
+        extra=dict(extra or {}),
+    )
+
+
+_IMMUTABLE = (str, int, float, bool, type(None), bytes, tuple, frozenset)
+
+
+def _default(field: Field) -> Any:
+    """pydantic's ``get_default(call_default_factory=True)``: a fresh copy of a mutable default."""
+    if field.default_factory is not None:
+        return field.default_factory()
+    value = field.default
+    return value if type(value) in _IMMUTABLE else copy.deepcopy(value)
+
+
+def fill_defaults(plan: Plan, fields: dict[str, Any]) -> dict[str, Any]:
+    """DSPy's ``apply_output_field_defaults``: outputs in signature order, missing optional ones filled in."""
+    completed: dict[str, Any] = {}
+    for slot in plan.outputs:
+        value = fields.get(slot.name, _NONE)
+        if value is not _NONE:
+            completed[slot.name] = value
+        elif slot.fill == 1:
+            completed[slot.name] = _default(slot.field)
+        elif slot.fill == 2:
+            completed[slot.name] = None
+    return completed

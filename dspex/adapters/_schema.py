@@ -1,0 +1,123 @@
+"""Type notes and JSON schemas shown to the LM, and the structured-output model sent as ``response_format``.
+
+All of this depends only on the signature, so callers compute it once per signature class. pydantic is
+imported here only when a field's type needs a JSON schema.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any, Literal, get_origin
+
+from ..signature._field import MISSING, Field
+
+__all__ = ["type_note", "json_schema", "has_open_ended_mapping", "structured_output_model", "response_format"]
+
+logger = logging.getLogger("dspex.adapters")
+
+
+def _is_subclass(annotation: Any, base: type) -> bool:
+    try:
+        return inspect.isclass(annotation) and issubclass(annotation, base)
+    except TypeError:
+        return False
+
+
+def _type_first(d: Any) -> Any:
+    """``type`` first, then keys sorted, at every level (DSPy's readability reordering)."""
+    if isinstance(d, Mapping):
+        return {k: _type_first(v) for k, v in sorted(d.items(), key=lambda item: (item[0] != "type", item[0]))}
+    if isinstance(d, list):
+        return [_type_first(item) for item in d]
+    return d
+
+
+def json_schema(annotation: Any) -> dict[str, Any]:
+    from pydantic import TypeAdapter
+
+    return _type_first(TypeAdapter(annotation).json_schema())
+
+
+def type_note(name: str, field: Field) -> str:
+    """The placeholder DSPy writes for a field in the structure block: ``{name}`` plus an optional note."""
+    t = field.annotation
+    if field.kind == "input" or t is str:
+        desc = ""
+    elif t is bool:
+        desc = "must be True or False"
+    elif t in (int, float):
+        desc = f"must be a single {t.__name__} value"
+    elif _is_subclass(t, enum.Enum):
+        desc = f"must be one of: {'; '.join(str(member.value) for member in t)}"
+    elif hasattr(t, "__origin__") and t.__origin__ is Literal:
+        desc = f"must exactly match (no extra characters) one of: {'; '.join([str(x) for x in t.__args__])}"
+    else:
+        desc = f"must adhere to the JSON schema: {json.dumps(json_schema(t), ensure_ascii=False)}"
+    note = (" " * 8) + f"# note: the value you produce {desc}" if desc else ""
+    return f"{{{name}}}{note}"
+
+
+def has_open_ended_mapping(outputs: Mapping[str, Field]) -> bool:
+    return any(get_origin(f.annotation) is dict for f in outputs.values())
+
+
+def _enforce_required(part: dict[str, Any]) -> None:
+    """OpenAI structured outputs: every object lists all its properties as required and forbids extras."""
+    if part.get("type") == "object":
+        props = part.get("properties")
+        if props is not None:
+            part["required"] = list(props.keys())
+            part["additionalProperties"] = False
+            for sub in props.values():
+                if isinstance(sub, dict):
+                    _enforce_required(sub)
+        else:
+            part["properties"] = {}
+            part["required"] = []
+            part["additionalProperties"] = False
+    if part.get("type") == "array" and isinstance(part.get("items"), dict):
+        _enforce_required(part["items"])
+    for key in ("$defs", "definitions"):
+        if key in part:
+            for sub in part[key].values():
+                _enforce_required(sub)
+
+
+def structured_output_model(outputs: Mapping[str, Field]) -> Any:
+    """DSPy's ``DSPyProgramOutputs`` pydantic model, whose ``model_json_schema()`` is the strict schema."""
+    import pydantic
+
+    for name, field in outputs.items():
+        if get_origin(field.annotation) is dict:
+            raise ValueError(
+                f"Field '{name}' has an open-ended mapping type which is not supported by Structured Outputs."
+            )
+    fields = {name: (f.annotation, ... if f.default is MISSING else f.default) for name, f in outputs.items()}
+    model = pydantic.create_model(
+        "DSPyProgramOutputs", __config__=pydantic.ConfigDict(extra="forbid"), **fields  # type: ignore[call-overload]
+    )
+    schema = model.model_json_schema()
+    for prop in schema.get("properties", {}).values():
+        prop.pop("json_schema_extra", None)
+    _enforce_required(schema)
+    model.model_json_schema = lambda *args, **kwargs: schema  # type: ignore[method-assign]
+    return model
+
+
+def response_format(lm: Any, outputs: Mapping[str, Field]) -> Any:
+    """What JSONAdapter puts in ``response_format``, or ``None`` to leave the kwargs alone."""
+    if "response_format" not in getattr(lm, "supported_params", set()):
+        return None
+    if has_open_ended_mapping(outputs) or not getattr(lm, "supports_response_schema", False):
+        return {"type": "json_object"}
+    import pydantic
+
+    try:
+        return structured_output_model(outputs)
+    except (ValueError, pydantic.PydanticInvalidForJsonSchema, pydantic.PydanticSchemaGenerationError):
+        logger.warning("Failed to build structured output schema; using JSON mode before execution.")
+        return {"type": "json_object"}

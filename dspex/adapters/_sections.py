@@ -1,0 +1,52 @@
+"""Cut an LM completion into its parts, with DSPy 3.4.1's quirks kept on purpose.
+
+``split_sections`` is ChatAdapter's splitter: a header is recognised on the *stripped* line but the value is
+sliced from the *unstripped* line at the stripped match's end, so an indented header leaves part of its own
+text in the value, exactly as in DSPy. ``first_balanced_braces`` is JSONAdapter's fallback search
+(``regex.search(r"\\{(?:[^{}]|(?R))*\\}", text, regex.DOTALL)``) without the ``regex`` package: the leftmost
+``{`` that has a balanced closing ``}``, up to that closing brace.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["HEADER", "split_sections", "first_balanced_braces"]
+
+HEADER = re.compile(r"\[\[ ## (\w+) ## \]\]")
+_BRACE = re.compile(r"[{}]")
+
+
+def split_sections(completion: str) -> list[tuple[str | None, str]]:
+    """``[(header or None, stripped text)]`` in order, duplicates and unknown headers included."""
+    sections: list[tuple[str | None, list[str]]] = [(None, [])]
+    match_header = HEADER.match
+    for line in completion.splitlines():
+        # Cheap pre-check: a header line contains "[[ ## " somewhere after optional whitespace.
+        if "[[ ## " in line:
+            match = match_header(line.strip())
+            if match:
+                rest = line[match.end() :].strip()
+                sections.append((match.group(1), [rest] if rest else []))
+                continue
+        sections[-1][1].append(line)
+    return [(k, "\n".join(v).strip()) for k, v in sections]
+
+
+def first_balanced_braces(text: str) -> str | None:
+    """The leftmost-starting balanced ``{...}`` substring, or None (the regex's ``search`` result)."""
+    if "{" not in text or "}" not in text:
+        return None
+    stack: list[int] = []
+    best: tuple[int, int] | None = None
+    for m in _BRACE.finditer(text):
+        i = m.start()
+        if text[i] == "{":
+            stack.append(i)
+        elif stack:
+            start = stack.pop()
+            if best is None or start < best[0]:
+                best = (start, i + 1)
+            if not stack:  # every earlier "{" is closed: nothing can start further left
+                break
+    return None if best is None else text[best[0] : best[1]]

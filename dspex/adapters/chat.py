@@ -1,0 +1,256 @@
+"""ChatAdapter: DSPy 3.4.1's default prompt format (``[[ ## field ## ]]`` sections), byte for byte.
+
+Formatting and parsing follow ``dspy/adapters/chat_adapter.py`` and ``base.py``; the per-signature parts come
+from a cached :class:`~dspex.adapters._plan.Plan`, so a call renders only its own values.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any, Mapping
+
+from ..errors import AdapterParseError
+from ..signature import Signature, SignatureMeta
+from . import _call
+from ._markers import START, expand_markers
+from ._plan import Plan, build_plan, field_descriptions, fill_defaults, task_description, type_info
+from ._schema import type_note
+from ._sections import split_sections
+from ._values import format_field_value
+
+__all__ = ["ChatAdapter", "INCOMPLETE_DEMO_PREFIX"]
+
+INCOMPLETE_DEMO_PREFIX = "This is an example of the task, though some input or output fields are not supplied."
+_MISSING_IN_DEMO = "Not supplied for this particular example. "
+_MISSING_IN_HISTORY = "Not supplied for this conversation history message. "
+
+
+def _as_signature(signature: Any) -> Any:
+    if isinstance(signature, SignatureMeta) and signature is not Signature:
+        return signature
+    from ..signature import ensure_signature
+
+    return ensure_signature(signature)
+
+
+class ChatAdapter:
+    """Format a signature's prompt, call the LM, parse ``[[ ## field ## ]]`` sections; retry as JSON on failure."""
+
+    _plans: "weakref.WeakKeyDictionary[Any, Plan]" = weakref.WeakKeyDictionary()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._plans = weakref.WeakKeyDictionary()  # plans depend on the class's formatting methods
+
+    def __init__(
+        self,
+        use_native_function_calling: bool = False,
+        use_json_adapter_fallback: bool = True,
+        parallel_tool_calls: bool | None = None,
+    ) -> None:
+        self.use_native_function_calling = use_native_function_calling
+        self.use_json_adapter_fallback = use_json_adapter_fallback
+        self.parallel_tool_calls = parallel_tool_calls
+        self._last: Plan | None = None  # the last plan used: most adapters serve one signature at a time
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    # --- per-signature plan -----------------------------------------------------------------------------------
+    def plan(self, signature: Any) -> Plan:
+        """The signature's cached prompt parts for this adapter class."""
+        last = self._last
+        if last is not None and last.signature is signature:
+            return last
+        try:
+            plan = self._plans[signature]
+            self._last = plan
+            return plan
+        except KeyError:
+            pass
+        except TypeError:  # not weak-referenceable: a dspy signature or a string
+            return self.plan(_as_signature(signature))
+        if not isinstance(signature, SignatureMeta):
+            return self.plan(_as_signature(signature))
+        plan = build_plan(signature, self.format_system_message, self.user_message_output_requirements)
+        self._plans[signature] = plan
+        self._last = plan
+        return plan
+
+    # --- system message ---------------------------------------------------------------------------------------
+    def format_system_message(self, signature: Any) -> str:
+        return (
+            f"{self.format_field_description(signature)}\n"
+            f"{self.format_field_structure(signature)}\n"
+            f"{self.format_task_description(signature)}"
+        )
+
+    def format_field_description(self, signature: Any) -> str:
+        return (
+            f"Your input fields are:\n{field_descriptions(signature._input_fields)}\n"
+            f"Your output fields are:\n{field_descriptions(signature._output_fields)}"
+        )
+
+    def _placeholders(self, fields: Mapping[str, Any]) -> str:
+        return "\n\n".join(f"[[ ## {n} ## ]]\n{type_note(n, f)}" for n, f in fields.items()).strip()
+
+    def format_field_structure(self, signature: Any) -> str:
+        parts = [
+            "All interactions will be structured in the following way, with the appropriate values filled in.",
+            self._placeholders(signature._input_fields),
+            self._placeholders(signature._output_fields),
+            "[[ ## completed ## ]]\n",
+        ]
+        return "\n\n".join(parts).strip()
+
+    def format_task_description(self, signature: Any) -> str:
+        return task_description(signature.instructions)
+
+    def user_message_output_requirements(self, signature: Any) -> str:
+        fields = ", then ".join(f"`[[ ## {n} ## ]]`{type_info(f)}" for n, f in signature._output_fields.items())
+        return (
+            "Respond with the corresponding output fields, starting with the field "
+            f"{fields}, and then ending with the marker for `[[ ## completed ## ]]`."
+        )
+
+    # --- messages ---------------------------------------------------------------------------------------------
+    def format(self, signature: Any, demos: list[Any], inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The chat messages DSPy's adapter sends: system, demo pairs (incomplete ones first), the request."""
+        plan = self.plan(signature)
+        messages: list[dict[str, Any]] = [{"role": "system", "content": plan.system}]
+        if demos:
+            for message in self._format_demos(plan, demos):
+                if message["role"] == "user" and START in message["content"]:
+                    message = expand_markers(message)
+                messages.append(message)
+        parts = []
+        for slot in plan.inputs:
+            if slot.name in inputs:
+                value = inputs.get(slot.name)
+                parts.append(slot.header + (value if type(value) is str else format_field_value(slot.is_str, value)))
+        # Equal to DSPy's join-then-strip: every part starts with "[[" and the reminder ends with ".".
+        parts.append(plan.reminder)
+        content = "\n\n".join(parts)
+        message = {"role": "user", "content": content}
+        messages.append(expand_markers(message) if START in content else message)
+        return messages
+
+    def format_user_message_content(
+        self,
+        signature: Any,
+        inputs: Mapping[str, Any],
+        prefix: str = "",
+        suffix: str = "",
+        main_request: bool = False,
+    ) -> str:
+        """DSPy's user-message body for any signature; uncached, for one-off signatures (e.g. a ReAct trajectory)."""
+        signature = _as_signature(signature)
+        parts = [prefix]
+        for name, field in signature._input_fields.items():
+            if name in inputs:
+                parts.append(f"[[ ## {name} ## ]]\n{format_field_value(field.annotation is str, inputs.get(name))}")
+        if main_request:
+            parts.append(self.user_message_output_requirements(signature))
+        parts.append(suffix)
+        return "\n\n".join(parts).strip()
+
+    def format_assistant_message_content(
+        self, signature: Any, outputs: Mapping[str, Any], missing_field_message: str | None = None
+    ) -> str:
+        return self._assistant_content(self.plan(signature), outputs, missing_field_message)
+
+    def format_demos(self, signature: Any, demos: list[Any]) -> list[dict[str, Any]]:
+        return self._format_demos(self.plan(signature), demos)
+
+    def _demo_user_content(self, plan: Plan, demo: Mapping[str, Any], prefix: str) -> str:
+        parts = [prefix]
+        for slot in plan.inputs:
+            if slot.name in demo:
+                parts.append(slot.header + format_field_value(slot.is_str, demo.get(slot.name)))
+        parts.append("")
+        return "\n\n".join(parts).strip()
+
+    def _assistant_content(self, plan: Plan, outputs: Mapping[str, Any], missing: str | None) -> str:
+        body = "\n\n".join(
+            slot.header + format_field_value(slot.is_str, outputs.get(slot.name, missing)) for slot in plan.outputs
+        ).strip()
+        return body + "\n\n[[ ## completed ## ]]\n"
+
+    def _format_demos(self, plan: Plan, demos: list[Any]) -> list[dict[str, Any]]:
+        complete, incomplete = [], []
+        names = [s.name for s in plan.inputs] + list(plan.output_names)
+        for demo in demos:
+            if all(k in demo and demo[k] is not None for k in names):
+                complete.append(demo)
+            elif any(s.name in demo for s in plan.inputs) and any(k in demo for k in plan.output_names):
+                incomplete.append(demo)
+        messages: list[dict[str, Any]] = []
+        for demo in incomplete:
+            messages.append({"role": "user", "content": self._demo_user_content(plan, demo, INCOMPLETE_DEMO_PREFIX)})
+            messages.append({"role": "assistant", "content": self._assistant_content(plan, demo, _MISSING_IN_DEMO)})
+        for demo in complete:
+            messages.append({"role": "user", "content": self._demo_user_content(plan, demo, "")})
+            messages.append({"role": "assistant", "content": self._assistant_content(plan, demo, _MISSING_IN_HISTORY)})
+        return messages
+
+    # --- parsing ----------------------------------------------------------------------------------------------
+    def parse(self, signature: Any, completion: str) -> dict[str, Any]:
+        """The output fields found in ``completion``; AdapterParseError (DSPy's wording) when any is missing."""
+        plan = self.plan(signature)
+        slots = plan.by_name
+        fields: dict[str, Any] = {}
+        for k, v in split_sections(completion):
+            if k not in fields and k in slots:
+                parse = slots[k].parse
+                if parse is None:
+                    fields[k] = v
+                    continue
+                try:
+                    fields[k] = parse(v)
+                except ValueError as e:
+                    raise AdapterParseError(
+                        adapter_name="ChatAdapter",
+                        signature=plan.signature,
+                        lm_response=completion,
+                        message=f"Failed to parse field {k} with value {v} from the LM response. Error message: {e}",
+                    )
+        fields = fill_defaults(plan, fields)
+        if len(fields) != len(slots):
+            raise AdapterParseError(
+                adapter_name="ChatAdapter", signature=plan.signature, lm_response=completion, parsed_result=fields
+            )
+        return fields
+
+    # --- calling the LM ---------------------------------------------------------------------------------------
+    def _json_fallback(self) -> "ChatAdapter | None":
+        from .json_adapter import JSONAdapter
+
+        if isinstance(self, JSONAdapter) or not self.use_json_adapter_fallback:
+            return None
+        return JSONAdapter(
+            use_native_function_calling=self.use_native_function_calling, parallel_tool_calls=self.parallel_tool_calls
+        )
+
+    def __call__(
+        self, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any], inputs: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Format, call ``lm(messages=..., **lm_kwargs)``, parse; one JSONAdapter retry on a parse error."""
+        try:
+            return _call.run(self, lm, lm_kwargs, signature, demos, inputs)
+        except AdapterParseError:
+            fallback = self._json_fallback()
+            if fallback is None:
+                raise
+            return fallback(lm, lm_kwargs, signature, demos, inputs)
+
+    async def acall(
+        self, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any], inputs: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The async twin of ``__call__``: ``await lm.acall(...)`` if the LM has it, else the sync call in a thread."""
+        try:
+            return await _call.arun(self, lm, lm_kwargs, signature, demos, inputs)
+        except AdapterParseError:
+            fallback = self._json_fallback()
+            if fallback is None:
+                raise
+            return await fallback.acall(lm, lm_kwargs, signature, demos, inputs)

@@ -1,0 +1,101 @@
+"""``dspex demo``: the product in one screen, on embedded defaults (no network, no API key).
+
+Stage 1 runs a small program through DSPy and through native with the same local LM and shows, side by side,
+that the prompts and answers are identical and what each call cost.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import click
+
+__all__ = ["demo", "PROGRAM"]
+
+
+@dataclass(frozen=True)
+class Step:
+    module: str
+    signature: str
+    inputs: dict[str, Any]
+
+
+PROGRAM = (
+    Step("ChainOfThought", "question -> answer: int", {"question": "What is 17 plus 25?"}),
+    Step("Predict", "text -> sentiment: Literal['positive', 'negative', 'neutral']", {"text": "I love this library"}),
+    Step("Predict", "question, hints: list[str] -> answer: int", {"question": "What is 6 times 7?", "hints": ["multiply"]}),
+)
+
+
+def _per_call_us(fn: Callable[[], Any], calls: int) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls * 1e6
+
+
+def _side_by_side(console: Any, calls: int) -> bool:
+    from rich.table import Table
+
+    import dspex.native as native
+
+    from ._demo_lm import DemoLM, make_dspy_lm
+
+    try:
+        import dspy
+    except ImportError:
+        console.print("[yellow]DSPy is not installed: showing native only. pip install 'dspex[dspy]' to compare.[/]")
+        dspy = None
+
+    from rich.markup import escape
+
+    table = Table(title="Stage 1: one program through DSPy and through native (local scripted LM)")
+    table.add_column("module / signature", overflow="fold", ratio=3)
+    table.add_column("answer (DSPy | native)", overflow="fold", ratio=3)
+    for col in ("same prompt", "DSPy us/call", "native us/call", "speed-up"):
+        table.add_column(col, justify="right", ratio=1)
+    all_same = True
+    for step in PROGRAM:
+        native_lm = DemoLM()
+        native_mod = getattr(native, step.module)(step.signature)
+        native_pred = native_mod(**step.inputs, lm=native_lm)
+        native_us = _per_call_us(lambda: native_mod(**step.inputs, lm=native_lm), calls)
+        row_native = ", ".join(f"{k}={v!r}" for k, v in native_pred.items() if k != "reasoning")
+        title = escape(f"{step.module}({step.signature!r})")
+        if dspy is None:
+            table.add_row(title, escape(row_native), "-", "-", f"{native_us:.0f}", "-")
+            continue
+        dspy_lm = make_dspy_lm()
+        dspy_mod = getattr(dspy, step.module)(step.signature)
+        dspy_pred = dspy_mod(**step.inputs, lm=dspy_lm)
+        dspy_us = _per_call_us(lambda: dspy_mod(**step.inputs, lm=dspy_lm), calls)
+        same_prompt = dspy_lm.last == native_lm.last
+        same_answer = dict(dspy_pred.items()) == dict(native_pred.items())
+        all_same &= same_prompt and same_answer
+        row_dspy = ", ".join(f"{k}={v!r}" for k, v in dspy_pred.items() if k != "reasoning")
+        table.add_row(
+            title,
+            escape(f"{row_dspy} | {row_native}" if same_answer else f"{row_dspy} | {row_native}  DIFFERENT"),
+            "[green]yes[/]" if same_prompt else "[red]NO[/]",
+            f"{dspy_us:.0f}",
+            f"{native_us:.0f}",
+            f"{dspy_us / native_us:.0f}x",
+        )
+    console.print(table)
+    return all_same
+
+
+@click.command(help="Run the demo on embedded defaults: no network, no API key.")
+@click.option("--calls", default=200, show_default=True, help="Calls per module when timing.")
+def demo(calls: int) -> int:
+    from rich.console import Console
+
+    console = Console()
+    ok = _side_by_side(console, calls)
+    if not ok:
+        console.print("[red]Native and DSPy differed: this is a bug, please report it.[/]")
+        return 1
+    console.print("[green]Prompts and answers identical; native is the fast path.[/]")
+    return 0

@@ -1,0 +1,48 @@
+"""Native implementations of DSPy's modules: callable without importing dspy, pydantic or an HTTP stack.
+
+``import dspex.native`` loads only the signature model, ``Predict``, ``ChainOfThought`` and ``Prediction``;
+the adapters and the HTTP ``LM`` are imported on first use (attribute access), so the import stays in the tens
+of milliseconds where ``import dspy`` takes over a second.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ..errors import AdapterParseError
+from ..signature import InputField, OutputField, Signature
+from ._prediction import Completions, Prediction
+from ._settings import settings
+from .chain_of_thought import ChainOfThought
+from .predict import Predict
+
+__all__ = [
+    "Signature",
+    "InputField",
+    "OutputField",
+    "Predict",
+    "ChainOfThought",
+    "Prediction",
+    "Completions",
+    "ChatAdapter",
+    "JSONAdapter",
+    "LM",
+    "AdapterParseError",
+    "settings",
+]
+
+_LAZY = {"ChatAdapter": "dspex.adapters", "JSONAdapter": "dspex.adapters", "LM": "dspex.lm"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dspex.native' has no attribute '{name}'")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

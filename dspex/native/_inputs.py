@@ -1,0 +1,160 @@
+"""Per-signature facts a call needs (computed once per signature class) and DSPy's input warnings.
+
+DSPy re-reads ``signature.input_fields`` (a fresh dict of pydantic fields) several times per call; the native
+path reads a frozen :class:`InputPlan` cached per signature class instead. The warnings keep DSPy's texts.
+"""
+
+from __future__ import annotations
+
+import types
+import weakref
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from ..signature import MISSING, _types, ensure_signature
+
+__all__ = ["InputPlan", "plan_for", "warn_about_inputs", "annotation_allows_none"]
+
+
+def annotation_allows_none(annotation: Any) -> bool:
+    """Whether ``annotation`` admits None (``str | None``, ``Optional[str]``, ``None``): such inputs may be omitted."""
+    if annotation is None or annotation is type(None):
+        return True
+    origin = get_origin(annotation)
+    args = get_args(annotation)
+    if origin is Annotated:
+        return bool(args) and annotation_allows_none(args[0])
+    if origin is Union or origin is types.UnionType:
+        return any(annotation_allows_none(a) for a in args)
+    return False
+
+
+class InputPlan:
+    """What one signature's calls need to know about its inputs, precomputed."""
+
+    __slots__ = ("signature", "names", "name_set", "defaults", "not_optional", "typed", "__weakref__")
+
+    def __init__(self, signature: Any) -> None:
+        fields = signature._input_fields
+        self.signature = signature
+        self.names: tuple[str, ...] = tuple(fields)
+        self.name_set: frozenset[str] = frozenset(fields)
+        # Only a plain ``default`` is filled in, not a ``default_factory`` (pydantic keeps those apart; so does DSPy).
+        self.defaults: tuple[tuple[str, Any], ...] = tuple(
+            (k, f.default) for k, f in fields.items() if f.default is not MISSING
+        )
+        self.not_optional: tuple[str, ...] = tuple(
+            k for k, f in fields.items() if not annotation_allows_none(f.annotation)
+        )
+        self.typed: tuple[tuple[str, Any], ...] = tuple(
+            (k, f.annotation) for k, f in fields.items() if not f.type_undefined
+        )
+
+
+_PLANS: "weakref.WeakKeyDictionary[Any, InputPlan]" = weakref.WeakKeyDictionary()
+
+
+def plan_for(signature: Any) -> InputPlan:
+    """The plan of a signature given in any form DSPy accepts (string, native or dspy Signature class)."""
+    if not isinstance(signature, str):
+        plan = _PLANS.get(signature)
+        if plan is not None:
+            return plan
+    native = ensure_signature(signature)
+    plan = _PLANS.get(native)
+    if plan is None:
+        _types.check_signature(native)  # a per-call signature= with an unsupported type fails like a constructor
+        plan = _PLANS[native] = InputPlan(native)
+    if not isinstance(signature, str) and signature is not native:
+        _PLANS[signature] = plan
+    return plan
+
+
+def _logger(name: str) -> Any:
+    import logging  # only when there is something to say: ``import logging`` is ~10 ms of ``import dspex.native``
+
+    return logging.getLogger(name)
+
+
+def warn_about_inputs(logger_name: str, plan: InputPlan, inputs: dict[str, Any], check_types: bool) -> None:
+    """Log DSPy's three input warnings (extra fields, type mismatches, missing fields); never raises."""
+    name_set = plan.name_set
+    exact = inputs.keys() == name_set  # the common case: exactly the signature's inputs, nothing to report
+    extra = [] if exact else [k for k in inputs if k not in name_set]
+    if extra:
+        _logger(logger_name).warning(
+            "Input contains fields not in signature. These fields will be ignored: %s. Expected fields: %s.",
+            extra,
+            list(plan.names),
+        )
+    if check_types:
+        for name, expected in plan.typed:
+            if name in inputs:
+                value = inputs[name]
+                if value is not None and not _compatible(value, expected):
+                    _logger(logger_name).warning(
+                        "Type mismatch for field '%s': expected %s based on given Signature, "
+                        "but the provided value is incompatible: %s.",
+                        name,
+                        type_name(expected),
+                        value,
+                    )
+    if exact:
+        return
+    missing = [k for k in plan.not_optional if k not in inputs]
+    if missing:
+        present = [k for k in plan.names if k in inputs]
+        _logger(logger_name).warning(
+            "Not all input fields were provided to module. Present: %s. Missing: %s.", present, missing
+        )
+
+
+def type_name(annotation: Any) -> str:
+    """DSPy's short name for an annotation in the type-mismatch warning (``list[int]``, ``Literal['a', 'b']``)."""
+    origin = get_origin(annotation)
+    args = get_args(annotation)
+    if origin is None:
+        return annotation.__name__ if hasattr(annotation, "__name__") else str(annotation)
+    if origin is Literal:
+        return f"Literal[{', '.join(repr(a) for a in args)}]"
+    if args:
+        inner = ", ".join("..." if a is Ellipsis else type_name(a) for a in args)
+        return f"{getattr(origin, '__name__', str(origin))}[{inner}]"
+    return getattr(origin, "__name__", str(origin))
+
+
+def _compatible(value: Any, expected: Any) -> bool:
+    # A ``str`` field may be given a list of strings (DSPy renders it as a numbered list).
+    if expected is str and isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return True
+    return _check_type(value, expected)
+
+
+def _check_type(value: Any, expected: Any) -> bool:
+    """DSPy's stdlib stand-in for ``typeguard.check_type``; unknown annotations count as mismatches, as there."""
+    if expected is Any:
+        return True
+    origin = get_origin(expected)
+    args = get_args(expected)
+    if origin is Union or origin is types.UnionType:
+        return any(_check_type(value, a) for a in args)
+    if origin is Literal:
+        return value in args
+    if origin is list:
+        return isinstance(value, list) and (not args or all(_check_type(v, args[0]) for v in value))
+    if origin is dict:
+        if not isinstance(value, dict):
+            return False
+        return not args or all(_check_type(k, args[0]) and _check_type(v, args[1]) for k, v in value.items())
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            return False
+        if not args:
+            return True
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_check_type(v, args[0]) for v in value)
+        return len(value) == len(args) and all(_check_type(v, a) for v, a in zip(value, args))
+    if origin is set or origin is frozenset:
+        return isinstance(value, origin) and (not args or all(_check_type(v, args[0]) for v in value))
+    if isinstance(expected, type):
+        return isinstance(value, expected)
+    return False

@@ -1,0 +1,90 @@
+"""Native ``ChainOfThought``: a ``Predict`` whose signature gains a leading ``reasoning`` output, as in DSPy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import SignatureError
+from ..signature import Field, OutputField, ensure_signature
+from ._prediction import Prediction
+from .predict import Predict
+
+__all__ = ["ChainOfThought"]
+
+
+def _native_field(field: Any) -> Field:
+    """Accept a native field or a ``dspy.OutputField()`` (read by duck typing: dspy is never imported here)."""
+    if isinstance(field, Field):
+        return field
+    extra = getattr(field, "json_schema_extra", None)
+    if isinstance(extra, dict) and "__dspy_field_type" in extra and hasattr(field, "annotation"):
+        kind = extra["__dspy_field_type"]
+        if kind not in ("input", "output"):
+            raise SignatureError(f"rationale_field has an unknown DSPy field type {kind!r}; use OutputField().")
+        return Field(
+            kind=kind,
+            annotation=str if field.annotation is None else field.annotation,
+            desc=extra.get("desc"),
+            prefix=extra.get("prefix"),
+        )
+    raise SignatureError(
+        f"rationale_field must be made by dspex.native.OutputField(...) or dspy.OutputField(...), not {field!r}."
+    )
+
+
+class ChainOfThought:
+    """Reason step by step, then answer: ``ChainOfThought("question -> answer")`` adds ``reasoning``."""
+
+    def __init__(
+        self,
+        signature: Any,
+        rationale_field: Any = None,
+        rationale_field_type: Any = str,
+        **config: Any,
+    ) -> None:
+        signature = ensure_signature(signature)
+        if rationale_field:
+            field = _native_field(rationale_field)
+            rationale_field_type = field.annotation
+        else:
+            field = OutputField(desc="${reasoning}")
+        extended = signature.prepend(name="reasoning", field=field, type_=rationale_field_type)
+        self.callbacks: list[Any] = []
+        self.history: list[Any] = []
+        self.predict = Predict(extended, **config)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Prediction:
+        return self.forward(*args, **kwargs)
+
+    async def acall(self, *args: Any, **kwargs: Any) -> Prediction:
+        return await self.aforward(*args, **kwargs)
+
+    # Keyword-only, like DSPy's: a positional argument is a TypeError naming ``ChainOfThought.forward()``.
+    def forward(self, **kwargs: Any) -> Prediction:
+        return self.predict(**kwargs)
+
+    async def aforward(self, **kwargs: Any) -> Prediction:
+        return await self.predict.acall(**kwargs)
+
+    # --- DSPy's module API ----------------------------------------------------------------------------------
+    def named_predictors(self) -> list[tuple[str, Predict]]:
+        return [("predict", self.predict)]
+
+    def predictors(self) -> list[Predict]:
+        return [self.predict]
+
+    def set_lm(self, lm: Any) -> None:
+        self.predict.lm = lm
+
+    def get_lm(self) -> Any:
+        return self.predict.lm
+
+    def dump_state(self, json_mode: bool = True) -> dict[str, Any]:
+        return {"predict": self.predict.dump_state(json_mode)}
+
+    def load_state(self, state: dict[str, Any], *, allow_unsafe_lm_state: bool = False) -> "ChainOfThought":
+        self.predict.load_state(state["predict"], allow_unsafe_lm_state=allow_unsafe_lm_state)
+        return self
+
+    def __repr__(self) -> str:
+        return f"predict = {self.predict!r}"

@@ -1,0 +1,235 @@
+"""Native ``Predict``: DSPy's ``Predict`` call path (``_forward_preprocess`` step by step) without DSPy.
+
+The call path is DSPy's, in DSPy's order: positional-argument check, per-call ``signature=`` / ``demos=`` /
+``config=`` / ``lm=`` / ``prediction=``, LM resolution, the ``n > 1`` temperature rule, input defaults, the
+three input warnings, then ``ChatAdapter()(lm, config, signature, demos, inputs)`` and
+``Prediction.from_completions``. What differs, on purpose:
+
+* construction never touches the global ``random`` (DSPy's draws ``stage`` from it); ``stage`` comes from
+  ``os.urandom`` instead, so building a module cannot change a seeded program's random stream;
+* per-signature facts are computed once and cached, the default adapter is built once: a call costs a few
+  microseconds on top of the adapter and the LM;
+* any callable ``lm(messages=[...], **kwargs)`` is accepted (DSPy insists on ``dspy.BaseLM``), and a missing
+  LM is a :class:`~dspex.errors.ConfigError` (a ``ValueError``, like DSPy's) that names ``lm=`` and
+  ``dspex.configure``;
+* there is no trace, usage tracker, streaming or global callback list; instance ``callbacks`` get
+  ``on_module_start`` / ``on_module_end``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..errors import ConfigError
+from ..signature import ensure_signature
+from ..signature import _types
+from ._inputs import InputPlan, _logger, plan_for, warn_about_inputs
+from ._prediction import Prediction
+from ._settings import settings
+
+__all__ = ["Predict"]
+
+LOGGER_NAME = __name__  # "dspex.native.predict"; logging itself is imported only when a warning is due
+
+_default_adapter: Any = None
+_EMPTY: dict[str, Any] = {}  # read-only stand-in for "no per-call config" (saves a dict per call)
+
+
+def _adapter() -> Any:
+    """The configured adapter, else one shared ChatAdapter (stateless, so building it per call is waste)."""
+    configured = settings.adapter
+    if configured is not None:
+        return configured
+    global _default_adapter
+    if _default_adapter is None:
+        from ..adapters import ChatAdapter
+
+        _default_adapter = ChatAdapter()
+    return _default_adapter
+
+
+def _check_lm(lm: Any) -> Any:
+    if lm is None:
+        raise ConfigError(
+            "No LM is configured for this native module. Pass one per call (module(..., lm=my_lm)), set it on the "
+            "module (module.set_lm(my_lm)), or configure a default: "
+            "dspex.configure(lm=dspex.LM('openai/gpt-4o-mini')). Any callable lm(messages=[...], **kwargs) works."
+        )
+    if isinstance(lm, str):
+        raise ConfigError(
+            f"LM must be an instance of `dspy.BaseLM`, not a string. Instead of using a string like "
+            f"'dspy.configure(lm=\"{lm}\")', please configure the LM like 'dspy.configure(lm=dspy.LM(\"{lm}\"))'"
+        )
+    if not callable(lm):
+        raise ConfigError(
+            f"LM must be callable as lm(messages=[...], **kwargs) -> list[str | dict] (e.g. dspex.LM or dspy.LM), "
+            f"not {type(lm)}."
+        )
+    return lm
+
+
+class Predict:
+    """Map inputs to outputs with one LM call: ``Predict("question -> answer")(question=...)``."""
+
+    def __init__(self, signature: Any, callbacks: list[Any] | None = None, **config: Any) -> None:
+        self.stage = os.urandom(8).hex()
+        self.callbacks = list(callbacks or [])
+        self.history: list[Any] = []
+        self.signature = ensure_signature(signature)
+        _types.check_signature(self.signature)  # UnsupportedTypeError now, not a wrong prompt later
+        self.fields: dict[str, Any] = {}
+        self.config = config
+        self._plan: InputPlan = plan_for(self.signature)
+        self._plan_source: Any = self.signature
+        self.reset()
+
+    # --- DSPy's module API ----------------------------------------------------------------------------------
+    def reset(self) -> None:
+        self.lm: Any = None
+        self.traces: list[Any] = []
+        self.train: list[Any] = []
+        self.demos: list[Any] = []
+
+    def update_config(self, **kwargs: Any) -> None:
+        self.config = {**self.config, **kwargs}
+
+    def get_config(self) -> dict[str, Any]:
+        return self.config
+
+    def set_lm(self, lm: Any) -> None:
+        self.lm = lm
+
+    def get_lm(self) -> Any:
+        return self.lm
+
+    def named_predictors(self) -> list[tuple[str, "Predict"]]:
+        return [("self", self)]
+
+    def predictors(self) -> list["Predict"]:
+        return [self]
+
+    def dump_state(self, json_mode: bool = True) -> dict[str, Any]:
+        """DSPy's state layout (traces, train, demos, signature, lm), so saved programs stay interchangeable."""
+        from ._state import dump_predict_state
+
+        return dump_predict_state(self, json_mode)
+
+    def load_state(self, state: dict[str, Any], *, allow_unsafe_lm_state: bool = False) -> "Predict":
+        """Restore a state saved by this class or by ``dspy.Predict``; a saved LM comes back as ``dspex.LM``."""
+        from ._state import load_predict_state
+
+        return load_predict_state(self, state, allow_unsafe_lm_state)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.signature})"
+
+    # --- calling ----------------------------------------------------------------------------------------------
+    def _positional_error(self) -> ValueError:
+        names = list(self.signature.input_fields)
+        return ValueError(
+            "Positional arguments are not allowed when calling `dspy.Predict`, must use keyword arguments "
+            f"that match your signature input fields: '{', '.join(names)}'. For example: "
+            f"`predict({names[0]}=input_value, ...)`."
+        )
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Prediction:
+        if args:
+            raise self._positional_error()
+        if self.callbacks:
+            return self._with_callbacks(kwargs)
+        return self._run(kwargs)
+
+    async def acall(self, *args: Any, **kwargs: Any) -> Prediction:
+        if args:
+            raise self._positional_error()
+        if self.callbacks:
+            return await self._awith_callbacks(kwargs)
+        return await self._arun(kwargs)
+
+    def forward(self, **kwargs: Any) -> Prediction:
+        return self._run(kwargs)
+
+    async def aforward(self, **kwargs: Any) -> Prediction:
+        return await self._arun(kwargs)
+
+    def _run(self, kwargs: dict[str, Any]) -> Prediction:
+        lm, config, signature, demos, inputs = self._preprocess(kwargs)
+        completions = _adapter()(lm, lm_kwargs=config, signature=signature, demos=demos, inputs=inputs)
+        return Prediction.from_completions(completions, signature=signature)
+
+    async def _arun(self, kwargs: dict[str, Any]) -> Prediction:
+        lm, config, signature, demos, inputs = self._preprocess(kwargs)
+        completions = await _adapter().acall(lm, lm_kwargs=config, signature=signature, demos=demos, inputs=inputs)
+        return Prediction.from_completions(completions, signature=signature)
+
+    def _preprocess(self, kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any], Any, Any, dict[str, Any]]:
+        """DSPy's ``_forward_preprocess``; ``kwargs`` is this call's own dict, so it is consumed in place."""
+        if "new_signature" in kwargs:
+            raise AssertionError("new_signature is no longer a valid keyword argument.")
+        plan = self._plan
+        if "signature" in kwargs:
+            plan = plan_for(kwargs.pop("signature"))
+        elif self._plan_source is not self.signature:  # module.signature was reassigned since the last call
+            plan = self._plan = plan_for(self.signature)
+            self._plan_source = self.signature
+        signature = plan.signature
+        demos = kwargs.pop("demos", self.demos)
+        config = {**self.config, **kwargs.pop("config", _EMPTY)}
+        lm = _check_lm(kwargs.pop("lm", self.lm) or settings.lm)
+
+        # With n > 1 and an unset or near-zero temperature, sample at 0.7 so the completions differ (DSPy's rule;
+        # note ``or``: an explicit 0.0 counts as unset).
+        defaults = getattr(lm, "kwargs", _EMPTY)
+        temperature = config.get("temperature") or defaults.get("temperature")
+        n = config.get("n") or defaults.get("n") or defaults.get("num_generations") or 1
+        if (temperature is None or temperature <= 0.15) and n > 1:
+            config["temperature"] = 0.7
+
+        prediction = kwargs.get("prediction")
+        if isinstance(prediction, dict) and prediction.get("type") == "content" and "content" in prediction:
+            config["prediction"] = kwargs.pop("prediction")  # OpenAI "predicted outputs": an LM kwarg, not an input
+
+        for name, default in plan.defaults:
+            if name not in kwargs:
+                kwargs[name] = default
+        if plan.typed or kwargs.keys() != plan.name_set:  # else there is nothing to warn about
+            warn_about_inputs(LOGGER_NAME, plan, kwargs, settings.warn_on_type_mismatch)
+        return lm, config, signature, demos, kwargs
+
+    # --- instance callbacks ---------------------------------------------------------------------------------
+    def _with_callbacks(self, kwargs: dict[str, Any]) -> Prediction:
+        call_id = self._start(kwargs)
+        try:
+            result = self._run(kwargs)
+        except Exception as exc:
+            self._end(call_id, None, exc)
+            raise
+        self._end(call_id, result, None)
+        return result
+
+    async def _awith_callbacks(self, kwargs: dict[str, Any]) -> Prediction:
+        call_id = self._start(kwargs)
+        try:
+            result = await self._arun(kwargs)
+        except Exception as exc:
+            self._end(call_id, None, exc)
+            raise
+        self._end(call_id, result, None)
+        return result
+
+    def _start(self, kwargs: dict[str, Any]) -> str:
+        call_id = os.urandom(16).hex()
+        for cb in self.callbacks:
+            try:
+                cb.on_module_start(call_id=call_id, instance=self, inputs=dict(kwargs))
+            except Exception:  # a broken callback must not break the call (DSPy logs and goes on too)
+                _logger(LOGGER_NAME).warning("Error when calling callback %s on module start", cb, exc_info=True)
+        return call_id
+
+    def _end(self, call_id: str, outputs: Any, exception: Exception | None) -> None:
+        for cb in self.callbacks:
+            try:
+                cb.on_module_end(call_id=call_id, outputs=outputs, exception=exception)
+            except Exception:
+                _logger(LOGGER_NAME).warning("Error when calling callback %s on module end", cb, exc_info=True)

@@ -1,0 +1,194 @@
+"""A parity case as plain data, and the one construction routine both implementations go through.
+
+The same ``_build_signature`` code runs for DSPy and for native, with only the library's ``Signature`` /
+``InputField`` / ``OutputField`` swapped in (a :class:`Kit`), so any difference between the two built modules
+comes from the libraries, never from the harness.
+"""
+
+from __future__ import annotations
+
+import enum
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal, Union, get_args, get_origin
+
+__all__ = [
+    "NO_DEFAULT",
+    "FieldSpec",
+    "SignatureSpec",
+    "LMSpec",
+    "DemoSpec",
+    "Case",
+    "Kit",
+    "annotation_expr",
+    "build_signature",
+    "run_with_names",
+]
+
+
+class _NoDefault:
+    def __repr__(self) -> str:
+        return "NO_DEFAULT"
+
+
+NO_DEFAULT: Any = _NoDefault()
+
+SignatureForm = Literal["string", "class", "dict", "dspy_class"]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field. ``annotation=None`` means "no annotation" (``"a -> b"`` or a class attribute without a hint)."""
+
+    name: str
+    kind: Literal["input", "output"]
+    annotation: Any = None
+    desc: str | None = None
+    constraints: tuple[tuple[str, Any], ...] = ()
+    default: Any = NO_DEFAULT
+
+    def field_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = dict(self.constraints)
+        if self.desc is not None:
+            kwargs["desc"] = self.desc
+        if self.default is not NO_DEFAULT:
+            kwargs["default"] = self.default
+        return kwargs
+
+
+@dataclass(frozen=True)
+class SignatureSpec:
+    """A signature in one of four forms: a string, a class statement, a dict of fields, or a dspy class given
+    to both sides (users migrating hand their existing ``dspy.Signature`` classes to native modules)."""
+
+    fields: tuple[FieldSpec, ...]
+    instructions: str | None = None
+    form: SignatureForm = "string"
+    name: str = "ParitySignature"
+    names: tuple[tuple[str, Any], ...] = ()  # custom type names visible to string signatures (module globals)
+    raw: str | None = None  # a verbatim signature string (error cases); overrides ``fields``
+
+    @property
+    def inputs(self) -> list[FieldSpec]:
+        return [f for f in self.fields if f.kind == "input"]
+
+    @property
+    def outputs(self) -> list[FieldSpec]:
+        return [f for f in self.fields if f.kind == "output"]
+
+    def as_string(self) -> str:
+        if self.raw is not None:
+            return self.raw
+
+        def part(fs: list[FieldSpec]) -> str:
+            return ", ".join(f.name if f.annotation is None else f"{f.name}: {annotation_expr(f.annotation)}" for f in fs)
+
+        return f"{part(self.inputs)} -> {part(self.outputs)}"
+
+
+@dataclass(frozen=True)
+class LMSpec:
+    """How to build each side's scripted LM: its script and the attributes DSPy's adapters read."""
+
+    script: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] | None = None  # None: BaseLM's defaults (temperature=None, max_tokens=None)
+    supported_params: tuple[str, ...] = ()
+    supports_response_schema: bool = False
+
+
+@dataclass(frozen=True)
+class DemoSpec:
+    """A demo as a plain dict or as a ``dspy.Example`` (what optimizers produce)."""
+
+    values: dict[str, Any]
+    as_example: bool = False
+
+
+@dataclass
+class Case:
+    module: Literal["predict", "cot"]
+    signature: SignatureSpec
+    inputs: dict[str, Any] = field(default_factory=dict)
+    lm: LMSpec = field(default_factory=LMSpec)
+    demos: tuple[DemoSpec, ...] | None = None
+    demos_via: Literal["call", "attribute"] = "call"
+    config: dict[str, Any] | None = None  # per-call ``config=``
+    module_config: dict[str, Any] = field(default_factory=dict)  # constructor ``**config``
+    positional: tuple[Any, ...] = ()  # positional call arguments (both modules must refuse them)
+    pass_lm: bool = True  # False: call without ``lm=`` and with no global LM configured
+
+
+@dataclass(frozen=True)
+class Kit:
+    """A library's signature-building vocabulary."""
+
+    signature: Any
+    input_field: Callable[..., Any]
+    output_field: Callable[..., Any]
+
+
+def annotation_expr(annotation: Any) -> str:
+    """Write an annotation the way a user types it in a signature string."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if annotation is type(None):
+        return "None"
+    if origin is Literal:
+        return f"Literal[{', '.join(repr(a) for a in args)}]"
+    if origin is Union:
+        non_none = [a for a in args if a is not type(None)]
+        if len(args) == 2 and len(non_none) == 1:
+            return f"Optional[{annotation_expr(non_none[0])}]"
+        return f"Union[{', '.join(annotation_expr(a) for a in args)}]"
+    if origin is types.UnionType:
+        return " | ".join(annotation_expr(a) for a in args)
+    if origin is not None:
+        name = getattr(origin, "__name__", None) or str(origin).replace("typing.", "")
+        inner = ", ".join("..." if a is Ellipsis else annotation_expr(a) for a in args)
+        return f"{name}[{inner}]" if args else name
+    if annotation is typing.Any:
+        return "Any"
+    return getattr(annotation, "__name__", repr(annotation))
+
+
+def run_with_names(names: dict[str, Any], fn: Callable[[], Any]) -> Any:
+    """Call ``fn`` from a frame whose globals hold ``names``, as if the user's module had defined them.
+
+    DSPy resolves custom type names in signature strings by walking the caller's frames; running the module
+    construction in such a frame is how a user's own code looks to it.
+    """
+    if not names:
+        return fn()
+    namespace: dict[str, Any] = dict(names)
+    namespace["__parity_fn"] = fn
+    exec("__parity_result = __parity_fn()", namespace)  # noqa: S102 - a fixed snippet, no user text
+    return namespace["__parity_result"]
+
+
+def build_signature(spec: SignatureSpec, kit: Kit) -> Any:
+    """The signature object handed to a module constructor (a string, or a class built through ``kit``)."""
+    if spec.form == "string":
+        text = spec.as_string()
+        return text if spec.instructions is None else kit.signature(text, spec.instructions)
+    if spec.form == "dict":
+        fields = {
+            f.name: (f.annotation, (kit.input_field if f.kind == "input" else kit.output_field)(**f.field_kwargs()))
+            for f in spec.fields
+        }
+        return kit.signature(fields, spec.instructions)
+    # "class" (and "dspy_class", built with dspy's kit by the caller): a class statement, made with type().
+    namespace: dict[str, Any] = {"__module__": "parity_case", "__qualname__": spec.name}
+    if spec.instructions is not None:
+        namespace["__doc__"] = spec.instructions
+    annotations: dict[str, Any] = {}
+    for f in spec.fields:
+        maker = kit.input_field if f.kind == "input" else kit.output_field
+        namespace[f.name] = maker(**f.field_kwargs())
+        if f.annotation is not None:
+            annotations[f.name] = f.annotation
+    namespace["__annotations__"] = annotations
+    return type(kit.signature)(spec.name, (kit.signature,), namespace)
+
+
+def is_enum(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, enum.Enum)

@@ -1,0 +1,155 @@
+"""Canonical, type-carrying snapshots of what each implementation produced, and readable diffs between them.
+
+Equality here is strict on purpose: ``True`` and ``'True'`` differ, ``1`` and ``1.0`` differ, ``0.0`` and ``-0.0``
+differ, NaN equals NaN, dict key order matters, and a pydantic model is equal only to an instance of the very
+same class with equal fields.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import math
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["typed", "ExcInfo", "snapshot_result", "normalize_kwargs", "messages_diff", "show"]
+
+
+def typed(value: Any, _depth: int = 0) -> Any:
+    """A hashable-free canonical form that keeps every value's exact type."""
+    if _depth > 50:
+        return ("<deep>", repr(value)[:200])
+    t = type(value)
+    nxt = _depth + 1
+    if value is None or t in (bool, int, str, bytes):
+        return (t.__name__, value)
+    if t is float:
+        return ("float", "nan" if math.isnan(value) else repr(value))
+    if isinstance(value, enum.Enum):
+        return (_qual(t), t, "enum", value.name, typed(value.value, nxt))
+    if t is dict or isinstance(value, dict):
+        return (_qual(t), "dict", [(typed(k, nxt), typed(v, nxt)) for k, v in value.items()])
+    if t in (list, tuple) or isinstance(value, (list, tuple)):
+        return (_qual(t), [typed(v, nxt) for v in value])
+    if isinstance(value, (set, frozenset)):
+        return (_qual(t), sorted((typed(v, nxt) for v in value), key=repr))
+    if t.__name__ == "method" and hasattr(value, "__self__"):  # a field name shadowed by a method: compare by name
+        return ("method", value.__name__)
+    dump = getattr(value, "model_dump", None)
+    if callable(dump) and hasattr(type(value), "model_fields"):
+        fields = {k: getattr(value, k, None) for k in type(value).model_fields}
+        return (_qual(t), t, "model", typed(fields, nxt))
+    if isinstance(value, (int, float, str)):  # int/str/float subclasses (IntEnum handled above)
+        return (_qual(t), t, repr(value))
+    return (_qual(t), t, "object", repr(value))
+
+
+def _qual(t: type) -> str:
+    return f"{t.__module__}.{t.__qualname__}"
+
+
+@dataclass(frozen=True)
+class ExcInfo:
+    """An exception reduced to what the parity contract compares (class name and message) plus the class."""
+
+    name: str
+    message: str
+    exc_type: type
+    stage: str  # "construct" or "call"
+
+    @classmethod
+    def of(cls, exc: BaseException, stage: str) -> "ExcInfo":
+        return cls(type(exc).__name__, str(exc), type(exc), stage)
+
+    def __str__(self) -> str:
+        return f"[{self.stage}] {self.name}: {self.message}"
+
+
+def snapshot_result(result: Any) -> dict[str, Any]:
+    """What a caller can observe of a returned Prediction (or any other result of a user module).
+
+    Each observation is taken separately, so a missing API on one side shows up as its own difference
+    (``"<error: AttributeError ...>"``) instead of hiding the others.
+    """
+    snap: dict[str, Any] = {"class": type(result).__name__}
+    if not hasattr(result, "_store") and not hasattr(result, "completions"):
+        snap["value"] = typed(result)
+        return snap
+    snap["keys"] = _observe(lambda: [typed(k) for k in result.keys()])
+    snap["items"] = _observe(lambda: [(k, typed(v)) for k, v in result.items()])
+    snap["attributes"] = _observe(lambda: [(k, typed(getattr(result, k))) for k in result.keys()])
+    snap["getitem"] = _observe(lambda: [(k, typed(result[k])) for k in result.keys()])
+    snap["completions"] = _observe(lambda: [(k, typed(list(v))) for k, v in result.completions.items()])
+    snap["completions_len"] = _observe(lambda: len(result.completions))
+    snap["completion_0"] = _observe(lambda: [(k, typed(v)) for k, v in result.completions[0].items()])
+    snap["repr"] = _observe(lambda: repr(result))
+    return snap
+
+
+def _observe(fn: Any) -> Any:
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - an observation failing is itself the observation
+        return f"<error: {type(exc).__name__}: {exc}>"
+
+
+def normalize_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """LM call kwargs in comparable form; a pydantic ``response_format`` class is its name and JSON schema."""
+    out: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        if isinstance(value, type) and hasattr(value, "model_json_schema"):
+            try:
+                schema = value.model_json_schema()
+            except Exception as exc:  # noqa: BLE001
+                schema = f"<schema error: {type(exc).__name__}: {exc}>"
+            out[key] = ("pydantic-class", value.__name__, typed(schema))
+        else:
+            out[key] = typed(value)
+    return out
+
+
+def messages_diff(a: Any, b: Any, a_name: str = "dspy", b_name: str = "native") -> str:
+    """A unified diff of the first differing message (role, content and any extra keys)."""
+    if not isinstance(a, list) or not isinstance(b, list):
+        return f"{a_name} messages: {a!r}\n{b_name} messages: {b!r}"
+    for index in range(max(len(a), len(b))):
+        if index >= len(a) or index >= len(b):
+            extra, who = (b, b_name) if index >= len(a) else (a, a_name)
+            return f"message count differs ({a_name}: {len(a)}, {b_name}: {len(b)}); first extra on {who}:\n{extra[index]!r}"
+        ma, mb = a[index], b[index]
+        if typed(ma) == typed(mb):
+            continue
+        if not isinstance(ma, dict) or not isinstance(mb, dict):
+            return f"message {index}: {a_name}={ma!r}\n{b_name}={mb!r}"
+        lines = [f"message {index} differs"]
+        if list(ma.keys()) != list(mb.keys()):
+            lines.append(f"  keys: {a_name}={list(ma.keys())} {b_name}={list(mb.keys())}")
+        if ma.get("role") != mb.get("role"):
+            lines.append(f"  role: {a_name}={ma.get('role')!r} {b_name}={mb.get('role')!r}")
+        ca, cb = ma.get("content"), mb.get("content")
+        if isinstance(ca, str) and isinstance(cb, str) and ca != cb:
+            diff = difflib.unified_diff(
+                ca.splitlines(keepends=True), cb.splitlines(keepends=True), f"{a_name}[{index}].content",
+                f"{b_name}[{index}].content", n=2,
+            )
+            lines.append("".join(show_line(d) for d in diff))
+        elif typed(ca) != typed(cb):
+            lines.append(f"  content: {a_name}={ca!r}\n  {b_name}={cb!r}")
+        return "\n".join(lines)
+    return ""
+
+
+def show_line(line: str) -> str:
+    """A diff line with invisible trouble made visible: trailing spaces and missing final newlines."""
+    body = line[:-1] if line.endswith("\n") else line
+    marker = "" if line.endswith("\n") else "⏎(no newline)"
+    stripped = body.rstrip(" ")
+    if len(stripped) != len(body) and not line.startswith(("---", "+++")):
+        body = stripped + "·" * (len(body) - len(stripped))
+    return f"{body}{marker}\n"
+
+
+def show(value: Any, limit: int = 600) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"

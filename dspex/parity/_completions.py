@@ -1,0 +1,163 @@
+"""Strategies for what an LM answers: well-formed completions rendered from generated output values, the way a
+real LM writes them, and corrupted ones (noise, indentation, missing or duplicated fields, JSON instead of
+headers, wrong types, ...), wrapped as DSPy's LM call convention returns them (str or dict entries in a list),
+plus malformed wrappers (None, a bare string, too few or too many completions).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+from typing import Any, Sequence
+
+from hypothesis import strategies as st
+
+from ._type_strategies import texts, values_of
+
+__all__ = ["jsonable", "render_value", "chat_completions", "json_completions", "completion_entries", "lm_responses"]
+
+Outputs = Sequence[tuple[str, Any]]  # (field name, annotation) in signature order
+
+
+def jsonable(value: Any) -> Any:
+    """A generated value as plain JSON data (what an LM would write inside a JSON answer)."""
+    if isinstance(value, enum.Enum):
+        return jsonable(value.value)
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(jsonable(value), ensure_ascii=False)
+
+
+@st.composite
+def render_value(draw: Any, value: Any) -> str:
+    """How an LM might write ``value`` after a field header: plain, or a lax-but-plausible variant."""
+    if isinstance(value, bool):
+        return draw(st.sampled_from([str(value), str(value).lower(), "yes" if value else "no", str(int(value))]))
+    if isinstance(value, int):
+        return draw(st.sampled_from([str(value), f"{value}.0", f" {value} ", f"{value}\n"]))
+    if isinstance(value, float):
+        return draw(st.sampled_from([repr(value), str(value), f"{value:g}"]))
+    if value is None:
+        return draw(st.sampled_from(["None", "null", "none", ""]))
+    if isinstance(value, enum.Enum):
+        return draw(st.sampled_from([str(value.value), value.name, _dumps(value)]))
+    if isinstance(value, str):
+        return value
+    if hasattr(value, "model_dump_json"):
+        return draw(st.sampled_from([value.model_dump_json(), value.model_dump_json(indent=2)]))
+    dumped = _dumps(value)
+    return draw(st.sampled_from([dumped, f"```json\n{dumped}\n```", repr(value) if not isinstance(value, set) else dumped]))
+
+
+_CORRUPTIONS = [
+    "none", "none", "none", "none", "none", "none",  # well-formed most of the time
+    "leading_noise", "indented_header", "missing_field", "wrong_type", "json_instead", "no_marker", "duplicate_header",
+    "text_on_header", "unknown_header", "trailing_noise", "crlf", "empty", "header_only",
+]
+
+
+def _header(name: str) -> str:
+    return f"[[ ## {name} ## ]]"
+
+
+@st.composite
+def chat_completions(draw: Any, outputs: Outputs, clean: bool = False) -> str:
+    """One completion text in ChatAdapter's format; corrupted now and then unless ``clean``."""
+    values = {name: draw(values_of(tp)) for name, tp in outputs}
+    sections = [(name, draw(render_value(values[name]))) for name, _ in outputs]
+    corruption = "none" if clean else draw(st.sampled_from(_CORRUPTIONS))
+    marker = True
+    prefix = suffix = ""
+    if corruption == "missing_field" and sections:
+        sections.pop(draw(st.integers(0, len(sections) - 1)))
+    elif corruption == "wrong_type" and sections:
+        i = draw(st.integers(0, len(sections) - 1))
+        sections[i] = (sections[i][0], draw(st.sampled_from(["not a value", "[1, 2", "{'a': }", "3.5", "maybe", ""])))
+    elif corruption == "json_instead":
+        return _dumps(values)
+    elif corruption == "no_marker":
+        marker = False
+    elif corruption == "leading_noise":
+        prefix = draw(st.sampled_from(["Sure! Here is the answer:\n\n", "Reasoning first.\n", "   "]))
+    elif corruption == "trailing_noise":
+        suffix = draw(st.sampled_from(["\nHope this helps!", "\n\n[[ ## extra ## ]]\nstuff"]))
+    elif corruption == "duplicate_header" and sections:
+        i = draw(st.integers(0, len(sections) - 1))
+        sections.append((sections[i][0], draw(texts)))
+    elif corruption == "unknown_header":
+        sections.insert(draw(st.integers(0, len(sections))), ("unexpected_field", draw(texts)))
+    elif corruption == "empty":
+        return ""
+    elif corruption == "header_only" and sections:
+        sections = [(name, "") for name, _ in sections]
+    parts = []
+    indent = draw(st.sampled_from(["  ", "\t"])) if corruption == "indented_header" else ""
+    for name, text in sections:
+        if corruption == "text_on_header":
+            parts.append(f"{indent}{_header(name)} {text}\n\n")
+        else:
+            parts.append(f"{indent}{_header(name)}\n{text}\n\n")
+    body = prefix + "".join(parts) + (_header("completed") if marker else "") + suffix
+    return body.replace("\n", "\r\n") if corruption == "crlf" else body
+
+
+@st.composite
+def json_completions(draw: Any, outputs: Outputs) -> str:
+    """One completion text as JSONAdapter expects it (a JSON object), maybe corrupted."""
+    values = {name: jsonable(draw(values_of(tp))) for name, tp in outputs}
+    corruption = draw(st.sampled_from(["none", "none", "none", "fenced", "missing", "wrong", "garbage", "array", "extra"]))
+    if corruption == "missing" and values:
+        values.pop(draw(st.sampled_from(sorted(values))))
+    elif corruption == "wrong" and values:
+        values[draw(st.sampled_from(sorted(values)))] = draw(st.sampled_from(["x", None, [1], {"k": 1}, 3.5, True]))
+    elif corruption == "garbage":
+        return draw(st.sampled_from(["not json at all", "{", "", "[[ ## answer ## ]]\n1", "null"]))
+    elif corruption == "array":
+        return json.dumps(list(values.values()), ensure_ascii=False)
+    elif corruption == "extra":
+        values["surprise"] = "field"
+    text = json.dumps(values, ensure_ascii=False)
+    return f"```json\n{text}\n```" if corruption == "fenced" else text
+
+
+@st.composite
+def completion_entries(draw: Any, text: st.SearchStrategy[str]) -> Any:
+    """An entry of the LM's returned list: mostly a string, sometimes a dict (with logprobs), or junk."""
+    kind = draw(st.sampled_from(["str"] * 8 + ["dict", "dict_logprobs", "dict_no_text", "dict_none", "none", "int"]))
+    if kind == "str":
+        return draw(text)
+    if kind == "dict":
+        return {"text": draw(text)}
+    if kind == "dict_logprobs":
+        return {"text": draw(text), "logprobs": {"content": [{"token": "a", "logprob": -0.5}]}}
+    if kind == "dict_no_text":
+        return {"logprobs": None, "reasoning_content": "hmm"}
+    if kind == "dict_none":
+        return {"text": None}
+    if kind == "none":
+        return None
+    return 42
+
+
+@st.composite
+def lm_responses(draw: Any, outputs: Outputs, n: int, style: str = "chat") -> Any:
+    """What one LM call returns: usually ``n`` completions; sometimes fewer, more, none, or a malformed wrapper."""
+    text = chat_completions(outputs) if style == "chat" else json_completions(outputs)
+    shape = draw(st.sampled_from(["n"] * 10 + ["fewer", "more", "zero", "bare_string", "none"]))
+    if shape == "bare_string":
+        return draw(text)
+    if shape == "none":
+        return None
+    count = {"n": n, "fewer": max(n - 1, 1) if n > 1 else 0, "more": n + 1, "zero": 0}[shape]
+    return [draw(completion_entries(text)) for _ in range(count)]

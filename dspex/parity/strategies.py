@@ -1,0 +1,235 @@
+"""Hypothesis strategies for parity cases: signatures, inputs, demos, LM configurations and LM scripts.
+
+Wide and nasty by design: every supported field type, ascii and unicode names, odd instructions, inputs of the
+wrong type, incomplete demos, every n / temperature source, and corrupted or ill-typed LM answers. The case
+strategies compose these into :class:`~dspex.parity._case.Case` objects that ``harness.run_case`` runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from hypothesis import strategies as st
+
+from ._case import NO_DEFAULT, Case, DemoSpec, FieldSpec, LMSpec, SignatureSpec
+from ._completions import json_completions, lm_responses
+from ._completions import chat_completions as chat_completion_texts
+from ._type_strategies import (
+    NASTY_STRINGS,
+    annotations,
+    custom_types_in,
+    enum_types,
+    identifiers,
+    model_types,
+    odd_values,
+    texts,
+    values_of,
+)
+from .scripted_lm import Raise
+
+__all__ = [
+    "texts", "identifiers", "annotations", "enum_types", "model_types", "values_of", "odd_values",
+    "instructions", "descriptions", "field_specs", "signature_specs", "inputs_for", "demos_for", "lm_configs",
+    "scripts_for", "cases", "bad_signature_strings", "lm_exceptions", "garbage_responses", "chat_completion_texts",
+    "json_completions", "lm_responses", "NASTY_STRINGS",
+]
+
+_INSTRUCTION_SAMPLES = [
+    "Answer the question.", "Answer  the question.   ", "\n    Indented first line.\n      deeper\n\n    back\n",
+    "Line one\n\nLine three after a blank", "Résumé: répondez en français «vite».", "Tabs\tinside\n\tand leading",
+    "Trailing spaces   \n   \n", "   ", "\n\n", "Use [[ ## answer ## ]] wisely.", "Multi\nline\n\n\n\nwith gaps",
+    "名前を答えてください。", "${question}", "`code` and **markdown**",
+]
+instructions = st.one_of(
+    st.none(), st.just(""), st.sampled_from(_INSTRUCTION_SAMPLES), texts,
+    st.lists(st.sampled_from(_INSTRUCTION_SAMPLES) | texts, min_size=2, max_size=4).map("\n".join),
+)
+descriptions = st.one_of(
+    st.none(), st.none(), st.just(""), st.sampled_from(["The question.", "multi\nline desc", "«quoted» ü", "  padded ",
+                                                         "${name}", "a number between 1 and 10"]), texts,
+)
+
+
+@st.composite
+def field_specs(draw: Any, name: str, kind: str, form: str, custom: bool = True) -> FieldSpec:
+    plain = st.sampled_from([None, str]) if kind == "input" else st.sampled_from([None, str, str, int, bool])
+    depth = draw(st.sampled_from([1, 1, 1, 2]))
+    annotation = draw(st.one_of(plain, plain, annotations(depth=depth, custom=custom)))
+    if form == "string":
+        return FieldSpec(name, kind, annotation)  # type: ignore[arg-type]
+    constraints: tuple[tuple[str, Any], ...] = ()
+    if annotation in (int, float) and draw(st.booleans()):
+        lo = draw(st.integers(-5, 5))
+        constraints = tuple(draw(st.sampled_from([[("ge", lo)], [("le", lo + 10)], [("ge", lo), ("le", lo + 10)]])))
+    default = NO_DEFAULT
+    if draw(st.integers(0, 5)) == 0:
+        default = draw(values_of(annotation) if annotation is not None else texts)
+    return FieldSpec(name, kind, annotation, draw(descriptions), constraints, default)  # type: ignore[arg-type]
+
+
+@st.composite
+def signature_specs(
+    draw: Any, forms: Sequence[str] = ("string", "class", "dict", "dspy_class"), max_inputs: int = 3,
+    max_outputs: int = 3, custom: bool = True,
+) -> SignatureSpec:
+    n_in = draw(st.integers(1, max_inputs))
+    n_out = draw(st.integers(1, max_outputs))
+    names = draw(st.lists(identifiers, min_size=n_in + n_out, max_size=n_in + n_out, unique=True))
+    form = draw(st.sampled_from(list(forms)))
+    fields = [draw(field_specs(n, "input", form, custom)) for n in names[:n_in]]
+    fields += [draw(field_specs(n, "output", form, custom)) for n in names[n_in:]]
+    names_map: dict[str, Any] = {}
+    if form == "string":
+        for f in fields:
+            for tp in custom_types_in(f.annotation):
+                if names_map.setdefault(tp.__name__, tp) is not tp:
+                    form = "class"  # two user types share a name: only a class statement can hold both
+    if form != "string":
+        names_map = {}
+    name = draw(st.sampled_from(["ParitySignature", "QA", "StringSignature", "Sig"]))
+    return SignatureSpec(tuple(fields), draw(instructions), form, name, tuple(names_map.items()))  # type: ignore[arg-type]
+
+
+def _input_type(f: FieldSpec) -> Any:
+    return str if f.annotation is None else f.annotation
+
+
+@st.composite
+def inputs_for(draw: Any, spec: SignatureSpec, odd: bool = True) -> dict[str, Any]:
+    """Inputs for ``spec``: mostly matching values; sometimes odd types, missing fields, or extra keys."""
+    inputs: dict[str, Any] = {}
+    for f in spec.inputs:
+        choice = draw(st.sampled_from(["match"] * 6 + (["odd", "missing"] if odd else [])))
+        if choice == "match":
+            inputs[f.name] = draw(values_of(_input_type(f)))
+        elif choice == "odd":
+            inputs[f.name] = draw(odd_values())
+    if odd and draw(st.integers(0, 6)) == 0:
+        extra = draw(identifiers)
+        if extra not in {f.name for f in spec.fields}:
+            inputs[extra] = draw(texts)
+    return inputs
+
+
+def module_fields(spec: SignatureSpec, module: str) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+    """(inputs, outputs) as (name, annotation) pairs as the module sees them; CoT prepends ``reasoning: str``."""
+    ins = [(f.name, _input_type(f)) for f in spec.inputs]
+    outs = [(f.name, _input_type(f)) for f in spec.outputs]
+    if module == "cot":
+        outs = [("reasoning", str)] + [o for o in outs if o[0] != "reasoning"]
+    return ins, outs
+
+
+@st.composite
+def demos_for(draw: Any, spec: SignatureSpec, module: str) -> tuple[DemoSpec, ...]:
+    """Complete, incomplete, inputs-only and outputs-only demos, with None values, as dicts or dspy.Examples."""
+    ins, outs = module_fields(spec, module)
+    demos = []
+    for _ in range(draw(st.integers(0, 3))):
+        kind = draw(st.sampled_from(["complete", "complete", "incomplete", "inputs_only", "outputs_only", "none_value"]))
+        chosen = {"complete": ins + outs, "inputs_only": ins, "outputs_only": outs, "none_value": ins + outs}.get(kind)
+        if chosen is None:
+            chosen = [f for f in ins + outs if draw(st.booleans())]
+        values = {name: draw(values_of(tp)) for name, tp in chosen}
+        if kind == "none_value" and values:
+            values[draw(st.sampled_from(sorted(values)))] = None
+        demos.append(DemoSpec(values, as_example=draw(st.booleans())))
+    return tuple(demos)
+
+
+_temperatures = st.sampled_from([None, 0, 0.0, 0.1, 0.15, 0.5, 1, 1.0])
+
+
+@st.composite
+def lm_configs(draw: Any) -> tuple[dict[str, Any] | None, dict[str, Any], dict[str, Any] | None, tuple[str, ...], bool]:
+    """(per-call config, constructor config, lm.kwargs, supported_params, supports_response_schema)."""
+
+    def some_settings() -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if draw(st.booleans()):
+            out["n"] = draw(st.integers(1, 4))
+        if draw(st.booleans()):
+            out["temperature"] = draw(_temperatures)
+        if draw(st.integers(0, 4)) == 0:
+            out["max_tokens"] = draw(st.sampled_from([None, 50, 1000]))
+        return out
+
+    config = draw(st.one_of(st.none(), st.builds(dict), st.just(None).map(lambda _: some_settings())))
+    module_config = some_settings() if draw(st.integers(0, 3)) == 0 else {}
+    lm_kwargs = draw(st.sampled_from(["default", "empty", "settings", "num_generations"]))
+    kwargs: dict[str, Any] | None = {
+        "default": None, "empty": {}, "settings": None, "num_generations": {"num_generations": draw(st.integers(1, 3))},
+    }[lm_kwargs]
+    if lm_kwargs == "settings":
+        kwargs = {"temperature": draw(_temperatures), "max_tokens": None, **some_settings()}
+    params = draw(st.sampled_from([(), (), ("response_format",), ("temperature", "response_format", "n")]))
+    return config, module_config, kwargs, params, draw(st.booleans())
+
+
+def effective_n(config: dict[str, Any] | None, module_config: dict[str, Any], kwargs: dict[str, Any] | None) -> int:
+    """Roughly how many completions the LM is asked for (only used to shape plausible scripts)."""
+    merged = {**module_config, **(config or {})}
+    kw = kwargs or {}
+    return int(merged.get("n") or kw.get("n") or kw.get("num_generations") or 1)
+
+
+@st.composite
+def scripts_for(draw: Any, outputs: Sequence[tuple[str, Any]], n: int, clean: bool = False) -> tuple[Any, ...]:
+    """Answers for up to three calls: a ChatAdapter-style answer, then JSON answers for the fallback."""
+    if clean:
+        first = [draw(chat_completion_texts(outputs, clean=True)) for _ in range(n)]
+    else:
+        first = draw(lm_responses(outputs, n, "chat"))
+    return (first, draw(lm_responses(outputs, n, "json")), draw(lm_responses(outputs, n, "json")))
+
+
+@st.composite
+def cases(
+    draw: Any, modules: Sequence[str] = ("predict", "cot"), forms: Sequence[str] = ("string", "class", "dict", "dspy_class"),
+    odd: bool = True, custom: bool = True,
+) -> Case:
+    """A complete parity case; about half are "clean" (every completion well-formed) to exercise value parsing."""
+    module = draw(st.sampled_from(list(modules)))
+    spec = draw(signature_specs(forms=forms, custom=custom))
+    config, module_config, kwargs, params, schema = draw(lm_configs())
+    _, outs = module_fields(spec, module)
+    clean = draw(st.booleans())
+    script = draw(scripts_for(outs, effective_n(config, module_config, kwargs), clean=clean))
+    demos = draw(st.one_of(st.none(), demos_for(spec, module)))
+    via = "attribute" if module == "predict" and demos is not None and draw(st.booleans()) else "call"
+    return Case(
+        module=module, signature=spec, inputs=draw(inputs_for(spec, odd=odd and not clean)),
+        lm=LMSpec(script, kwargs, params, schema), demos=demos, demos_via=via, config=config,  # type: ignore[arg-type]
+        module_config=module_config,
+    )
+
+
+# --- error cases -----------------------------------------------------------------------------------------------
+_BAD_SIGNATURES = [
+    "", "question", "a -> b -> c", "q -> q", "q: Foo -> a", "q: 1 -> a", "q: list[int -> a", "1q -> a", "class -> a",
+    "q: str[int] -> a", "instructions -> a", "q -> signature", "fields -> a", "q, q -> a", "q ->", "-> a", "*q -> a",
+    "q=1 -> a", "q: int = 3 -> a", "q: -> a", "q: Optional -> a", "q: dict[str] -> a", "q: Literal -> a", " -> ",
+    "q: NoSuchType -> a: int", "q, -> a", "q -> a, a", "q: typing.List[int] -> a", "q: json -> a", "q: None -> a",
+    "q: 'str' -> a", "q: Union[int] -> a", "q: tuple[()] -> a", "q -> a: Literal[]", "q -> a: Literal[1, 'x', True]",
+    "q -> model_config", "q -> dict", "q: int | str -> a", "λ -> μ", "q\n->\na", "q -> a # comment", "lambda -> a",
+]
+
+
+@st.composite
+def bad_signature_strings(draw: Any) -> str:
+    """Malformed or borderline signature strings (DSPy raises, or silently accepts, on each)."""
+    if draw(st.booleans()):
+        return draw(st.sampled_from(_BAD_SIGNATURES))
+    left = draw(st.text(st.sampled_from("ab :,[]()1-*=\"'|"), max_size=8))
+    right = draw(st.text(st.sampled_from("cd :,[]()1-*=|"), max_size=6))
+    return f"{left}->{right}"
+
+
+lm_exceptions = st.sampled_from([
+    Raise(ValueError, ("rate limited",)), Raise(RuntimeError, ("upstream 500",)), Raise(TimeoutError, ()),
+    Raise(KeyError, ("choices",)), Raise(ConnectionError, ("refused «x»",)), Raise(TypeError, ("bad kwarg",)),
+])
+garbage_responses = st.sampled_from([
+    None, 42, "", "a bare string", [None], [42], [{}], [{"text": None}], [{"text": ""}], [[]], {"text": "x"}, [b"bytes"],
+    [""], ["[[ ## completed ## ]]"], [{"text": 1}], (), [("a",)], [{"text": "[[ ## a ## ]]\n1", "logprobs": None}],
+])

@@ -1,0 +1,42 @@
+"""The router: settings, flags (OpenFeature domain "dspex"), decisions, routed classes.
+
+Importing this package loads neither OpenFeature nor dspy; the flag source is created on the first routed call
+(or at ``configure``) and dspy is imported only when a call goes to DSPy.
+"""
+
+from ._classes import (
+    BestOfN,
+    ChainOfThought,
+    MultiChainComparison,
+    Predict,
+    ProgramOfThought,
+    ReAct,
+    Refine,
+    register,
+)
+from ._context import request
+from ._decision import Decision
+from ._exec import ShadowUnavailableError
+from ._routed import RoutedModule
+from ._runtime import configure, reset, set_provider, shutdown
+
+
+def settings():  # noqa: ANN201 - the effective Settings (loads env / pyproject on first use)
+    """The effective, validated settings."""
+    from ._runtime import load
+
+    return load()
+
+
+def metrics() -> dict:
+    """Per-module adaptive-routing counters (empty when ``adaptive.enabled`` is off)."""
+    from ._runtime import STATE
+
+    return STATE.circuit.snapshot() if STATE.circuit is not None else {}
+
+
+__all__ = [
+    "BestOfN", "ChainOfThought", "MultiChainComparison", "Predict", "ProgramOfThought", "ReAct", "Refine",
+    "register", "request", "Decision", "RoutedModule", "ShadowUnavailableError", "configure", "reset",
+    "set_provider", "shutdown", "settings", "metrics",
+]

@@ -1,0 +1,82 @@
+"""The drop-in classes (DSPy's names and constructor arguments, plus ``implementation=`` and ``name=``) and
+``register`` for a user's own module type."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from dspex import registry
+from dspex.registry import ModuleSpec
+
+from ._routed import RoutedModule
+
+__all__ = [
+    "Predict", "ChainOfThought", "ReAct", "MultiChainComparison", "BestOfN", "Refine", "ProgramOfThought", "register",
+]
+
+
+class Predict(RoutedModule):
+    """``dspex.Predict(signature, callbacks=None, *, implementation=None, name=None, **config)``; flag ``dspex.predict``."""
+
+    module_type = "predict"
+
+
+class ChainOfThought(RoutedModule):
+    """``dspex.ChainOfThought(signature, rationale_field=None, rationale_field_type=str, *, implementation=None,
+    name=None, **config)``; flag ``dspex.chain_of_thought``."""
+
+    module_type = "chain_of_thought"
+
+
+class ReAct(RoutedModule):
+    """``dspex.ReAct(signature, tools, max_iters=20, *, implementation=None, name=None)``; flag ``dspex.react``."""
+
+    module_type = "react"
+
+
+class MultiChainComparison(RoutedModule):
+    """``dspex.MultiChainComparison(signature, M=3, temperature=0.7, **config)``; flag ``dspex.multi_chain_comparison``."""
+
+    module_type = "multi_chain_comparison"
+
+
+class BestOfN(RoutedModule):
+    """``dspex.BestOfN(module, N, reward_fn, threshold, fail_count=None)``; flag ``dspex.best_of_n``.
+
+    A routed ``module`` is unwrapped per side: DSPy's BestOfN gets the inner module's DSPy instance."""
+
+    module_type = "best_of_n"
+
+
+class Refine(RoutedModule):
+    """``dspex.Refine(module, N, reward_fn, threshold, fail_count=None)``; flag ``dspex.refine``."""
+
+    module_type = "refine"
+
+
+class ProgramOfThought(RoutedModule):
+    """``dspex.ProgramOfThought(signature, max_iters=3, interpreter=None)``: DSPy-only, flag ``dspex.program_of_thought``."""
+
+    module_type = "program_of_thought"
+
+
+def _class_name(module_type: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"_+", module_type) if part)
+
+
+def register(module_type: str, *, native: Any = None, dspy: Any = None) -> type[RoutedModule]:
+    """Make ``module_type`` routable: returns a class whose instances route on flag ``dspex.<module_type>``.
+
+    ``native`` / ``dspy`` are classes (or factories) built with the routed instance's constructor arguments and
+    called with the call's arguments; either may be omitted (that side is then unavailable).
+    """
+    spec = registry.add(ModuleSpec(module_type=module_type, native=native, dspy=dspy, signature_arg=False,
+                                   note="" if native is not None else "no native implementation registered"))
+    cls = type(_class_name(module_type), (RoutedModule,), {
+        "module_type": module_type,
+        "__doc__": f"Routed module type {module_type!r} (flag dspex.{module_type}).",
+        "__module__": __name__,
+    })
+    cls._spec = spec
+    return cls

@@ -1,0 +1,61 @@
+"""``dspex.request``: the evaluation context of one request, carried by a contextvar.
+
+A contextvar (not a thread-local) so the context follows the request into asyncio tasks, which copy the
+context when created, and into threads started with ``contextvars.copy_context().run`` (``asyncio.to_thread``
+does this). Nested ``request`` blocks merge: the inner block's attributes win.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping
+
+from dspex.errors import ConfigError
+
+__all__ = ["RequestContext", "request", "current_request"]
+
+# Names dspex fills in itself; a caller attribute of the same name would be silently overwritten, so refuse it.
+RESERVED = frozenset(
+    {"targetingKey", "module_type", "module_name", "signature", "native_available", "dspy_version", "dspex_version"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    targeting_key: str | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+
+_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar("dspex_request", default=None)
+
+
+def current_request() -> RequestContext | None:
+    return _current.get()
+
+
+@contextlib.contextmanager
+def request(targeting_key: str | None = None, **attributes: Any) -> Iterator[RequestContext]:
+    """Evaluation context for the calls made inside the block (flag targeting, shadow sampling, logs).
+
+    ``targeting_key`` makes fractional rollouts sticky for one user/tenant/session; without it every call gets a
+    fresh id. Other keyword arguments become evaluation-context attributes (``tenant="acme"``, ``tier="gold"``).
+    """
+    clash = sorted(RESERVED.intersection(attributes))
+    if clash:
+        raise ConfigError(f"dspex.request(): {clash} are filled in by dspex; pass targeting_key= or use other attribute names.")
+    if targeting_key is not None and not isinstance(targeting_key, str):
+        raise ConfigError(f"dspex.request(targeting_key=...) must be a string, got {type(targeting_key).__name__}.")
+    outer = _current.get()
+    if outer is not None:
+        merged = {**outer.attributes, **attributes}
+        key = targeting_key if targeting_key is not None else outer.targeting_key
+    else:
+        merged, key = dict(attributes), targeting_key
+    ctx = RequestContext(key, merged)
+    token = _current.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _current.reset(token)

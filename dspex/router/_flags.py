@@ -1,0 +1,215 @@
+"""The flag source: the OpenFeature client of domain ``dspex``, its provider, and a per-version variant cache.
+
+Why a cache: a flag without targeting has one answer per flag-file version, so it is resolved once and kept
+until the provider reports a change (PROVIDER_CONFIGURATION_CHANGED / READY); evaluating it through the SDK on
+every call would cost 25 us. Flags with targeting (``fractional``, rules on attributes) come back with a
+non-STATIC reason and are evaluated per call. A generation counter keeps an evaluation that raced a reload from
+caching a stale answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from openfeature import api
+from openfeature.evaluation_context import EvaluationContext
+from openfeature.event import EventDetails, ProviderEvent
+from openfeature.exception import ErrorCode
+from openfeature.flag_evaluation import Reason
+from openfeature.provider.no_op_provider import NoOpProvider
+
+from dspex import telemetry
+from dspex.errors import FlagFileError
+
+__all__ = ["DOMAIN", "IMPLEMENTATIONS", "FlagOutcome", "FlagSource", "flagd_provider_for", "validate_flag_file"]
+
+DOMAIN = "dspex"
+IMPLEMENTATIONS = frozenset({"native", "dspy", "shadow"})
+_log = logging.getLogger("dspex.router")
+_CACHEABLE = (Reason.STATIC, Reason.DISABLED, "STATIC", "DISABLED")
+_CACHEABLE_ERRORS = (ErrorCode.FLAG_NOT_FOUND, ErrorCode.TYPE_MISMATCH)
+
+
+@dataclass(frozen=True, slots=True)
+class FlagOutcome:
+    """What one flag said: an implementation, or None (fall to preference) with why."""
+
+    implementation: str | None
+    variant: str | None
+    why: str                 # "variant 'on' (STATIC)", "DISABLED (kill switch)", "not found", ...
+    problem: bool = False    # an error worth reporting (once)
+
+
+def validate_flag_file(path: str) -> None:
+    """Fail at configure time, naming the path, rather than routing on defaults for ever."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FlagFileError(f"Flag file {path} cannot be read ({exc.strerror or exc}). Check the `flags` setting.") from exc
+    import json
+
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FlagFileError(f"Flag file {path} is not valid JSON: {exc}.") from exc
+    from openfeature.contrib.tools.flagd.core import FlagdCore
+
+    try:
+        FlagdCore().set_flags(data)
+    except Exception as exc:  # flagd's ParseError and friends: one bad flag rejects the whole file
+        msg = getattr(exc, "error_message", None) or str(exc)
+        raise FlagFileError(f"Flag file {path} is not a valid flagd file: {msg}. (Notes go in `metadata`.)") from exc
+
+
+def flagd_provider_for(flags: str) -> Any:
+    """``path`` -> in-process FILE resolver; ``flagd://host:port`` -> the flagd daemon over RPC;
+    ``flagd+in-process://host:port`` -> in-process evaluation synced from the daemon."""
+    from openfeature.contrib.provider.flagd import FlagdProvider
+    from openfeature.contrib.provider.flagd.config import ResolverType
+
+    for scheme, resolver in (("flagd://", ResolverType.RPC), ("flagd+in-process://", ResolverType.IN_PROCESS)):
+        if flags.startswith(scheme):
+            host, _, port = flags[len(scheme):].partition(":")
+            return FlagdProvider(resolver_type=resolver, host=host or None, port=int(port) if port else None)
+    validate_flag_file(flags)
+    return FlagdProvider(resolver_type=ResolverType.FILE, offline_flag_source_path=str(Path(flags).resolve()))
+
+
+class _OncePerEpisode(logging.Filter):
+    """flagd's file watcher logs a full traceback on every poll while the file is malformed: let one through."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        if msg in self.seen:
+            return False
+        self.seen.add(msg)
+        return True
+
+
+_filter = _OncePerEpisode()
+logging.getLogger("openfeature.contrib").addFilter(_filter)
+
+
+class FlagSource:
+    """One per process: binds providers to domain ``dspex`` and answers ``evaluate(flag_key, make_context)``."""
+
+    def __init__(self) -> None:
+        self.client = api.get_client(DOMAIN)
+        self.provider: Any = None
+        self.owned = False           # we built the provider (so shutdown is ours)
+        self.description = "no flag source"
+        self._cache: dict[str, FlagOutcome] = {}
+        self._gen = 0
+        self._reported: set[tuple[str, str]] = set()
+        self._in_error = False
+        self._lock = threading.Lock()
+        self.client.add_handler(ProviderEvent.PROVIDER_CONFIGURATION_CHANGED, self._on_change)
+        self.client.add_handler(ProviderEvent.PROVIDER_READY, self._on_ready)
+        self.client.add_handler(ProviderEvent.PROVIDER_ERROR, self._on_error)
+
+    # --- provider lifecycle ----------------------------------------------------------------------------------
+    def bind(self, provider: Any, description: str, owned: bool) -> None:
+        old, old_owned = self.provider, self.owned
+        try:
+            api.set_provider_and_wait(provider, domain=DOMAIN)
+        except Exception as exc:
+            raise FlagFileError(f"Flag provider for {description} failed to start: {exc}") from exc
+        with self._lock:
+            self.provider, self.owned, self.description = provider, owned, description
+            self._reported.clear()
+            self._in_error = False
+            _filter.seen.clear()
+            self.invalidate()
+        if old is not None and old is not provider and old_owned:
+            old.shutdown()
+
+    def close(self) -> None:
+        provider, owned = self.provider, self.owned
+        if provider is None:
+            return
+        api.set_provider(NoOpProvider(), domain=DOMAIN)
+        self.provider, self.owned, self.description = None, False, "no flag source"
+        self.invalidate()
+        if owned:
+            provider.shutdown()
+
+    def invalidate(self) -> None:
+        self._gen += 1
+        self._cache = {}
+
+    # --- events (run on the SDK's event thread pool) ---------------------------------------------------------
+    def _on_change(self, details: EventDetails) -> None:
+        self.invalidate()
+
+    def _on_ready(self, details: EventDetails) -> None:
+        self.invalidate()
+        if self._in_error:
+            self._in_error = False
+            _filter.seen.clear()
+            _log.warning("dspex flags: %s recovered; routing on the new flags", self.description)
+            self._report("dspex.router.flags", "recovered", self.description)
+
+    def _on_error(self, details: EventDetails) -> None:
+        if self.provider is None or self._in_error:
+            return
+        self._in_error = True
+        message = details.message or "provider error"
+        _log.warning("dspex flags: %s: %s; keeping the last good flags until it is fixed", self.description, message)
+        self._report("dspex.router.flags", "provider_error", message)
+
+    def _report(self, event: str, kind: str, message: str, flag_key: str | None = None) -> None:
+        if telemetry.has_listeners(event):
+            telemetry.emit(event, {}, {"kind": kind, "message": message, "flag_key": flag_key, "source": self.description})
+
+    # --- evaluation ------------------------------------------------------------------------------------------
+    def cached(self, flag_key: str) -> FlagOutcome | None:
+        return self._cache.get(flag_key)
+
+    def evaluate(self, flag_key: str, make_context: Callable[[], EvaluationContext]) -> FlagOutcome:
+        hit = self._cache.get(flag_key)
+        if hit is not None:
+            return hit
+        gen = self._gen
+        details = self.client.get_string_details(flag_key, "", make_context())
+        outcome, cacheable = self._interpret(flag_key, details)
+        if outcome.problem:
+            key = (flag_key, outcome.why)
+            if key not in self._reported:
+                self._reported.add(key)
+                _log.warning("dspex flags: flag %s %s; routing by implementation_preference", flag_key, outcome.why)
+                self._report("dspex.router.flags", "flag_error", outcome.why, flag_key)
+        if cacheable and gen == self._gen:
+            cache = dict(self._cache)
+            cache[flag_key] = outcome
+            if gen == self._gen:
+                self._cache = cache
+        return outcome
+
+    def _interpret(self, flag_key: str, d: Any) -> tuple[FlagOutcome, bool]:
+        if d.error_code is not None:
+            code = getattr(d.error_code, "value", d.error_code)
+            if d.error_code == ErrorCode.FLAG_NOT_FOUND:
+                why = f"not found in {self.description}"
+            else:
+                why = f"error {code}: {d.error_message or 'no message'}"
+            return FlagOutcome(None, d.variant, why, problem=True), d.error_code in _CACHEABLE_ERRORS
+        cacheable = d.reason in _CACHEABLE
+        if d.reason in (Reason.DISABLED, "DISABLED"):
+            return FlagOutcome(None, None, "is DISABLED (kill switch)"), cacheable
+        value = d.value
+        reason = getattr(d.reason, "value", d.reason)
+        if value == "" and d.variant is None:
+            return FlagOutcome(None, None, f"has no default variant ({reason})"), cacheable
+        if value not in IMPLEMENTATIONS:
+            why = f"variant {d.variant!r} has value {value!r}; expected one of {sorted(IMPLEMENTATIONS)}"
+            return FlagOutcome(None, d.variant, why, problem=True), cacheable
+        return FlagOutcome(value, d.variant, f"variant {d.variant!r} ({reason})"), cacheable

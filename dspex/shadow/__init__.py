@@ -1,0 +1,30 @@
+"""Shadow mode: DSPy (the control) answers; the native candidate runs beside it, off the request path.
+
+The router hands each shadow-routed call over as a :class:`ShadowCall` to :func:`run_shadow` (or
+:func:`arun_shadow` from ``acall``). The caller gets exactly what the control gives; the candidate runs later on a
+bounded pool, by default against the control's recorded LM transcript (zero extra LM calls), and every
+divergence, candidate error or timeout becomes one JSON line in the divergence log. ``python -m dspex.shadow
+report|replay|promote`` reads those logs back.
+"""
+
+from ._call import ShadowCall
+from ._compare import comparator_for, compare_results
+from ._lm import ShadowReplayError
+from ._runner import arun_shadow, configure, get_settings, in_candidate, reset, run_shadow, shutdown, stats
+from ._settings import ShadowSettings
+
+__all__ = [
+    "ShadowCall",
+    "ShadowSettings",
+    "ShadowReplayError",
+    "configure",
+    "get_settings",
+    "run_shadow",
+    "arun_shadow",
+    "shutdown",
+    "stats",
+    "reset",
+    "in_candidate",
+    "comparator_for",
+    "compare_results",
+]

@@ -1,0 +1,130 @@
+"""Turning results into JSON that can be published: plain values, no secrets, redacted inputs.
+
+Everything here runs off the request path (in the shadow workers), so it favours completeness over speed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import functools
+import math
+import re
+from typing import Any, Iterable, Mapping
+
+__all__ = ["to_jsonable", "scrub_secrets", "redact_fields", "prediction_fields", "error_info", "versions", "REDACTED"]
+
+REDACTED = "[REDACTED]"
+# Keys whose values are credentials wherever they appear (LM kwargs, headers, nested configs).
+_SECRET_KEY = re.compile(
+    r"^(api[_-]?key|x[_-]api[_-]key|authorization|proxy[_-]authorization|bearer|token|access[_-]?token|"
+    r"refresh[_-]?token|.*[_-]token|secret|.*[_-]secret|client[_-]secret|password|.*[_-]password|cookie)$",
+    re.IGNORECASE,
+)
+_SECRET_VALUE = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}|\bsk-[A-Za-z0-9_-]{8,}")
+_MAX_DEPTH = 32
+
+
+def _model_dump(value: Any) -> Any:
+    dump = getattr(value, "model_dump", None)
+    if callable(dump) and not isinstance(value, type):
+        try:
+            return dump(mode="json")
+        except Exception:  # noqa: BLE001 - a model that cannot dump itself is published by repr
+            return dump()
+    return None
+
+
+def prediction_fields(value: Any) -> dict[str, Any] | None:
+    """The fields of a Prediction-like result (dspy's or dspex's), or None when it is not one."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    to_dict = getattr(value, "toDict", None)
+    if callable(to_dict):
+        try:
+            return dict(to_dict())
+        except Exception:  # noqa: BLE001
+            pass
+    items = getattr(value, "items", None)
+    if callable(items) and not isinstance(value, (str, bytes)):
+        try:
+            return dict(items())
+        except Exception:  # noqa: BLE001
+            return None
+    return None
+
+
+def to_jsonable(value: Any, _depth: int = 0) -> Any:
+    """A JSON-safe copy: models dumped, Predictions as dicts, floats that JSON cannot hold as strings."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if _depth > _MAX_DEPTH:
+        return repr(value)
+    if isinstance(value, enum.Enum):
+        return to_jsonable(value.value, _depth + 1)
+    if isinstance(value, (bytes, bytearray)):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}"
+    dumped = _model_dump(value)
+    if dumped is not None:
+        return to_jsonable(dumped, _depth + 1)
+    if dataclasses.is_dataclass(value):
+        return {f.name: to_jsonable(getattr(value, f.name), _depth + 1) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v, _depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v, _depth + 1) for v in value]
+    if isinstance(value, (set, frozenset)):
+        items = [to_jsonable(v, _depth + 1) for v in value]
+        return sorted(items, key=repr)
+    fields = prediction_fields(value)
+    if fields is not None:
+        return {str(k): to_jsonable(v, _depth + 1) for k, v in fields.items()}
+    return repr(value)
+
+
+def scrub_secrets(value: Any, _depth: int = 0) -> Any:
+    """Replace credentials (by key anywhere in the structure, and bearer/sk- tokens inside strings)."""
+    if _depth > _MAX_DEPTH:
+        return value
+    if isinstance(value, dict):
+        return {
+            k: REDACTED if isinstance(k, str) and _SECRET_KEY.match(k) and v not in (None, "") else
+            scrub_secrets(v, _depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [scrub_secrets(v, _depth + 1) for v in value]
+    if isinstance(value, str) and ("earer" in value or "sk-" in value):
+        return _SECRET_VALUE.sub(lambda m: (m.group(1) or "") + REDACTED, value)
+    return value
+
+
+def redact_fields(inputs: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """Inputs with the named fields replaced; names match case-insensitively."""
+    wanted = {n.lower() for n in names}
+    return {k: (REDACTED if str(k).lower() in wanted else v) for k, v in inputs.items()}
+
+
+def error_info(error: BaseException | None) -> dict[str, str] | None:
+    if error is None:
+        return None
+    return {"type": type(error).__name__, "module": type(error).__module__, "message": str(error)}
+
+
+@functools.lru_cache(maxsize=1)
+def versions() -> dict[str, str | None]:
+    """Installed versions, read from package metadata so that dspy is never imported to learn its version."""
+    import platform
+    from importlib import metadata
+
+    def version(name: str) -> str | None:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+
+    return {"dspy": version("dspy"), "dspex": version("dspex"), "python": platform.python_version()}

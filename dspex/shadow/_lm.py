@@ -1,0 +1,278 @@
+"""LM stand-ins for shadow mode: a recorder in front of the control, a replayer in front of the candidate.
+
+Real DSPy refuses any LM that is not a ``dspy.BaseLM``; so when dspy is already imported each stand-in is built
+as a ``dspy.BaseLM`` subclass (made once, lazily) that overrides ``__call__``/``acall`` and forwards the
+attributes adapters read (``kwargs``, ``supported_params``, ``supports_response_schema``, ``model``). Without
+dspy they are plain callables, so the native path never imports it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..errors import DspexError
+
+__all__ = ["LMCall", "Transcript", "ShadowReplayError", "make_recorder", "make_replayer", "TranscriptReplay"]
+
+
+class ShadowReplayError(DspexError):
+    """The candidate asked the replayed LM for more calls than the control made; shadow logs it as a divergence."""
+
+
+@dataclass(slots=True)
+class LMCall:
+    """One LM request and what came back (or the error it raised)."""
+
+    messages: Any
+    kwargs: dict[str, Any]
+    outputs: Any = None
+    error: BaseException | None = None
+    prompt: Any = None
+
+
+@dataclass(slots=True)
+class Transcript:
+    """The ordered LM calls of one module call; appended to from any thread the module uses."""
+
+    calls: list[LMCall] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, call: LMCall) -> None:
+        with self.lock:
+            self.calls.append(call)
+
+    def snapshot(self) -> list[LMCall]:
+        with self.lock:
+            return list(self.calls)
+
+
+class _Forwarding:
+    """The attributes adapters read, taken from the wrapped LM (or from a recorded transcript's description)."""
+
+    _inner: Any
+    _attrs: dict[str, Any]
+
+    def _get(self, name: str, default: Any) -> Any:
+        if name in self._attrs:
+            return self._attrs[name]
+        return getattr(self._inner, name, default) if self._inner is not None else default
+
+    @property
+    def kwargs(self) -> dict[str, Any]:  # type: ignore[override]
+        return self._get("kwargs", {}) or {}
+
+    @property
+    def supported_params(self) -> set[str]:
+        return set(self._get("supported_params", set()) or ())
+
+    @property
+    def supports_response_schema(self) -> bool:
+        return bool(self._get("supports_response_schema", False))
+
+    @property
+    def supports_function_calling(self) -> bool:
+        return bool(self._get("supports_function_calling", False))
+
+    @property
+    def supports_reasoning(self) -> bool:
+        return bool(self._get("supports_reasoning", False))
+
+    @property
+    def model(self) -> Any:  # type: ignore[override]
+        return self._get("model", None)
+
+    @model.setter
+    def model(self, value: Any) -> None:
+        self._attrs["model"] = value
+
+    @property
+    def model_type(self) -> str:
+        return self._get("model_type", "chat")
+
+    @model_type.setter
+    def model_type(self, value: str) -> None:
+        self._attrs["model_type"] = value
+
+    def _init_base(self) -> None:
+        # What BaseLM.__init__ would have set and DSPy code may touch; kwargs/model stay forwarded.
+        self.history: list[Any] = []
+        self.callbacks: list[Any] = []
+        self.cache = False
+        self.num_retries = 0
+
+
+class _RecorderCore(_Forwarding):
+    """Forwards each call to the real LM and appends request and response to the transcript."""
+
+    def __init__(self, inner: Any, transcript: Transcript) -> None:
+        self._inner = inner
+        self._attrs = {}
+        self.transcript = transcript
+        self._init_base()
+
+    def __call__(self, prompt: Any = None, messages: Any = None, **kwargs: Any) -> Any:
+        entry = LMCall(messages=list(messages) if messages is not None else None, kwargs=dict(kwargs), prompt=prompt)
+        try:
+            if prompt is not None:
+                outputs = self._inner(prompt, messages=messages, **kwargs)
+            else:
+                outputs = self._inner(messages=messages, **kwargs)
+        except BaseException as exc:
+            entry.error = exc
+            self.transcript.add(entry)
+            raise
+        entry.outputs = outputs
+        self.transcript.add(entry)
+        return outputs
+
+    async def acall(self, prompt: Any = None, messages: Any = None, **kwargs: Any) -> Any:
+        entry = LMCall(messages=list(messages) if messages is not None else None, kwargs=dict(kwargs), prompt=prompt)
+        args = (prompt,) if prompt is not None else ()
+        try:
+            inner_acall = getattr(self._inner, "acall", None)
+            if inner_acall is not None:
+                outputs = await inner_acall(*args, messages=messages, **kwargs)
+            else:
+                outputs = await asyncio.to_thread(self._inner, *args, messages=messages, **kwargs)
+        except BaseException as exc:
+            entry.error = exc
+            self.transcript.add(entry)
+            raise
+        entry.outputs = outputs
+        self.transcript.add(entry)
+        return outputs
+
+
+class TranscriptReplay(_Forwarding):
+    """Serves a recorded transcript back; every request is checked against the recording.
+
+    A request matching the next recorded one is served it. Otherwise an unconsumed identical recording is
+    served (modules that call the LM from several threads may reorder), else the next one is served anyway
+    and the mismatch noted, so the candidate's parsing is still compared. More calls than recorded raise.
+    """
+
+    def __init__(self, calls: list[LMCall], attrs: dict[str, Any] | None = None, inner: Any = None,
+                 normalize: Callable[[Any], Any] | None = None) -> None:
+        self._inner = inner
+        self._normalize = normalize     # applied to requests before matching (recordings read back from JSON)
+        self._attrs = dict(attrs or {})
+        self._calls = calls
+        self._used = [False] * len(calls)
+        self._lock = threading.Lock()
+        self.requests: list[LMCall] = []          # what the candidate asked, in order
+        self.mismatches: list[tuple[int, int | None]] = []   # (candidate request index, recorded index served)
+        self.extra_calls = 0
+        self._init_base()
+
+    def _serve(self, messages: Any, kwargs: dict[str, Any], prompt: Any) -> Any:
+        with self._lock:
+            index = len(self.requests)
+            self.requests.append(LMCall(messages=list(messages) if messages is not None else None,
+                                        kwargs=dict(kwargs), prompt=prompt))
+            chosen = self._match(index, messages, kwargs, prompt)
+            if chosen is None:
+                self.mismatches.append((index, None))
+                self.extra_calls += 1
+                raise ShadowReplayError(
+                    f"The candidate made LM call #{index + 1}, but the control made only {len(self._calls)}; "
+                    "nothing recorded is left to replay."
+                )
+            self._used[chosen] = True
+            recorded = self._calls[chosen]
+        if recorded.error is not None:
+            raise recorded.error
+        return recorded.outputs
+
+    def _match(self, index: int, messages: Any, kwargs: dict[str, Any], prompt: Any) -> int | None:
+        if self._normalize is not None:
+            messages, kwargs, prompt = self._normalize(messages), self._normalize(kwargs), self._normalize(prompt)
+
+        def same(i: int) -> bool:
+            c = self._calls[i]
+            return c.messages == messages and c.kwargs == kwargs and c.prompt == prompt
+
+        if index < len(self._calls) and not self._used[index] and same(index):
+            return index
+        for i in range(len(self._calls)):
+            if not self._used[i] and same(i):
+                return i
+        nxt = next((i for i in range(len(self._calls)) if not self._used[i]), None)
+        if nxt is not None:
+            self.mismatches.append((index, nxt))
+        return nxt
+
+    def unused(self) -> list[int]:
+        with self._lock:
+            return [i for i, used in enumerate(self._used) if not used]
+
+    def __call__(self, prompt: Any = None, messages: Any = None, **kwargs: Any) -> Any:
+        return self._serve(messages, kwargs, prompt)
+
+    async def acall(self, prompt: Any = None, messages: Any = None, **kwargs: Any) -> Any:
+        return self._serve(messages, kwargs, prompt)
+
+
+_dspy_classes: dict[type, type] = {}
+_class_lock = threading.Lock()
+
+
+def _as_dspy_lm(core: type) -> type:
+    """``core`` mixed into ``dspy.BaseLM`` (made once per core class), for when dspy is in use."""
+    with _class_lock:
+        cls = _dspy_classes.get(core)
+        if cls is None:
+            import dspy
+
+            cls = type(core.__name__ + "DSPy", (core, dspy.BaseLM), {"__module__": __name__})
+            _dspy_classes[core] = cls
+        return cls
+
+
+def _wants_dspy(inner: Any) -> bool:
+    """For the replayer: a BaseLM only when dspy is already loaded (a native candidate takes any callable)."""
+    return "dspy" in sys.modules
+
+
+_dspy_importable: bool | None = None
+
+
+def _dspy_available() -> bool:
+    """For the recorder: the control is DSPy, which may not be imported yet (the backend loads it lazily)."""
+    global _dspy_importable
+    if "dspy" in sys.modules:
+        return True
+    if _dspy_importable is None:
+        try:
+            import dspy  # noqa: F401
+            _dspy_importable = True
+        except ImportError:
+            _dspy_importable = False
+    return _dspy_importable
+
+
+def make_recorder(inner: Any, transcript: Transcript) -> Any:
+    cls = _as_dspy_lm(_RecorderCore) if _dspy_available() else _RecorderCore
+    return cls(inner, transcript)
+
+
+def make_replayer(calls: list[LMCall], attrs: dict[str, Any] | None = None, inner: Any = None,
+                  normalize: Callable[[Any], Any] | None = None) -> TranscriptReplay:
+    cls = _as_dspy_lm(TranscriptReplay) if _wants_dspy(inner) else TranscriptReplay
+    return cls(calls, attrs, inner, normalize)
+
+
+def lm_attributes(lm: Any) -> dict[str, Any]:
+    """The adapter-visible description of an LM, JSON-safe, logged so a replay later can reproduce it."""
+    if lm is None:
+        return {}
+    kwargs = getattr(lm, "kwargs", None)
+    return {
+        "model": getattr(lm, "model", None),
+        "kwargs": dict(kwargs) if isinstance(kwargs, dict) else {},
+        "supported_params": sorted(getattr(lm, "supported_params", ()) or ()),
+        "supports_response_schema": bool(getattr(lm, "supports_response_schema", False)),
+    }

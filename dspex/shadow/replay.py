@@ -1,0 +1,70 @@
+"""``dspex shadow replay LOG...``: re-run logged divergences against today's native code; which are fixed?
+
+Each divergence is rebuilt as a corpus case and checked with :func:`dspex.shadow.corpus.check_case` (the
+recorded DSPy transcript served back, zero LM calls). Exit code 0 when every replayable divergence is fixed,
+1 when some still diverge, 2 on bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from ._read import read_logs
+from .corpus import NativeFactory, case_from_record, check_case
+
+__all__ = ["main", "replay"]
+
+
+def replay(logs: Sequence[str | Path], factory: NativeFactory | None = None) -> list[dict[str, Any]]:
+    """One result per logged divergence: id, module, status (fixed | diverges | not_replayable), problems."""
+    results = []
+    for record in read_logs(logs).divergences():
+        case = case_from_record(record)
+        entry = {"id": record.get("id"), "module_type": record.get("module_type"), "kind": record.get("kind")}
+        if case is None:
+            results.append(entry | {"status": "not_replayable", "problems": ["redacted inputs or no transcript"]})
+            continue
+        problems = check_case(case, factory)
+        results.append(entry | {"status": "diverges" if problems else "fixed", "problems": problems})
+    return results
+
+
+def load_factory(spec: str) -> NativeFactory:
+    """``package.module:callable`` -> the callable (module_type, signature, case) -> native module."""
+    module_name, _, attr = spec.partition(":")
+    if not attr:
+        raise ValueError(f"--factory takes 'package.module:callable', got {spec!r}")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dspex shadow replay", description=__doc__.splitlines()[0])
+    parser.add_argument("logs", nargs="+", help="divergence log files or folders")
+    parser.add_argument("--factory", default=None, help="package.module:callable building native modules")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = parser.parse_args(argv)
+    missing = [p for p in args.logs if not Path(p).exists()]
+    if missing:
+        print(f"error: no such log file or folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    try:
+        factory = load_factory(args.factory) if args.factory else None
+    except (ValueError, ImportError, AttributeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    results = replay(args.logs, factory)
+    if args.json:
+        print(json.dumps(results, indent=2, ensure_ascii=False, default=repr))
+    else:
+        for r in results:
+            print(f"{r['status']:>14}  {r['module_type']}  {r['id']}")
+            for p in r["problems"][:3]:
+                print("                " + p.replace("\n", "\n                "))
+        fixed = sum(r["status"] == "fixed" for r in results)
+        print(f"{fixed} of {len(results)} logged divergence(s) fixed")
+    return 1 if any(r["status"] == "diverges" for r in results) else 0

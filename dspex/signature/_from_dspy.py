@@ -1,0 +1,85 @@
+"""Reading a ``dspy.Signature`` class into a native one, through its attributes only (dspy is never imported).
+
+DSPy keeps a field's meaning in a pydantic ``FieldInfo``: its ``annotation``, its ``json_schema_extra``
+(``__dspy_field_type``, ``desc``, ``prefix``, ``constraints``, ``IS_TYPE_UNDEFINED``, ``format``...), its
+``default``/``default_factory`` (``PydanticUndefined`` when absent, recognised by type name) and its
+``metadata`` (``Ge(ge=1)``...). The conversion is cached per dspy class, weakly, and re-done if the class's
+instructions were reassigned (DSPy signatures allow ``sig.instructions = ...``).
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+from ..errors import SignatureError
+from ._field import CONSTRAINT_WORDING, IS_TYPE_UNDEFINED, MISSING, Field
+
+__all__ = ["from_dspy_signature", "field_from_dspy"]
+
+_CACHE: "weakref.WeakKeyDictionary[type, tuple[Any, type]]" = weakref.WeakKeyDictionary()
+
+
+def field_from_dspy(info: Any) -> Field:
+    """A native :class:`Field` holding the same meaning as a ``dspy.InputField()``/``OutputField()``."""
+    extra = dict(getattr(info, "json_schema_extra", None) or {})
+    kind = extra.pop("__dspy_field_type", None)
+    if kind not in ("input", "output"):
+        raise SignatureError(
+            f"{info!r} is not a DSPy InputField/OutputField (its json_schema_extra has no `__dspy_field_type`)."
+        )
+    desc = extra.pop("desc") if isinstance(extra.get("desc"), str) else None
+    prefix = extra.pop("prefix") if isinstance(extra.get("prefix"), str) else None
+    constraints = extra.pop("constraints") if isinstance(extra.get("constraints"), str) else ""
+    type_undefined = extra.pop(IS_TYPE_UNDEFINED, None)
+    default = getattr(info, "default", MISSING)
+    if type(default).__name__ == "PydanticUndefinedType":
+        default = MISSING
+    annotation = getattr(info, "annotation", None)
+    return Field(
+        kind=kind,
+        annotation=str if annotation is None else annotation,
+        desc=desc,
+        prefix=prefix,
+        default=default,
+        default_factory=getattr(info, "default_factory", None),
+        constraints=constraints,
+        type_undefined=type_undefined,
+        extra=_pydantic_kwargs(info),
+        meta=extra,
+    )
+
+
+def _pydantic_kwargs(info: Any) -> dict[str, Any]:
+    """The pydantic keywords worth keeping (constraints from ``metadata``, description, alias)."""
+    kwargs: dict[str, Any] = {}
+    for item in getattr(info, "metadata", None) or ():
+        for key in CONSTRAINT_WORDING:
+            if hasattr(item, key):
+                kwargs[key] = getattr(item, key)
+    for key in ("description", "alias"):
+        value = getattr(info, key, None)
+        if value is not None:
+            kwargs[key] = value
+    return kwargs
+
+
+def from_dspy_signature(cls: type) -> type:
+    """The native signature equal to the ``dspy.Signature`` class ``cls`` (fields, order, instructions)."""
+    doc = cls.__doc__
+    hit = _CACHE.get(cls)
+    if hit is not None and hit[0] is doc:
+        return hit[1]
+    from ._signature import Signature, SignatureMeta
+
+    fields = {name: field_from_dspy(info) for name, info in cls.fields.items()}  # type: ignore[attr-defined]
+    namespace = {
+        "__dspex_fields__": fields,
+        "__doc__": cls.instructions,  # type: ignore[attr-defined]
+        "__module__": cls.__module__,
+        "__qualname__": cls.__qualname__,
+        "__dspy_signature__": weakref.ref(cls),  # a weak link back: the cache must not keep `cls` alive
+    }
+    native = SignatureMeta(cls.__name__, (Signature,), namespace)
+    _CACHE[cls] = (doc, native)
+    return native

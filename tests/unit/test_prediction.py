@@ -1,0 +1,176 @@
+"""dspex.native.Prediction / Completions against dspy.Prediction / Completions, side by side."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import dspy
+import pytest
+
+from dspex.native import Completions, Prediction
+
+
+def outcome(fn: Callable[[], Any]) -> tuple[str, Any]:
+    """What a call did, comparable across implementations: ("ok", value) or ("raise", class name, message)."""
+    try:
+        value = fn()
+    except BaseException as exc:  # StopIteration included: DSPy raises it from len() of empty completions
+        return ("raise", (type(exc).__name__, str(exc)))
+    if isinstance(value, (dspy.Prediction, Prediction)):
+        return ("prediction", (repr(value), dict(value.items(include_dspy=True))))
+    return ("ok", value)
+
+
+def both(builder: Callable[[Any], Any], probe: Callable[[Any], Any]) -> None:
+    ours = outcome(lambda: probe(builder(Prediction)))
+    theirs = outcome(lambda: probe(builder(dspy.Prediction)))
+    assert ours == theirs
+
+
+COMPLETION_INPUTS = [
+    [{"answer": "Paris"}],
+    [{"answer": "Paris", "reasoning": "r"}, {"answer": "Lyon", "reasoning": "s"}],
+    [{"a": 1}, {"a": 2}, {"a": 3}],
+    {"a": [1, 2], "b": ["x", "y"]},
+    {"a": [1]},
+    [],
+    {},
+    [{"a": 1}, {"b": 2}],
+    [{"a": 1}, {"a": 2, "b": 3}],
+    {"a": 1},
+    {"a": [1, 2], "b": [1]},
+    [{"text": "hi", "logprobs": None}],
+]
+
+PROBES: dict[str, Callable[[Any], Any]] = {
+    "repr": repr,
+    "str": str,
+    "keys": lambda p: p.keys(),
+    "values": lambda p: p.values(),
+    "items": lambda p: p.items(),
+    "len": len,
+    "iter": list,
+    "toDict": lambda p: p.toDict(),
+    "completions_len": lambda p: len(p.completions),
+    "completions_bool": lambda p: bool(p.completions),
+    "completions_repr": lambda p: repr(p.completions),
+    "completions_0": lambda p: p.completions[0],
+    "completions_1": lambda p: p.completions[1],
+    "completions_neg": lambda p: p.completions[-1],
+    "completions_true": lambda p: p.completions[True],
+    "completions_attr": lambda p: p.completions.a,
+    "completions_answer": lambda p: p.completions.answer,
+    "completions_missing_attr": lambda p: p.completions.nope,
+    "completions_key": lambda p: p.completions["a"],
+    "completions_missing_key": lambda p: p.completions["nope"],
+    "completions_contains": lambda p: ("a" in p.completions, "nope" in p.completions),
+    "completions_items": lambda p: list(p.completions.items()),
+    "attr": lambda p: p.answer,
+    "item": lambda p: p["a"],
+    "get": lambda p: (p.get("a"), p.get("nope", 7)),
+    "contains": lambda p: ("a" in p, "nope" in p),
+    "copy": lambda p: p.copy(extra=1),
+    "without": lambda p: p.without("a") if "a" in p else p.without(),
+    "copy_completions": lambda p: p.copy().completions,
+    "inputs": lambda p: p.inputs(),
+    "with_inputs_inputs": lambda p: p.with_inputs("a").inputs(),
+    "labels": lambda p: p.with_inputs("a").labels(),
+    "lm_usage": lambda p: p.get_lm_usage(),
+    "dunder": lambda p: p.__foo__,
+}
+
+
+@pytest.mark.parametrize("data", COMPLETION_INPUTS, ids=repr)
+@pytest.mark.parametrize("probe", list(PROBES), ids=str)
+def test_from_completions_matches_dspy(data: Any, probe: str) -> None:
+    both(lambda cls: cls.from_completions(data, signature=None), PROBES[probe])
+
+
+@pytest.mark.parametrize(
+    "args,kwargs",
+    [((), {}), ((), {"a": 1}), (({"a": 1},), {"b": 2}), ((None,), {"dspy_x": 1, "a": 2}), (("str",), {"a": 1})],
+    ids=repr,
+)
+@pytest.mark.parametrize("probe", ["repr", "keys", "len", "iter", "toDict", "items", "copy", "lm_usage"])
+def test_constructor_matches_dspy(args: tuple, kwargs: dict, probe: str) -> None:
+    both(lambda cls: cls(*args, **kwargs), PROBES[probe])
+
+
+def test_copy_of_same_class_base() -> None:
+    ours = Prediction(Prediction(a=1), b=2)
+    theirs = dspy.Prediction(dspy.Prediction(a=1), b=2)
+    assert repr(ours) == repr(theirs)
+    # A base of a different class is ignored, as DSPy ignores an Example given to Prediction.
+    assert Prediction(dspy.Prediction(a=1)).keys() == dspy.Prediction(dspy.Example(a=1)).keys() == []
+
+
+def test_mutation_matches_dspy() -> None:
+    for cls in (Prediction, dspy.Prediction):
+        p = cls(a=1)
+        p.b = 2
+        p["c"] = 3
+        del p["a"]
+        p._private = "x"
+        assert p.toDict() == {"b": 2, "c": 3}
+        assert p._private == "x"
+        with pytest.raises(AttributeError):
+            p.completions = 5  # a read-only property on both
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda p, q: p + 1, lambda p, q: 1 + p, lambda p, q: p + q, lambda p, q: p / 2, lambda p, q: 2 / p,
+        lambda p, q: p / q, lambda p, q: p < 4, lambda p, q: p <= 3, lambda p, q: p > q, lambda p, q: p >= q,
+        lambda p, q: float(p), lambda p, q: p + "x", lambda p, q: p < "x", lambda p, q: p - 1,
+        lambda p, q: sum([p, q]),
+    ],
+)
+@pytest.mark.parametrize("score", [3, 0.5, None])
+def test_score_arithmetic_matches_dspy(op: Callable[[Any, Any], Any], score: Any) -> None:
+    def make(cls: Any) -> Any:
+        p = cls(score=score) if score is not None else cls(answer="x")
+        return op(p, cls(score=2))
+
+    assert outcome(lambda: make(Prediction)) == outcome(lambda: make(dspy.Prediction))
+
+
+def test_equality_and_hash() -> None:
+    a = Prediction.from_completions([{"answer": "x"}, {"answer": "y"}])
+    assert a == Prediction(answer="x")
+    assert a != Prediction(answer="y")
+    assert a == dspy.Prediction(answer="x")  # duck-typed on _store
+    assert a == dspy.Example(answer="x")
+    assert a != {"answer": "x"}  # a dict is not a Prediction, as in DSPy
+    assert hash(a) == hash(dspy.Prediction(answer="x"))
+    # DSPy's own __eq__ insists on its Example class: the reverse comparison is False (documented asymmetry).
+    assert (dspy.Prediction(answer="x") == a) is False
+
+
+def test_completions_class_directly() -> None:
+    for cls in (Completions, dspy.primitives.prediction.Completions):
+        c = cls([{"a": 1, "b": 2}, {"a": 3, "b": 4}], signature="sig")
+        assert c.signature == "sig"
+        assert c.a == [1, 3] and c["b"] == [2, 4] and len(c) == 2
+        assert repr(c) == "Completions(\n    a=[1, 3],\n    b=[2, 4]\n)"
+    assert repr(Completions([{"a": 1}])[0]) == repr(dspy.primitives.prediction.Completions([{"a": 1}])[0])
+    assert type(Completions([{"a": 1}])[0]) is Prediction
+
+
+def test_lm_usage_roundtrip() -> None:
+    p = Prediction(a=1)
+    p.set_lm_usage({"m": {"total_tokens": 3}})
+    assert p.get_lm_usage() == {"m": {"total_tokens": 3}}
+    assert "_lm_usage" not in p.keys()
+
+
+def test_public_surface_covers_dspy() -> None:
+    ours = {n for n in dir(Prediction) if not n.startswith("_")}
+    theirs = {n for n in dir(dspy.Prediction) if not n.startswith("_")}
+    assert theirs <= ours, f"missing: {theirs - ours}"
+
+
+def test_field_named_like_a_method_is_item_only() -> None:
+    for cls in (Prediction, dspy.Prediction):
+        p = cls.from_completions([{"keys": "k", "answer": "a"}])
+        assert p["keys"] == "k" and callable(p.keys)
