@@ -21,9 +21,10 @@ def split_sections(completion: str) -> list[tuple[str | None, str]]:
     """``[(header or None, stripped text)]`` in order, duplicates and unknown headers included."""
     sections: list[tuple[str | None, list[str]]] = [(None, [])]
     match_header = HEADER.match
+    precheck = isinstance(completion, str)  # anything else fails inside re, with re's own error, as in DSPy
     for line in completion.splitlines():
         # Cheap pre-check: a header line contains "[[ ## " somewhere after optional whitespace.
-        if "[[ ## " in line:
+        if not precheck or "[[ ## " in line:
             match = match_header(line.strip())
             if match:
                 rest = line[match.end() :].strip()
@@ -35,6 +36,10 @@ def split_sections(completion: str) -> list[tuple[str | None, str]]:
 
 def first_balanced_braces(text: str) -> str | None:
     """The leftmost-starting balanced ``{...}`` substring, or None (the regex's ``search`` result)."""
+    if not isinstance(text, str):  # the `regex` package's errors for a str pattern on other objects
+        if isinstance(text, (bytes, bytearray, memoryview)):
+            raise TypeError("cannot use a string pattern on a bytes-like object")
+        raise TypeError(f"a bytes-like object is required, not '{type(text).__name__}'")
     if "{" not in text or "}" not in text:
         return None
     stack: list[int] = []

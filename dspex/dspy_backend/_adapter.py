@@ -97,6 +97,10 @@ class DSPyAdapter:
             return instance(*args, **inputs, **opts)
 
     async def aexecute(self, instance: Any, inputs: Mapping[str, Any], lm: Any = None, args: tuple = (), **opts: Any) -> Any:
+        if not hasattr(instance, "acall"):   # a user's module without async support: run it in a worker thread
+            import asyncio
+
+            return await asyncio.to_thread(self.execute, instance, inputs, lm, args, **opts)
         if lm is None:
             return await instance.acall(*args, **inputs, **opts)
         dspy = import_dspy()

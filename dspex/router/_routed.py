@@ -145,7 +145,7 @@ class RoutedModule:
                 "signature": self._sig.text if self._sig is not None else "",
                 "native_available": self.native_status()[0],
                 "dspy_version": dspy_version(),
-                "dspex_version": _dspex_version(),
+                "dspex_version": _runtime.dspex_version(),
             }
         req = current_request()
         if req is None:
@@ -244,16 +244,3 @@ class RoutedModule:
         extra += f", implementation={self.implementation!r}" if self.implementation else ""
         return f"dspex.{type(self).__name__}({sig}{extra})"
 
-
-_VERSION: list[str] = []
-
-
-def _dspex_version() -> str:
-    if not _VERSION:
-        import importlib.metadata
-
-        try:
-            _VERSION.append(importlib.metadata.version("dspex"))
-        except importlib.metadata.PackageNotFoundError:
-            _VERSION.append("0+unknown")
-    return _VERSION[0]

@@ -11,43 +11,16 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..errors import DspexError
+from ._transcript import LMCall, Transcript
 
 __all__ = ["LMCall", "Transcript", "ShadowReplayError", "make_recorder", "make_replayer", "TranscriptReplay"]
 
 
 class ShadowReplayError(DspexError):
     """The candidate asked the replayed LM for more calls than the control made; shadow logs it as a divergence."""
-
-
-@dataclass(slots=True)
-class LMCall:
-    """One LM request and what came back (or the error it raised)."""
-
-    messages: Any
-    kwargs: dict[str, Any]
-    outputs: Any = None
-    error: BaseException | None = None
-    prompt: Any = None
-
-
-@dataclass(slots=True)
-class Transcript:
-    """The ordered LM calls of one module call; appended to from any thread the module uses."""
-
-    calls: list[LMCall] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add(self, call: LMCall) -> None:
-        with self.lock:
-            self.calls.append(call)
-
-    def snapshot(self) -> list[LMCall]:
-        with self.lock:
-            return list(self.calls)
 
 
 class _Forwarding:

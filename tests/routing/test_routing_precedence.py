@@ -188,3 +188,36 @@ def test_adaptive_circuit_opens_after_consecutive_native_failures(lm, events):
     assert circuit[-1][2]["state"] == "closed"
     assert m() == "native"
     assert dspex.router.metrics()["flaky"]["native_failures"] == 3
+
+
+def test_async_native_raising_falls_back_and_async_shadow_uses_arun_shadow(flagfile, lm, events, monkeypatch):
+    import asyncio
+
+    import dspex.shadow as shadow
+
+    class AsyncBoom:
+        async def acall(self, **kw):
+            raise Boom("async native broke")
+
+    fallbacks = events("dspex.router.fallback")
+    flagfile.write({"dspex.predict": flag("shadow")})
+    dspex.configure(lm=lm, flags=str(flagfile), module_overrides={"afragile": "native"})
+
+    class DSPyish:
+        async def acall(self, **kw):
+            return f"dspy:{kw['q']}"
+
+    Mod = dspex.register("afragile", native=AsyncBoom, dspy=DSPyish)
+    assert asyncio.run(Mod().acall(q="v")) == "dspy:v"
+    assert fallbacks[-1][2]["error_type"] == "Boom"
+
+    handed = []
+
+    async def fake_arun(call):
+        handed.append(call)
+        return await call.acontrol(call.lm)
+
+    monkeypatch.setattr(shadow, "arun_shadow", fake_arun)
+    pred = asyncio.run(dspex.Predict("question -> answer").acall(question="s"))
+    assert pred.answer == "A:s" and handed[0].reason == "flag dspex.predict variant 'shadow' (STATIC)"
+    assert asyncio.run(handed[0].acandidate(lm)).answer == "A:s"

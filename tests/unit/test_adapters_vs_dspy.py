@@ -510,3 +510,11 @@ def test_equal_but_differently_ordered_annotations_keep_their_own_errors() -> No
             sigs = io({"q": str}, {"v": annotation})
             _parse_both(ChatAdapter, dspy.ChatAdapter, sigs, "[[ ## v ## ]]\n[1]")
             _parse_both(JSONAdapter, dspy.JSONAdapter, sigs, '{"v": [1]}')
+
+
+@pytest.mark.parametrize(("native_cls", "real_cls"), ADAPTERS, ids=ADAPTER_IDS)
+@pytest.mark.parametrize("text", [b"bytes", b'{"a": "x"}', b"[[ ## a ## ]]\nx", bytearray(b"{"), ["a"], 5, ("t",)], ids=repr)
+def test_non_string_lm_outputs_fail_alike(native_cls: Any, real_cls: Any, text: Any) -> None:
+    sigs = io({"q": str}, {"a": str})
+    _parse_both(native_cls, real_cls, sigs, text)
+    _call_both(native_cls, real_cls, sigs, [[text], [text]])
