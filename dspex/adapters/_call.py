@@ -7,7 +7,6 @@ native-response fields. The sync and async twins sit side by side and share ever
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Mapping
 
 from ..errors import AdapterParseError
@@ -79,5 +78,7 @@ async def arun(
     if acall is not None:
         outputs = await acall(messages=messages, **lm_kwargs)
     else:
+        import asyncio  # only async callers pay for importing asyncio
+
         outputs = await asyncio.to_thread(lambda: lm(messages=messages, **lm_kwargs))
     return postprocess(adapter, signature, outputs)

@@ -10,8 +10,9 @@ text in the value, exactly as in DSPy. ``first_balanced_braces`` is JSONAdapter'
 from __future__ import annotations
 
 import re
+from typing import Any, Container
 
-__all__ = ["HEADER", "split_sections", "first_balanced_braces"]
+__all__ = ["HEADER", "split_sections", "wanted_sections", "first_balanced_braces"]
 
 HEADER = re.compile(r"\[\[ ## (\w+) ## \]\]")
 _BRACE = re.compile(r"[{}]")
@@ -32,6 +33,42 @@ def split_sections(completion: str) -> list[tuple[str | None, str]]:
                 continue
         sections[-1][1].append(line)
     return [(k, "\n".join(v).strip()) for k, v in sections]
+
+
+def wanted_sections(completion: str, wanted: Container[str]) -> list[tuple[str, str]]:
+    """``split_sections`` restricted to the first section of each wanted header, in completion order.
+
+    Text outside wanted sections is never used by the parser, so it is never joined or stripped here.
+    """
+    if not isinstance(completion, str):
+        seen: set[Any] = set()
+        out = []
+        for k, v in split_sections(completion):
+            if k in wanted and k not in seen:
+                seen.add(k)
+                out.append((k, v))
+        return out
+    if "[[ ## " not in completion:
+        return []
+    lines = completion.splitlines()
+    match_header = HEADER.match
+    heads = []
+    for i in [i for i, line in enumerate(lines) if "[[ ## " in line]:
+        line = lines[i]
+        match = match_header(line.strip())
+        if match:
+            heads.append((i, match.group(1), line[match.end() :].strip()))
+    found: list[tuple[str, str]] = []
+    done: set[str] = set()
+    last = len(heads) - 1
+    for n, (i, key, rest) in enumerate(heads):
+        if key in wanted and key not in done:
+            done.add(key)
+            body = lines[i + 1 : heads[n + 1][0] if n < last else len(lines)]
+            if rest:
+                body.insert(0, rest)
+            found.append((key, "\n".join(body).strip()))
+    return found
 
 
 def first_balanced_braces(text: str) -> str | None:

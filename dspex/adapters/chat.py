@@ -15,7 +15,7 @@ from . import _call
 from ._markers import START, expand_markers
 from ._plan import Plan, build_plan, field_descriptions, fill_defaults, task_description, type_info
 from ._schema import type_note
-from ._sections import split_sections
+from ._sections import wanted_sections
 from ._values import format_field_value
 
 __all__ = ["ChatAdapter", "INCOMPLETE_DEMO_PREFIX"]
@@ -199,12 +199,11 @@ class ChatAdapter:
         plan = self.plan(signature)
         slots = plan.by_name
         fields: dict[str, Any] = {}
-        for k, v in split_sections(completion):
-            if k not in fields and k in slots:
-                parse = slots[k].parse
-                if parse is None:
-                    fields[k] = v
-                    continue
+        for k, v in wanted_sections(completion, slots):
+            parse = slots[k].parse
+            if parse is None:
+                fields[k] = v
+            else:
                 try:
                     fields[k] = parse(v)
                 except ValueError as e:

@@ -75,7 +75,8 @@ class Execution:
                         raise
                     self._fell_back(d, exc, info)
                     return self.m._adapter("dspy").execute(self.m._instance("dspy"), kwargs, lm, args)
-                self._succeeded()
+                if STATE.circuit is not None:
+                    self._succeeded()
                 return result
             if impl == "dspy":
                 return self.m._adapter("dspy").execute(self.m._instance("dspy"), kwargs, lm, args)

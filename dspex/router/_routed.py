@@ -93,7 +93,7 @@ class RoutedModule:
 
     def _instance(self, side: str) -> Any:
         inst = self._instances.get(side)
-        if inst is None:
+        if inst is None:  # first use of this side: build it once, under the lock
             with self._lock:
                 inst = self._instances.get(side)
                 if inst is None:

@@ -138,3 +138,17 @@ def test_balanced_brace_search_matches_regex(text: str) -> None:
 def test_parse_value_matches_dspy(value: Any, annotation: Any) -> None:
     assert_same_outcome(outcome(lambda: parse_value(value, annotation)),
                         outcome(lambda: dspy_parse_value(value, annotation)))
+
+
+@PROFILE
+@given(text=st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.sampled_from(["[[ ## a ## ]]", "[[ ## b ## ]] x"])),
+                     max_size=25).map("".join))
+def test_wanted_sections_is_first_occurrence_of_full_split(text: str) -> None:
+    from dspex.adapters._sections import split_sections, wanted_sections
+
+    wanted = {"a", "b", "answer", "café"}
+    expected: dict[str, str] = {}
+    for k, v in split_sections(text):
+        if k in wanted and k not in expected:
+            expected[k] = v
+    assert wanted_sections(text, wanted) == list(expected.items())
