@@ -59,7 +59,7 @@ class Plan:
     outputs: tuple[OutputSlot, ...]
     output_names: tuple[str, ...]
     by_name: dict[str, OutputSlot]
-    system: str
+    system: str | None  # built on first format: a type without a JSON schema must not break parse()
     reminder: str
     any_optional_output: bool
     extra: dict[str, Any]
@@ -102,7 +102,6 @@ def _fill_kind(field: Field) -> int:
 
 def build_plan(
     signature: Any,
-    system: Callable[[Any], str],
     reminder: Callable[[Any], str],
     extra: dict[str, Any] | None = None,
 ) -> Plan:
@@ -120,7 +119,7 @@ def build_plan(
         outputs=outputs,
         output_names=tuple(outs),
         by_name={o.name: o for o in outputs},
-        system=system(signature),
+        system=None,
         reminder=reminder(signature),
         any_optional_output=any(o.fill for o in outputs),
         extra=dict(extra or {}),

@@ -72,7 +72,7 @@ class ChatAdapter:
             return self.plan(_as_signature(signature))
         if not isinstance(signature, SignatureMeta):
             return self.plan(_as_signature(signature))
-        plan = build_plan(signature, self.format_system_message, self.user_message_output_requirements)
+        plan = build_plan(signature, self.user_message_output_requirements)
         self._plans[signature] = plan
         self._last = plan
         return plan
@@ -117,7 +117,10 @@ class ChatAdapter:
     def format(self, signature: Any, demos: list[Any], inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The chat messages DSPy's adapter sends: system, demo pairs (incomplete ones first), the request."""
         plan = self.plan(signature)
-        messages: list[dict[str, Any]] = [{"role": "system", "content": plan.system}]
+        system = plan.system
+        if system is None:
+            system = plan.system = self.format_system_message(plan.signature)
+        messages: list[dict[str, Any]] = [{"role": "system", "content": system}]
         if demos:
             for message in self._format_demos(plan, demos):
                 if message["role"] == "user" and START in message["content"]:

@@ -14,6 +14,11 @@ def build_app() -> click.Group:
         pass
 
     from ._demo import demo
+    from ._flags import flags
+    from ._parity import parity
+    from ._shadow import shadow
+    from ._status import status
 
-    app.add_command(demo)
+    for command in (demo, parity, flags, status, shadow):
+        app.add_command(command)
     return app

@@ -97,5 +97,15 @@ def demo(calls: int) -> int:
     if not ok:
         console.print("[red]Native and DSPy differed: this is a bug, please report it.[/]")
         return 1
-    console.print("[green]Prompts and answers identical; native is the fast path.[/]")
-    return 0
+    console.print("[green]Prompts and answers identical; native is the fast path.[/]\n")
+    try:
+        import dspy  # noqa: F401
+    except ImportError:
+        console.print("[yellow]Stages 2-4 route between DSPy and native: pip install 'dspex[dspy]' to see them.[/]")
+        return 0
+    from ._demo_rollout import rollout_stage, shadow_stage
+
+    ok = rollout_stage(console)
+    console.print()
+    ok = shadow_stage(console) and ok
+    return 0 if ok else 1

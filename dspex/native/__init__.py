@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import AdapterParseError
 from ..signature import InputField, OutputField, Signature
+from ._module import Module
 from ._prediction import Completions, Prediction
 from ._settings import settings
 from .chain_of_thought import ChainOfThought
@@ -21,6 +22,7 @@ __all__ = [
     "Signature",
     "InputField",
     "OutputField",
+    "Module",
     "Predict",
     "ChainOfThought",
     "Prediction",

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..errors import SignatureError
 from ..signature import Field, OutputField, ensure_signature
+from ._module import Module
 from ._prediction import Prediction
 from .predict import Predict
 
@@ -32,7 +33,7 @@ def _native_field(field: Any) -> Field:
     )
 
 
-class ChainOfThought:
+class ChainOfThought(Module):
     """Reason step by step, then answer: ``ChainOfThought("question -> answer")`` adds ``reasoning``."""
 
     def __init__(
@@ -53,38 +54,9 @@ class ChainOfThought:
         self.history: list[Any] = []
         self.predict = Predict(extended, **config)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Prediction:
-        return self.forward(*args, **kwargs)
-
-    async def acall(self, *args: Any, **kwargs: Any) -> Prediction:
-        return await self.aforward(*args, **kwargs)
-
     # Keyword-only, like DSPy's: a positional argument is a TypeError naming ``ChainOfThought.forward()``.
     def forward(self, **kwargs: Any) -> Prediction:
         return self.predict(**kwargs)
 
     async def aforward(self, **kwargs: Any) -> Prediction:
         return await self.predict.acall(**kwargs)
-
-    # --- DSPy's module API ----------------------------------------------------------------------------------
-    def named_predictors(self) -> list[tuple[str, Predict]]:
-        return [("predict", self.predict)]
-
-    def predictors(self) -> list[Predict]:
-        return [self.predict]
-
-    def set_lm(self, lm: Any) -> None:
-        self.predict.lm = lm
-
-    def get_lm(self) -> Any:
-        return self.predict.lm
-
-    def dump_state(self, json_mode: bool = True) -> dict[str, Any]:
-        return {"predict": self.predict.dump_state(json_mode)}
-
-    def load_state(self, state: dict[str, Any], *, allow_unsafe_lm_state: bool = False) -> "ChainOfThought":
-        self.predict.load_state(state["predict"], allow_unsafe_lm_state=allow_unsafe_lm_state)
-        return self
-
-    def __repr__(self) -> str:
-        return f"predict = {self.predict!r}"

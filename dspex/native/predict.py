@@ -24,6 +24,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..signature import ensure_signature
 from ..signature import _types
+from ._module import Module
 from ._inputs import InputPlan, _logger, plan_for, warn_about_inputs
 from ._prediction import Prediction
 from ._settings import settings
@@ -69,7 +70,7 @@ def _check_lm(lm: Any) -> Any:
     return lm
 
 
-class Predict:
+class Predict(Module):
     """Map inputs to outputs with one LM call: ``Predict("question -> answer")(question=...)``."""
 
     def __init__(self, signature: Any, callbacks: list[Any] | None = None, **config: Any) -> None:

@@ -143,9 +143,13 @@ class Execution:
         async def acandidate(lm_: Any) -> Any:
             return await native_side.aexecute(m._instance("native"), kwargs, lm_, args)
 
+        native_inst = m._instance("native")
+        predictor = getattr(native_inst, "predict", native_inst)  # ChainOfThought keeps its config on .predict
         return ShadowCall(
             module_type=m.module_type, module_name=m.name,
             inputs={k: v for k, v in kwargs.items() if k not in _CALL_OPTS},
+            demos=kwargs.get("demos", getattr(predictor, "demos", None)),
+            config={**(getattr(predictor, "config", None) or {}), **(kwargs.get("config") or {})},
             lm=lm, control=control, candidate=candidate, acontrol=acontrol, acandidate=acandidate,
             signature=m._sig.native if m._sig is not None else None,
             variant=d.variant, reason=d.reason, targeting_key=key, flag_key=d.flag_key,

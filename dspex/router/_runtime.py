@@ -72,7 +72,9 @@ def _apply(settings: Settings, *, provider: Any = _UNSET, flags_given: bool = Fa
         else:
             src.bind(provider, f"provider {type(provider).__name__}", owned=False)
             STATE.bound = "provider"
-    elif settings.flags is not None and (flags_given or STATE.bound is None) and settings.flags != STATE.bound:
+    elif settings.flags is not None and (flags_given or STATE.bound is None):
+        # configure(flags=...) always (re)reads the file now, even the same path: the caller expects what is
+        # on disk at this moment, not whatever the 500 ms poll has picked up so far.
         from ._flags import flagd_provider_for
 
         src = flag_source()

@@ -221,3 +221,15 @@ def test_any_openfeature_provider_can_be_bound(lm, events):
     dspex.set_provider(InMemoryProvider({"dspex.predict": InMemoryFlag("d", {"n": "native", "d": "dspy"})}))
     dspex.Predict("question -> answer")(question="p")
     assert seen[-1][2]["implementation"] == "dspy"
+
+
+def test_configure_with_the_same_path_rereads_the_file_at_once(flagfile, lm, events):
+    """A rollout step in a script (rewrite the file, configure again) must not wait for the 500 ms poll."""
+    flagfile.write({"dspex.predict": flag("dspy")})
+    dspex.configure(lm=lm, flags=str(flagfile))
+    seen = events("dspex.router.route")
+    dspex.Predict("question -> answer")(question="q1")
+    flagfile.write({"dspex.predict": flag("native")})
+    dspex.configure(flags=str(flagfile))
+    dspex.Predict("question -> answer")(question="q2")
+    assert [md["implementation"] for _, _, md in seen] == ["dspy", "native"]

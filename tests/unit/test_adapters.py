@@ -241,7 +241,17 @@ def test_response_format_choices() -> None:
 
 def test_plan_is_cached_per_signature_and_adapter_class() -> None:
     chat, other_chat, js = ChatAdapter(), ChatAdapter(), JSONAdapter()
-    assert chat.plan(QA) is other_chat.plan(QA)
+
+    class Fresh(QA):
+        """Answer the question.
+
+        Be brief."""
+
+    assert chat.plan(Fresh) is other_chat.plan(Fresh)
+    assert chat.plan(Fresh).system is None  # built on first format only
+    chat.format(Fresh, [], {}), js.format(Fresh, [], {})
+    assert other_chat.plan(Fresh).system == SYSTEM
+    assert chat.plan(Fresh) is not chat.plan(QA)
     assert js.plan(QA) is not chat.plan(QA)
     assert js.plan(QA).system != chat.plan(QA).system
 

@@ -518,3 +518,13 @@ def test_non_string_lm_outputs_fail_alike(native_cls: Any, real_cls: Any, text: 
     sigs = io({"q": str}, {"a": str})
     _parse_both(native_cls, real_cls, sigs, text)
     _call_both(native_cls, real_cls, sigs, [[text], [text]])
+
+
+@pytest.mark.parametrize(("native_cls", "real_cls"), ADAPTERS, ids=ADAPTER_IDS)
+def test_output_type_without_json_schema_parses_but_cannot_format(native_cls: Any, real_cls: Any) -> None:
+    import collections.abc
+
+    sigs = io({"q": str}, {"f": collections.abc.Callable, "a": str})
+    _parse_both(native_cls, real_cls, sigs, "[[ ## f ## ]]\nprint\n[[ ## a ## ]]\nx")
+    _parse_both(native_cls, real_cls, sigs, '{"f": "print", "a": "x"}')
+    _format_both(native_cls, real_cls, sigs, [], {"q": "x"})

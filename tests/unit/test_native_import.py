@@ -42,7 +42,7 @@ def test_lazy_exports_resolve() -> None:
     assert native.ChatAdapter is ChatAdapter and native.JSONAdapter is JSONAdapter
     assert native.LM is LM and native.AdapterParseError is AdapterParseError
     assert set(native.__all__) == {
-        "Signature", "InputField", "OutputField", "Predict", "ChainOfThought", "Prediction", "Completions",
+        "Signature", "InputField", "OutputField", "Module", "Predict", "ChainOfThought", "Prediction", "Completions",
         "ChatAdapter", "JSONAdapter", "LM", "AdapterParseError", "settings",
     }
     for name in native.__all__:

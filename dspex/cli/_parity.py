@@ -1,0 +1,81 @@
+"""``dspex parity``: prove each native module equal to DSPy on generated cases and the shadow corpus.
+
+Exit status 1 when any module fails (a counterexample or a corpus case), so CI can gate flag changes on it;
+``--report`` writes the proof record that ``dspex flags check --parity`` and ``dspex status`` read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+__all__ = ["parity"]
+
+
+def _table(report: Any) -> Any:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"dspex parity: dspy {report.dspy_version}, seed {report.seed}, "
+                        f"{report.examples} examples per module")
+    for col in ("module", "source", "result", "examples", "corpus", "seconds", "detail"):
+        table.add_column(col, overflow="fold")
+    style = {"proven": "green", "failed": "red", "error": "red", "no_property": "yellow"}
+    for m in report.modules.values():
+        detail = m.note
+        if m.failure:
+            detail = m.failure["diff"].splitlines()[0] + f" (shrunk in {m.shrink_calls} calls)"
+        if m.corpus_failures:
+            detail += f" {len(m.corpus_failures)} corpus case(s) diverge"
+        table.add_row(m.module_type, m.source, f"[{style[m.status]}]{m.status}[/]", str(m.examples_run),
+                      f"{m.corpus_cases - len(m.corpus_failures)}/{m.corpus_cases}", f"{m.seconds:.1f}",
+                      escape(detail.strip()))
+    return table
+
+
+@click.command(help="Run the parity suite (native == DSPy) for every module with a native implementation.")
+@click.option("--examples", default=100, show_default=True, type=click.IntRange(1), help="Generated cases per module.")
+@click.option("--seed", default=None, type=int, help="Hypothesis seed (default: random, recorded in the report).")
+@click.option("--module", "modules", multiple=True, metavar="MODULE_TYPE", help="Only this module type (repeatable).")
+@click.option("--report", "report_path", default=None, type=click.Path(dir_okay=False), help="Write the JSON report here.")
+@click.option("--corpus", default=None, type=click.Path(file_okay=False), help="Shadow corpus folder (default shadow/corpus/).")
+def parity(examples: int, seed: int | None, modules: tuple[str, ...], report_path: str | None, corpus: str | None) -> int:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ..parity.runner import run_suite
+
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(module_type: str, done: int) -> None:
+            if module_type not in tasks:
+                tasks[module_type] = bar.add_task(f"parity {module_type}", total=examples)
+            bar.update(tasks[module_type], completed=done)
+
+        def finished(result: Any) -> None:
+            if result.module_type in tasks:
+                bar.update(tasks[result.module_type], completed=examples)
+
+        report = run_suite(modules, examples, seed, corpus, progress=progress, on_module=finished)
+    out = Console()
+    out.print(_table(report))
+    for m in report.modules.values():
+        if m.failure:
+            out.print(f"[red]{m.module_type}: shrunk failing case[/]")
+            out.print(escape(m.failure["case"]), highlight=False)
+            out.print(escape(m.failure["diff"]), highlight=False)
+        for failure in m.corpus_failures[:5]:
+            out.print(f"[red]{m.module_type}: corpus case {failure['source']}[/]")
+            out.print(escape("\n".join(failure["problems"])), highlight=False)
+    if report_path:
+        report.write(report_path)
+        out.print(f"report written to {report_path}")
+    if not report.ok:
+        out.print(f"[red]parity FAILED; reproduce with `dspex parity --seed {report.seed} --module ...`[/]")
+        return 1
+    return 0

@@ -1,0 +1,236 @@
+"""The suite runner behind ``dspex parity``: one Hypothesis property per module type, run programmatically.
+
+For every module type with a native implementation (built-ins from the registry, user types declared in
+``[tool.dspex] parity_modules`` or the ``dspex.modules`` entry point group) it runs the differential harness on
+``examples`` generated cases with a recorded seed, keeps the shrunk failing case with its difference, then
+replays that module's cases from ``shadow/corpus/``. The result is a :class:`dspex.gate.ParityReport`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import logging
+import random
+import time
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+from hypothesis import HealthCheck, Verbosity, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+
+from .. import registry
+from ..errors import DspexError
+from ..gate._modules import ParityModule, declared_modules
+from ..gate._report import ModuleResult, ParityReport
+from ..gate._versions import dspex_version, dspy_version
+from ._case import Case, LMSpec, SignatureSpec
+from .harness import ParityResult, describe, run_case, run_pair
+from .strategies import bad_signature_strings, cases, garbage_responses, lm_exceptions
+
+__all__ = ["Target", "ParityModule", "builtin_targets", "user_target", "collect_targets", "prove", "run_suite"]
+
+_HARNESS_MODULE = {"predict": "predict", "chain_of_thought": "cot"}   # module type -> harness case module
+Progress = Callable[[str, int], None]   # (module_type, examples so far)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One module type's parity property: a strategy of examples and a check returning a ParityResult."""
+
+    module_type: str
+    strategy: Any
+    check: Callable[[Any], ParityResult]
+    source: str = "builtin"
+    corpus_factory: Callable[..., Any] | None = None   # for check_case; None = dspex.native's class
+
+
+@dataclass(frozen=True)
+class BuiltinExample:
+    """A generated case for a built-in module plus how it is run (sync/async) and what it stresses."""
+
+    kind: str
+    case: Case
+    mode: str = "sync"
+
+    def __repr__(self) -> str:
+        return f"{self.kind} ({self.mode})\n{describe(self.case)}"
+
+
+def _with_script(case: Case, script: tuple[Any, ...]) -> Case:
+    return dataclasses.replace(case, lm=dataclasses.replace(case.lm, script=script))
+
+
+def _builtin_strategy(module: str) -> Any:
+    base, mode = cases(modules=(module,)), st.sampled_from(["sync", "async"])
+    generated = st.builds(BuiltinExample, st.just("generated"), base, mode)
+
+    def lm_raises(case: Case, exc: Any, at: int, mode: str) -> BuiltinExample:
+        script = list(case.lm.script)
+        script[at] = exc
+        return BuiltinExample("lm raises", _with_script(case, tuple(script)), mode)
+
+    def garbage(case: Case, first: Any, second: Any, mode: str) -> BuiltinExample:
+        return BuiltinExample("garbage LM output", _with_script(case, (first, second, second)), mode)
+
+    def bad_signature(text: str) -> BuiltinExample:
+        answer = ["[[ ## a ## ]]\n1\n\n[[ ## completed ## ]]"]
+        case = Case(module, SignatureSpec(fields=(), raw=text, form="string"), {"q": "x"}, LMSpec((answer, ['{"a": "1"}'])))  # type: ignore[arg-type]
+        return BuiltinExample("bad signature", case)
+
+    return st.one_of(
+        generated, generated,
+        st.builds(lm_raises, base, lm_exceptions, st.integers(0, 1), mode),
+        st.builds(garbage, base, garbage_responses, garbage_responses, mode),
+        st.builds(bad_signature, bad_signature_strings()),
+    )
+
+
+def builtin_targets() -> dict[str, Target]:
+    """The built-in module types the harness knows how to generate cases for."""
+    return {
+        mt: Target(mt, _builtin_strategy(mod), lambda ex: run_case(ex.case, ex.mode))
+        for mt, mod in _HARNESS_MODULE.items()
+    }
+
+
+def user_target(pm: ParityModule) -> Target:
+    options = dict(pm.run_pair_options)
+
+    def check(example: tuple[dict[str, Any], Any]) -> ParityResult:
+        inputs, script = example
+        return run_pair(pm.dspy_factory, pm.native_factory, inputs, script, **options)
+
+    return Target(pm.module_type, st.tuples(pm.inputs, pm.script), check, pm.source,
+                  corpus_factory=lambda module_type, signature, case: pm.native_factory())
+
+
+def collect_targets(declared: Sequence[ParityModule] | None = None) -> tuple[dict[str, Target], dict[str, str]]:
+    """``(targets, missing)``: a property per native-capable module type, and why the others have none."""
+    declared = declared_modules() if declared is None else declared
+    targets: dict[str, Target] = {}
+    missing: dict[str, str] = {}
+    builtins = builtin_targets()
+    for module_type in registry.module_types():
+        native, _ = registry.native_class(registry.lookup(module_type))
+        if native is None:
+            continue   # DSPy-only: nothing to prove
+        if module_type in builtins:
+            targets[module_type] = builtins[module_type]
+        else:
+            missing[module_type] = ("native implementation present but no parity property: declare a ParityModule "
+                                    "in [tool.dspex] parity_modules (or add cases for it to dspex.parity)")
+    for pm in declared:
+        targets[pm.module_type] = user_target(pm)
+        missing.pop(pm.module_type, None)
+    return targets, missing
+
+
+@contextmanager
+def _quiet_dspy() -> Iterator[None]:
+    """DSPy prints every warning through its own handler; the harness captures them, the terminal need not."""
+    logger = logging.getLogger("dspy")
+    saved = list(logger.handlers)
+    for handler in saved:
+        logger.removeHandler(handler)
+    try:
+        yield
+    finally:
+        for handler in saved:
+            logger.addHandler(handler)
+
+
+def prove(target: Target, examples: int, seed: int, progress: Progress | None = None) -> ModuleResult:
+    """Run ``target``'s property on ``examples`` cases; a failure is shrunk and kept with its difference."""
+    state: dict[str, Any] = {"calls": 0, "first_failure": None, "last": None}
+
+    @settings(max_examples=examples, database=None, deadline=None, report_multiple_bugs=False, print_blob=False,
+              verbosity=Verbosity.quiet, suppress_health_check=list(HealthCheck))
+    @given(target.strategy)
+    def prop(example: Any) -> None:
+        state["calls"] += 1
+        if state["first_failure"] is None and progress is not None:
+            progress(target.module_type, state["calls"])
+        try:
+            result = target.check(example)
+        except Exception as exc:   # noqa: BLE001 - a crash in the suite is a failure too, kept with its traceback
+            state["last"] = (example, "".join(traceback.format_exception(exc)).strip(), type(exc).__name__)
+            state["first_failure"] = state["first_failure"] or state["calls"]
+            raise
+        if not result.ok:
+            state["last"] = (example, result.report(), "difference")
+            state["first_failure"] = state["first_failure"] or state["calls"]
+            raise AssertionError(result.report())
+
+    start = time.perf_counter()
+    outcome = ModuleResult(target.module_type, "proven", target.source)
+    try:
+        hypothesis_seed(seed)(prop)()
+    except Exception as exc:   # noqa: BLE001 - Hypothesis re-raises the shrunk failure; anything else is an error
+        if state["last"] is None:
+            outcome.status, outcome.note = "error", f"{type(exc).__name__}: {exc}"
+        else:
+            example, diff, kind = state["last"]
+            outcome.status = "failed"
+            outcome.failure = {"kind": kind, "case": repr(example), "diff": diff,
+                               "first_failing_example": state["first_failure"]}
+    first = state["first_failure"]
+    outcome.examples_run = first if first is not None else state["calls"]
+    outcome.shrink_calls = state["calls"] - outcome.examples_run
+    outcome.seconds = round(time.perf_counter() - start, 3)
+    return outcome
+
+
+def _check_corpus(result: ModuleResult, target: Target, corpus: list[dict[str, Any]]) -> None:
+    from ..shadow.corpus import check_case
+
+    mine = [c for c in corpus if c.get("module_type") == target.module_type]
+    result.corpus_cases = len(mine)
+    for case in mine:
+        problems = check_case(case, target.corpus_factory)
+        if problems:
+            result.corpus_failures.append({"case_id": case.get("case_id"), "source": case.get("_source"),
+                                           "problems": problems})
+    if result.corpus_failures and result.status == "proven":
+        result.status = "failed"
+
+
+def default_corpus_dir() -> Path:
+    from ..shadow._settings import project_root
+
+    return project_root() / "shadow" / "corpus"
+
+
+def run_suite(modules: Sequence[str] = (), examples: int = 100, seed: int | None = None,
+              corpus_dir: str | Path | None = None, declared: Sequence[ParityModule] | None = None,
+              progress: Progress | None = None, on_module: Callable[[ModuleResult], None] | None = None) -> ParityReport:
+    """Prove every selected module type; ``modules=()`` means all with a native implementation."""
+    from ..shadow.corpus import load_cases
+
+    targets, missing = collect_targets(declared)
+    unknown = [m for m in modules if m not in targets and m not in missing]
+    if unknown:
+        raise DspexError(f"No parity suite for module type(s) {unknown}: choose among {sorted({*targets, *missing})} "
+                         "(DSPy-only modules have nothing to prove).")
+    seed = random.randrange(2**32) if seed is None else seed
+    corpus_path = Path(corpus_dir) if corpus_dir is not None else default_corpus_dir()
+    corpus = load_cases(corpus_path) if corpus_path.is_dir() else []
+    report = ParityReport(dspy_version(), dspex_version(), seed, examples,
+                          datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+    start = time.perf_counter()
+    with _quiet_dspy():
+        for module_type in [m for m in (modules or [*targets, *missing])]:
+            if module_type in missing:
+                result = ModuleResult(module_type, "no_property", note=missing[module_type])
+            else:
+                result = prove(targets[module_type], examples, seed, progress)
+                _check_corpus(result, targets[module_type], corpus)
+            report.modules[module_type] = result
+            if on_module is not None:
+                on_module(result)
+    report.seconds = time.perf_counter() - start
+    return report

@@ -1,0 +1,74 @@
+"""dspex.native.Module: composite native programs behave like their dspy.Module twins."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import dspy
+import pytest
+from native_support import Scripted, chat_answer
+
+import dspex.native as native
+
+
+def make_program(ns: Any) -> Any:
+    class RAG(ns.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rewrite = ns.Predict("question -> query")
+            self.answer = ns.ChainOfThought("question, query -> answer")
+            self.extra = [ns.Predict("text -> summary")]
+
+        def forward(self, question: str) -> Any:
+            query = self.rewrite(question=question).query
+            return self.answer(question=question, query=query)
+
+    return RAG()
+
+
+OUTPUTS = [chat_answer(query="capital france", reasoning="r", answer="Paris")]
+
+
+def test_composite_program_matches_dspy() -> None:
+    dlm, nlm = Scripted(OUTPUTS), Scripted(OUTPUTS)
+    theirs, ours = make_program(dspy), make_program(native)
+    theirs.set_lm(dlm)
+    ours.set_lm(nlm)
+    assert ours.get_lm() is nlm
+    assert ours(question="Capital of France?") == theirs(question="Capital of France?")
+    assert nlm.calls == dlm.calls and len(nlm.calls) == 2
+    assert [n for n, _ in ours.named_predictors()] == [n for n, _ in theirs.named_predictors()]
+
+
+def test_repr_lists_predictors_like_dspy() -> None:
+    ours = make_program(native)
+    names = [line.split(" = ")[0] for line in repr(ours).splitlines() if " = " in line and "Predict(" in line]
+    assert names == ["rewrite", "answer.predict", "extra[0]"]
+
+
+def test_get_lm_with_several_lms_is_an_error() -> None:
+    program = make_program(native)
+    program.rewrite.lm = Scripted()
+    with pytest.raises(ValueError, match="Multiple LMs"):
+        program.get_lm()
+
+
+def test_default_aforward_runs_forward() -> None:
+    program = make_program(native)
+    program.set_lm(Scripted(OUTPUTS))
+    assert asyncio.run(program.acall(question="q")).answer == "Paris"
+
+
+def test_state_roundtrip() -> None:
+    program = make_program(native)
+    program.answer.predict.demos = [{"question": "a", "query": "b", "reasoning": "c", "answer": "d"}]
+    state = program.dump_state()
+    assert list(state) == ["rewrite", "answer.predict", "extra[0]"]
+    fresh = make_program(native).load_state(state)
+    assert fresh.answer.predict.demos == program.answer.predict.demos
+
+
+def test_forward_is_required() -> None:
+    with pytest.raises(NotImplementedError, match="forward"):
+        native.Module()(x=1)
