@@ -137,7 +137,7 @@ def render(calls: list[dict[str, Any]], floor: dict[str, Any], imports: dict[str
     table.add_row(floor["case"], "", f"{floor['floor_us']:.2f} us", "", "1.0x", "template + regex")
     table.add_row("import", f"{imports['dspy_ms']:.0f} ms", f"{imports['native_ms']:.1f} ms",
                   f"{imports['ratio']:.1f}x", "", _verdict(imports["ratio"], TARGET_IMPORT_RATIO, AIM_IMPORT_RATIO))
-    console = Console()
+    console = Console(width=max(Console().width, 110))
     console.print(table)
     console.print(f"targets: per call >= {TARGET_CALL_RATIO:.0f}x (aim {AIM_CALL_RATIO:.0f}x), "
                   f"import >= {TARGET_IMPORT_RATIO:.0f}x (aim {AIM_IMPORT_RATIO:.0f}x); "

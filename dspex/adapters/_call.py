@@ -20,9 +20,7 @@ def prepare(
     adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any], inputs: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     """Adjust ``lm_kwargs`` as DSPy does and return the messages to send."""
-    prepare_response_format = getattr(adapter, "_prepare_response_format", None)
-    if prepare_response_format is not None:
-        prepare_response_format(lm, lm_kwargs, signature)
+    adapter._prepare_response_format(lm, lm_kwargs, signature)
     if not adapter.use_native_function_calling:
         for key in ("tools", "tool_choice", "parallel_tool_calls"):
             lm_kwargs.pop(key, None)

@@ -224,6 +224,9 @@ class ChatAdapter:
         return fields
 
     # --- calling the LM ---------------------------------------------------------------------------------------
+    def _prepare_response_format(self, lm: Any, lm_kwargs: dict[str, Any], signature: Any) -> None:
+        """ChatAdapter leaves ``response_format`` alone; JSONAdapter picks JSON mode or a schema here."""
+
     def _json_fallback(self) -> "ChatAdapter | None":
         from .json_adapter import JSONAdapter
 

@@ -41,7 +41,7 @@ class JSONAdapter(ChatAdapter):
         fmt = plan.extra.get("response_format")
         if fmt is None:
             fmt = plan.extra["response_format"] = response_format(lm, outputs)
-        lm_kwargs["response_format"] = fmt
+        lm_kwargs["response_format"] = dict(fmt) if isinstance(fmt, dict) else fmt
 
     # --- system and user messages -----------------------------------------------------------------------------
     def format_field_structure(self, signature: Any) -> str:

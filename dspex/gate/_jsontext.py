@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-__all__ = ["member_span", "replace_member", "indent_unit"]
+__all__ = ["member_span", "replace_member", "insert_member", "indent_unit"]
 
 _WS = re.compile(r"\s*")
 _decoder = json.JSONDecoder()
@@ -72,3 +72,21 @@ def replace_member(text: str, path: list[str], value: Any) -> str:
         width = len(unit) if unit.strip(" ") == "" else unit
         dumped = json.dumps(value, indent=width, ensure_ascii=False).replace("\n", "\n" + base)
     return text[:value_start] + dumped + text[value_end:]
+
+
+def insert_member(text: str, path: list[str], key: str, value: Any) -> str:
+    """``text`` with ``key: value`` appended to the object at ``path`` (its last member's indentation)."""
+    _, start, end = member_span(text, path)
+    members = _members(text, start)
+    close = end - 1                                   # the object's closing brace
+    unit = indent_unit(text)
+    if not members or unit is None:
+        sep = ", " if members else ""
+        body = json.dumps({key: value}, ensure_ascii=False)[1:-1]
+        return text[:close] + sep + body + text[close:]
+    last_key_start, last_end = members[-1][1], members[-1][3]
+    line_start = text.rfind("\n", 0, last_key_start) + 1
+    base = text[line_start:last_key_start]
+    width = len(unit) if unit.strip(" ") == "" else unit
+    dumped = json.dumps(value, indent=width, ensure_ascii=False).replace("\n", "\n" + base)
+    return text[:last_end] + f",\n{base}{json.dumps(key)}: {dumped}" + text[last_end:]

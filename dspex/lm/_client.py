@@ -238,5 +238,17 @@ class LM:
                 new.kwargs[key] = value
         return new
 
+    # Connections, locks and the cache are per process: copies and pickles start with fresh ones.
+    def __getstate__(self) -> dict[str, Any]:
+        skip = ("_endpoints", "_endpoint", "_cache", "_cache_lock")
+        return {k: v for k, v in self.__dict__.items() if k not in skip}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._endpoints = {}
+        self._endpoint = self._endpoint_for(self.api_base)
+        self._cache = collections.OrderedDict()
+        self._cache_lock = threading.Lock()
+
     def __repr__(self) -> str:
         return f"LM(model={self.model!r}, api_base={self.api_base!r})"

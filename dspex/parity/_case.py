@@ -117,6 +117,7 @@ class Case:
     module_config: dict[str, Any] = field(default_factory=dict)  # constructor ``**config``
     positional: tuple[Any, ...] = ()  # positional call arguments (both modules must refuse them)
     pass_lm: bool = True  # False: call without ``lm=`` and with no global LM configured
+    call_signature: SignatureSpec | None = None  # a per-call ``signature=`` override
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,37 @@ def render_value(draw: Any, value: Any) -> str:
     return draw(st.sampled_from([dumped, f"```json\n{dumped}\n```", repr(value) if not isinstance(value, set) else dumped]))
 
 
+_NASTY_BY_TYPE: dict[Any, list[str]] = {
+    int: ["1_000", "0x10", "+5", "5.", "1e3", "3.0", "3.5", "-0", "００７", "٣", " 42 ", "42\n\nextra", "forty-two",
+          "[42]", '"42"', "'42'", "None", "null", "true", "9" * 25, "-", "1/2"],
+    float: ["NaN", "nan", "Infinity", "-inf", "1e-9", "1E5", ".5", "5.", "1_000.5", "3", '"3.5"', "3,5", "½", "1e400"],
+    bool: ["TRUE", "yes", "no", "on", "off", "1", "0", "t", "f", "y", '"true"', "True.", "false\n", "Yes!", "2"],
+}
+_NASTY_STRUCTURED = ["[]", "{}", "null", "None", "[1, 2,]", "{'a': 1}", "{\"a\": 1,}", "(1, 2)", "[1, [2", "```\n[1]\n```",
+                     '{"x": NaN}', "[true, false]", "['a', \"b\"]", "set()", "{1, 2}", "[[ ## a ## ]]", "~", "undefined"]
+
+
+@st.composite
+def nasty_rendering(draw: Any, tp: Any) -> str:
+    """Text a sloppy LM might write for a field of type ``tp``: near-misses that stress lax parsing."""
+    pool = _NASTY_BY_TYPE.get(tp)
+    if pool is not None:
+        return draw(st.sampled_from(pool))
+    args = getattr(tp, "__args__", None) or ()
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        member = draw(st.sampled_from(list(tp)))
+        return draw(st.sampled_from([member.name.lower(), f"'{member.value}'", f"{tp.__name__}.{member.name}",
+                                     f" {member.value} ", str(member.value).upper(), f'"{member.name}"']))
+    if getattr(tp, "__origin__", None) is None and not args:
+        return draw(st.sampled_from(_NASTY_STRUCTURED))
+    literal_like = [a for a in args if isinstance(a, (str, int, bool)) or a is None]
+    if literal_like and draw(st.booleans()):
+        value = draw(st.sampled_from(literal_like))
+        return draw(st.sampled_from([str(value).upper(), str(value).lower(), f"'{value}'", f'"{value}"', f"{value}.",
+                                     f" {value}", repr(value)]))
+    return draw(st.sampled_from(_NASTY_STRUCTURED + ["none", "NULL", ""]))
+
+
 _CORRUPTIONS = [
     "none", "none", "none", "none", "none", "none",  # well-formed most of the time
     "leading_noise", "indented_header", "missing_field", "wrong_type", "json_instead", "no_marker", "duplicate_header",
@@ -75,7 +106,10 @@ def _header(name: str) -> str:
 def chat_completions(draw: Any, outputs: Outputs, clean: bool = False) -> str:
     """One completion text in ChatAdapter's format; corrupted now and then unless ``clean``."""
     values = {name: draw(values_of(tp)) for name, tp in outputs}
-    sections = [(name, draw(render_value(values[name]))) for name, _ in outputs]
+    sections = [
+        (name, draw(nasty_rendering(tp)) if tp is not str and draw(st.integers(0, 4)) == 0 else draw(render_value(values[name])))
+        for name, tp in outputs
+    ]
     corruption = "none" if clean else draw(st.sampled_from(_CORRUPTIONS))
     marker = True
     prefix = suffix = ""

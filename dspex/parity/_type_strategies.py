@@ -76,18 +76,20 @@ type_names = st.from_regex(r"[A-Z][a-z]{2,7}", fullmatch=True)
 @st.composite
 def enum_types(draw: Any) -> type[enum.Enum]:
     """str-, int- and auto-valued Enums (plus a ``str`` mixin), with unique values so there are no aliases."""
-    kind = draw(st.sampled_from(["str", "int", "auto", "str_mixin"]))
+    kind = draw(st.sampled_from(["str", "int", "auto", "str_mixin", "int_enum"]))
     names = draw(st.lists(st.from_regex(r"[A-Z][A-Z0-9_]{0,6}", fullmatch=True), min_size=1, max_size=4, unique=True))
     cls_name = draw(type_names)
     if kind == "auto":
         return enum.Enum(cls_name, names)  # type: ignore[return-value]
-    if kind == "int":
+    if kind in ("int", "int_enum"):
         values = draw(st.lists(st.integers(-5, 100), min_size=len(names), max_size=len(names), unique=True))
     else:
         values = draw(st.lists(st.sampled_from(["red", "Green", "blue sky", "ü", "yes", "no", "1", "N/A", "None",
                                                 "light-blue", "UPPER", "x y", ""]) | st.text(min_size=1, max_size=6),
                                min_size=len(names), max_size=len(names), unique=True))
     members = dict(zip(names, values))
+    if kind == "int_enum":
+        return enum.IntEnum(cls_name, members)  # type: ignore[return-value]
     if kind == "str_mixin":
         return enum.Enum(cls_name, members, type=str)  # type: ignore[return-value]
     return enum.Enum(cls_name, members)  # type: ignore[return-value]
@@ -105,10 +107,12 @@ def model_types(draw: Any, depth: int = 1) -> type:
     fields: dict[str, Any] = {}
     for name in names:
         tp = draw(annotations(depth=depth - 1, custom=depth > 0))
-        if draw(st.booleans()) and draw(st.booleans()):
-            fields[name] = (tp, draw(values_of(tp)))
+        default = draw(values_of(tp)) if draw(st.integers(0, 3)) == 0 else ...
+        if draw(st.integers(0, 3)) == 0:
+            desc = draw(st.sampled_from(["The item's name.", "ü «x»", "multi\nline", ""]))
+            fields[name] = (tp, pydantic.Field(default, description=desc))
         else:
-            fields[name] = (tp, ...)
+            fields[name] = (tp, default)
     return pydantic.create_model(draw(type_names), **fields)
 
 
@@ -117,19 +121,24 @@ _literal_values = st.one_of(
     st.integers(-3, 10),
     st.booleans(),
 )
+_rare_literal_values = st.sampled_from([None, "None", "null", 0, "0"])
 
 _scalars = st.sampled_from([str, int, float, bool])
+_rare_types = st.sampled_from([typing.Any, list, dict, tuple, set[int], frozenset[str], type(None), Optional[str],
+                               str | int, list[Any], dict[str, Any], typing.List[int], typing.Dict[str, str]])
 
 
 @st.composite
 def literal_types(draw: Any) -> Any:
-    values = draw(st.lists(_literal_values, min_size=1, max_size=4, unique_by=lambda v: (type(v), v)))
+    pool = _literal_values if draw(st.integers(0, 4)) else st.one_of(_literal_values, _rare_literal_values,
+                                                                       st.sampled_from(list(Color)))
+    values = draw(st.lists(pool, min_size=1, max_size=4, unique_by=lambda v: (type(v), v)))
     return Literal[tuple(values)]  # type: ignore[valid-type]
 
 
 def annotations(depth: int = 2, custom: bool = True) -> st.SearchStrategy[Any]:
     """Supported field types: scalars, Literal, Enum, models, and generics over them up to ``depth``."""
-    leaves = [_scalars, _scalars, literal_types()]
+    leaves = [_scalars, _scalars, literal_types(), _rare_types]
     if custom:
         leaves += [enum_types(), model_types(depth=max(depth - 1, 0))]
     leaf = st.one_of(*leaves)
@@ -199,7 +208,13 @@ def values_of(tp: Any, depth: int = 0) -> st.SearchStrategy[Any]:
             return st.lists(values_of(args[0], depth + 1), max_size=3).map(tuple)
         return st.tuples(*(values_of(a, depth + 1) for a in args))
     if origin in (set, frozenset):
-        return st.sets(st.one_of(st.integers(-5, 5), st.text(max_size=3)), max_size=3)
+        inner = values_of(args[0], depth + 1) if args else st.one_of(st.integers(-5, 5), st.text(max_size=3))
+        return st.sets(inner, max_size=3).map(origin)
+    if tp in (list, tuple, set, frozenset):
+        leaf = st.one_of(texts, st.integers(-9, 9), st.booleans(), st.none())
+        return st.lists(leaf, max_size=3) if tp is list else st.sets(st.integers(-9, 9), max_size=3).map(tp)
+    if tp is dict:
+        return st.dictionaries(texts, st.one_of(texts, st.integers(-9, 9), st.none()), max_size=3)
     if origin is Union or origin is __import__("types").UnionType:
         return st.one_of(*(values_of(a, depth + 1) for a in args))
     return odd_values(depth + 1)

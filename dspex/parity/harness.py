@@ -349,7 +349,31 @@ def describe(case: Case) -> str:
         f"  inputs={show(case.inputs, 300)}\n  config={case.config} module_config={case.module_config} "
         f"lm.kwargs={case.lm.kwargs} supported_params={case.lm.supported_params} "
         f"schema={case.lm.supports_response_schema}\n  demos={show(case.demos, 300)}\n  script={show(case.lm.script, 400)}"
+        + (f"\n  call signature=: {case.call_signature.form} instructions={show(case.call_signature.instructions, 120)}"
+           if case.call_signature is not None else "")
     )
+
+
+def _case_invokers(case: Case) -> tuple[Invoke, Callable[..., Any]]:
+    """Invokers that add the case's per-call ``signature=``, built with the called module's own library."""
+    if case.call_signature is None:
+        return default_invoke, default_ainvoke
+    spec = case.call_signature
+    names = dict(spec.names)
+
+    def add_signature(module: Any, call_kwargs: dict[str, Any]) -> None:
+        kit = dspy_kit() if isinstance(module, dspy.Module) or spec.form == "dspy_class" else native_kit()
+        call_kwargs["signature"] = run_with_names(names, lambda: build_signature(spec, kit))
+
+    def invoke(module: Any, lm: Any, inputs: dict[str, Any], call_kwargs: dict[str, Any]) -> Any:
+        add_signature(module, call_kwargs)
+        return default_invoke(module, lm, inputs, call_kwargs)
+
+    async def ainvoke(module: Any, lm: Any, inputs: dict[str, Any], call_kwargs: dict[str, Any]) -> Any:
+        add_signature(module, call_kwargs)
+        return await default_ainvoke(module, lm, inputs, call_kwargs)
+
+    return invoke, ainvoke
 
 
 def run_case(case: Case, mode: str = "sync", aspects: frozenset[str] = _DEFAULT_ASPECTS) -> ParityResult:
@@ -366,6 +390,7 @@ def run_case(case: Case, mode: str = "sync", aspects: frozenset[str] = _DEFAULT_
         "supported_params": case.lm.supported_params,
         "supports_response_schema": case.lm.supports_response_schema,
     }
+    invoke, ainvoke = _case_invokers(case)
     return run_pair(
         _factory(case, "dspy"),
         _factory(case, "native"),
@@ -376,6 +401,8 @@ def run_case(case: Case, mode: str = "sync", aspects: frozenset[str] = _DEFAULT_
         mode=mode,
         names=dict(case.signature.names),
         aspects=aspects,
+        invoke=invoke,
+        ainvoke=ainvoke,
         pass_lm=case.pass_lm,
         description=describe(case),
     )

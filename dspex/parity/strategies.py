@@ -7,6 +7,7 @@ strategies compose these into :class:`~dspex.parity._case.Case` objects that ``h
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Sequence
 
 from hypothesis import strategies as st
@@ -108,6 +109,8 @@ def inputs_for(draw: Any, spec: SignatureSpec, odd: bool = True) -> dict[str, An
         extra = draw(identifiers)
         if extra not in {f.name for f in spec.fields}:
             inputs[extra] = draw(texts)
+    if odd and draw(st.integers(0, 15)) == 0:  # DSPy moves a predicted-outputs dict from the inputs into the config
+        inputs["prediction"] = draw(st.sampled_from([{"type": "content", "content": "draft"}, {"type": "other"}, "x"]))
     return inputs
 
 
@@ -152,6 +155,12 @@ def lm_configs(draw: Any) -> tuple[dict[str, Any] | None, dict[str, Any], dict[s
             out["temperature"] = draw(_temperatures)
         if draw(st.integers(0, 4)) == 0:
             out["max_tokens"] = draw(st.sampled_from([None, 50, 1000]))
+        if draw(st.integers(0, 6)) == 0:  # rarer knobs: passed through, dropped (tools), or edge values
+            key = draw(st.sampled_from(["stop", "rollout_id", "logprobs", "tools", "tool_choice", "top_p", "n",
+                                        "temperature", "parallel_tool_calls"]))
+            out[key] = draw(st.sampled_from({"n": [0, None, 2], "temperature": [-1, 0.16, 2], "stop": [["\n\n"]],
+                                             "tools": [[]], "tool_choice": ["auto"], "logprobs": [True],
+                                             "parallel_tool_calls": [True, None]}.get(key, [1, 0.9])))
         return out
 
     config = draw(st.one_of(st.none(), st.builds(dict), st.just(None).map(lambda _: some_settings())))
@@ -197,10 +206,14 @@ def cases(
     script = draw(scripts_for(outs, effective_n(config, module_config, kwargs), clean=clean))
     demos = draw(st.one_of(st.none(), demos_for(spec, module)))
     via = "attribute" if module == "predict" and demos is not None and draw(st.booleans()) else "call"
+    call_signature = None
+    if draw(st.integers(0, 9)) == 0:  # a per-call signature= override (new instructions, maybe another form)
+        call_signature = dataclasses.replace(spec, instructions=draw(instructions), form=draw(st.sampled_from(
+            [spec.form] + [f for f in forms if f != "string" and spec.form != "string"])))
     return Case(
         module=module, signature=spec, inputs=draw(inputs_for(spec, odd=odd and not clean)),
         lm=LMSpec(script, kwargs, params, schema), demos=demos, demos_via=via, config=config,  # type: ignore[arg-type]
-        module_config=module_config,
+        module_config=module_config, call_signature=call_signature,
     )
 
 

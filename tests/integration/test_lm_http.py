@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import threading
 from typing import Any, Iterator
 
+import dspy
 import pytest
 
-# dspy.LM refreshes model metadata from GitHub on first use; this makes it read the bundled snapshot instead.
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "true")
-
-import dspy  # noqa: E402
-
-import dspex.lm._http as http_mod  # noqa: E402
-import dspex.native as native  # noqa: E402
-from dspex.errors import ConfigError, LMError  # noqa: E402
-from dspex.lm import LM  # noqa: E402
-from dspex.lm.testing import OpenAICompatServer, Reply, chat_completion, echo_reply, scripted  # noqa: E402
+import dspex.lm._http as http_mod
+import dspex.native as native
+from dspex.errors import ConfigError, LMError
+from dspex.lm import LM
+from dspex.lm.testing import OpenAICompatServer, Reply, chat_completion, echo_reply, scripted
 
 ANSWER = "[[ ## answer ## ]]\nParis\n\n[[ ## completed ## ]]"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -249,3 +244,17 @@ def test_history_is_capped(server: OpenAICompatServer, monkeypatch: pytest.Monke
     for i in range(5):
         lm(f"m{i}")
     assert [h["prompt"] for h in lm.history] == ["m2", "m3", "m4"]
+
+
+def test_copies_and_pickles_get_fresh_connections(server: OpenAICompatServer) -> None:
+    import copy
+    import pickle
+
+    lm = LM("openai/test", api_base=server.api_base, api_key="k", temperature=0.1)
+    lm("warm")
+    module = native.Predict("question -> answer")
+    module.lm = lm
+    for clone in (copy.deepcopy(module).lm, pickle.loads(pickle.dumps(lm)), lm.copy(temperature=0.9)):
+        assert clone is not lm and clone.api_key == "k" and clone("again") == [ANSWER]
+    assert lm.copy(temperature=0.9).kwargs["temperature"] == 0.9 and lm.kwargs["temperature"] == 0.1
+    assert [r.get("temperature") for r in server.requests] == [0.1, 0.1, 0.1, 0.9]

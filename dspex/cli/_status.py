@@ -1,0 +1,39 @@
+"""``dspex status``: where every module type stands: native or DSPy-only, parity proof, stage per flag file."""
+
+from __future__ import annotations
+
+import click
+
+__all__ = ["status"]
+
+
+@click.command(help="One table of every module type: implementation, parity, stage in each flags/*.flagd.json, shadow.")
+@click.option("--markdown", is_flag=True, help="Print Markdown (docs/migration/status.md is this output).")
+@click.option("--parity", "parity_reports", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Parity report(s) from `dspex parity --report`.")
+@click.option("--shadow-log", "shadow_logs", multiple=True, type=click.Path(exists=True),
+              help="Shadow divergence log(s) or folders: adds divergence rate and verdict.")
+@click.option("--flags-dir", default=None, type=click.Path(file_okay=False),
+              help="Folder of *.flagd.json files (default: flags/ in the project root).")
+def status(markdown: bool, parity_reports: tuple[str, ...], shadow_logs: tuple[str, ...], flags_dir: str | None) -> int:
+    from ..gate import build_status, declared_modules, load_reports, to_markdown
+    from ..shadow._settings import project_root
+
+    declared_modules()
+    table = build_status(flags_dir or project_root() / "flags", load_reports(parity_reports), shadow_logs)
+    if markdown:
+        click.echo(to_markdown(table), nl=False)
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    out = Table(title="dspex status")
+    for col in ("module type", "implementation", "parity", *table.environments, *(["shadow"] if shadow_logs else [])):
+        out.add_column(col, overflow="fold")
+    for row in table.rows:
+        impl = "[green]native + DSPy[/]" if row.native else f"[yellow]DSPy-only[/]: {row.native_note}"
+        parity = (f"[green]{row.parity}[/]" if row.proven else row.parity)
+        cells = [row.module_type, impl, parity, *(row.stages[e] for e in table.environments)]
+        out.add_row(*cells, *([row.shadow] if shadow_logs else []))
+    Console().print(out)
+    return 0
