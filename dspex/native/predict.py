@@ -22,10 +22,9 @@ import os
 from typing import Any
 
 from ..errors import ConfigError
-from ..signature import ensure_signature
-from ..signature import _types
-from ._module import Module
+from ..signature import _types, ensure_signature
 from ._inputs import InputPlan, _logger, plan_for, warn_about_inputs
+from ._module import Module
 from ._prediction import Prediction
 from ._settings import settings
 
