@@ -50,6 +50,8 @@ def wanted_sections(completion: str, wanted: Container[str]) -> list[tuple[str, 
         return out
     if "[[ ## " not in completion:
         return []
+    if _EXOTIC_BREAK.search(completion) is None:
+        return _wanted_fast(completion, wanted)
     lines = completion.splitlines()
     match_header = HEADER.match
     heads = []
@@ -68,6 +70,31 @@ def wanted_sections(completion: str, wanted: Container[str]) -> list[tuple[str, 
             if rest:
                 body.insert(0, rest)
             found.append((key, "\n".join(body).strip()))
+    return found
+
+
+# Line breaks that ``str.splitlines`` honours besides "\n". Without them, lines are exactly the "\n"-separated
+# pieces, and one multiline regex over the whole completion finds the header lines (the common case, in C).
+_EXOTIC_BREAK = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+# A header line: leading blanks (what ``line.strip()`` removes before DSPy's match), the header, the rest.
+_HEADER_LINE = re.compile(r"^([^\S\n]*)\[\[ ## (\w+) ## \]\]([^\n]*)", re.M)
+
+
+def _wanted_fast(completion: str, wanted: Container[str]) -> list[tuple[str, str]]:
+    """``wanted_sections`` for completions whose only line break is "\n": same result, one regex pass."""
+    heads = list(_HEADER_LINE.finditer(completion))
+    found: list[tuple[str, str]] = []
+    done: set[str] = set()
+    last = len(heads) - 1
+    for n, m in enumerate(heads):
+        key = m.group(2)
+        if key in wanted and key not in done:
+            done.add(key)
+            # DSPy slices the *unstripped* line at the stripped match's end: an indented header keeps a tail.
+            rest = m.group(0)[m.start(3) - m.end(1) :].strip()
+            start = m.end() + 1
+            body = completion[start : heads[n + 1].start() - 1 if n < last else len(completion)]
+            found.append((key, (f"{rest}\n{body}" if rest else body).strip()))
     return found
 
 

@@ -135,7 +135,7 @@ def annotation_expr(annotation: Any) -> str:
     if annotation is type(None):
         return "None"
     if origin is Literal:
-        return f"Literal[{', '.join(repr(a) for a in args)}]"
+        return f"Literal[{', '.join(_literal_expr(a) for a in args)}]"
     if origin is Union:
         non_none = [a for a in args if a is not type(None)]
         if len(args) == 2 and len(non_none) == 1:
@@ -150,6 +150,10 @@ def annotation_expr(annotation: Any) -> str:
     if annotation is typing.Any:
         return "Any"
     return getattr(annotation, "__name__", repr(annotation))
+
+
+def _literal_expr(value: Any) -> str:
+    return f"{type(value).__name__}.{value.name}" if isinstance(value, enum.Enum) else repr(value)
 
 
 def run_with_names(names: dict[str, Any], fn: Callable[[], Any]) -> Any:

@@ -165,6 +165,8 @@ def custom_types_in(annotation: Any) -> list[type]:
     found: list[type] = []
     if isinstance(annotation, type) and (issubclass(annotation, enum.Enum) or hasattr(annotation, "model_fields")):
         found.append(annotation)
+    if isinstance(annotation, enum.Enum):  # a Literal member
+        found.append(type(annotation))
     for arg in get_args(annotation):
         found.extend(custom_types_in(arg))
     return found
