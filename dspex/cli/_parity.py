@@ -24,7 +24,7 @@ def _table(report: Any) -> Any:
     style = {"proven": "green", "failed": "red", "error": "red", "no_property": "yellow"}
     for m in report.modules.values():
         detail = m.note
-        if m.failure:
+        if m.failure and m.status == "failed":
             detail = m.failure["diff"].splitlines()[0] + f" (shrunk in {m.shrink_calls} calls)"
         if m.corpus_failures:
             detail += f" {len(m.corpus_failures)} corpus case(s) diverge"
@@ -40,12 +40,22 @@ def _table(report: Any) -> Any:
 @click.option("--module", "modules", multiple=True, metavar="MODULE_TYPE", help="Only this module type (repeatable).")
 @click.option("--report", "report_path", default=None, type=click.Path(dir_okay=False), help="Write the JSON report here.")
 @click.option("--corpus", default=None, type=click.Path(file_okay=False), help="Shadow corpus folder (default shadow/corpus/).")
-def parity(examples: int, seed: int | None, modules: tuple[str, ...], report_path: str | None, corpus: str | None) -> int:
+@click.option("--shrink-seconds", default=60.0, show_default=True, type=click.FloatRange(0), help="Time cap for shrinking a failure.")
+def parity(examples: int, seed: int | None, modules: tuple[str, ...], report_path: str | None, corpus: str | None,
+           shrink_seconds: float) -> int:
     from rich.console import Console
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from ..parity.runner import run_suite
+    try:
+        from ..parity.runner import run_suite
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("dspy", "hypothesis"):
+            raise
+        from ..errors import DspexError
+
+        raise DspexError(f"dspex parity runs real DSPy against native and needs {exc.name}: "
+                                    "pip install 'dspex[test]' (the pinned DSPy and Hypothesis).") from exc
 
     console = Console(stderr=True)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -61,12 +71,13 @@ def parity(examples: int, seed: int | None, modules: tuple[str, ...], report_pat
             if result.module_type in tasks:
                 bar.update(tasks[result.module_type], completed=examples)
 
-        report = run_suite(modules, examples, seed, corpus, progress=progress, on_module=finished)
+        report = run_suite(modules, examples, seed, corpus, progress=progress, on_module=finished,
+                           shrink_seconds=shrink_seconds)
     out = Console()
     out.print(_table(report))
     for m in report.modules.values():
         if m.failure:
-            out.print(f"[red]{m.module_type}: shrunk failing case[/]")
+            out.print(f"[red]{m.module_type}: {'shrunk failing case' if m.status == 'failed' else m.note}[/]")
             out.print(escape(m.failure["case"]), highlight=False)
             out.print(escape(m.failure["diff"]), highlight=False)
         for failure in m.corpus_failures[:5]:

@@ -118,6 +118,7 @@ class Case:
     positional: tuple[Any, ...] = ()  # positional call arguments (both modules must refuse them)
     pass_lm: bool = True  # False: call without ``lm=`` and with no global LM configured
     call_signature: SignatureSpec | None = None  # a per-call ``signature=`` override
+    adapter: Literal["chat", "json", "chat_no_fallback"] = "chat"  # the configured adapter for the call
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["typed", "ExcInfo", "snapshot_result", "normalize_kwargs", "messages_diff", "show"]
+__all__ = ["typed", "ExcInfo", "Difference", "compare", "snapshot_result", "normalize_kwargs", "messages_diff", "show"]
 
 
 def typed(value: Any, _depth: int = 0) -> Any:
@@ -153,3 +153,94 @@ def show_line(line: str) -> str:
 def show(value: Any, limit: int = 600) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
+
+
+@dataclass
+class Difference:
+    aspect: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"[{self.aspect}] {self.detail}"
+
+
+# --- comparing -----------------------------------------------------------------------------------------------------
+def _compare_errors(a: ExcInfo | None, b: ExcInfo | None, out: list[Difference], notes: list[str]) -> None:
+    if a is None and b is None:
+        return
+    if a is None or b is None:
+        which = "only DSPy raised" if b is None else "only native raised"
+        out.append(Difference("error", f"{which}: dspy={a} | native={b}"))
+        return
+    if a.stage != b.stage:
+        out.append(Difference("error", f"raised at different stages: dspy={a} | native={b}"))
+        return
+    if a.name == b.name and a.message == b.message:
+        return
+    from dspex.errors import DspexError
+
+    raw_pydantic = a.stage == "construct" and a.exc_type.__module__.startswith("pydantic")
+    if (issubclass(a.exc_type, (SyntaxError, TypeError)) or raw_pydantic) and issubclass(b.exc_type, DspexError):
+        notes.append(f"mapped raw {a.name} to {b.name} (documented mapping): dspy={a.message!r} native={b.message!r}")
+        return
+    if a.exc_type.__module__ == "builtins" and issubclass(b.exc_type, a.exc_type) and a.message == b.message:
+        notes.append(f"native raised {b.name}, a subclass of DSPy's {a.name}, with the same message")
+        return
+    out.append(Difference("error", f"dspy={a}\n  native={b}"))
+
+
+def _compare_calls(a: list[Any], b: list[Any], out: list[Difference]) -> None:
+    if len(a) != len(b):
+        out.append(Difference("calls", f"LM call count differs: dspy={len(a)} native={len(b)}"))
+    for index, (ca, cb) in enumerate(zip(a, b)):
+        if ca.mode != cb.mode:
+            out.append(Difference("calls", f"call {index}: dspy used {ca.mode}, native used {cb.mode}"))
+        if typed(ca.messages) != typed(cb.messages):
+            out.append(Difference("calls", f"call {index} messages differ:\n{messages_diff(ca.messages, cb.messages)}"))
+        ka, kb = normalize_kwargs(ca.kwargs), normalize_kwargs(cb.kwargs)
+        if ka != kb:
+            keys = sorted(set(ka) | set(kb))
+            detail = "; ".join(
+                f"{k}: dspy={show(ca.kwargs.get(k, '<absent>'))} native={show(cb.kwargs.get(k, '<absent>'))}"
+                for k in keys
+                if ka.get(k) != kb.get(k)
+            )
+            out.append(Difference("calls", f"call {index} kwargs differ: {detail}"))
+        if typed(ca.prompt) != typed(cb.prompt):
+            out.append(Difference("calls", f"call {index} prompt= differs: dspy={ca.prompt!r} native={cb.prompt!r}"))
+    if len(a) != len(b) and min(len(a), len(b)) < max(len(a), len(b)):
+        longer, who = (a, "dspy") if len(a) > len(b) else (b, "native")
+        extra = longer[min(len(a), len(b))]
+        out.append(Difference("calls", f"first extra call ({who}) kwargs={show(extra.kwargs)}"))
+
+
+def _compare_results(a: Any, b: Any, out: list[Difference]) -> None:
+    if a.snapshot is None or b.snapshot is None:
+        return
+    for key in dict.fromkeys([*a.snapshot, *b.snapshot]):
+        va, vb = a.snapshot.get(key, "<absent>"), b.snapshot.get(key, "<absent>")
+        if va != vb:
+            out.append(Difference("result", f"{key}: dspy={show(va)}\n  native={show(vb)}"))
+
+
+def compare(a: Any, b: Any, aspects: frozenset[str]) -> tuple[list[Difference], list[str]]:
+    out: list[Difference] = []
+    notes: list[str] = []
+    if "construct" in aspects:
+        _compare_errors(a.construct_error, b.construct_error, out, notes)
+    if a.construct_error or b.construct_error:
+        return out, notes
+    if a.random_draw != b.random_draw:
+        text = "constructing the module left the global `random` in a different state"
+        (out.append(Difference("random", text)) if "random" in aspects else notes.append(text))
+    if "calls" in aspects:
+        _compare_calls(a.calls, b.calls, out)
+    if "error" in aspects:
+        _compare_errors(a.error, b.error, out, notes)
+    if "result" in aspects:
+        _compare_results(a, b, out)
+    if "logs" in aspects and a.logs != b.logs:
+        out.append(Difference("logs", f"warnings during the call differ:\n  dspy={a.logs}\n  native={b.logs}"))
+    if "inputs" in aspects and (a.inputs_after == a.inputs_before) != (b.inputs_after == b.inputs_before):
+        out.append(Difference("inputs", "one implementation mutated the caller's inputs and the other did not"))
+    return out, notes

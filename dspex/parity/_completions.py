@@ -25,9 +25,15 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return jsonable(value.value)
     if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
+        try:
+            return value.model_dump(mode="json")
+        except Exception:  # noqa: BLE001 - e.g. undecodable bytes inside an Any field: the LM writes *something*
+            return str(value)
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (bytes, bytearray, complex)) or not isinstance(value, (str, int, float, bool, type(None), list,
+                                                                                 tuple, set, frozenset)):
+        return str(value)
     if isinstance(value, (list, tuple, set, frozenset)):
         return [jsonable(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
@@ -36,7 +42,7 @@ def jsonable(value: Any) -> Any:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(jsonable(value), ensure_ascii=False)
+    return json.dumps(jsonable(value), ensure_ascii=False, default=str)
 
 
 @st.composite
@@ -55,7 +61,8 @@ def render_value(draw: Any, value: Any) -> str:
     if isinstance(value, str):
         return value
     if hasattr(value, "model_dump_json"):
-        return draw(st.sampled_from([value.model_dump_json(), value.model_dump_json(indent=2)]))
+        dumped = _dumps(value)
+        return draw(st.sampled_from([dumped, json.dumps(json.loads(dumped), indent=2, ensure_ascii=False)]))
     dumped = _dumps(value)
     return draw(st.sampled_from([dumped, f"```json\n{dumped}\n```", repr(value) if not isinstance(value, set) else dumped]))
 
@@ -147,10 +154,10 @@ def chat_completions(draw: Any, outputs: Outputs, clean: bool = False) -> str:
 
 
 @st.composite
-def json_completions(draw: Any, outputs: Outputs) -> str:
+def json_completions(draw: Any, outputs: Outputs, clean: bool = False) -> str:
     """One completion text as JSONAdapter expects it (a JSON object), maybe corrupted."""
     values = {name: jsonable(draw(values_of(tp))) for name, tp in outputs}
-    corruption = draw(st.sampled_from(["none", "none", "none", "fenced", "missing", "wrong", "garbage", "array", "extra"]))
+    corruption = "none" if clean else draw(st.sampled_from(["none", "none", "none", "fenced", "missing", "wrong", "garbage", "array", "extra"]))
     if corruption == "missing" and values:
         values.pop(draw(st.sampled_from(sorted(values))))
     elif corruption == "wrong" and values:
@@ -158,10 +165,10 @@ def json_completions(draw: Any, outputs: Outputs) -> str:
     elif corruption == "garbage":
         return draw(st.sampled_from(["not json at all", "{", "", "[[ ## answer ## ]]\n1", "null"]))
     elif corruption == "array":
-        return json.dumps(list(values.values()), ensure_ascii=False)
+        return json.dumps(list(values.values()), ensure_ascii=False, default=str)
     elif corruption == "extra":
         values["surprise"] = "field"
-    text = json.dumps(values, ensure_ascii=False)
+    text = json.dumps(values, ensure_ascii=False, default=str)
     return f"```json\n{text}\n```" if corruption == "fenced" else text
 
 
@@ -185,9 +192,11 @@ def completion_entries(draw: Any, text: st.SearchStrategy[str]) -> Any:
 
 
 @st.composite
-def lm_responses(draw: Any, outputs: Outputs, n: int, style: str = "chat") -> Any:
+def lm_responses(draw: Any, outputs: Outputs, n: int, style: str = "chat", clean: bool = False) -> Any:
     """What one LM call returns: usually ``n`` completions; sometimes fewer, more, none, or a malformed wrapper."""
-    text = chat_completions(outputs) if style == "chat" else json_completions(outputs)
+    text = chat_completions(outputs, clean) if style == "chat" else json_completions(outputs, clean)
+    if clean:
+        return [draw(text) for _ in range(n)]
     shape = draw(st.sampled_from(["n"] * 10 + ["fewer", "more", "zero", "bare_string", "none"]))
     if shape == "bare_string":
         return draw(text)

@@ -14,6 +14,8 @@ from typing import Any, Literal, Optional, Union, get_args, get_origin
 
 from hypothesis import strategies as st
 
+from ._exotic import Color, exotic_values
+
 __all__ = [
     "NASTY_STRINGS",
     "texts",
@@ -222,16 +224,11 @@ def values_of(tp: Any, depth: int = 0) -> st.SearchStrategy[Any]:
     return odd_values(depth + 1)
 
 
-class Color(enum.Enum):
-    """A fixed Enum for odd inputs (a value of a type the field did not ask for)."""
-
-    RED = "red"
-    GREEN = "green"
-
-
 def odd_values(depth: int = 0) -> st.SearchStrategy[Any]:
-    """Values of the wrong type for a field: None, lists, nested dicts, sets, tuples, Enums, models, numbers."""
-    leaf = st.one_of(st.none(), texts, _ints, _floats, st.booleans(), st.sampled_from(list(Color)))
+    """Values of the wrong type for a field: None, lists, nested dicts, sets, tuples, Enums, models, numbers,
+    and exotic objects (datetimes, Decimals, bytes, dataclasses, str/int subclasses, objects with no schema)."""
+    leaf = st.one_of(st.none(), texts, _ints, _floats, st.booleans(), st.sampled_from(list(Color)),
+                     st.sampled_from(exotic_values()))
     if depth > 2:
         return leaf
     nested = odd_values(depth + 1)

@@ -17,25 +17,23 @@ construction, warnings logged during the call, and mutation of the caller's inpu
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import copy
-import logging
-import random
-import time
-import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import dspy
 
 from ._case import Case, Kit, SignatureSpec, build_signature, run_with_names
-from ._compare import ExcInfo, messages_diff, normalize_kwargs, show, snapshot_result, typed
-from .scripted_lm import LMCall, ScriptedLM
+from ._compare import Difference, compare, show
+from ._side import Invoke, SideRun, default_ainvoke, default_invoke, run_side
+from .scripted_lm import ScriptedLM
 
-__all__ = ["SideRun", "Difference", "ParityResult", "run_pair", "run_case", "assert_parity", "dspy_kit", "native_kit", "ALL_ASPECTS", "compare", "describe"]
+__all__ = [
+    "SideRun", "Difference", "ParityResult", "run_pair", "run_case", "assert_parity", "dspy_kit", "native_kit",
+    "ALL_ASPECTS", "compare", "describe", "default_invoke", "default_ainvoke",
+]
 
-_RANDOM_SEED = 20261125
 # "random" (the global ``random`` draw after construction) is reported as a note unless asked for: native's
 # Predict deliberately does not advance the global ``random`` the way DSPy's ``Predict.__init__`` does.
 _DEFAULT_ASPECTS = frozenset({"construct", "calls", "error", "result", "logs", "inputs"})
@@ -58,32 +56,6 @@ def native_kit() -> Kit:
     from dspex.signature import InputField, OutputField, Signature
 
     return Kit(Signature, InputField, OutputField)
-
-
-@dataclass
-class SideRun:
-    """Everything one implementation did for one case."""
-
-    name: str
-    construct_error: ExcInfo | None = None
-    error: ExcInfo | None = None
-    result: Any = None
-    snapshot: dict[str, Any] | None = None
-    calls: list[LMCall] = field(default_factory=list)
-    logs: list[str] = field(default_factory=list)
-    random_draw: float | None = None
-    inputs_before: Any = None
-    inputs_after: Any = None
-    seconds: float = 0.0
-
-
-@dataclass
-class Difference:
-    aspect: str
-    detail: str
-
-    def __str__(self) -> str:
-        return f"[{self.aspect}] {self.detail}"
 
 
 @dataclass
@@ -117,171 +89,6 @@ class ParityResult:
         return "\n".join(lines)
 
 
-# --- running one side ----------------------------------------------------------------------------------------------
-Invoke = Callable[[Any, Any, dict[str, Any], dict[str, Any]], Any]
-
-
-def default_invoke(module: Any, lm: Any, inputs: dict[str, Any], call_kwargs: dict[str, Any]) -> Any:
-    positional = call_kwargs.pop("__positional__", ())
-    return module(*positional, **{**inputs, **call_kwargs, **({"lm": lm} if lm is not None else {})})
-
-
-async def default_ainvoke(module: Any, lm: Any, inputs: dict[str, Any], call_kwargs: dict[str, Any]) -> Any:
-    positional = call_kwargs.pop("__positional__", ())
-    return await module.acall(*positional, **{**inputs, **call_kwargs, **({"lm": lm} if lm is not None else {})})
-
-
-@contextmanager
-def _capture_warnings() -> Iterator[list[str]]:
-    """Warning-level log records (root and DSPy's non-propagating logger) and Python warnings, in order."""
-    seen: list[str] = []
-    records: list[logging.LogRecord] = []  # kept alive so identity checks stay valid
-
-    class _Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if not any(r is record for r in records):
-                records.append(record)
-                seen.append(f"log {record.levelname}: {record.getMessage()}")
-
-    handler = _Collect(level=logging.WARNING)
-    loggers = [logging.getLogger(), logging.getLogger("dspy")]
-    for lg in loggers:
-        lg.addHandler(handler)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            yield seen
-        seen.extend(f"warning {w.category.__name__}: {w.message}" for w in caught)
-    finally:
-        for lg in loggers:
-            lg.removeHandler(handler)
-
-
-def _run_side(
-    name: str,
-    factory: Callable[[], Any],
-    lm: Any,
-    inputs: dict[str, Any],
-    call_kwargs: dict[str, Any],
-    mode: str,
-    names: dict[str, Any],
-    invoke: Invoke,
-    ainvoke: Callable[..., Any],
-) -> SideRun:
-    side = SideRun(name)
-    side.calls = getattr(lm, "calls", [])
-    saved = random.getstate()
-    random.seed(_RANDOM_SEED)
-    try:
-        module = run_with_names(names, factory)
-    except Exception as exc:  # noqa: BLE001 - construction failures are compared, not propagated
-        side.construct_error = ExcInfo.of(exc, "construct")
-        return side
-    finally:
-        side.random_draw = random.random()
-        random.setstate(saved)
-    inputs = copy.deepcopy(inputs)
-    call_kwargs = copy.deepcopy(call_kwargs)
-    side.inputs_before = typed(inputs)
-    start = time.perf_counter()
-    with _capture_warnings() as logs:
-        try:
-            if mode == "async":
-                side.result = asyncio.run(ainvoke(module, lm, inputs, call_kwargs))
-            else:
-                side.result = invoke(module, lm, inputs, call_kwargs)
-        except Exception as exc:  # noqa: BLE001
-            side.error = ExcInfo.of(exc, "call")
-    side.seconds = time.perf_counter() - start
-    side.logs = logs
-    side.inputs_after = typed(inputs)
-    if side.error is None:
-        side.snapshot = snapshot_result(side.result)
-    return side
-
-
-# --- comparing -----------------------------------------------------------------------------------------------------
-def _compare_errors(a: ExcInfo | None, b: ExcInfo | None, out: list[Difference], notes: list[str]) -> None:
-    if a is None and b is None:
-        return
-    if a is None or b is None:
-        which = "only DSPy raised" if b is None else "only native raised"
-        out.append(Difference("error", f"{which}: dspy={a} | native={b}"))
-        return
-    if a.stage != b.stage:
-        out.append(Difference("error", f"raised at different stages: dspy={a} | native={b}"))
-        return
-    if a.name == b.name and a.message == b.message:
-        return
-    from dspex.errors import DspexError
-
-    raw_pydantic = a.stage == "construct" and a.exc_type.__module__.startswith("pydantic")
-    if (issubclass(a.exc_type, (SyntaxError, TypeError)) or raw_pydantic) and issubclass(b.exc_type, DspexError):
-        notes.append(f"mapped raw {a.name} to {b.name} (documented mapping): dspy={a.message!r} native={b.message!r}")
-        return
-    if a.exc_type.__module__ == "builtins" and issubclass(b.exc_type, a.exc_type) and a.message == b.message:
-        notes.append(f"native raised {b.name}, a subclass of DSPy's {a.name}, with the same message")
-        return
-    out.append(Difference("error", f"dspy={a}\n  native={b}"))
-
-
-def _compare_calls(a: list[LMCall], b: list[LMCall], out: list[Difference]) -> None:
-    if len(a) != len(b):
-        out.append(Difference("calls", f"LM call count differs: dspy={len(a)} native={len(b)}"))
-    for index, (ca, cb) in enumerate(zip(a, b)):
-        if ca.mode != cb.mode:
-            out.append(Difference("calls", f"call {index}: dspy used {ca.mode}, native used {cb.mode}"))
-        if typed(ca.messages) != typed(cb.messages):
-            out.append(Difference("calls", f"call {index} messages differ:\n{messages_diff(ca.messages, cb.messages)}"))
-        ka, kb = normalize_kwargs(ca.kwargs), normalize_kwargs(cb.kwargs)
-        if ka != kb:
-            keys = sorted(set(ka) | set(kb))
-            detail = "; ".join(
-                f"{k}: dspy={show(ca.kwargs.get(k, '<absent>'))} native={show(cb.kwargs.get(k, '<absent>'))}"
-                for k in keys
-                if ka.get(k) != kb.get(k)
-            )
-            out.append(Difference("calls", f"call {index} kwargs differ: {detail}"))
-        if typed(ca.prompt) != typed(cb.prompt):
-            out.append(Difference("calls", f"call {index} prompt= differs: dspy={ca.prompt!r} native={cb.prompt!r}"))
-    if len(a) != len(b) and min(len(a), len(b)) < max(len(a), len(b)):
-        longer, who = (a, "dspy") if len(a) > len(b) else (b, "native")
-        extra = longer[min(len(a), len(b))]
-        out.append(Difference("calls", f"first extra call ({who}) kwargs={show(extra.kwargs)}"))
-
-
-def _compare_results(a: SideRun, b: SideRun, out: list[Difference]) -> None:
-    if a.snapshot is None or b.snapshot is None:
-        return
-    for key in dict.fromkeys([*a.snapshot, *b.snapshot]):
-        va, vb = a.snapshot.get(key, "<absent>"), b.snapshot.get(key, "<absent>")
-        if va != vb:
-            out.append(Difference("result", f"{key}: dspy={show(va)}\n  native={show(vb)}"))
-
-
-def compare(a: SideRun, b: SideRun, aspects: frozenset[str] = _DEFAULT_ASPECTS) -> tuple[list[Difference], list[str]]:
-    out: list[Difference] = []
-    notes: list[str] = []
-    if "construct" in aspects:
-        _compare_errors(a.construct_error, b.construct_error, out, notes)
-    if a.construct_error or b.construct_error:
-        return out, notes
-    if a.random_draw != b.random_draw:
-        text = "constructing the module left the global `random` in a different state"
-        (out.append(Difference("random", text)) if "random" in aspects else notes.append(text))
-    if "calls" in aspects:
-        _compare_calls(a.calls, b.calls, out)
-    if "error" in aspects:
-        _compare_errors(a.error, b.error, out, notes)
-    if "result" in aspects:
-        _compare_results(a, b, out)
-    if "logs" in aspects and a.logs != b.logs:
-        out.append(Difference("logs", f"warnings during the call differ:\n  dspy={a.logs}\n  native={b.logs}"))
-    if "inputs" in aspects and (a.inputs_after == a.inputs_before) != (b.inputs_after == b.inputs_before):
-        out.append(Difference("inputs", "one implementation mutated the caller's inputs and the other did not"))
-    return out, notes
-
-
 # --- entry points --------------------------------------------------------------------------------------------------
 def run_pair(
     dspy_factory: Callable[[], Any],
@@ -311,7 +118,7 @@ def run_pair(
     for name, factory in (("dspy", dspy_factory), ("native", native_factory)):
         lm = build_lm()
         runs.append(
-            _run_side(name, factory, lm if pass_lm else None, inputs, call_kwargs or {}, mode, names or {}, invoke, ainvoke)
+            run_side(name, factory, lm if pass_lm else None, inputs, call_kwargs or {}, mode, names or {}, invoke, ainvoke)
         )
         if not pass_lm:
             runs[-1].calls = lm.calls
@@ -346,7 +153,7 @@ def describe(case: Case) -> str:
     sig = spec.raw if spec.raw is not None else spec.as_string()
     return (
         f"case: {case.module} {spec.form} signature {sig!r} instructions={show(spec.instructions, 120)}\n"
-        f"  inputs={show(case.inputs, 300)}\n  config={case.config} module_config={case.module_config} "
+        f"  adapter={case.adapter} inputs={show(case.inputs, 300)}\n  config={case.config} module_config={case.module_config} "
         f"lm.kwargs={case.lm.kwargs} supported_params={case.lm.supported_params} "
         f"schema={case.lm.supports_response_schema}\n  demos={show(case.demos, 300)}\n  script={show(case.lm.script, 400)}"
         + (f"\n  call signature=: {case.call_signature.form} instructions={show(case.call_signature.instructions, 120)}"
@@ -354,24 +161,40 @@ def describe(case: Case) -> str:
     )
 
 
+def _adapter_context(case: Case, module: Any) -> Any:
+    """Each library's own way to choose the adapter for a call (``dspy.context`` / native ``settings.context``)."""
+    if case.adapter == "chat":
+        return contextlib.nullcontext()
+    if isinstance(module, dspy.Module):
+        adapter = dspy.JSONAdapter() if case.adapter == "json" else dspy.ChatAdapter(use_json_adapter_fallback=False)
+        return dspy.context(adapter=adapter)
+    from dspex.adapters import ChatAdapter, JSONAdapter
+    from dspex.native import settings
+
+    adapter = JSONAdapter() if case.adapter == "json" else ChatAdapter(use_json_adapter_fallback=False)
+    return settings.context(adapter=adapter)
+
+
 def _case_invokers(case: Case) -> tuple[Invoke, Callable[..., Any]]:
-    """Invokers that add the case's per-call ``signature=``, built with the called module's own library."""
-    if case.call_signature is None:
-        return default_invoke, default_ainvoke
+    """Invokers that add the case's per-call ``signature=`` (built with the called module's own library) and
+    run the call under the case's adapter choice."""
     spec = case.call_signature
-    names = dict(spec.names)
 
     def add_signature(module: Any, call_kwargs: dict[str, Any]) -> None:
+        if spec is None:
+            return
         kit = dspy_kit() if isinstance(module, dspy.Module) or spec.form == "dspy_class" else native_kit()
-        call_kwargs["signature"] = run_with_names(names, lambda: build_signature(spec, kit))
+        call_kwargs["signature"] = run_with_names(dict(spec.names), lambda: build_signature(spec, kit))
 
     def invoke(module: Any, lm: Any, inputs: dict[str, Any], call_kwargs: dict[str, Any]) -> Any:
         add_signature(module, call_kwargs)
-        return default_invoke(module, lm, inputs, call_kwargs)
+        with _adapter_context(case, module):
+            return default_invoke(module, lm, inputs, call_kwargs)
 
     async def ainvoke(module: Any, lm: Any, inputs: dict[str, Any], call_kwargs: dict[str, Any]) -> Any:
         add_signature(module, call_kwargs)
-        return await default_ainvoke(module, lm, inputs, call_kwargs)
+        with _adapter_context(case, module):
+            return await default_ainvoke(module, lm, inputs, call_kwargs)
 
     return invoke, ainvoke
 

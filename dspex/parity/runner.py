@@ -14,12 +14,13 @@ import logging
 import random
 import time
 import traceback
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from hypothesis import HealthCheck, Verbosity, given, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
@@ -34,6 +35,7 @@ from .strategies import bad_signature_strings, cases, garbage_responses, lm_exce
 
 __all__ = ["Target", "ParityModule", "builtin_targets", "user_target", "collect_targets", "prove", "run_suite"]
 
+_PHASES = (Phase.explicit, Phase.generate, Phase.target, Phase.shrink)   # no database, no "explain" pass
 _HARNESS_MODULE = {"predict": "predict", "chain_of_thought": "cot"}   # module type -> harness case module
 Progress = Callable[[str, int], None]   # (module_type, examples so far)
 
@@ -132,23 +134,44 @@ def collect_targets(declared: Sequence[ParityModule] | None = None) -> tuple[dic
 
 @contextmanager
 def _quiet_dspy() -> Iterator[None]:
-    """DSPy prints every warning through its own handler; the harness captures them, the terminal need not."""
+    """DSPy prints every warning through its own handler; the harness captures them, the terminal need not.
+
+    Python warnings raised while modules are built are silenced too; the harness records (and compares) the
+    ones raised during calls under its own ``catch_warnings``.
+    """
     logger = logging.getLogger("dspy")
     saved = list(logger.handlers)
     for handler in saved:
         logger.removeHandler(handler)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
     finally:
         for handler in saved:
             logger.addHandler(handler)
 
 
-def prove(target: Target, examples: int, seed: int, progress: Progress | None = None) -> ModuleResult:
+@contextmanager
+def _shrink_budget(seconds: float) -> Iterator[None]:
+    """Cap Hypothesis' shrinking time (its engine's own limit, 300 s by default) so a CI run stays bounded."""
+    from hypothesis.internal.conjecture import engine
+
+    saved = engine.MAX_SHRINKING_SECONDS
+    engine.MAX_SHRINKING_SECONDS = seconds  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        engine.MAX_SHRINKING_SECONDS = saved
+
+
+def prove(target: Target, examples: int, seed: int, progress: Progress | None = None,
+          shrink_seconds: float = 60.0) -> ModuleResult:
     """Run ``target``'s property on ``examples`` cases; a failure is shrunk and kept with its difference."""
     state: dict[str, Any] = {"calls": 0, "first_failure": None, "last": None}
 
     @settings(max_examples=examples, database=None, deadline=None, report_multiple_bugs=False, print_blob=False,
+              phases=_PHASES,
               verbosity=Verbosity.quiet, suppress_health_check=list(HealthCheck))
     @given(target.strategy)
     def prop(example: Any) -> None:
@@ -169,10 +192,13 @@ def prove(target: Target, examples: int, seed: int, progress: Progress | None = 
     start = time.perf_counter()
     outcome = ModuleResult(target.module_type, "proven", target.source)
     try:
-        hypothesis_seed(seed)(prop)()
+        with _shrink_budget(shrink_seconds):
+            hypothesis_seed(seed)(prop)()
     except Exception as exc:   # noqa: BLE001 - Hypothesis re-raises the shrunk failure; anything else is an error
-        if state["last"] is None:
-            outcome.status, outcome.note = "error", f"{type(exc).__name__}: {exc}"
+        if state["last"] is None:   # raised outside the check: the strategies themselves are broken
+            outcome.status, outcome.note = "error", f"the case generator raised {type(exc).__name__}: {exc}"
+            outcome.failure = {"kind": "suite error", "case": "", "first_failing_example": None,
+                               "diff": "".join(traceback.format_exception(exc)).strip()}
         else:
             example, diff, kind = state["last"]
             outcome.status = "failed"
@@ -207,7 +233,8 @@ def default_corpus_dir() -> Path:
 
 def run_suite(modules: Sequence[str] = (), examples: int = 100, seed: int | None = None,
               corpus_dir: str | Path | None = None, declared: Sequence[ParityModule] | None = None,
-              progress: Progress | None = None, on_module: Callable[[ModuleResult], None] | None = None) -> ParityReport:
+              progress: Progress | None = None, on_module: Callable[[ModuleResult], None] | None = None,
+              shrink_seconds: float = 60.0) -> ParityReport:
     """Prove every selected module type; ``modules=()`` means all with a native implementation."""
     from ..shadow.corpus import load_cases
 
@@ -227,7 +254,7 @@ def run_suite(modules: Sequence[str] = (), examples: int = 100, seed: int | None
             if module_type in missing:
                 result = ModuleResult(module_type, "no_property", note=missing[module_type])
             else:
-                result = prove(targets[module_type], examples, seed, progress)
+                result = prove(targets[module_type], examples, seed, progress, shrink_seconds)
                 _check_corpus(result, targets[module_type], corpus)
             report.modules[module_type] = result
             if on_module is not None:

@@ -198,7 +198,7 @@ def scripts_for(draw: Any, outputs: Sequence[tuple[str, Any]], n: int, clean: bo
 @st.composite
 def cases(
     draw: Any, modules: Sequence[str] = ("predict", "cot"), forms: Sequence[str] = ("string", "class", "dict", "dspy_class"),
-    odd: bool = True, custom: bool = True,
+    odd: bool = True, custom: bool = True, adapters: Sequence[str] = ("chat",) * 6 + ("json", "chat_no_fallback"),
 ) -> Case:
     """A complete parity case; about half are "clean" (every completion well-formed) to exercise value parsing."""
     module = draw(st.sampled_from(list(modules)))
@@ -206,7 +206,11 @@ def cases(
     config, module_config, kwargs, params, schema = draw(lm_configs())
     _, outs = module_fields(spec, module)
     clean = draw(st.booleans())
-    script = draw(scripts_for(outs, effective_n(config, module_config, kwargs), clean=clean))
+    adapter = draw(st.sampled_from(list(adapters)))
+    n = effective_n(config, module_config, kwargs)
+    script = draw(scripts_for(outs, n, clean=clean))
+    if adapter == "json" and draw(st.integers(0, 3)):  # JSON first: mostly answer in JSON
+        script = (draw(lm_responses(outs, n, "json", clean=clean)),) + script[1:]
     demos = draw(st.one_of(st.none(), demos_for(spec, module)))
     via = "attribute" if module == "predict" and demos is not None and draw(st.booleans()) else "call"
     call_signature = None
@@ -216,7 +220,7 @@ def cases(
     return Case(
         module=module, signature=spec, inputs=draw(inputs_for(spec, odd=odd and not clean)),
         lm=LMSpec(script, kwargs, params, schema), demos=demos, demos_via=via, config=config,  # type: ignore[arg-type]
-        module_config=module_config, call_signature=call_signature,
+        module_config=module_config, call_signature=call_signature, adapter=adapter,  # type: ignore[arg-type]
     )
 
 

@@ -19,5 +19,5 @@ _COMMON = dict(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
 settings.register_profile("dev", max_examples=int(os.environ.get("DSPEX_PARITY_EXAMPLES", "30")), **_COMMON)
-settings.register_profile("ci", max_examples=int(os.environ.get("DSPEX_PARITY_EXAMPLES", "600")), **_COMMON)
+settings.register_profile("ci", max_examples=int(os.environ.get("DSPEX_PARITY_EXAMPLES", "400")), **_COMMON)
 settings.load_profile(os.environ.get("DSPEX_PARITY_PROFILE") or os.environ.get("HYPOTHESIS_PROFILE") or "dev")

@@ -1,0 +1,122 @@
+"""Running one implementation on one case: build the module, call it with its own scripted LM, and record
+everything observable (LM calls, result snapshot, exception, warnings, input mutation, ``random`` state)."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import random
+import time
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+from ._case import run_with_names
+from ._compare import ExcInfo, snapshot_result, typed
+from .scripted_lm import LMCall
+
+__all__ = ["SideRun", "Invoke", "default_invoke", "default_ainvoke", "run_side"]
+
+_RANDOM_SEED = 20261125
+
+
+@dataclass
+class SideRun:
+    """Everything one implementation did for one case."""
+
+    name: str
+    construct_error: ExcInfo | None = None
+    error: ExcInfo | None = None
+    result: Any = None
+    snapshot: dict[str, Any] | None = None
+    calls: list[LMCall] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)
+    random_draw: float | None = None
+    inputs_before: Any = None
+    inputs_after: Any = None
+    seconds: float = 0.0
+
+
+# --- running one side ----------------------------------------------------------------------------------------------
+Invoke = Callable[[Any, Any, dict[str, Any], dict[str, Any]], Any]
+
+
+def default_invoke(module: Any, lm: Any, inputs: dict[str, Any], call_kwargs: dict[str, Any]) -> Any:
+    positional = call_kwargs.pop("__positional__", ())
+    return module(*positional, **{**inputs, **call_kwargs, **({"lm": lm} if lm is not None else {})})
+
+
+async def default_ainvoke(module: Any, lm: Any, inputs: dict[str, Any], call_kwargs: dict[str, Any]) -> Any:
+    positional = call_kwargs.pop("__positional__", ())
+    return await module.acall(*positional, **{**inputs, **call_kwargs, **({"lm": lm} if lm is not None else {})})
+
+
+@contextmanager
+def _capture_warnings() -> Iterator[list[str]]:
+    """Warning-level log records (root and DSPy's non-propagating logger) and Python warnings, in order."""
+    seen: list[str] = []
+    records: list[logging.LogRecord] = []  # kept alive so identity checks stay valid
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if not any(r is record for r in records):
+                records.append(record)
+                seen.append(f"log {record.levelname}: {record.getMessage()}")
+
+    handler = _Collect(level=logging.WARNING)
+    loggers = [logging.getLogger(), logging.getLogger("dspy")]
+    for lg in loggers:
+        lg.addHandler(handler)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield seen
+        seen.extend(f"warning {w.category.__name__}: {w.message}" for w in caught)
+    finally:
+        for lg in loggers:
+            lg.removeHandler(handler)
+
+
+def run_side(
+    name: str,
+    factory: Callable[[], Any],
+    lm: Any,
+    inputs: dict[str, Any],
+    call_kwargs: dict[str, Any],
+    mode: str,
+    names: dict[str, Any],
+    invoke: Invoke,
+    ainvoke: Callable[..., Any],
+) -> SideRun:
+    side = SideRun(name)
+    side.calls = getattr(lm, "calls", [])
+    saved = random.getstate()
+    random.seed(_RANDOM_SEED)
+    try:
+        module = run_with_names(names, factory)
+    except Exception as exc:  # noqa: BLE001 - construction failures are compared, not propagated
+        side.construct_error = ExcInfo.of(exc, "construct")
+        return side
+    finally:
+        side.random_draw = random.random()
+        random.setstate(saved)
+    inputs = copy.deepcopy(inputs)
+    call_kwargs = copy.deepcopy(call_kwargs)
+    side.inputs_before = typed(inputs)
+    start = time.perf_counter()
+    with _capture_warnings() as logs:
+        try:
+            if mode == "async":
+                side.result = asyncio.run(ainvoke(module, lm, inputs, call_kwargs))
+            else:
+                side.result = invoke(module, lm, inputs, call_kwargs)
+        except Exception as exc:  # noqa: BLE001
+            side.error = ExcInfo.of(exc, "call")
+    side.seconds = time.perf_counter() - start
+    side.logs = logs
+    side.inputs_after = typed(inputs)
+    if side.error is None:
+        side.snapshot = snapshot_result(side.result)
+    return side
