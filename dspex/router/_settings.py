@@ -20,6 +20,8 @@ __all__ = ["Settings", "build_settings", "find_pyproject", "KEYS", "ADAPTIVE_KEY
 
 KEYS = ("lm", "flags", "implementation_preference", "allow_fallback", "module_overrides", "shadow", "adaptive")
 ADAPTIVE_KEYS = ("enabled", "failure_threshold", "reset_after_s")
+# [tool.dspex] keys that belong to the parity gate (dspex parity / status), not to the router: skipped here.
+GATE_KEYS = frozenset({"parity_modules"})
 _SECTIONS = {"shadow": None, "adaptive": ADAPTIVE_KEYS}   # shadow keys: dspex.shadow.ShadowSettings
 
 
@@ -146,7 +148,7 @@ def _from_pyproject(path: Path | None) -> tuple[dict[str, Any], str]:
     section = data.get("tool", {}).get("dspex", {})
     if not isinstance(section, dict):
         raise ConfigError(f"{source} must be a table.")
-    section = dict(section)
+    section = {k: v for k, v in section.items() if k not in GATE_KEYS}
     base = path.parent
     if isinstance(section.get("flags"), str) and "://" not in section["flags"]:
         section["flags"] = str(base / section["flags"])

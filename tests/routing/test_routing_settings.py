@@ -113,3 +113,12 @@ def test_per_call_lm_beats_configured_lm(lm, events):
     assert dspex.Predict("question -> answer")(question="x", lm=other).answer == "other-A:x"
     assert dspex.ChainOfThought("question -> answer")(question="y", lm=other).answer == "other-A:y"
     assert lm.calls == 0 and other.calls == 2
+
+
+def test_pyproject_parity_modules_is_left_to_the_gate(tmp_path):
+    """``parity_modules`` in [tool.dspex] is the gate's key: configure must not reject it as unknown."""
+    (tmp_path / "pyproject.toml").write_text(
+        "[project]\nname = 'scratch'\n\n[tool.dspex]\nparity_modules = ['pkg.mod:factory']\nallow_fallback = false\n"
+    )
+    settings = dspex.configure()
+    assert settings.allow_fallback is False
