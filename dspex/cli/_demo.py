@@ -51,11 +51,11 @@ def _side_by_side(console: Any, calls: int) -> bool:
 
     from rich.markup import escape
 
-    table = Table(title="Stage 1: one program through DSPy and through native (local scripted LM)")
-    table.add_column("module / signature", overflow="fold", ratio=3)
-    table.add_column("answer (DSPy | native)", overflow="fold", ratio=3)
-    for col in ("same prompt", "DSPy us/call", "native us/call", "speed-up"):
-        table.add_column(col, justify="right", ratio=1)
+    table = Table(title="Stage 1: one program through DSPy and through native (local scripted LM)", expand=True)
+    table.add_column("module and signature", overflow="fold", ratio=5)
+    table.add_column("answer", overflow="fold", ratio=3)
+    for col in ("same\nprompt", "DSPy\nus/call", "native\nus/call", "speed\n-up"):
+        table.add_column(col, justify="right", no_wrap=True)
     all_same = True
     for step in PROGRAM:
         native_lm = DemoLM()
@@ -77,8 +77,8 @@ def _side_by_side(console: Any, calls: int) -> bool:
         row_dspy = ", ".join(f"{k}={v!r}" for k, v in dspy_pred.items() if k != "reasoning")
         table.add_row(
             title,
-            escape(f"{row_dspy} | {row_native}" if same_answer else f"{row_dspy} | {row_native}  DIFFERENT"),
-            "[green]yes[/]" if same_prompt else "[red]NO[/]",
+            escape(row_native if same_answer else f"DSPy: {row_dspy}; native: {row_native}"),
+            "[green]yes[/]" if same_prompt and same_answer else "[red]NO[/]",
             f"{dspy_us:.0f}",
             f"{native_us:.0f}",
             f"{dspy_us / native_us:.0f}x",
@@ -87,7 +87,8 @@ def _side_by_side(console: Any, calls: int) -> bool:
     return all_same
 
 
-@click.command(help="Run the demo on embedded defaults: no network, no API key.")
+@click.command(help="Run the demo on embedded defaults: no network, no API key. Stages: native vs DSPy side by "
+               "side; a rollout at 0/30/100% native; shadow mode with a planted bug; one module through every stage.")
 @click.option("--calls", default=200, show_default=True, help="Calls per module when timing.")
 def demo(calls: int) -> int:
     from rich.console import Console
@@ -104,8 +105,12 @@ def demo(calls: int) -> int:
         console.print("[yellow]Stages 2-4 route between DSPy and native: pip install 'dspex[dspy]' to see them.[/]")
         return 0
     from ._demo_rollout import rollout_stage, shadow_stage
+    from ._demo_stages import stages_stage
 
     ok = rollout_stage(console)
     console.print()
     ok = shadow_stage(console) and ok
+    console.print()
+    ok = stages_stage(console) and ok
+    console.print("\n[green]Demo complete.[/]" if ok else "\n[red]Some stage did not behave as expected (see above).[/]")
     return 0 if ok else 1

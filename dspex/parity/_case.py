@@ -11,7 +11,7 @@ import enum
 import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Union, get_args, get_origin
+from typing import Any, Callable, Literal, Sequence, Union, get_args, get_origin
 
 __all__ = [
     "NO_DEFAULT",
@@ -34,7 +34,7 @@ class _NoDefault:
 
 NO_DEFAULT: Any = _NoDefault()
 
-SignatureForm = Literal["string", "class", "dict", "dspy_class"]
+SignatureForm = Literal["string", "class", "dict", "dspy_class", "subclass"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,7 @@ class SignatureSpec:
     name: str = "ParitySignature"
     names: tuple[tuple[str, Any], ...] = ()  # custom type names visible to string signatures (module globals)
     raw: str | None = None  # a verbatim signature string (error cases); overrides ``fields``
+    transforms: tuple[tuple[Any, ...], ...] = ()  # class-method calls applied after building, in order
 
     @property
     def inputs(self) -> list[FieldSpec]:
@@ -173,6 +174,31 @@ def run_with_names(names: dict[str, Any], fn: Callable[[], Any]) -> Any:
 
 def build_signature(spec: SignatureSpec, kit: Kit) -> Any:
     """The signature object handed to a module constructor (a string, or a class built through ``kit``)."""
+    base = _build_base(spec, kit)
+    if not spec.transforms:
+        return base
+    signature = kit.signature(base) if isinstance(base, str) else base
+    for op, *args in spec.transforms:
+        signature = _transform(signature, kit, op, args)
+    return signature
+
+
+def _class_statement(name: str, fields: Sequence[FieldSpec], doc: str | None, kit: Kit, base: Any) -> Any:
+    """What ``class name(base): \"\"\"doc\"\"\" ...fields`` makes, via ``type()``."""
+    namespace: dict[str, Any] = {"__module__": "parity_case", "__qualname__": name}
+    if doc is not None:
+        namespace["__doc__"] = doc
+    annotations: dict[str, Any] = {}
+    for f in fields:
+        maker = kit.input_field if f.kind == "input" else kit.output_field
+        namespace[f.name] = maker(**f.field_kwargs())
+        if f.annotation is not None:
+            annotations[f.name] = f.annotation
+    namespace["__annotations__"] = annotations
+    return type(kit.signature)(name, (base,), namespace)
+
+
+def _build_base(spec: SignatureSpec, kit: Kit) -> Any:
     if spec.form == "string":
         text = spec.as_string()
         return text if spec.instructions is None else kit.signature(text, spec.instructions)
@@ -182,18 +208,29 @@ def build_signature(spec: SignatureSpec, kit: Kit) -> Any:
             for f in spec.fields
         }
         return kit.signature(fields, spec.instructions)
-    # "class" (and "dspy_class", built with dspy's kit by the caller): a class statement, made with type().
-    namespace: dict[str, Any] = {"__module__": "parity_case", "__qualname__": spec.name}
-    if spec.instructions is not None:
-        namespace["__doc__"] = spec.instructions
-    annotations: dict[str, Any] = {}
-    for f in spec.fields:
-        maker = kit.input_field if f.kind == "input" else kit.output_field
-        namespace[f.name] = maker(**f.field_kwargs())
-        if f.annotation is not None:
-            annotations[f.name] = f.annotation
-    namespace["__annotations__"] = annotations
-    return type(kit.signature)(spec.name, (kit.signature,), namespace)
+    if spec.form == "subclass":  # the first fields on a base class with the instructions, the rest on a subclass
+        split = max(1, len(spec.fields) // 2)
+        base = _class_statement(f"{spec.name}Base", spec.fields[:split], spec.instructions, kit, kit.signature)
+        return _class_statement(spec.name, spec.fields[split:], None, kit, base)
+    # "class" (and "dspy_class", built with dspy's kit by the caller)
+    return _class_statement(spec.name, spec.fields, spec.instructions, kit, kit.signature)
+
+
+def _transform(signature: Any, kit: Kit, op: str, args: list[Any]) -> Any:
+    """One of the Signature class methods users chain (``append``, ``with_instructions``, ...)."""
+    if op in ("with_instructions", "append_instructions", "delete"):
+        return getattr(signature, op)(args[0])
+    if op == "with_updated_fields":
+        name, annotation, desc = args
+        return signature.with_updated_fields(name, type_=annotation, desc=desc)
+    if op in ("append", "prepend", "insert"):
+        field = args[-1]
+        maker = kit.input_field if field.kind == "input" else kit.output_field
+        new = maker(**field.field_kwargs())
+        if op == "insert":
+            return signature.insert(args[0], field.name, new, type_=field.annotation)
+        return getattr(signature, op)(field.name, new, type_=field.annotation)
+    raise ValueError(f"unknown signature transform {op!r}")
 
 
 def is_enum(tp: Any) -> bool:

@@ -31,7 +31,7 @@ from .scripted_lm import Raise
 __all__ = [
     "texts", "identifiers", "annotations", "enum_types", "model_types", "values_of", "odd_values",
     "instructions", "descriptions", "field_specs", "signature_specs", "inputs_for", "demos_for", "lm_configs",
-    "scripts_for", "cases", "bad_signature_strings", "lm_exceptions", "garbage_responses", "chat_completion_texts",
+    "scripts_for", "cases", "transforms_for", "effective_fields", "bad_signature_strings", "lm_exceptions", "garbage_responses", "chat_completion_texts",
     "json_completions", "lm_responses", "NASTY_STRINGS",
 ]
 
@@ -70,7 +70,7 @@ def field_specs(draw: Any, name: str, kind: str, form: str, custom: bool = True)
 
 @st.composite
 def signature_specs(
-    draw: Any, forms: Sequence[str] = ("string", "class", "dict", "dspy_class"), max_inputs: int = 3,
+    draw: Any, forms: Sequence[str] = ("string", "class", "dict", "dspy_class", "subclass"), max_inputs: int = 3,
     max_outputs: int = 3, custom: bool = True,
 ) -> SignatureSpec:
     n_in = draw(st.integers(1, max_inputs))
@@ -91,7 +91,54 @@ def signature_specs(
     if form != "string":
         names_map = {}
     name = draw(st.sampled_from(["ParitySignature", "QA", "StringSignature", "Sig"]))
-    return SignatureSpec(tuple(fields), draw(instructions), form, name, tuple(names_map.items()))  # type: ignore[arg-type]
+    spec = SignatureSpec(tuple(fields), draw(instructions), form, name, tuple(names_map.items()))  # type: ignore[arg-type]
+    if draw(st.integers(0, 5)) == 0:
+        spec = dataclasses.replace(spec, transforms=draw(transforms_for(spec, custom)))
+    return spec
+
+
+@st.composite
+def transforms_for(draw: Any, spec: SignatureSpec, custom: bool = True) -> tuple[tuple[Any, ...], ...]:
+    """A short chain of Signature class-method calls (``append``, ``insert``, ``with_instructions``, ...)."""
+    ops: list[tuple[Any, ...]] = []
+    taken = {f.name for f in spec.fields}
+    for _ in range(draw(st.integers(1, 2))):
+        op = draw(st.sampled_from(["with_instructions", "append_instructions", "append", "prepend", "insert", "delete",
+                                   "with_updated_fields"]))
+        if op in ("with_instructions", "append_instructions"):
+            ops.append((op, draw(instructions.filter(lambda t: t is not None))))
+        elif op in ("delete", "with_updated_fields"):
+            target = draw(st.sampled_from(sorted(taken)))
+            if op == "delete":
+                ops.append((op, target))
+                taken.discard(target)
+            else:
+                ops.append((op, target, draw(st.sampled_from([str, int, bool, list[str]])), draw(descriptions)))
+        else:
+            new_name = draw(identifiers.filter(lambda n: n not in taken))
+            taken.add(new_name)
+            kind = draw(st.sampled_from(["input", "output"]))
+            field = FieldSpec(new_name, kind, draw(st.one_of(st.just(str), annotations(1, custom))), draw(descriptions))
+            ops.append((op, draw(st.integers(-1, 1)), field) if op == "insert" else (op, field))
+    return tuple(ops)
+
+
+def effective_fields(spec: SignatureSpec) -> list[FieldSpec]:
+    """The fields after ``spec.transforms`` as DSPy documents them (only used to shape plausible inputs/scripts)."""
+    ins, outs = list(spec.inputs), list(spec.outputs)
+    for op, *args in spec.transforms:
+        if op == "delete":
+            ins = [f for f in ins if f.name != args[0]]
+            outs = [f for f in outs if f.name != args[0]]
+        elif op == "with_updated_fields":
+            ins, outs = ([dataclasses.replace(f, annotation=args[1]) if f.name == args[0] else f for f in group]
+                         for group in (ins, outs))
+        elif op in ("append", "prepend", "insert"):
+            field = args[-1]
+            group = ins if field.kind == "input" else outs
+            index = {"append": len(group), "prepend": 0}.get(op, args[0] if args[0] >= 0 else len(group) + 1 + args[0])
+            group.insert(max(0, min(index, len(group))), field)
+    return ins + outs
 
 
 def _input_type(f: FieldSpec) -> Any:
@@ -102,7 +149,7 @@ def _input_type(f: FieldSpec) -> Any:
 def inputs_for(draw: Any, spec: SignatureSpec, odd: bool = True) -> dict[str, Any]:
     """Inputs for ``spec``: mostly matching values; sometimes odd types, missing fields, or extra keys."""
     inputs: dict[str, Any] = {}
-    for f in spec.inputs:
+    for f in (f for f in effective_fields(spec) if f.kind == "input"):
         choice = draw(st.sampled_from(["match"] * 6 + (["odd", "missing"] if odd else [])))
         if choice == "match":
             inputs[f.name] = draw(values_of(_input_type(f)))
@@ -119,8 +166,9 @@ def inputs_for(draw: Any, spec: SignatureSpec, odd: bool = True) -> dict[str, An
 
 def module_fields(spec: SignatureSpec, module: str) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
     """(inputs, outputs) as (name, annotation) pairs as the module sees them; CoT prepends ``reasoning: str``."""
-    ins = [(f.name, _input_type(f)) for f in spec.inputs]
-    outs = [(f.name, _input_type(f)) for f in spec.outputs]
+    fields = effective_fields(spec)
+    ins = [(f.name, _input_type(f)) for f in fields if f.kind == "input"]
+    outs = [(f.name, _input_type(f)) for f in fields if f.kind == "output"]
     if module == "cot":
         outs = [("reasoning", str)] + [o for o in outs if o[0] != "reasoning"]
     return ins, outs
@@ -197,7 +245,7 @@ def scripts_for(draw: Any, outputs: Sequence[tuple[str, Any]], n: int, clean: bo
 
 @st.composite
 def cases(
-    draw: Any, modules: Sequence[str] = ("predict", "cot"), forms: Sequence[str] = ("string", "class", "dict", "dspy_class"),
+    draw: Any, modules: Sequence[str] = ("predict", "cot"), forms: Sequence[str] = ("string", "class", "dict", "dspy_class", "subclass"),
     odd: bool = True, custom: bool = True, adapters: Sequence[str] = ("chat",) * 6 + ("json", "chat_no_fallback"),
 ) -> Case:
     """A complete parity case; about half are "clean" (every completion well-formed) to exercise value parsing."""
