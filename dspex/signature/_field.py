@@ -121,6 +121,10 @@ class Field:
                 changes["kind"] = value
             elif key == IS_TYPE_UNDEFINED:
                 changes["type_undefined"] = value
+            elif key == "desc" and value is None:
+                # DSPy stores None and its prompt then reads "`name` (type): None"; None here would mean "no desc
+                # given" and be re-filled with the default, so keep the text DSPy renders.
+                changes[key] = "None"
             elif key in ("desc", "prefix") and (value is None or isinstance(value, str)):
                 changes[key] = value
             elif key == "constraints" and isinstance(value, str) and value:

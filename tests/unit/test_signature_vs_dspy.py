@@ -728,3 +728,15 @@ def test_property_dict_signatures_match_dspy(spec: Any, instructions: str | None
             get_annotation_name(f.annotation) for f in d.fields.values()]
         assert snapshot(from_dspy_signature(d)) == snapshot(n)
         assert unsupported_fields(n) == unsupported_fields(d) == []
+
+
+def test_with_updated_fields_desc_none_renders_like_dspy() -> None:
+    """DSPy keeps an explicit desc=None and its prompt reads ``: None``; native renders the same system message."""
+    import dspy
+
+    from dspex.adapters import ChatAdapter
+
+    for field in ("question", "answer"):
+        real = dspy.Signature("question -> answer").with_updated_fields(field, desc=None)
+        native = ns.Signature("question -> answer").with_updated_fields(field, desc=None)
+        assert ChatAdapter().format(native, [], {"question": "q"}) == dspy.ChatAdapter().format(real, [], {"question": "q"})
