@@ -146,5 +146,33 @@ def text_parser(annotation: Any) -> Callable[[str], Any] | None:
                 return parse_value(text, annotation)
             return candidate if type(candidate) is annotation else parse_value(text, annotation)
 
-        return exact
-    return lambda text: parse_value(text, annotation)
+        return _memoised(exact)
+    return _memoised(lambda text: parse_value(text, annotation))
+
+
+_IMMUTABLE = (str, int, float, bool, type(None))
+_MEMO_SIZE = 512      # per field parser; cleared when full
+_MEMO_MAX_TEXT = 256  # longer texts are rarely repeated: not worth keeping
+_MISS: Any = object()
+
+
+def _memoised(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """Remember immutable results per text: LM answers for bool, Literal, Enum and small ints repeat a lot,
+    and the general path (json, json_repair, ast, pydantic) costs tens of microseconds. ``parse_value`` is a
+    pure function of (text, annotation), so a remembered result is exactly what a fresh parse returns; failures
+    and mutable results (lists, dicts, models) are never remembered."""
+    memo: dict[str, Any] = {}
+
+    def parse_memo(text: str) -> Any:
+        hit = memo.get(text, _MISS) if type(text) is str else _MISS
+        if hit is not _MISS:
+            return hit
+        result = parse(text)
+        if (type(result) in _IMMUTABLE or isinstance(result, enum.Enum)) and type(text) is str \
+                and len(text) <= _MEMO_MAX_TEXT:
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[text] = result
+        return result
+
+    return parse_memo
