@@ -2,7 +2,6 @@
 
 from ._field import MISSING, Field, InputField, OutputField
 from ._from_dspy import field_from_dspy, from_dspy_signature
-from ._parse import detect_custom_types_from_caller
 from ._signature import Signature, SignatureMeta, ensure_signature, infer_prefix, is_dspy_signature, make_signature
 from ._types import annotation_name, check_field, check_signature, is_supported, unsupported_fields
 
@@ -26,3 +25,12 @@ __all__ = [
     "make_signature",
     "unsupported_fields",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The string parser (and ``ast``) loads when the first string signature is parsed, not at import.
+    if name == "detect_custom_types_from_caller":
+        from ._parse import detect_custom_types_from_caller
+
+        return detect_custom_types_from_caller
+    raise AttributeError(f"module 'dspex.signature' has no attribute {name!r}")

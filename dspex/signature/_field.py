@@ -1,12 +1,10 @@
 """One field of a signature: what DSPy keeps in a pydantic ``FieldInfo``, as a small frozen record.
 
-Keeping it a plain dataclass (not a pydantic field) is what lets ``import dspex.native`` skip pydantic.
+Keeping it a plain slotted class (not a pydantic field) is what lets ``import dspex.native`` skip pydantic.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
 __all__ = ["Field", "InputField", "OutputField", "MISSING", "FieldKind", "IS_TYPE_UNDEFINED", "CONSTRAINT_WORDING"]
@@ -52,9 +50,14 @@ CONSTRAINT_WORDING = {
 _SCHEMA_EXTRA_ARGS = ("format", "parser")
 
 
-@dataclass(frozen=True, slots=True)
+_FIELD_NAMES = (
+    "kind", "annotation", "desc", "prefix", "default", "default_factory", "constraints", "type_undefined", "extra",
+    "meta",
+)
+
+
 class Field:
-    """A signature field.
+    """A signature field (immutable).
 
     ``desc`` and ``prefix`` are ``None`` until the field joins a signature, which fills DSPy's defaults
     (``"${name}"`` and the inferred prefix). ``type_undefined`` is tri-state because DSPy's
@@ -62,18 +65,56 @@ class Field:
     ``meta`` holds any other ``json_schema_extra`` entries (``format``, keys set by ``with_updated_fields``).
     ``extra`` keeps pydantic keywords (``ge``, ``alias``, ``description``...) so the field can be rebuilt as a
     real DSPy field when a call routes to DSPy.
+
+    A hand-written slotted class rather than a dataclass: ``dataclasses`` pulls ``inspect`` (and ``ast``,
+    ``dis``, ``tokenize``) into ``import dspex.native``, a fifth of its import time.
     """
 
+    __slots__ = _FIELD_NAMES
     kind: FieldKind
-    annotation: Any = str
-    desc: str | None = None
-    prefix: str | None = None
-    default: Any = MISSING
-    default_factory: Callable[[], Any] | None = None
-    constraints: str = ""
-    type_undefined: bool | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    meta: dict[str, Any] = field(default_factory=dict)
+    annotation: Any
+    desc: str | None
+    prefix: str | None
+    default: Any
+    default_factory: Callable[[], Any] | None
+    constraints: str
+    type_undefined: bool | None
+    extra: dict[str, Any]
+    meta: dict[str, Any]
+
+    def __init__(
+        self,
+        kind: FieldKind,
+        annotation: Any = str,
+        desc: str | None = None,
+        prefix: str | None = None,
+        default: Any = MISSING,
+        default_factory: Callable[[], Any] | None = None,
+        constraints: str = "",
+        type_undefined: bool | None = None,
+        extra: dict[str, Any] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        values = (kind, annotation, desc, prefix, default, default_factory, constraints, type_undefined,
+                  {} if extra is None else extra, {} if meta is None else meta)
+        for name, value in zip(_FIELD_NAMES, values):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Field is immutable: use field.replace({name}=...) for a changed copy.")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("Field is immutable.")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Field:
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in _FIELD_NAMES)
+
+    __hash__ = None  # type: ignore[assignment]  # holds dicts: unhashable, as the dataclass was
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return (Field, tuple(getattr(self, n) for n in _FIELD_NAMES))
 
     @property
     def is_input(self) -> bool:
@@ -88,8 +129,8 @@ class Field:
         return None if self.default is MISSING else self.default
 
     def replace(self, **changes: Any) -> "Field":
-        """``dataclasses.replace``, without its per-call overhead (signatures copy fields a lot)."""
-        unknown = changes.keys() - _FIELD_NAMES
+        """A copy with ``changes`` applied (signatures copy fields a lot, so no per-call validation beyond names)."""
+        unknown = changes.keys() - _FIELD_SET
         if unknown:
             raise TypeError(f"Field has no attribute(s) {sorted(unknown)}")
         new = object.__new__(Field)
@@ -140,7 +181,7 @@ class Field:
         return f"{kind}Field(annotation={_type_repr(self.annotation)}{default} {self.json_schema_extra})"
 
 
-_FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(Field))
+_FIELD_SET = frozenset(_FIELD_NAMES)
 
 
 def _type_repr(annotation: Any) -> str:

@@ -9,7 +9,6 @@ tests/unit/test_signature_vs_dspy.py); the differences are listed in docs/signat
 from __future__ import annotations
 
 import functools
-import inspect
 import re
 from typing import Any, Iterable, Mapping
 
@@ -120,6 +119,8 @@ class SignatureMeta(type):
         doc = cls.__doc__ or ""
         cached = cls.__dict__.get("_instructions_cache")
         if cached is None or cached[0] is not doc:
+            import inspect  # only when a class is made: keeps inspect (and ast, dis) out of the import
+
             cached = (doc, inspect.cleandoc(doc))
             type.__setattr__(cls, "_instructions_cache", cached)
         return cached[1]
