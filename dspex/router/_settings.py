@@ -22,6 +22,7 @@ KEYS = ("lm", "flags", "implementation_preference", "allow_fallback", "module_ov
 ADAPTIVE_KEYS = ("enabled", "failure_threshold", "reset_after_s")
 # [tool.dspex] keys that belong to the parity gate (dspex parity / status), not to the router: skipped here.
 GATE_KEYS = frozenset({"parity_modules"})
+GATE_ENV_PREFIX = "DSPEX_PARITY_"   # the parity suite's knobs (examples, profile): not router settings
 _SECTIONS = {"shadow": None, "adaptive": ADAPTIVE_KEYS}   # shadow keys: dspex.shadow.ShadowSettings
 
 
@@ -177,7 +178,7 @@ def _parse_overrides(text: str) -> Any:
 def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in environ.items():
-        if not name.startswith("DSPEX_"):
+        if not name.startswith("DSPEX_") or name.startswith(GATE_ENV_PREFIX):
             continue
         key = name[6:].lower()
         section = next((s for s in _SECTIONS if key.startswith(s + "_")), None)

@@ -122,3 +122,10 @@ def test_pyproject_parity_modules_is_left_to_the_gate(tmp_path):
     )
     settings = dspex.configure()
     assert settings.allow_fallback is False
+
+
+def test_parity_suite_variables_are_not_router_settings(monkeypatch):
+    """DSPEX_PARITY_EXAMPLES / DSPEX_PARITY_PROFILE tune the parity suite; configure must not call them unknown."""
+    monkeypatch.setenv("DSPEX_PARITY_EXAMPLES", "50")
+    monkeypatch.setenv("DSPEX_PARITY_PROFILE", "ci")
+    assert dspex.configure(allow_fallback=False).allow_fallback is False
