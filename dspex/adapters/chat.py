@@ -121,7 +121,7 @@ class ChatAdapter:
         if system is None:
             system = plan.system = self.format_system_message(plan.signature)
         messages: list[dict[str, Any]] = [{"role": "system", "content": system}]
-        if demos:
+        if demos or type(demos) is not list:  # DSPy iterates whatever it is given: None is a TypeError
             for message in self._format_demos(plan, demos):
                 if message["role"] == "user" and START in message["content"]:
                     message = expand_markers(message)

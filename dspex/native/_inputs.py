@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import types
 import weakref
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Callable, Literal, Union, get_args, get_origin
 
 from ..signature import MISSING, _types, ensure_signature
 
@@ -45,8 +45,8 @@ class InputPlan:
         self.not_optional: tuple[str, ...] = tuple(
             k for k, f in fields.items() if not annotation_allows_none(f.annotation)
         )
-        self.typed: tuple[tuple[str, Any], ...] = tuple(
-            (k, f.annotation) for k, f in fields.items() if not f.type_undefined
+        self.typed: tuple[tuple[str, Any, Callable[[Any], bool]], ...] = tuple(
+            (k, f.annotation, _checker(f.annotation)) for k, f in fields.items() if not f.type_undefined
         )
 
 
@@ -87,10 +87,10 @@ def warn_about_inputs(logger_name: str, plan: InputPlan, inputs: dict[str, Any],
             list(plan.names),
         )
     if check_types:
-        for name, expected in plan.typed:
+        for name, expected, compatible in plan.typed:
             if name in inputs:
                 value = inputs[name]
-                if value is not None and not _compatible(value, expected):
+                if value is not None and not compatible(value):
                     _logger(logger_name).warning(
                         "Type mismatch for field '%s': expected %s based on given Signature, "
                         "but the provided value is incompatible: %s.",
@@ -120,6 +120,24 @@ def type_name(annotation: Any) -> str:
         inner = ", ".join("..." if a is Ellipsis else type_name(a) for a in args)
         return f"{getattr(origin, '__name__', str(origin))}[{inner}]"
     return getattr(origin, "__name__", str(origin))
+
+
+def _checker(expected: Any) -> Callable[[Any], bool]:
+    """``lambda value: _compatible(value, expected)``, specialised once per field for the common annotations
+    (checked on every call with typed inputs; typing's ``get_origin``/``get_args`` per value would dominate)."""
+    if expected is str:
+        return lambda v: isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
+    if expected is Any:
+        return lambda v: True
+    origin = get_origin(expected)
+    if origin is None and isinstance(expected, type):
+        return lambda v: isinstance(v, expected)
+    args = get_args(expected)
+    if origin is list and len(args) == 1 and args[0] is not Any and get_origin(args[0]) is None \
+            and isinstance(args[0], type):
+        item = args[0]
+        return lambda v: isinstance(v, list) and all(isinstance(x, item) for x in v)
+    return lambda v: _compatible(v, expected)
 
 
 def _compatible(value: Any, expected: Any) -> bool:

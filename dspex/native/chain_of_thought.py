@@ -22,12 +22,9 @@ def _native_field(field: Any) -> Field:
         kind = extra["__dspy_field_type"]
         if kind not in ("input", "output"):
             raise SignatureError(f"rationale_field has an unknown DSPy field type {kind!r}; use OutputField().")
-        return Field(
-            kind=kind,
-            annotation=str if field.annotation is None else field.annotation,
-            desc=extra.get("desc"),
-            prefix=extra.get("prefix"),
-        )
+        from ..signature._from_dspy import field_from_dspy  # desc=None, defaults, constraints: read as DSPy has them
+
+        return field_from_dspy(field)
     raise SignatureError(
         f"rationale_field must be made by dspex.native.OutputField(...) or dspy.OutputField(...), not {field!r}."
     )

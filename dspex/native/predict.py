@@ -22,7 +22,7 @@ import os
 from typing import Any
 
 from ..errors import ConfigError
-from ..signature import _types, ensure_signature
+from ..signature import SignatureMeta, _types, ensure_signature, is_dspy_signature
 from ._inputs import InputPlan, _logger, plan_for, warn_about_inputs
 from ._module import Module
 from ._prediction import Prediction
@@ -31,6 +31,7 @@ from ._settings import settings
 __all__ = ["Predict"]
 
 LOGGER_NAME = __name__  # "dspex.native.predict"; logging itself is imported only when a warning is due
+CALLBACK_LOGGER = "dspex.native.callbacks"
 
 _default_adapter: Any = None
 _EMPTY: dict[str, Any] = {}  # read-only stand-in for "no per-call config" (saves a dict per call)
@@ -56,16 +57,14 @@ def _check_lm(lm: Any) -> Any:
             "module (module.set_lm(my_lm)), or configure a default: "
             "dspex.configure(lm=dspex.LM('openai/gpt-4o-mini')). Any callable lm(messages=[...], **kwargs) works."
         )
+    # DSPy's own ValueErrors, class and text (the parity contract): a string, or an object that cannot be called.
     if isinstance(lm, str):
-        raise ConfigError(
+        raise ValueError(
             f"LM must be an instance of `dspy.BaseLM`, not a string. Instead of using a string like "
             f"'dspy.configure(lm=\"{lm}\")', please configure the LM like 'dspy.configure(lm=dspy.LM(\"{lm}\"))'"
         )
     if not callable(lm):
-        raise ConfigError(
-            f"LM must be callable as lm(messages=[...], **kwargs) -> list[str | dict] (e.g. dspex.LM or dspy.LM), "
-            f"not {type(lm)}."
-        )
+        raise ValueError(f"LM must be a dspy.BaseLM or a decision-request client, not {type(lm)}.")
     return lm
 
 
@@ -168,12 +167,15 @@ class Predict(Module):
         if "new_signature" in kwargs:
             raise AssertionError("new_signature is no longer a valid keyword argument.")
         plan = self._plan
+        given: Any = None
         if "signature" in kwargs:
-            plan = plan_for(kwargs.pop("signature"))
+            given = kwargs.pop("signature")
+            # DSPy only reads a per-call signature's fields after resolving the LM: anything that is not a
+            # signature (None included) fails there, with Python's AttributeError, after the LM errors.
+            plan = plan_for(given) if isinstance(given, (str, SignatureMeta)) or is_dspy_signature(given) else None
         elif self._plan_source is not self.signature:  # module.signature was reassigned since the last call
             plan = self._plan = plan_for(self.signature)
             self._plan_source = self.signature
-        signature = plan.signature
         demos = kwargs.pop("demos", self.demos)
         config = {**self.config, **kwargs.pop("config", _EMPTY)}
         lm = _check_lm(kwargs.pop("lm", self.lm) or settings.lm)
@@ -185,6 +187,10 @@ class Predict(Module):
         n = config.get("n") or defaults.get("n") or defaults.get("num_generations") or 1
         if (temperature is None or temperature <= 0.15) and n > 1:
             config["temperature"] = 0.7
+
+        if plan is None:
+            given.input_fields  # noqa: B018 - raises DSPy's AttributeError for a non-signature
+        signature = plan.signature
 
         prediction = kwargs.get("prediction")
         if isinstance(prediction, dict) and prediction.get("type") == "content" and "content" in prediction:
@@ -198,38 +204,43 @@ class Predict(Module):
         return lm, config, signature, demos, kwargs
 
     # --- instance callbacks ---------------------------------------------------------------------------------
+    # DSPy wraps ``Module.__call__(self, *args, **kwargs)`` / ``acall``: callbacks see its bound arguments,
+    # ``{"args": (), "kwargs": {...}}``, and a failing callback is logged with DSPy's texts, then ignored.
     def _with_callbacks(self, kwargs: dict[str, Any]) -> Prediction:
         call_id = self._start(kwargs)
         try:
             result = self._run(kwargs)
-        except Exception as exc:
-            self._end(call_id, None, exc)
+        except BaseException as exc:
+            self._end(call_id, None, exc, "__call__")
             raise
-        self._end(call_id, result, None)
+        self._end(call_id, result, None, "__call__")
         return result
 
     async def _awith_callbacks(self, kwargs: dict[str, Any]) -> Prediction:
         call_id = self._start(kwargs)
         try:
             result = await self._arun(kwargs)
-        except Exception as exc:
-            self._end(call_id, None, exc)
+        except BaseException as exc:
+            self._end(call_id, None, exc, "acall")
             raise
-        self._end(call_id, result, None)
+        self._end(call_id, result, None, "acall")
         return result
 
     def _start(self, kwargs: dict[str, Any]) -> str:
         call_id = os.urandom(16).hex()
+        inputs = {"args": (), "kwargs": dict(kwargs)}
         for cb in self.callbacks:
             try:
-                cb.on_module_start(call_id=call_id, instance=self, inputs=dict(kwargs))
-            except Exception:  # a broken callback must not break the call (DSPy logs and goes on too)
-                _logger(LOGGER_NAME).warning("Error when calling callback %s on module start", cb, exc_info=True)
+                cb.on_module_start(call_id=call_id, instance=self, inputs=inputs)
+            except Exception as e:  # a broken callback must not break the call (DSPy logs and goes on too)
+                _logger(CALLBACK_LOGGER).warning(f"Error when calling callback {cb}: {e}")
         return call_id
 
-    def _end(self, call_id: str, outputs: Any, exception: Exception | None) -> None:
+    def _end(self, call_id: str, outputs: Any, exception: BaseException | None, fn_name: str) -> None:
         for cb in self.callbacks:
             try:
                 cb.on_module_end(call_id=call_id, outputs=outputs, exception=exception)
-            except Exception:
-                _logger(LOGGER_NAME).warning("Error when calling callback %s on module end", cb, exc_info=True)
+            except Exception as e:
+                _logger(CALLBACK_LOGGER).warning(
+                    f"Error when applying callback {cb}'s end handler on function {fn_name}: {e}."
+                )

@@ -120,6 +120,8 @@ class Case:
     pass_lm: bool = True  # False: call without ``lm=`` and with no global LM configured
     call_signature: SignatureSpec | None = None  # a per-call ``signature=`` override
     adapter: Literal["chat", "json", "chat_no_fallback"] = "chat"  # the configured adapter for the call
+    repeat: int = 1  # call the same module this many times (the script runs on across calls)
+    callbacks: bool | str = False  # True: callbacks=[a recorder] (events compared with the logs); "broken": raises
 
 
 @dataclass(frozen=True)

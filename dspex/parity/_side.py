@@ -17,9 +17,42 @@ from ._case import run_with_names
 from ._compare import ExcInfo, snapshot_result, typed
 from .scripted_lm import LMCall
 
-__all__ = ["SideRun", "Invoke", "default_invoke", "default_ainvoke", "run_side"]
+__all__ = ["SideRun", "Invoke", "default_invoke", "default_ainvoke", "run_side", "CallbackRecorder", "BrokenCallback"]
 
 _RANDOM_SEED = 20261125
+_CALLBACK_LOGGER = logging.getLogger("dspex.parity.callbacks")
+
+
+class CallbackRecorder:
+    """A module callback (DSPy's ``on_module_start`` / ``on_module_end`` protocol) that reports each event as a
+    warning-level log line in canonical form, so the harness's log comparison compares the event sequences.
+
+    It does not subclass ``dspy.utils.callback.BaseCallback``: DSPy calls only the hooks that exist for the event,
+    and native modules get the very same object. Call ids become ordinals (they are random on both sides).
+    """
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+
+    def _ordinal(self, call_id: str) -> int:
+        return self._ids.setdefault(call_id, len(self._ids))
+
+    def on_module_start(self, call_id: str, instance: Any, inputs: dict[str, Any]) -> None:
+        shown = [(k, typed(v)) for k, v in inputs.items()]
+        _CALLBACK_LOGGER.warning("callback module_start #%d %s %r", self._ordinal(call_id), type(instance).__name__, shown)
+
+    def on_module_end(self, call_id: str, outputs: Any, exception: Exception | None = None) -> None:
+        shown = snapshot_result(outputs) if outputs is not None else None
+        error = None if exception is None else f"{type(exception).__name__}: {exception}"
+        _CALLBACK_LOGGER.warning("callback module_end #%d %r error=%r", self._ordinal(call_id), shown, error)
+
+    def __repr__(self) -> str:  # DSPy and native may name the callback in their warnings: make that stable
+        return f"{type(self).__name__}()"
+
+    def __getattr__(self, name: str) -> Any:  # any other hook DSPy may call: record that it was called
+        if name.startswith("on_"):
+            return lambda **kw: _CALLBACK_LOGGER.warning("callback %s %s", name, sorted(kw))
+        raise AttributeError(name)
 
 
 @dataclass
@@ -37,6 +70,16 @@ class SideRun:
     inputs_before: Any = None
     inputs_after: Any = None
     seconds: float = 0.0
+
+
+class BrokenCallback(CallbackRecorder):
+    """A callback whose hooks raise: both implementations must survive it and report it the same way."""
+
+    def on_module_start(self, call_id: str, instance: Any, inputs: dict[str, Any]) -> None:
+        raise ValueError("broken callback on start «x»")
+
+    def on_module_end(self, call_id: str, outputs: Any, exception: Exception | None = None) -> None:
+        raise RuntimeError("broken callback on end")
 
 
 # --- running one side ----------------------------------------------------------------------------------------------

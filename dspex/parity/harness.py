@@ -9,7 +9,9 @@ caller (and the LM) can observe, per the parity contract in DESIGN.md:
    a raw ``SyntaxError`` / ``TypeError`` from DSPy, or a raw pydantic error raised while DSPy builds a signature
    (``PydanticSchemaGenerationError`` for ``"q: Optional -> a"``, a ``RuntimeError``), may be a
    ``dspex.errors.DspexError`` with a clearer message on the native side; a native exception that subclasses
-   DSPy's builtin exception class with the same message is accepted too. Every accepted mapping is a note.
+   DSPy's builtin exception class with the same message is accepted too, and so are the deliberate
+   differences the lead accepted (``_compare.DOCUMENTED_MAPPINGS``: no LM -> ``ConfigError``). Every accepted
+   mapping is recorded as a note on the result.
 
 Beyond the contract it also reports hidden-state differences a user can trip on: the global ``random`` draw after
 construction, warnings logged during the call, and mutation of the caller's inputs.
@@ -26,7 +28,7 @@ import dspy
 
 from ._case import Case, Kit, SignatureSpec, build_signature, run_with_names
 from ._compare import Difference, compare, show
-from ._side import Invoke, SideRun, default_ainvoke, default_invoke, run_side
+from ._side import BrokenCallback, CallbackRecorder, Invoke, SideRun, default_ainvoke, default_invoke, run_side
 from .scripted_lm import ScriptedLM
 
 __all__ = [
@@ -136,7 +138,10 @@ def _factory(case: Case, side: str) -> Callable[[], Any]:
             kit = dspy_kit() if case.signature.form == "dspy_class" else native_kit()
         signature = build_signature(case.signature, kit)
         cls = lib.Predict if case.module == "predict" else lib.ChainOfThought
-        module = cls(signature, **case.module_config)
+        config = dict(case.module_config)
+        if case.callbacks:
+            config["callbacks"] = [CallbackRecorder()] if case.callbacks != "broken" else [BrokenCallback()]
+        module = cls(signature, **config)
         if case.demos is not None and case.demos_via == "attribute":
             module.demos = _demos(case)
         return module
@@ -153,9 +158,10 @@ def describe(case: Case) -> str:
     sig = spec.raw if spec.raw is not None else spec.as_string()
     return (
         f"case: {case.module} {spec.form} signature {sig!r} instructions={show(spec.instructions, 120)}\n"
-        f"  adapter={case.adapter} inputs={show(case.inputs, 300)}\n  config={case.config} module_config={case.module_config} "
+        f"  adapter={case.adapter} repeat={case.repeat} callbacks={case.callbacks} inputs={show(case.inputs, 300)}\n  config={case.config} module_config={case.module_config} "
         f"lm.kwargs={case.lm.kwargs} supported_params={case.lm.supported_params} "
         f"schema={case.lm.supports_response_schema}\n  demos={show(case.demos, 300)}\n  script={show(case.lm.script, 400)}"
+        + (f"\n  transforms={show(spec.transforms, 300)}" if spec.transforms else "")
         + (f"\n  call signature=: {case.call_signature.form} instructions={show(case.call_signature.instructions, 120)}"
            if case.call_signature is not None else "")
     )
@@ -175,26 +181,36 @@ def _adapter_context(case: Case, module: Any) -> Any:
     return settings.context(adapter=adapter)
 
 
+class Repeated(list):  # type: ignore[type-arg]
+    """The results of calling one module several times (``Case.repeat``); snapshotted call by call."""
+
+
 def _case_invokers(case: Case) -> tuple[Invoke, Callable[..., Any]]:
-    """Invokers that add the case's per-call ``signature=`` (built with the called module's own library) and
-    run the call under the case's adapter choice."""
+    """Invokers that call the module ``case.repeat`` times under the case's adapter choice, adding the per-call
+    ``signature=`` (built with the called module's own library) to every call, or to every second call when
+    repeating, so a stale per-signature cache would show."""
     spec = case.call_signature
 
-    def add_signature(module: Any, call_kwargs: dict[str, Any]) -> None:
-        if spec is None:
-            return
-        kit = dspy_kit() if isinstance(module, dspy.Module) or spec.form == "dspy_class" else native_kit()
-        call_kwargs["signature"] = run_with_names(dict(spec.names), lambda: build_signature(spec, kit))
+    def kwargs_for(module: Any, call_kwargs: dict[str, Any], index: int) -> dict[str, Any]:
+        kwargs = copy.copy(call_kwargs)
+        if spec is not None and (case.repeat == 1 or index % 2 == 1):
+            kit = dspy_kit() if isinstance(module, dspy.Module) or spec.form == "dspy_class" else native_kit()
+            kwargs["signature"] = run_with_names(dict(spec.names), lambda: build_signature(spec, kit))
+        return kwargs
 
     def invoke(module: Any, lm: Any, inputs: dict[str, Any], call_kwargs: dict[str, Any]) -> Any:
-        add_signature(module, call_kwargs)
+        results = Repeated()
         with _adapter_context(case, module):
-            return default_invoke(module, lm, inputs, call_kwargs)
+            for index in range(case.repeat):
+                results.append(default_invoke(module, lm, inputs, kwargs_for(module, call_kwargs, index)))
+        return results[0] if case.repeat == 1 else results
 
     async def ainvoke(module: Any, lm: Any, inputs: dict[str, Any], call_kwargs: dict[str, Any]) -> Any:
-        add_signature(module, call_kwargs)
+        results = Repeated()
         with _adapter_context(case, module):
-            return await default_ainvoke(module, lm, inputs, call_kwargs)
+            for index in range(case.repeat):
+                results.append(await default_ainvoke(module, lm, inputs, kwargs_for(module, call_kwargs, index)))
+        return results[0] if case.repeat == 1 else results
 
     return invoke, ainvoke
 

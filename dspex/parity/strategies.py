@@ -136,7 +136,10 @@ def effective_fields(spec: SignatureSpec) -> list[FieldSpec]:
         elif op in ("append", "prepend", "insert"):
             field = args[-1]
             group = ins if field.kind == "input" else outs
-            index = {"append": len(group), "prepend": 0}.get(op, args[0] if args[0] >= 0 else len(group) + 1 + args[0])
+            if op == "insert":
+                index = args[0] if args[0] >= 0 else len(group) + 1 + args[0]
+            else:
+                index = len(group) if op == "append" else 0
             group.insert(max(0, min(index, len(group))), field)
     return ins + outs
 
@@ -187,6 +190,8 @@ def demos_for(draw: Any, spec: SignatureSpec, module: str) -> tuple[DemoSpec, ..
         values = {name: draw(values_of(tp)) for name, tp in chosen}
         if kind == "none_value" and values:
             values[draw(st.sampled_from(sorted(values)))] = None
+        if draw(st.integers(0, 5)) == 0:  # a key the signature does not know (optimizers leave these behind)
+            values.setdefault(draw(identifiers), draw(texts))
         demos.append(DemoSpec(values, as_example=draw(st.booleans())))
     return tuple(demos)
 
@@ -261,14 +266,18 @@ def cases(
         script = (draw(lm_responses(outs, n, "json", clean=clean)),) + script[1:]
     demos = draw(st.one_of(st.none(), demos_for(spec, module)))
     via = "attribute" if module == "predict" and demos is not None and draw(st.booleans()) else "call"
+    repeat = 1 if draw(st.integers(0, 5)) else draw(st.integers(2, 3))
+    for _ in range(repeat - 1):  # answers for the later calls
+        script += draw(scripts_for(outs, n, clean=clean))
     call_signature = None
-    if draw(st.integers(0, 9)) == 0:  # a per-call signature= override (new instructions, maybe another form)
+    if draw(st.integers(0, 9 if repeat == 1 else 2)) == 0:  # a per-call signature= override (new instructions, maybe another form)
         call_signature = dataclasses.replace(spec, instructions=draw(instructions), form=draw(st.sampled_from(
             [spec.form] + [f for f in forms if f != "string" and spec.form != "string"])))
     return Case(
         module=module, signature=spec, inputs=draw(inputs_for(spec, odd=odd and not clean)),
         lm=LMSpec(script, kwargs, params, schema), demos=demos, demos_via=via, config=config,  # type: ignore[arg-type]
         module_config=module_config, call_signature=call_signature, adapter=adapter,  # type: ignore[arg-type]
+        repeat=repeat, callbacks=draw(st.sampled_from([False] * 6 + [True, "broken"])),
     )
 
 

@@ -193,7 +193,19 @@ def _type_repr(annotation: Any) -> str:
 def _make(kind: FieldKind, kwargs: dict[str, Any]) -> Field:
     """Split keywords the way DSPy's ``move_kwargs`` does: DSPy's own into the record, the rest kept aside."""
     kwargs = dict(kwargs)
-    desc = kwargs.pop("desc", None)
+    if "prefix" in kwargs or "format" in kwargs:
+        _warn_deprecated(kwargs)
+    # DSPy keeps an explicit ``desc`` (even None), else pydantic's ``description`` (even None); a None it then
+    # renders as the text "None". None here means "no desc given" (the default is filled in later), so an
+    # explicit None becomes the text DSPy shows.
+    if "desc" in kwargs:
+        desc = kwargs.pop("desc")
+        desc = "None" if desc is None else desc
+    elif "description" in kwargs:
+        desc = kwargs["description"]
+        desc = "None" if desc is None else desc
+    else:
+        desc = None
     prefix = kwargs.pop("prefix", None)
     meta = {k: kwargs.pop(k) for k in _SCHEMA_EXTRA_ARGS if k in kwargs}
     type_undefined = kwargs.pop(IS_TYPE_UNDEFINED, None)
@@ -201,8 +213,6 @@ def _make(kind: FieldKind, kwargs: dict[str, Any]) -> Field:
     default_factory = kwargs.pop("default_factory", None)
     # pydantic.Field has no `annotation` parameter: dspy.InputField(annotation=int) leaves the type unset.
     kwargs.pop("annotation", None)
-    if desc is None and "description" in kwargs:
-        desc = kwargs["description"]
     constraints = ", ".join(f"{CONSTRAINT_WORDING[k]}{v}" for k, v in kwargs.items() if k in CONSTRAINT_WORDING)
     return Field(
         kind=kind,
@@ -215,6 +225,23 @@ def _make(kind: FieldKind, kwargs: dict[str, Any]) -> Field:
         extra=kwargs,
         meta=meta,
     )
+
+
+_DEPRECATED_ARGS = ("prefix", "format")
+
+
+def _warn_deprecated(kwargs: dict[str, Any]) -> None:
+    """DSPy's DeprecationWarning for ``prefix``/``format`` (``stacklevel=3``: the line declaring the field)."""
+    import warnings
+
+    for arg in _DEPRECATED_ARGS:
+        if arg in kwargs:
+            warnings.warn(
+                f"The '{arg}' argument in InputField/OutputField is deprecated and has no effect in DSPy. "
+                "It will be removed in a future version.",
+                DeprecationWarning,
+                stacklevel=4,
+            )
 
 
 def InputField(**kwargs: Any) -> Any:  # noqa: N802 - mirrors dspy.InputField

@@ -28,7 +28,10 @@ def field_from_dspy(info: Any) -> Field:
         raise SignatureError(
             f"{info!r} is not a DSPy InputField/OutputField (its json_schema_extra has no `__dspy_field_type`)."
         )
-    desc = extra.pop("desc") if isinstance(extra.get("desc"), str) else None
+    # A desc DSPy stored as None (or as a non-string) is rendered by f-string: keep what the prompt shows.
+    desc = extra.pop("desc", None) if "desc" in extra else None
+    if desc is None and "desc" in (info.json_schema_extra or {}):
+        desc = "None"
     prefix = extra.pop("prefix") if isinstance(extra.get("prefix"), str) else None
     constraints = extra.pop("constraints") if isinstance(extra.get("constraints"), str) else ""
     type_undefined = extra.pop(IS_TYPE_UNDEFINED, None)
@@ -75,7 +78,8 @@ def from_dspy_signature(cls: type) -> type:
     fields = {name: field_from_dspy(info) for name, info in cls.fields.items()}  # type: ignore[attr-defined]
     namespace = {
         "__dspex_fields__": fields,
-        "__doc__": cls.instructions,  # type: ignore[attr-defined]
+        # The raw docstring: native cleandocs it once, as DSPy does (cleandoc twice is not idempotent).
+        "__doc__": doc if isinstance(doc, str) else cls.instructions,  # type: ignore[attr-defined]
         "__module__": cls.__module__,
         "__qualname__": cls.__qualname__,
         "__dspy_signature__": weakref.ref(cls),  # a weak link back: the cache must not keep `cls` alive

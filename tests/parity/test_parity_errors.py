@@ -52,10 +52,18 @@ def test_positional_arguments_are_refused_like_dspy(module, mode):
 
 
 @pytest.mark.parametrize("module", ["predict", "cot"])
-def test_no_lm_fails_like_dspy(module):
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_no_lm_fails_with_the_documented_mapping(module, mode):
+    """Lead decision: DSPy's ValueError "No LM is loaded..." <-> native's clearer ConfigError (a ValueError)."""
     assert dspy.settings.lm is None, "a test configured a global DSPy LM; this case needs none"
-    result = check(run_case(simple_case(module, pass_lm=False)))
-    assert result.dspy.error is not None
+    result = check(run_case(simple_case(module, pass_lm=False), mode))
+    dspy_error, native_error = result.dspy.error, result.native.error
+    assert dspy_error is not None and native_error is not None
+    assert issubclass(dspy_error.exc_type, ValueError) and issubclass(native_error.exc_type, ValueError)
+    assert dspy_error.message.startswith("No LM is loaded.") and native_error.name == "ConfigError"
+    assert "lm=" in native_error.message and "dspex.configure" in native_error.message
+    assert any("documented mapping (no LM" in note for note in result.notes)
+    assert result.dspy.calls == [] and result.native.calls == []
 
 
 @pytest.mark.parametrize("annotation", [datetime.datetime, datetime.date, list[datetime.time]])

@@ -170,9 +170,12 @@ def test_string_lm_gives_dspys_message() -> None:
     assert str(ours.value) == str(theirs.value)
 
 
-def test_non_callable_lm_rejected() -> None:
-    with pytest.raises(ConfigError, match="callable"):
+def test_non_callable_lm_rejected_like_dspy() -> None:
+    with pytest.raises(ValueError) as theirs:
+        dspy.Predict("question -> answer")(question="q", lm=42)
+    with pytest.raises(ValueError) as ours:
         Predict("question -> answer")(question="q", lm=42)
+    assert type(ours.value) is ValueError and str(ours.value) == str(theirs.value)
 
 
 def test_positional_args_error_matches_dspy() -> None:
@@ -339,7 +342,9 @@ def test_callbacks_see_start_and_end() -> None:
 
     class CB:
         def on_module_start(self, call_id: str, instance: Any, inputs: dict) -> None:
-            seen.append(("start", inputs["question"]))
+            # DSPy's shape: the bound arguments of Module.__call__(self, *args, **kwargs).
+            assert inputs["args"] == () and set(inputs) == {"args", "kwargs"}
+            seen.append(("start", inputs["kwargs"]["question"]))
 
         def on_module_end(self, call_id: str, outputs: Any, exception: Exception | None) -> None:
             seen.append(("end", outputs.answer if outputs is not None else type(exception).__name__))
@@ -349,6 +354,9 @@ def test_callbacks_see_start_and_end() -> None:
     with pytest.raises(ConfigError), settings.context(lm=None):
         p(question="q2")
     assert seen == [("start", "q"), ("end", "Paris"), ("start", "q2"), ("end", "ConfigError")]
+    seen.clear()
+    dspy.Predict("question -> answer", callbacks=[CB()])(question="q", lm=Scripted())
+    assert seen == [("start", "q"), ("end", "Paris")]
 
 
 def test_zero_completions_behave_like_dspy() -> None:

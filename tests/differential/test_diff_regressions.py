@@ -1,0 +1,153 @@
+"""One minimal test per difference the red team found (each failed before its fix), plus the documented ones."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import dspy
+import pytest
+from diff_support import Case, assert_same, chat, diff
+
+import dspex.native as native
+
+
+def _module_with_field(kind: str, **kw: Any) -> Any:
+    def build(ns: Any) -> Any:
+        class Sig(ns.Signature):
+            q: str = ns.InputField(**(kw if kind == "in" else {}))
+            a: str = ns.OutputField(**(kw if kind == "out" else {}))
+
+        return ns.Predict(Sig)
+
+    return build
+
+
+@pytest.mark.parametrize("kind", ["in", "out"])
+@pytest.mark.parametrize("kw", [{"desc": None}, {"desc": None, "description": "pd"}, {"description": None}],
+                         ids=["desc=None", "desc=None+description", "description=None"])
+def test_explicit_none_desc_renders_none_like_dspy(kind: str, kw: dict[str, Any]) -> None:
+    # DSPy stores an explicit desc=None (or description=None) and its prompt reads "`q` (str): None".
+    a, _ = assert_same(Case(build=_module_with_field(kind, **kw), call={"q": "x"}, script=[[chat(a="y")]]))
+    assert ": None\n" in a.calls[0][1][0]["content"]
+
+
+@pytest.mark.parametrize("kw", [{"desc": None}, {"desc": 5}, {"description": None}])
+def test_dspy_signature_with_odd_desc_handed_to_native(kw: dict[str, Any]) -> None:
+    def build(ns: Any) -> Any:
+        class Sig(dspy.Signature):
+            q: str = dspy.InputField(**kw)
+            a: str = dspy.OutputField()
+
+        return ns.Predict(Sig)
+
+    assert_same(Case(build=build, call={"q": "x"}, script=[[chat(a="y")]]))
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_cot_rationale_field_from_dspy_keeps_desc_none_and_default(mode: str) -> None:
+    for field in (lambda: dspy.OutputField(desc=None), lambda: dspy.OutputField(desc="x", default="dflt")):
+        case = Case(build=lambda ns, f=field: ns.ChainOfThought("q -> a: int", rationale_field=f()),
+                    call={"q": "x"}, script=[[chat(a="1")], ['{"a": 1}']], mode=mode)
+        assert_same(case)
+
+
+def test_prefix_and_format_warn_deprecated_like_dspy() -> None:
+    for kw in ({"prefix": "P:"}, {"format": str}, {"prefix": "P:", "format": str}):
+        seen = []
+        for ns in (dspy, native):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                ns.OutputField(**kw)  # the warning must point at this line
+            seen.append([(w.category, str(w.message), w.filename, w.lineno) for w in caught])
+        assert seen[0] == seen[1] and seen[0]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("cot", [False, True])
+def test_demos_none_is_dspys_type_error(mode: str, cot: bool) -> None:
+    for how in ("call", "module"):
+        case = Case(build=lambda ns: (ns.ChainOfThought if cot else ns.Predict)("q -> a"),
+                    call={"q": "x", "demos": None} if how == "call" else {"q": "x"},
+                    script=[[chat(reasoning="r", a="1")]], mode=mode, demos=None)
+        if how == "module":
+            case.demos = lambda ns: None  # module.demos = None
+        a, _ = assert_same(case)
+        assert a.error == ("TypeError", "'NoneType' object is not iterable")
+
+
+@pytest.mark.parametrize("lm", ["openai/gpt-4o-mini", 42, 0.5])
+def test_string_or_non_callable_lm_raises_dspys_value_error(lm: Any) -> None:
+    case = Case(build=lambda ns: ns.Predict("q -> a"), call={"q": "x", "lm": lm}, script=[], lm_via="set_lm")
+    a, b = assert_same(case)
+    assert a.error is not None and a.error[0] == "ValueError"
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("given", [None, 5, object()], ids=["None", "int", "object"])
+def test_per_call_non_signature_fails_like_dspy(mode: str, given: Any) -> None:
+    case = Case(build=lambda ns: ns.Predict("q -> a"), call={"q": "x", "signature": given},
+                script=[[chat(a="1")]], mode=mode)
+    a, _ = assert_same(case)
+    assert a.error is not None and a.error[0] == "AttributeError"
+
+
+def test_per_call_none_signature_without_lm_reports_the_lm_first() -> None:
+    # DSPy resolves the LM before it reads the per-call signature: the no-LM error wins.
+    for ns in (dspy, native):
+        with pytest.raises(ValueError, match="No LM is"):
+            ctx = dspy.context(lm=None) if ns is dspy else native.settings.context(lm=None)
+            with ctx:
+                ns.Predict("q -> a")(q="x", signature=None)
+
+
+@pytest.mark.parametrize("instructions", ["\n\n   lead\n  more", "  x\n    y\n z", "\n \n  a"])
+def test_dspy_signature_instructions_cleandoc_applied_once(instructions: str) -> None:
+    def build(ns: Any) -> Any:
+        sig = dspy.Signature({"q": (str, dspy.InputField()), "a": (str, dspy.OutputField())}, instructions)
+        return ns.Predict(sig)
+
+    assert_same(Case(build=build, call={"q": "x"}, script=[[chat(a="1")]]))
+
+
+def test_documented_no_lm_difference_is_the_only_one() -> None:
+    case = Case(build=lambda ns: ns.Predict("q -> a"), call={"q": "x", "lm": None}, script=[], lm_via="set_lm")
+    a, b, problems = diff(case)
+    assert problems == []
+    assert a.error is not None and a.error[0] == "ValueError" and b.error is not None and b.error[0] == "ConfigError"
+
+
+class _Recorder:
+    """A module callback that records what it is given; optionally raises, to exercise DSPy's logging."""
+
+    def __init__(self, events: list[Any], fail: bool = False) -> None:
+        self.events, self.fail = events, fail
+
+    def __repr__(self) -> str:
+        return "Recorder"
+
+    def on_module_start(self, call_id: str, instance: Any, inputs: dict[str, Any]) -> None:
+        kwargs = {k: v for k, v in inputs["kwargs"].items() if k != "lm"}
+        self.events.append(("start", sorted(inputs), inputs["args"], kwargs))
+        if self.fail:
+            raise RuntimeError("start broke")
+
+    def on_module_end(self, call_id: str, outputs: Any, exception: Any) -> None:
+        self.events.append(("end", None if outputs is None else dict(outputs.items()),
+                            None if exception is None else (type(exception).__name__, str(exception))))
+        if self.fail:
+            raise RuntimeError("end broke")
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("fail", [False, True])
+@pytest.mark.parametrize("script", [[[chat(reasoning="r", a="1")]], [["junk"], ["junk"]]], ids=["ok", "parse-error"])
+def test_instance_callbacks_see_what_dspy_passes(mode: str, fail: bool, script: list[Any]) -> None:
+    # DSPy calls on_module_start with Module.__call__'s bound arguments: {"args": (), "kwargs": {...}}.
+    events: dict[str, list[Any]] = {"dspy": [], "dspex.native": []}
+
+    def build(ns: Any) -> Any:
+        return ns.Predict("q -> a", callbacks=[_Recorder(events[ns.__name__], fail)])
+
+    assert_same(Case(build=build, call={"q": "x", "config": {"temperature": 0.5}}, script=script, mode=mode))
+    assert events["dspy"] == events["dspex.native"] and events["dspy"]
