@@ -13,7 +13,9 @@ import ast
 import enum
 import json
 import types
-from typing import Annotated, Any, Callable, Literal, Union, get_args, get_origin
+from typing import Any, Callable, Literal, Union, get_args, get_origin
+
+from ..signature._types import annotation_allows_none
 
 __all__ = [
     "parse_value",
@@ -58,17 +60,6 @@ def loads_like_json_repair(text: str) -> Any:
         return json_repair.loads(text)
 
 
-def annotation_allows_none(annotation: Any) -> bool:
-    """Whether the annotation admits None (``str | None``, ``Optional[int]``, ``None``, ``Annotated[...]``)."""
-    if annotation is None or annotation is type(None):
-        return True
-    origin = get_origin(annotation)
-    args = get_args(annotation)
-    if origin is Annotated:
-        return bool(args) and annotation_allows_none(args[0])
-    if origin is Union or origin is types.UnionType:
-        return any(annotation_allows_none(arg) for arg in args)
-    return False
 
 
 def find_enum_member(enum_cls: Any, identifier: Any) -> Any:

@@ -8,24 +8,14 @@ from __future__ import annotations
 
 import types
 import weakref
-from typing import Annotated, Any, Callable, Literal, Union, get_args, get_origin
+from typing import Any, Callable, Literal, Union, get_args, get_origin
 
 from ..signature import MISSING, _types, ensure_signature
+from ..signature._types import annotation_allows_none
 
 __all__ = ["InputPlan", "plan_for", "warn_about_inputs", "annotation_allows_none"]
 
 
-def annotation_allows_none(annotation: Any) -> bool:
-    """Whether ``annotation`` admits None (``str | None``, ``Optional[str]``, ``None``): such inputs may be omitted."""
-    if annotation is None or annotation is type(None):
-        return True
-    origin = get_origin(annotation)
-    args = get_args(annotation)
-    if origin is Annotated:
-        return bool(args) and annotation_allows_none(args[0])
-    if origin is Union or origin is types.UnionType:
-        return any(annotation_allows_none(a) for a in args)
-    return False
 
 
 class InputPlan:

@@ -11,11 +11,12 @@ import enum
 import types
 import typing
 import weakref
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from ..errors import UnsupportedTypeError
 
 __all__ = [
+    "annotation_allows_none",
     "annotation_name",
     "check_field",
     "check_signature",
@@ -192,3 +193,20 @@ def _quote_literal(s: str) -> str:
     if has_single and has_double:
         return "'" + s.replace("'", "\\'") + "'"
     return f"'{s}'"
+
+
+def annotation_allows_none(annotation: Any) -> bool:
+    """Whether the annotation admits None (``str | None``, ``Optional[int]``, ``None``, ``Annotated[...]``).
+
+    Such an input may be omitted without DSPy's missing-input warning, and such an output is filled with None
+    when the LM leaves it out.
+    """
+    if annotation is None or annotation is type(None):
+        return True
+    origin = get_origin(annotation)
+    args = get_args(annotation)
+    if origin is Annotated:
+        return bool(args) and annotation_allows_none(args[0])
+    if origin is Union or origin is types.UnionType:
+        return any(annotation_allows_none(arg) for arg in args)
+    return False
