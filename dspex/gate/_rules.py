@@ -73,7 +73,7 @@ def check_flag(file: str, key: str, flag: Any, reports: Sequence[ParityReport] =
     """dspex's rules for one flag (flagd's own checks are :func:`load_with_flagd`'s job)."""
     out: list[Problem] = []
     if not key.startswith(PREFIX):
-        return [Problem(file, key, f"dspex does not read this flag (keys are `dspex.<module_type>`); move it to "
+        return [Problem(file, key, "dspex does not read this flag (keys are `dspex.<module_type>`); move it to "
                                    "another flag file or rename it.", "warning")]
     module_type = key[len(PREFIX):]
     if module_type not in registry.module_types():

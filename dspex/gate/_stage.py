@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import difflib
-import json
 import os
 import tempfile
 from dataclasses import dataclass, field

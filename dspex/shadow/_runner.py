@@ -204,7 +204,6 @@ async def arun_shadow(call: ShadowCall) -> Any:
 
 def configure(settings: ShadowSettings | None = None, /, **changes: Any) -> ShadowSettings:
     """Apply settings (on top of the current ones, or of ``settings`` when given); returns the result."""
-    global _runtime
     with _swap_lock:
         rt = _runtime
         new = make_settings(settings or rt.settings, **changes)
