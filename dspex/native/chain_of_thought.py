@@ -52,6 +52,14 @@ class ChainOfThought(Module):
         self.predict = Predict(extended, **config)
 
     # Keyword-only, like DSPy's: a positional argument is a TypeError naming ``ChainOfThought.forward()``.
+    def __call__(self, *args: Any, **kwargs: Any) -> Prediction:
+        # The hot path skips Module.__call__ -> forward -> Predict.__call__ when that chain cannot differ: no
+        # positional args (their TypeError comes from forward), no callbacks, nothing overridden or swapped in.
+        predict = self.predict
+        if args or type(predict) is not Predict or predict.callbacks or type(self).forward is not ChainOfThought.forward:
+            return self.forward(*args, **kwargs)
+        return predict._run(kwargs)
+
     def forward(self, **kwargs: Any) -> Prediction:
         return self.predict(**kwargs)
 
