@@ -23,6 +23,18 @@ _RANDOM_SEED = 20261125
 _CALLBACK_LOGGER = logging.getLogger("dspex.parity.callbacks")
 
 
+def _canonical(value: Any) -> Any:
+    """``typed`` for callback inputs, where a per-call ``signature=`` is each library's own class: compare those
+    by what they describe (name, fields, instructions), not by their library-specific repr."""
+    if isinstance(value, type) and hasattr(value, "input_fields") and hasattr(value, "instructions"):
+        return ("signature", value.__name__, list(value.input_fields), list(value.output_fields), value.instructions)
+    if isinstance(value, dict):
+        return ("dict", [(k, _canonical(v)) for k, v in value.items()])
+    if isinstance(value, tuple):
+        return ("tuple", [_canonical(v) for v in value])
+    return typed(value)
+
+
 class CallbackRecorder:
     """A module callback (DSPy's ``on_module_start`` / ``on_module_end`` protocol) that reports each event as a
     warning-level log line in canonical form, so the harness's log comparison compares the event sequences.
@@ -38,7 +50,7 @@ class CallbackRecorder:
         return self._ids.setdefault(call_id, len(self._ids))
 
     def on_module_start(self, call_id: str, instance: Any, inputs: dict[str, Any]) -> None:
-        shown = [(k, typed(v)) for k, v in inputs.items()]
+        shown = [(k, _canonical(v)) for k, v in inputs.items()]
         _CALLBACK_LOGGER.warning("callback module_start #%d %s %r", self._ordinal(call_id), type(instance).__name__, shown)
 
     def on_module_end(self, call_id: str, outputs: Any, exception: Exception | None = None) -> None:
