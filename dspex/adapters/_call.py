@@ -14,6 +14,7 @@ from ..errors import AdapterParseError
 __all__ = ["run", "arun", "prepare", "postprocess"]
 
 _EMPTY = "The LM returned an empty or null response."
+_TOOL_KEYS = ("tools", "tool_choice", "parallel_tool_calls")
 
 
 def prepare(
@@ -21,11 +22,11 @@ def prepare(
 ) -> list[dict[str, Any]]:
     """Adjust ``lm_kwargs`` as DSPy does and return the messages to send."""
     adapter._prepare_response_format(lm, lm_kwargs, signature)
-    if not adapter.use_native_function_calling:
-        for key in ("tools", "tool_choice", "parallel_tool_calls"):
+    if lm_kwargs and not adapter.use_native_function_calling:  # (most calls have no LM kwargs at all)
+        for key in _TOOL_KEYS:
             lm_kwargs.pop(key, None)
     messages = adapter.format(signature, demos, inputs)
-    if lm_kwargs.get("parallel_tool_calls") is not None:
+    if lm_kwargs and lm_kwargs.get("parallel_tool_calls") is not None:
         lm_kwargs.setdefault("tool_choice", "auto")
     return messages
 
@@ -52,8 +53,9 @@ def postprocess(adapter: Any, signature: Any, outputs: Any) -> list[dict[str, An
             from ._plan import fill_defaults
 
             value = fill_defaults(plan, value)
-        for name in plan.output_names:
-            value.setdefault(name, None)
+        if len(value) != len(plan.output_names):  # parse already returns every output when it succeeds
+            for name in plan.output_names:
+                value.setdefault(name, None)
         if logprobs:
             value["logprobs"] = logprobs
         values.append(value)
