@@ -40,37 +40,19 @@ def wanted_sections(completion: str, wanted: Container[str]) -> list[tuple[str, 
 
     Text outside wanted sections is never used by the parser, so it is never joined or stripped here.
     """
-    if not isinstance(completion, str):
-        seen: set[Any] = set()
-        out = []
-        for k, v in split_sections(completion):
-            if k in wanted and k not in seen:
-                seen.add(k)
-                out.append((k, v))
-        return out
-    if "[[ ## " not in completion:
-        return []
-    if _EXOTIC_BREAK.search(completion) is None:
-        return _wanted_fast(completion, wanted)
-    lines = completion.splitlines()
-    match_header = HEADER.match
-    heads = []
-    for i in [i for i, line in enumerate(lines) if "[[ ## " in line]:
-        line = lines[i]
-        match = match_header(line.strip())
-        if match:
-            heads.append((i, match.group(1), line[match.end() :].strip()))
-    found: list[tuple[str, str]] = []
-    done: set[str] = set()
-    last = len(heads) - 1
-    for n, (i, key, rest) in enumerate(heads):
-        if key in wanted and key not in done:
-            done.add(key)
-            body = lines[i + 1 : heads[n + 1][0] if n < last else len(lines)]
-            if rest:
-                body.insert(0, rest)
-            found.append((key, "\n".join(body).strip()))
-    return found
+    if isinstance(completion, str):
+        if "[[ ## " not in completion:
+            return []
+        if _EXOTIC_BREAK.search(completion) is None:
+            return _wanted_fast(completion, wanted)
+    # Rare inputs (other line breaks, non-str completions, which fail inside ``re`` as in DSPy): the full split.
+    seen: set[Any] = set()
+    out = []
+    for k, v in split_sections(completion):
+        if k in wanted and k not in seen:
+            seen.add(k)
+            out.append((k, v))
+    return out
 
 
 # Line breaks that ``str.splitlines`` honours besides "\n". Without them, lines are exactly the "\n"-separated
