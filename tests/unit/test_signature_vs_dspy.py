@@ -348,7 +348,9 @@ def cls_inherit_override(L: Any) -> Any:
     return Again
 
 
-def cls_multiple_inheritance(L: Any) -> Any:
+def _two_bases(L: Any) -> tuple[Any, Any]:
+    """Two signatures that both declare ``x`` (once as output, once as input), for the inheritance-order cases."""
+
     class A(L.Signature):
         a1 = L.InputField(desc="A")
         x = L.OutputField(desc="from A")
@@ -357,6 +359,12 @@ def cls_multiple_inheritance(L: Any) -> Any:
         b1 = L.InputField()
         x = L.InputField(desc="from B")
         b2 = L.OutputField()
+
+    return A, B
+
+
+def cls_multiple_inheritance(L: Any) -> Any:
+    A, B = _two_bases(L)
 
     class C(A, B):
         c1 = L.InputField()
@@ -365,14 +373,7 @@ def cls_multiple_inheritance(L: Any) -> Any:
 
 
 def cls_multiple_inheritance_reversed(L: Any) -> Any:
-    class A(L.Signature):
-        a1 = L.InputField(desc="A")
-        x = L.OutputField(desc="from A")
-
-    class B(L.Signature):
-        b1 = L.InputField()
-        x = L.InputField(desc="from B")
-        b2 = L.OutputField()
+    A, B = _two_bases(L)
 
     class D(B, A):
         a1 = L.OutputField()
