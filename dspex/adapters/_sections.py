@@ -63,7 +63,49 @@ _HEADER_LINE = re.compile(r"^([^\S\n]*)\[\[ ## (\w+) ## \]\]([^\n]*)", re.M)
 
 
 def _wanted_fast(completion: str, wanted: Container[str]) -> list[tuple[str, str]]:
-    """``wanted_sections`` for completions whose only line break is "\n": same result, one regex pass."""
+    """``wanted_sections`` for completions whose only line break is "\n": same result, no line loop.
+
+    When every ``[[ ## `` opens a line (what LMs write), the completion is cut at ``\n[[ ## `` with
+    ``str.split``; anything else (an indented header, a header mid-line, a ``[[ ## `` that is not a header)
+    takes one multiline regex pass.
+    """
+    at_line_start = completion.count("\n[[ ## ") + completion.startswith("[[ ## ")
+    if completion.count("[[ ## ") != at_line_start:
+        return _wanted_regex(completion, wanted)
+    pieces = completion.split("\n[[ ## ")
+    if completion.startswith("[[ ## "):
+        pieces[0] = pieces[0][6:]
+    else:
+        del pieces[0]  # text before the first header: never part of a wanted section
+    found: list[tuple[str, str]] = []
+    done: set[str] = set()
+    for piece in pieces:
+        name, sep, tail = piece.partition(" ## ]]")
+        if not sep or not _is_word(name):  # "[[ ## " that is not a header: it belongs to the section above
+            return _wanted_regex(completion, wanted)
+        if name in wanted and name not in done:
+            done.add(name)
+            rest, _, body = tail.partition("\n")
+            rest = rest.strip()
+            found.append((name, (f"{rest}\n{body}" if rest else body).strip()))
+    return found
+
+
+_WORD = re.compile(r"\w+").fullmatch
+_WORDS: dict[str, bool] = {}  # header names seen so far (few: field names and "completed"), bounded below
+
+
+def _is_word(name: str) -> bool:
+    known = _WORDS.get(name)
+    if known is None:
+        known = _WORD(name) is not None
+        if len(_WORDS) < 4096:
+            _WORDS[name] = known
+    return known
+
+
+def _wanted_regex(completion: str, wanted: Container[str]) -> list[tuple[str, str]]:
+    """``wanted_sections`` for "\n"-only completions with headers anywhere: one regex pass."""
     heads = list(_HEADER_LINE.finditer(completion))
     found: list[tuple[str, str]] = []
     done: set[str] = set()

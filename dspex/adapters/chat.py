@@ -23,6 +23,7 @@ __all__ = ["ChatAdapter", "INCOMPLETE_DEMO_PREFIX"]
 INCOMPLETE_DEMO_PREFIX = "This is an example of the task, though some input or output fields are not supplied."
 _MISSING_IN_DEMO = "Not supplied for this particular example. "
 _MISSING_IN_HISTORY = "Not supplied for this conversation history message. "
+_NO_DEMOS: list[Any] = []  # never mutated: format only reads demos
 
 
 def _as_signature(signature: Any) -> Any:
@@ -216,7 +217,8 @@ class ChatAdapter:
                         lm_response=completion,
                         message=f"Failed to parse field {k} with value {v} from the LM response. Error message: {e}",
                     )
-        fields = fill_defaults(plan, fields)
+        if tuple(fields) != plan.output_names:  # else every output is there, in order: nothing to fill
+            fields = fill_defaults(plan, fields)
         if len(fields) != len(slots):
             raise AdapterParseError(
                 adapter_name="ChatAdapter", signature=plan.signature, lm_response=completion, parsed_result=fields
@@ -247,6 +249,25 @@ class ChatAdapter:
             if fallback is None:
                 raise
             return fallback(lm, lm_kwargs, signature, demos, inputs)
+
+    def call_plain(self, lm: Any, signature: Any, inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """``__call__`` with no demos and no LM kwargs, the commonest call, without the general layering.
+
+        Only for a ``ChatAdapter`` itself: a subclass may override any step, so it takes ``__call__``.
+        """
+        messages = self.format(signature, _NO_DEMOS, inputs)
+        outputs = lm(messages=messages)
+        try:
+            if type(outputs) is list and len(outputs) == 1:
+                text = outputs[0]
+                if type(text) is str and text:  # what postprocess would do for one plain completion
+                    return [self.parse(signature, text)]
+            return _call.postprocess(self, signature, outputs)
+        except AdapterParseError:
+            fallback = self._json_fallback()
+            if fallback is None:
+                raise
+            return fallback(lm, {}, signature, [], inputs)
 
     async def acall(
         self, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any], inputs: Mapping[str, Any]

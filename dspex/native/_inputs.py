@@ -13,7 +13,9 @@ from typing import Any, Callable, Literal, Union, get_args, get_origin
 from ..signature import MISSING, _types, ensure_signature
 from ..signature._types import annotation_allows_none
 
-__all__ = ["InputPlan", "plan_for", "warn_about_inputs", "annotation_allows_none"]
+__all__ = ["InputPlan", "plan_for", "warn_about_inputs", "annotation_allows_none", "CALL_KEYWORDS"]
+
+CALL_KEYWORDS = frozenset({"signature", "new_signature", "demos", "config", "lm", "prediction"})
 
 
 
@@ -21,13 +23,18 @@ __all__ = ["InputPlan", "plan_for", "warn_about_inputs", "annotation_allows_none
 class InputPlan:
     """What one signature's calls need to know about its inputs, precomputed."""
 
-    __slots__ = ("signature", "names", "name_set", "defaults", "not_optional", "typed", "__weakref__")
+    __slots__ = ("signature", "names", "name_set", "name_set_lm", "plain", "defaults", "not_optional", "typed",
+                 "__weakref__")
 
     def __init__(self, signature: Any) -> None:
         fields = signature._input_fields
         self.signature = signature
         self.names: tuple[str, ...] = tuple(fields)
         self.name_set: frozenset[str] = frozenset(fields)
+        self.name_set_lm: frozenset[str] = self.name_set | {"lm"}
+        # A call whose keywords are exactly the inputs (plus ``lm``) may take Predict's plain path, unless an
+        # input is named like one of the call's own keywords (``config``, ``demos``, ...), which DSPy pops first.
+        self.plain: bool = self.name_set.isdisjoint(CALL_KEYWORDS)
         # Only a plain ``default`` is filled in, not a ``default_factory`` (pydantic keeps those apart; so does DSPy).
         self.defaults: tuple[tuple[str, Any], ...] = tuple(
             (k, f.default) for k, f in fields.items() if f.default is not MISSING

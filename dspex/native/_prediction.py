@@ -58,6 +58,20 @@ class Prediction(Record):
         )
         return obj
 
+    @classmethod
+    def _from_parsed(cls, values: dict[str, Any], signature: Any) -> "Prediction":
+        """One completion's freshly parsed values, owned by nobody else: used as the store without a copy."""
+        completions = Completions.__new__(Completions)
+        d = completions.__dict__
+        d["signature"] = signature
+        d["_completions"] = {k: [v] for k, v in values.items()}
+        obj = cls.__new__(cls)
+        d = obj.__dict__
+        d["_store"] = values
+        d["_completions"] = completions
+        d["_lm_usage"] = None
+        return obj
+
     @property
     def completions(self) -> "Completions | None":
         return self._completions

@@ -35,6 +35,11 @@ class NativeSettings:
             return local[key]
         return self._global[key]
 
+    def current(self) -> dict[str, Any]:
+        """Every setting as this thread / task sees it, in one lookup (read-only: do not mutate it)."""
+        local = self._local.get()
+        return self._global if local is None else {**self._global, **local}
+
     @property
     def lm(self) -> Any:
         return self._get("lm")

@@ -42,12 +42,25 @@ def _adapter() -> Any:
     configured = settings.adapter
     if configured is not None:
         return configured
+    return _chat_adapter()
+
+
+def _chat_adapter() -> Any:
     global _default_adapter
     if _default_adapter is None:
         from ..adapters import ChatAdapter
 
         _default_adapter = ChatAdapter()
     return _default_adapter
+
+
+def _samples(lm: Any) -> bool:
+    """Whether the LM's own kwargs ask for several samples (then DSPy's temperature rule may add a kwarg)."""
+    defaults = getattr(lm, "kwargs", None)
+    if not defaults:
+        return False
+    n = defaults.get("n") or defaults.get("num_generations") or 1
+    return not (type(n) is int and n <= 1)  # anything unusual takes the general path and its exact errors
 
 
 def _check_lm(lm: Any) -> Any:
@@ -153,9 +166,34 @@ class Predict(Module):
         return await self._arun(kwargs)
 
     def _run(self, kwargs: dict[str, Any]) -> Prediction:
+        plan = self._plan
+        if (
+            plan.plain
+            and self._plan_source is self.signature
+            and not self.config
+            and self.demos == []
+            and (kwargs.keys() == plan.name_set or kwargs.keys() == plan.name_set_lm)
+        ):
+            current = settings.current()
+            if current["adapter"] is None:
+                lm = _check_lm(kwargs.get("lm", self.lm) or current["lm"])
+                if not _samples(lm):
+                    kwargs.pop("lm", None)
+                    return self._run_plain(plan, lm, kwargs, current)
         lm, config, signature, demos, inputs = self._preprocess(kwargs)
         completions = _adapter()(lm, lm_kwargs=config, signature=signature, demos=demos, inputs=inputs)
         return Prediction.from_completions(completions, signature=signature)
+
+    def _run_plain(self, plan: InputPlan, lm: Any, inputs: dict[str, Any], current: dict[str, Any]) -> Prediction:
+        """The commonest call (exactly the inputs, no demos, config or adapter, one sample): ``_preprocess`` and
+        the adapter's general layering have nothing to do, so they are skipped; the result is the same."""
+        if plan.typed:
+            warn_about_inputs(LOGGER_NAME, plan, inputs, bool(current["warn_on_type_mismatch"]))
+        signature = plan.signature
+        values = _chat_adapter().call_plain(lm, signature, inputs)
+        if len(values) == 1:
+            return Prediction._from_parsed(values[0], signature)
+        return Prediction.from_completions(values, signature=signature)
 
     async def _arun(self, kwargs: dict[str, Any]) -> Prediction:
         lm, config, signature, demos, inputs = self._preprocess(kwargs)

@@ -152,3 +152,23 @@ def test_wanted_sections_is_first_occurrence_of_full_split(text: str) -> None:
         if k in wanted and k not in expected:
             expected[k] = v
     assert wanted_sections(text, wanted) == list(expected.items())
+
+
+# Completions with "\n" as their only line break take _sections' split path unless a "[[ ## " is not a plain
+# header at a line start; these fragments hit both sides of that line.
+HEADERISH = ["[[ ## a ## ]]", "[[ ## b ## ]]", "[[ ## b ## ]] x", "[[ ## completed ## ]]", "[[ ## a b ## ]]", "[[ ## ",
+             " ## ]]", "[[ ## a ## ]", "[[ ## ## ]]", "[[ ## é ## ]]", "[[ ## a-b ## ]]", "\n", "\n", "\n", " ", "\t",
+             "x", "  y ", "[[ ## café ## ]]  tail "]
+
+
+@PROFILE
+@given(text=st.lists(st.sampled_from(HEADERISH), max_size=25).map("".join))
+def test_wanted_sections_on_newline_only_text_is_first_occurrence_of_full_split(text: str) -> None:
+    from dspex.adapters._sections import split_sections, wanted_sections
+
+    wanted = {"a", "b", "café", "a b"}  # "a b" is never a header: \w+ only
+    expected: dict[str, str] = {}
+    for k, v in split_sections(text):
+        if k in wanted and k not in expected:
+            expected[k] = v
+    assert wanted_sections(text, wanted) == list(expected.items())

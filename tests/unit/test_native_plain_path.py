@@ -1,0 +1,134 @@
+"""Predict's plain path (exactly the inputs, nothing else) against its general path and against dspy.Predict.
+
+The plain path skips ``_preprocess`` and the adapter's layering; it may only do so when they would have nothing
+to do. Each case below either takes the plain path and must equal DSPy, or has something that forces the general
+path (and must still equal DSPy): a spy on ``Predict._run_plain`` tells which path ran, so the tests fail if the
+plain path is taken when it must not be, or is never taken at all.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import dspy
+import pytest
+from native_support import Scripted, chat_answer, run_both
+
+import dspex.native as native
+from dspex.adapters import ChatAdapter
+from dspex.native import Predict, settings
+
+
+@pytest.fixture
+def plain_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+    seen: list[Any] = []
+    original = Predict._run_plain
+
+    def spy(self: Predict, *args: Any, **kwargs: Any) -> Any:
+        seen.append(self)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Predict, "_run_plain", spy)
+    yield seen
+
+
+def _same(theirs: Any, ours: Any, dlm: Scripted, nlm: Scripted) -> None:
+    assert nlm.calls == dlm.calls
+    assert ours == theirs and repr(ours) == repr(theirs)
+    assert ours.completions._completions == dict(theirs.completions.items())
+
+
+@pytest.mark.parametrize("module", ["Predict", "ChainOfThought"])
+@pytest.mark.parametrize(
+    "signature, inputs, outputs",
+    [
+        ("question -> answer", {"question": "Capital of France?"}, [chat_answer(answer="Paris")]),
+        ("question, context: list[str] -> answer: int, sure: bool", {"question": "6x7", "context": ["a", "b"]},
+         [chat_answer(reasoning="r", answer="42", sure="True")]),
+        ("q -> a: int", {"q": "x"}, ["[[ ## a ## ]]\nnot a number\n\n[[ ## completed ## ]]"]),  # parse error: JSON retry
+        ("q -> a", {"q": "x"}, [""]),  # empty completion: DSPy's error, after the JSON retry
+        ("q -> a", {"q": "x"}, ["  [[ ## a ## ]] tail\nbody\n[[ ## reasoning ## ]]\nwhy"]),  # indented header
+        ("q -> a", {"q": "x"}, [{"text": "[[ ## reasoning ## ]]\nr\n[[ ## a ## ]]\nA", "logprobs": {"x": 1}}]),
+        ("q -> a", {"q": 1}, [chat_answer(reasoning="r", a="A")]),  # a non-str input value, rendered by DSPy's rules
+        ("q -> a: int", {"q": "x"}, [chat_answer(reasoning="r", a="1"), chat_answer(reasoning="r", a="2")]),
+    ],
+)
+def test_plain_calls_equal_dspy(plain_calls: list[Any], module: str, signature: str, inputs: dict[str, Any],
+                                outputs: list[Any]) -> None:
+    outcome = []
+    for ns in (dspy, native):
+        lm = Scripted(outputs)
+        try:
+            outcome.append((getattr(ns, module)(signature)(**inputs, lm=lm), None, lm))
+        except Exception as exc:  # noqa: BLE001 - compared below
+            outcome.append((None, exc, lm))
+    (theirs, their_exc, dlm), (ours, our_exc, nlm) = outcome
+    assert nlm.calls == dlm.calls
+    if their_exc is not None:
+        assert type(our_exc).__name__ == type(their_exc).__name__ and str(our_exc) == str(their_exc)
+    else:
+        _same(theirs, ours, dlm, nlm)
+    assert len(plain_calls) == 1  # the plain path served this call
+
+
+def _sig_with_config_input() -> str:
+    return "config, question -> answer"
+
+
+@pytest.mark.parametrize(
+    "why, make, call, lm_defaults",
+    [
+        ("per-call config", lambda ns: ns.Predict("question -> answer"), {"question": "q", "config": {}}, None),
+        ("module config", lambda ns: ns.Predict("question -> answer", max_tokens=7), {"question": "q"}, None),
+        ("lm samples n=3", lambda ns: ns.Predict("question -> answer"), {"question": "q"}, {"n": 3}),
+        ("lm num_generations", lambda ns: ns.Predict("question -> answer"), {"question": "q"}, {"num_generations": 2}),
+        ("missing input", lambda ns: ns.Predict("question, ctx -> answer"), {"question": "q"}, None),
+        ("extra input", lambda ns: ns.Predict("question -> answer"), {"question": "q", "other": 1}, None),
+        ("input named config", lambda ns: ns.Predict(_sig_with_config_input()), {"question": "q", "config": {}}, None),
+        ("per-call demos", lambda ns: ns.Predict("question -> answer"),
+         {"question": "q", "demos": [{"question": "d", "answer": "D"}]}, None),
+    ],
+)
+def test_calls_with_something_to_do_take_the_general_path(plain_calls: list[Any], why: str, make: Any,
+                                                          call: dict[str, Any], lm_defaults: Any) -> None:
+    outputs = [chat_answer(answer="Paris")] * (3 if lm_defaults else 1)
+    theirs, ours, dlm, nlm = run_both(make, call, outputs=outputs, lm_defaults=lm_defaults)
+    _same(theirs, ours, dlm, nlm)
+    assert plain_calls == [], why
+
+
+def test_module_demos_and_a_configured_adapter_take_the_general_path(plain_calls: list[Any]) -> None:
+    module = Predict("question -> answer")
+    module.demos = [{"question": "d", "answer": "D"}]
+    lm = Scripted()
+    module(question="q", lm=lm)
+    assert len(lm.calls[0]["messages"]) == 4 and plain_calls == []
+
+    class Loud(ChatAdapter):
+        def format_task_description(self, signature: Any) -> str:
+            return "LOUD"
+
+    with settings.context(adapter=Loud()):
+        Predict("question -> answer")(question="q", lm=lm)
+    assert lm.calls[-1]["messages"][0]["content"].endswith("LOUD") and plain_calls == []
+
+
+def test_reassigned_signature_is_seen_on_the_next_plain_call(plain_calls: list[Any]) -> None:
+    module = Predict("question -> answer")
+    lm = Scripted([chat_answer(answer="A", score="3")])
+    module(question="q", lm=lm)
+    module.signature = native.Signature("question -> answer, score: int")
+    pred = module(question="q", lm=lm)
+    assert pred.score == 3 and "`score` (int)" in lm.calls[-1]["messages"][0]["content"]
+    assert len(plain_calls) == 1  # the call after the reassignment re-planned on the general path
+    assert module(question="q", lm=lm).score == 3 and len(plain_calls) == 2  # and the next one is plain again
+
+
+def test_lm_none_in_the_call_falls_to_the_configured_lm_like_dspy(plain_calls: list[Any]) -> None:
+    module = Predict("question -> answer")
+    module.set_lm(Scripted([chat_answer(answer="module lm")]))
+    configured = Scripted([chat_answer(answer="configured lm")])
+    with settings.context(lm=configured):
+        assert module(question="q").answer == "module lm"
+        assert module(question="q", lm=None).answer == "configured lm"  # DSPy: kwargs.pop("lm", self.lm) or settings.lm
+    assert len(plain_calls) == 2
