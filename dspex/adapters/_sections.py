@@ -77,18 +77,17 @@ def _wanted_fast(completion: str, wanted: Container[str]) -> list[tuple[str, str
         pieces[0] = pieces[0][6:]
     else:
         del pieces[0]  # text before the first header: never part of a wanted section
-    found: list[tuple[str, str]] = []
-    done: set[str] = set()
+    found: dict[str, str] = {}
+    words = _WORDS
     for piece in pieces:
         name, sep, tail = piece.partition(" ## ]]")
-        if not sep or not _is_word(name):  # "[[ ## " that is not a header: it belongs to the section above
+        if not sep or not (words.get(name) or _is_word(name)):  # not a header: it belongs to the section above
             return _wanted_regex(completion, wanted)
-        if name in wanted and name not in done:
-            done.add(name)
+        if name in wanted and name not in found:
             rest, _, body = tail.partition("\n")
             rest = rest.strip()
-            found.append((name, (f"{rest}\n{body}" if rest else body).strip()))
-    return found
+            found[name] = (f"{rest}\n{body}" if rest else body).strip()
+    return list(found.items())
 
 
 _WORD = re.compile(r"\w+").fullmatch
