@@ -8,7 +8,9 @@ three input warnings, then ``ChatAdapter()(lm, config, signature, demos, inputs)
 * construction never touches the global ``random`` (DSPy's draws ``stage`` from it); ``stage`` comes from
   ``os.urandom`` instead, so building a module cannot change a seeded program's random stream;
 * per-signature facts are computed once and cached, the default adapter is built once: a call costs a few
-  microseconds on top of the adapter and the LM;
+  microseconds on top of the adapter and the LM; the commonest call (exactly the signature's inputs, maybe
+  ``lm=``; no demos, config, configured adapter or multi-sample LM) takes ``_run_plain``, which skips the steps
+  that would have nothing to do (tests/unit/test_native_plain_path.py holds both paths to DSPy);
 * any callable ``lm(messages=[...], **kwargs)`` is accepted (DSPy insists on ``dspy.BaseLM``), and a missing
   LM is a :class:`~dspex.errors.ConfigError` (a ``ValueError``, like DSPy's) that names ``lm=`` and
   ``dspex.configure``;
@@ -167,6 +169,7 @@ class Predict(Module):
 
     def _run(self, kwargs: dict[str, Any]) -> Prediction:
         plan = self._plan
+        # Inline rather than a helper: this test runs on every call, and it is most of the plain path's gain.
         if (
             plan.plain
             and self._plan_source is self.signature
