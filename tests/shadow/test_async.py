@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import dspy
@@ -14,9 +15,12 @@ from shadow_support import divergence_lines
 def test_async_control_awaited_and_candidate_off_the_loop(log_path, lm):
     control_module = dspy.Predict("question -> answer")
 
+    on_loop_thread: list[str] = []
+
     async def main():
         ticks = 0
         stop = False
+        loop_thread = threading.get_ident()
 
         async def ticker():
             nonlocal ticks
@@ -25,6 +29,8 @@ def test_async_control_awaited_and_candidate_off_the_loop(log_path, lm):
                 await asyncio.sleep(0.005)
 
         def slow_candidate(l, q):
+            if threading.get_ident() == loop_thread:
+                on_loop_thread.append(q)
             time.sleep(0.1)                         # blocking: would freeze the loop if it ran there
             return control_module(question=q, lm=l)
 
@@ -44,7 +50,8 @@ def test_async_control_awaited_and_candidate_off_the_loop(log_path, lm):
 
     results, elapsed, ticks = asyncio.run(main())
     assert [r.answer for r in results] == [f"echo q{i}" for i in range(10)]
-    assert elapsed < 0.5                            # ten 100 ms candidates did not run on the request path
+    assert on_loop_thread == []                     # no candidate ran on the event loop's thread
+    assert elapsed < 0.8                            # ten 100 ms candidates (1 s in series) were not awaited
     assert ticks >= 3
     assert shadow.shutdown(timeout=10)
     assert shadow.stats()["matched"] == 10 and lm.calls == 10

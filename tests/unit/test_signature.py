@@ -133,16 +133,6 @@ def test_per_class_work_is_cached() -> None:
     assert len(_UNSUPPORTED_CACHE) == before - 1
 
 
-def test_string_signature_is_cheap_enough() -> None:
-    import time
-
-    start = time.perf_counter()
-    for _ in range(200):
-        Signature("question, context: list[str] -> answer: int")
-    per_call = (time.perf_counter() - start) / 200
-    assert per_call < 0.002  # DSPy's costs about 1 ms here; native measured ~60-100 us
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Supported types
 # ---------------------------------------------------------------------------------------------------------------
