@@ -23,7 +23,6 @@ __all__ = ["ChatAdapter", "INCOMPLETE_DEMO_PREFIX"]
 INCOMPLETE_DEMO_PREFIX = "This is an example of the task, though some input or output fields are not supplied."
 _MISSING_IN_DEMO = "Not supplied for this particular example. "
 _MISSING_IN_HISTORY = "Not supplied for this conversation history message. "
-_NO_DEMOS: list[Any] = []  # never mutated: format only reads demos
 
 
 def _as_signature(signature: Any) -> Any:
@@ -118,15 +117,31 @@ class ChatAdapter:
     def format(self, signature: Any, demos: list[Any], inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The chat messages DSPy's adapter sends: system, demo pairs (incomplete ones first), the request."""
         plan = self.plan(signature)
+        if not demos and type(demos) is list:
+            return self._plain_messages(plan, inputs)
+        messages: list[dict[str, Any]] = [{"role": "system", "content": self._system(plan)}]
+        for message in self._format_demos(plan, demos):  # DSPy iterates whatever it is given: None is a TypeError
+            if message["role"] == "user" and START in message["content"]:
+                message = expand_markers(message)
+            messages.append(message)
+        messages.append(self._request(plan, inputs))
+        return messages
+
+    def _system(self, plan: Plan) -> str:
         system = plan.system
         if system is None:
             system = plan.system = self.format_system_message(plan.signature)
-        messages: list[dict[str, Any]] = [{"role": "system", "content": system}]
-        if demos or type(demos) is not list:  # DSPy iterates whatever it is given: None is a TypeError
-            for message in self._format_demos(plan, demos):
-                if message["role"] == "user" and START in message["content"]:
-                    message = expand_markers(message)
-                messages.append(message)
+        return system
+
+    def _plain_messages(self, plan: Plan, inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """System and request: the messages of every call without demos."""
+        system = plan.system
+        if system is None:
+            system = self._system(plan)
+        return [{"role": "system", "content": system}, self._request(plan, inputs)]
+
+    def _request(self, plan: Plan, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The final user message: the call's input values, then the output reminder."""
         parts = []
         for slot in plan.inputs:
             if slot.name in inputs:
@@ -136,8 +151,7 @@ class ChatAdapter:
         parts.append(plan.reminder)
         content = "\n\n".join(parts)
         message = {"role": "user", "content": content}
-        messages.append(expand_markers(message) if START in content else message)
-        return messages
+        return expand_markers(message) if START in content else message
 
     def format_user_message_content(
         self,
@@ -200,7 +214,9 @@ class ChatAdapter:
     # --- parsing ----------------------------------------------------------------------------------------------
     def parse(self, signature: Any, completion: str) -> dict[str, Any]:
         """The output fields found in ``completion``; AdapterParseError (DSPy's wording) when any is missing."""
-        plan = self.plan(signature)
+        return self._parse(self.plan(signature), completion)
+
+    def _parse(self, plan: Plan, completion: str) -> dict[str, Any]:
         slots = plan.by_name
         fields: dict[str, Any] = {}
         for k, v in wanted_sections(completion, slots):
@@ -255,13 +271,13 @@ class ChatAdapter:
 
         Only for a ``ChatAdapter`` itself: a subclass may override any step, so it takes ``__call__``.
         """
-        messages = self.format(signature, _NO_DEMOS, inputs)
-        outputs = lm(messages=messages)
+        plan = self.plan(signature)
+        outputs = lm(messages=self._plain_messages(plan, inputs))
         try:
             if type(outputs) is list and len(outputs) == 1:
                 text = outputs[0]
                 if type(text) is str and text:  # what postprocess would do for one plain completion
-                    return [self.parse(signature, text)]
+                    return [self._parse(plan, text)]
             return _call.postprocess(self, signature, outputs)
         except AdapterParseError:
             fallback = self._json_fallback()

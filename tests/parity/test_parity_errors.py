@@ -97,9 +97,9 @@ def test_suite_detects_an_output_type_change(monkeypatch):
     from dspex.adapters import ChatAdapter
 
     case = simple_case()
-    original = ChatAdapter.parse
+    original = ChatAdapter._parse  # the parsing logic itself, which the plain and the general call paths share
     monkeypatch.setattr(
-        ChatAdapter, "parse", lambda self, sig, text: {k: str(v) for k, v in original(self, sig, text).items()}
+        ChatAdapter, "_parse", lambda self, plan, text: {k: str(v) for k, v in original(self, plan, text).items()}
     )
     with pytest.raises(AssertionError, match=r"\[result\]"):
         assert_parity(case)
