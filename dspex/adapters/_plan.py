@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping
 from ..signature._field import Field
 from ..signature._types import annotation_name
 from ._coerce import text_parser
+from ._sections import canonical_reader
 
 __all__ = [
     "FieldSlot",
@@ -63,6 +64,8 @@ class Plan:
     reminder: str
     any_optional_output: bool
     extra: dict[str, Any]
+    # Reads a completion that follows the prompt exactly (see _sections.canonical_reader); None: no such reader.
+    reader: Callable[[str], list[tuple[str, str]] | None] | None = None
 
 
 def field_descriptions(fields: Mapping[str, Field]) -> str:
@@ -123,6 +126,7 @@ def build_plan(
         reminder=reminder(signature),
         any_optional_output=any(o.fill for o in outputs),
         extra=dict(extra or {}),
+        reader=canonical_reader(tuple(outs)),
     )
 
 

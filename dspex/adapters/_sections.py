@@ -10,9 +10,9 @@ text in the value, exactly as in DSPy. ``first_balanced_braces`` is JSONAdapter'
 from __future__ import annotations
 
 import re
-from typing import Any, Container
+from typing import Any, Callable, Container, Sequence
 
-__all__ = ["HEADER", "split_sections", "wanted_sections", "first_balanced_braces"]
+__all__ = ["HEADER", "split_sections", "wanted_sections", "canonical_reader", "first_balanced_braces"]
 
 HEADER = re.compile(r"\[\[ ## (\w+) ## \]\]")
 _BRACE = re.compile(r"[{}]")
@@ -119,6 +119,30 @@ def _wanted_regex(completion: str, wanted: Container[str]) -> list[tuple[str, st
             body = completion[start : heads[n + 1].start() - 1 if n < last else len(completion)]
             found.append((key, (f"{rest}\n{body}" if rest else body).strip()))
     return found
+
+
+def canonical_reader(names: Sequence[str]) -> Callable[[str], list[tuple[str, str]] | None] | None:
+    """A reader for the completion an LM writes when it follows the prompt exactly, for outputs ``names``.
+
+    That completion is each output's header on its own line, in order, then ``[[ ## completed ## ]]``, with no
+    other ``[[ ## `` and only "\n" line breaks. One anchored regex recognises it and yields what
+    ``wanted_sections`` would; any other completion gets ``None`` (the caller then takes ``wanted_sections``).
+    Names that are not ``\w+`` are never headers to DSPy, so they get no reader.
+    """
+    if not names or not all(_WORD(n) for n in names):
+        return None
+    body = "".join(rf"\[\[ ## {re.escape(n)} ## \]\]\n(.*?)\n" for n in names)
+    match = re.compile(body + r"\[\[ ## completed ## \]\]", re.S).match
+    headers = len(names) + 1
+    pairs = tuple(names)
+
+    def read(completion: str) -> list[tuple[str, str]] | None:
+        m = match(completion)
+        if m is None or completion.count("[[ ## ") != headers or _EXOTIC_BREAK.search(completion) is not None:
+            return None
+        return [(name, value.strip()) for name, value in zip(pairs, m.groups())]
+
+    return read
 
 
 def first_balanced_braces(text: str) -> str | None:

@@ -219,7 +219,10 @@ class ChatAdapter:
     def _parse(self, plan: Plan, completion: str) -> dict[str, Any]:
         slots = plan.by_name
         fields: dict[str, Any] = {}
-        for k, v in wanted_sections(completion, slots):
+        sections = None
+        if plan.reader is not None and type(completion) is str:
+            sections = plan.reader(completion)
+        for k, v in sections if sections is not None else wanted_sections(completion, slots):
             parse = slots[k].parse
             if parse is None:
                 fields[k] = v

@@ -172,3 +172,38 @@ def test_wanted_sections_on_newline_only_text_is_first_occurrence_of_full_split(
         if k in wanted and k not in expected:
             expected[k] = v
     assert wanted_sections(text, wanted) == list(expected.items())
+
+
+_VALUE_BITS = ["v", "42", " ", "\t", "\n", "\r\n", "\r", "\u2028", "\x85", "\x0c", "«é»"]
+_PIECES = st.one_of(  # mostly plain values (the reader's own ground), sometimes header debris
+    st.lists(st.sampled_from(_VALUE_BITS), max_size=8).map("".join),
+    st.lists(st.sampled_from(HEADERISH + _VALUE_BITS + [" [[ ## b ## ]]"]), max_size=8).map("".join),
+)
+
+
+@PROFILE
+@given(va=_PIECES, vb=_PIECES, tail=_PIECES, lead=st.sampled_from(["", "", " ", "\n", "x"]),
+       sep=st.sampled_from(["\n", "\n", " \n", "\n\n"]))
+def test_canonical_reader_reads_what_the_full_split_reads(va: str, vb: str, tail: str, lead: str, sep: str) -> None:
+    """The one-regex reader for well-formed completions agrees with DSPy's line walk, and says "not mine" (None)
+    for everything else rather than guessing."""
+    from dspex.adapters._sections import _EXOTIC_BREAK, canonical_reader, split_sections
+
+    text = f"{lead}[[ ## a ## ]]{sep}{va}\n[[ ## b ## ]]\n{vb}\n[[ ## completed ## ]]{tail}"
+    read = canonical_reader(["a", "b"])(text)
+    expected: dict[str, str] = {}
+    for k, v in split_sections(text):
+        if k in {"a", "b"} and k not in expected:
+            expected[k] = v
+    if read is not None:
+        assert read == list(expected.items())
+    clean = all("[[ ## " not in p and _EXOTIC_BREAK.search(p) is None for p in (va, vb, tail))
+    if clean and not lead and sep == "\n":
+        assert read is not None  # the well-formed shape is always read by the fast reader
+
+
+def test_canonical_reader_refuses_names_that_are_never_headers() -> None:
+    from dspex.adapters._sections import canonical_reader
+
+    assert canonical_reader(["a b"]) is None and canonical_reader([]) is None
+    assert canonical_reader(["café"])("[[ ## café ## ]]\nx\n[[ ## completed ## ]]") == [("café", "x")]
