@@ -147,11 +147,23 @@ class Predict(Module):
             f"`predict({names[0]}=input_value, ...)`."
         )
 
+    # A subclass that writes its own ``forward`` / ``aforward`` gets it called, as DSPy's ``Module.__call__`` does;
+    # computed once per class so that the common call does not look it up.
+    _own_forward = False
+    _own_aforward = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._own_forward = cls.forward is not Predict.forward
+        cls._own_aforward = cls.aforward is not Predict.aforward
+
     def __call__(self, *args: Any, **kwargs: Any) -> Prediction:
         if args:
             raise self._positional_error()
         if self.callbacks:
             return self._with_callbacks(kwargs)
+        if self._own_forward:
+            return self.forward(**kwargs)
         return self._run(kwargs)
 
     async def acall(self, *args: Any, **kwargs: Any) -> Prediction:
@@ -159,6 +171,8 @@ class Predict(Module):
             raise self._positional_error()
         if self.callbacks:
             return await self._awith_callbacks(kwargs)
+        if self._own_aforward:
+            return await self.aforward(**kwargs)
         return await self._arun(kwargs)
 
     def forward(self, **kwargs: Any) -> Prediction:
@@ -250,7 +264,7 @@ class Predict(Module):
     def _with_callbacks(self, kwargs: dict[str, Any]) -> Prediction:
         call_id = self._start(kwargs)
         try:
-            result = self._run(kwargs)
+            result = self.forward(**kwargs) if self._own_forward else self._run(kwargs)
         except BaseException as exc:
             self._end(call_id, None, exc, "__call__")
             raise
@@ -260,7 +274,7 @@ class Predict(Module):
     async def _awith_callbacks(self, kwargs: dict[str, Any]) -> Prediction:
         call_id = self._start(kwargs)
         try:
-            result = await self._arun(kwargs)
+            result = await (self.aforward(**kwargs) if self._own_aforward else self._arun(kwargs))
         except BaseException as exc:
             self._end(call_id, None, exc, "acall")
             raise

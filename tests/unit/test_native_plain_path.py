@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 import dspy
 import pytest
-from native_support import Scripted, chat_answer, run_both
+from native_support import AsyncScripted, Scripted, chat_answer, run_both
 
 import dspex.native as native
 from dspex.adapters import ChatAdapter
@@ -132,3 +132,39 @@ def test_lm_none_in_the_call_falls_to_the_configured_lm_like_dspy(plain_calls: l
         assert module(question="q").answer == "module lm"
         assert module(question="q", lm=None).answer == "configured lm"  # DSPy: kwargs.pop("lm", self.lm) or settings.lm
     assert len(plain_calls) == 2
+
+
+def test_a_subclass_forward_is_called_like_dspy(plain_calls: list[Any]) -> None:
+    """DSPy's Module.__call__ runs ``self.forward``: a subclass that rewrites the inputs sees them rewritten."""
+
+    def subclass(ns: Any) -> Any:
+        class Shouting(ns.Predict):
+            def forward(self, **kwargs: Any) -> Any:
+                kwargs["question"] = kwargs["question"].upper()
+                return super().forward(**kwargs)
+
+        return Shouting("question -> answer")
+
+    theirs, ours, dlm, nlm = run_both(subclass, {"question": "quiet please"})
+    _same(theirs, ours, dlm, nlm)
+    assert "QUIET PLEASE" in nlm.calls[0]["messages"][-1]["content"]
+    assert len(plain_calls) == 1  # forward -> _run still takes the plain path inside
+
+
+def test_a_subclass_aforward_is_awaited_like_dspy() -> None:
+    import asyncio
+
+    def subclass(ns: Any) -> Any:
+        class Tagged(ns.Predict):
+            async def aforward(self, **kwargs: Any) -> Any:
+                kwargs["question"] = "tagged: " + kwargs["question"]
+                return await super().aforward(**kwargs)
+
+        return Tagged("question -> answer")
+
+    calls = []
+    for ns in (dspy, native):
+        lm = AsyncScripted()
+        asyncio.run(subclass(ns).acall(question="q", lm=lm))
+        calls.append(lm.calls)
+    assert calls[0] == calls[1] and "tagged: q" in calls[1][0]["messages"][-1]["content"]
