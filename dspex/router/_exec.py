@@ -9,6 +9,7 @@ native's. A forced ``implementation='native'`` never falls back: that is how nat
 
 from __future__ import annotations
 
+import copy
 import importlib
 import logging
 import uuid
@@ -26,6 +27,27 @@ __all__ = ["Execution", "ShadowUnavailableError"]
 _log = logging.getLogger("dspex.router")
 _FALLBACK = "dspex.router.fallback"
 _CALL_OPTS = frozenset({"config", "demos", "signature"})
+
+
+def _candidate_copy(args: tuple, kwargs: dict[str, Any]) -> tuple[tuple, dict[str, Any]]:
+    """The shadow candidate's own copy of the call's inputs, made on the worker, off the request path.
+
+    The candidate runs after the caller has its answer and may still be using its inputs: a candidate that
+    mutates an input must never reach the caller's objects. Values that cannot be deep-copied are shared.
+    """
+    return tuple(_copy(a) for a in args), {k: v if k in _CALL_OPTS else _copy(v) for k, v in kwargs.items()}
+
+
+def _copy(value: Any) -> Any:
+    if type(value) in _IMMUTABLE:
+        return value
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # a lock, a generator, a client: the candidate gets the object itself, as before
+        return value
+
+
+_IMMUTABLE = (str, int, float, bool, bytes, type(None))
 
 
 class ShadowUnavailableError(DspexError, NotImplementedError):
@@ -135,13 +157,15 @@ class Execution:
             return dspy_side.execute(m._instance("dspy"), kwargs, lm_, args)
 
         def candidate(lm_: Any) -> Any:
-            return native_side.execute(m._instance("native"), kwargs, lm_, args)
+            c_args, c_kwargs = _candidate_copy(args, kwargs)
+            return native_side.execute(m._instance("native"), c_kwargs, lm_, c_args)
 
         async def acontrol(lm_: Any) -> Any:
             return await dspy_side.aexecute(m._instance("dspy"), kwargs, lm_, args)
 
         async def acandidate(lm_: Any) -> Any:
-            return await native_side.aexecute(m._instance("native"), kwargs, lm_, args)
+            c_args, c_kwargs = _candidate_copy(args, kwargs)
+            return await native_side.aexecute(m._instance("native"), c_kwargs, lm_, c_args)
 
         native_inst = m._instance("native")
         predictor = getattr(native_inst, "predict", native_inst)  # ChainOfThought keeps its config on .predict

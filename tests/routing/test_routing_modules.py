@@ -271,6 +271,41 @@ def test_shadow_end_to_end_with_the_real_runner(flagfile, lm, tmp_path):
         shadow.reset()
 
 
+
+def test_a_mutating_candidate_never_reaches_the_callers_inputs(flagfile, lm, tmp_path):
+    """The candidate runs after the caller has its answer: it works on its own copy of the inputs."""
+    import threading
+
+    import dspex.shadow as shadow
+
+    seen: list[list[str]] = []
+    done = threading.Event()
+
+    class Greedy:  # a native module with a bug: it appends to the caller's list
+        def __call__(self, docs: list[str], lm=None):
+            docs.append("leaked")
+            seen.append(list(docs))
+            done.set()
+            return "n"
+
+    class Plain:
+        def __call__(self, docs: list[str]):
+            return "d"
+
+    Mod = dspex.register("greedy_rag", native=Greedy, dspy=Plain)
+    flagfile.write({"dspex.greedy_rag": flag("shadow")})
+    dspex.configure(lm=lm, flags=str(flagfile), shadow={"log_path": str(tmp_path / "logs")})
+    try:
+        docs = ["a", "b"]
+        assert Mod()(docs=docs) == "d"
+        assert done.wait(5)
+        dspex.shutdown(timeout=5)
+        assert seen == [["a", "b", "leaked"]]   # the candidate did run, and mutated its copy
+        assert docs == ["a", "b"]               # the caller's list is untouched
+    finally:
+        shadow.reset()
+
+
 # --- import lightness -------------------------------------------------------------------------------------------
 def test_import_dspex_and_native_stay_light():
     code = (
