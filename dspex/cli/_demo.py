@@ -6,6 +6,7 @@ that the prompts and answers are identical and what each call cost.
 
 from __future__ import annotations
 
+import statistics
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -29,11 +30,18 @@ PROGRAM = (
 )
 
 
-def _per_call_us(fn: Callable[[], Any], calls: int) -> float:
-    start = time.perf_counter()
-    for _ in range(calls):
-        fn()
-    return (time.perf_counter() - start) / calls * 1e6
+def _per_call_us(fns: list[Callable[[], Any]], calls: int, rounds: int = 5) -> list[float]:
+    """Median microseconds per call of each function, batches interleaved round by round so that a noisy
+    moment on the machine hits every side alike (the method of benchmarks/run.py, shortened)."""
+    times: list[list[float]] = [[] for _ in fns]
+    batch = max(1, calls // rounds)
+    for _ in range(rounds):
+        for fn, out in zip(fns, times):
+            start = time.perf_counter()
+            for _ in range(batch):
+                fn()
+            out.append((time.perf_counter() - start) / batch * 1e6)
+    return [statistics.median(t) for t in times]
 
 
 def _side_by_side(console: Any, calls: int) -> bool:
@@ -61,16 +69,17 @@ def _side_by_side(console: Any, calls: int) -> bool:
         native_lm = DemoLM()
         native_mod = getattr(native, step.module)(step.signature)
         native_pred = native_mod(**step.inputs, lm=native_lm)
-        native_us = _per_call_us(lambda: native_mod(**step.inputs, lm=native_lm), calls)
+        native_call = lambda: native_mod(**step.inputs, lm=native_lm)  # noqa: E731
         row_native = ", ".join(f"{k}={v!r}" for k, v in native_pred.items() if k != "reasoning")
         title = escape(f"{step.module}({step.signature!r})")
         if dspy is None:
+            (native_us,) = _per_call_us([native_call], calls)
             table.add_row(title, escape(row_native), "-", "-", f"{native_us:.0f}", "-")
             continue
         dspy_lm = make_dspy_lm()
         dspy_mod = getattr(dspy, step.module)(step.signature)
         dspy_pred = dspy_mod(**step.inputs, lm=dspy_lm)
-        dspy_us = _per_call_us(lambda: dspy_mod(**step.inputs, lm=dspy_lm), calls)
+        dspy_us, native_us = _per_call_us([lambda: dspy_mod(**step.inputs, lm=dspy_lm), native_call], calls)
         same_prompt = dspy_lm.last == native_lm.last
         same_answer = dict(dspy_pred.items()) == dict(native_pred.items())
         all_same &= same_prompt and same_answer

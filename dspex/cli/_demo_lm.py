@@ -49,7 +49,7 @@ _ANSWERS: dict[str, str] = {}
 
 def _answer(user: str) -> str:
     fields = {k: v.strip() for k, v in _FIELD.findall(user)}
-    wanted = _WANTS.findall(user.split("Respond with", 1)[-1]) or ["answer"]
+    wanted = [n for n in _WANTS.findall(user.split("Respond with", 1)[-1]) if n != "completed"] or ["answer"]
     values: dict[str, str] = {}
     for name in wanted:
         if name == "reasoning":

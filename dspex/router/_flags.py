@@ -81,18 +81,37 @@ def flagd_provider_for(flags: str) -> Any:
 
 
 class _OncePerEpisode(logging.Filter):
-    """flagd's file watcher logs a full traceback on every poll while the file is malformed: let one through."""
+    """flagd's file watcher logs a full traceback on every poll while the file is malformed or missing.
+
+    Let one line per episode through, with the error folded into it and no traceback; and none at all about a
+    file no bound provider reads: a closed provider's watcher polls once more after shutdown, and would report
+    a deleted (temporary) flag file as an error of the process that has long moved on.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.seen: set[str] = set()
+        self.live_files: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        filename = getattr(exc, "filename", None)
+        if isinstance(exc, OSError) and isinstance(filename, str) and filename not in self.live_files:
+            return False
         msg = record.getMessage()
         if msg in self.seen:
             return False
         self.seen.add(msg)
+        if exc is not None:
+            record.msg, record.args = f"{msg} ({type(exc).__name__}: {exc})", None
+            record.exc_info, record.exc_text = None, None
         return True
+
+
+def _file_of(provider: Any) -> str | None:
+    """The flag file a flagd FILE provider reads (None for any other provider)."""
+    path = getattr(getattr(provider, "config", None), "offline_flag_source_path", None)
+    return path if isinstance(path, str) else None
 
 
 _filter = _OncePerEpisode()
@@ -128,6 +147,7 @@ class FlagSource:
             self._reported.clear()
             self._in_error = False
             _filter.seen.clear()
+            _filter.live_files = {path} if (path := _file_of(provider)) else set()
             self.invalidate()
         if old is not None and old is not provider and old_owned:
             old.shutdown()
@@ -138,6 +158,7 @@ class FlagSource:
             return
         api.set_provider(NoOpProvider(), domain=DOMAIN)
         self.provider, self.owned, self.description = None, False, "no flag source"
+        _filter.live_files = set()
         self.invalidate()
         if owned:
             provider.shutdown()

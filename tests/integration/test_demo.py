@@ -18,3 +18,4 @@ def test_demo_runs_every_stage_and_exits_zero(tmp_path):
     assert "NO" not in text.split()            # every "same prompt" / "sticky" cell says yes
     assert "diverging fields: answer" in text  # the shadow report names the planted bug's field
     assert "Demo complete." in text
+    assert "Traceback" not in out.stdout + out.stderr   # e.g. no flag-file watcher outliving its temporary file

@@ -171,11 +171,37 @@ def test_malformed_file_keeps_last_good_flags_reports_once_and_recovers(flagfile
         assert p(question="still").answer == "A:still"
         assert seen[-1][2]["implementation"] == "native"    # the last good flags
         provider_logs = [r for r in caplog.records if r.name == "openfeature.contrib"]
-        assert len(provider_logs) == 1                       # flagd's per-poll traceback, let through once
+        assert len(provider_logs) == 1                       # flagd's per-poll traceback, let through once,
+        assert provider_logs[0].exc_info is None             # as one line naming the error, not a traceback
+        assert "JSONDecodeError" in provider_logs[0].getMessage()
         assert [md["kind"] for _, _, md in flag_events] == ["provider_error"]
         flagfile.write({"dspex.predict": flag("dspy")})
         assert wait_for(lambda: p(question="fixed") is not None and seen[-1][2]["implementation"] == "dspy")
         assert wait_for(lambda: [md["kind"] for _, _, md in flag_events] == ["provider_error", "recovered"])
+
+
+def test_a_deleted_flag_file_is_one_line_and_a_closed_providers_last_poll_is_silent(flagfile, lm, events, caplog):
+    import time
+
+    flagfile.write({"dspex.predict": flag("native")})
+    dspex.configure(lm=lm, flags=str(flagfile))
+    flag_events = events("dspex.router.flags")
+    with caplog.at_level(logging.WARNING):
+        flagfile.path.unlink()                               # deleted while in use: keep the last good flags
+        assert wait_for(lambda: any(md["kind"] == "provider_error" for _, _, md in flag_events))
+        time.sleep(1.2)
+        assert dspex.Predict("question -> answer")(question="q").answer == "A:q"
+        provider_logs = [r for r in caplog.records if r.name == "openfeature.contrib"]
+        assert len(provider_logs) == 1 and provider_logs[0].exc_info is None
+        assert "FileNotFoundError" in provider_logs[0].getMessage()
+
+        caplog.clear()
+        flagfile.write({"dspex.predict": flag("native")})
+        assert wait_for(lambda: [md["kind"] for _, _, md in flag_events][-1:] == ["recovered"])
+        dspex.shutdown(timeout=2)                            # the watcher polls once more after shutdown...
+        flagfile.path.unlink()                               # ...and finds its (temporary) file gone
+        time.sleep(1.2)
+        assert [r for r in caplog.records if r.name == "openfeature.contrib"] == []
 
 
 def test_missing_or_unreadable_flag_file_at_configure_names_the_path(tmp_path, lm):
