@@ -122,7 +122,7 @@ def _wanted_regex(completion: str, wanted: Container[str]) -> list[tuple[str, st
 
 
 def canonical_reader(names: Sequence[str]) -> Callable[[str], list[tuple[str, str]] | None] | None:
-    """A reader for the completion an LM writes when it follows the prompt exactly, for outputs ``names``.
+    r"""A reader for the completion an LM writes when it follows the prompt exactly, for outputs ``names``.
 
     That completion is each output's header on its own line, in order, then ``[[ ## completed ## ]]``, with no
     other ``[[ ## `` and only "\n" line breaks. One anchored regex recognises it and yields what
