@@ -37,20 +37,7 @@ class Prediction(Record):
     def from_completions(cls, list_or_dict: Any, signature: Any = None) -> "Prediction":
         """Build from a list of per-completion dicts or a dict of equal-length lists (as DSPy does)."""
         if type(list_or_dict) is list and len(list_or_dict) == 1:  # n=1, the hot path: skip the general checks
-            store = dict(list_or_dict[0].items())
-            columns = {}
-            for k, v in store.items():
-                columns[k] = [v]
-            completions = Completions.__new__(Completions)
-            d = completions.__dict__
-            d["signature"] = signature
-            d["_completions"] = columns
-            obj = cls.__new__(cls)
-            d = obj.__dict__
-            d["_store"] = store
-            d["_completions"] = completions
-            d["_lm_usage"] = None
-            return obj
+            return cls._from_parsed(dict(list_or_dict[0].items()), signature)  # a copy: the caller keeps its dict
         completions = Completions(list_or_dict, signature=signature)
         obj = cls.__new__(cls)
         obj.__dict__.update(

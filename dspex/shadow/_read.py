@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-__all__ = ["LogRead", "read_logs", "expand_paths"]
+__all__ = ["LogRead", "read_logs", "expand_paths", "report_missing"]
 
 
 @dataclass
@@ -21,6 +21,16 @@ class LogRead:
 
     def stats_lines(self) -> Iterator[dict[str, Any]]:
         return (r for r in self.records if r.get("kind") == "stats")
+
+
+def report_missing(paths: Iterable[str]) -> bool:
+    """For the CLIs: say which given log paths do not exist (on stderr); True when some do not."""
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        import sys
+
+        print(f"error: no such log file or folder: {', '.join(missing)}", file=sys.stderr)
+    return bool(missing)
 
 
 def expand_paths(paths: Iterable[str | Path]) -> tuple[list[Path], list[str]]:

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Sequence
 
-from ._read import read_logs
+from ._read import read_logs, report_missing
 from ._settings import project_root
 from .corpus import case_from_record, load_cases
 
@@ -51,9 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--to", default=None, help="corpus folder (default: shadow/corpus/ in the project root)")
     parser.add_argument("--module", default=None, help="only this module type or name")
     args = parser.parse_args(argv)
-    read_missing = [p for p in args.logs if not Path(p).exists()]
-    if read_missing:
-        print(f"error: no such log file or folder: {', '.join(read_missing)}", file=sys.stderr)
+    if report_missing(args.logs):
         return 2
     to = Path(args.to) if args.to else project_root() / "shadow" / "corpus"
     counts = promote(args.logs, to, args.module)

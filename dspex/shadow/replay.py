@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from ._read import read_logs
+from ._read import read_logs, report_missing
 from .corpus import NativeFactory, case_from_record, check_case
 
 __all__ = ["main", "replay"]
@@ -48,9 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--factory", default=None, help="package.module:callable building native modules")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
-    missing = [p for p in args.logs if not Path(p).exists()]
-    if missing:
-        print(f"error: no such log file or folder: {', '.join(missing)}", file=sys.stderr)
+    if report_missing(args.logs):
         return 2
     try:
         factory = load_factory(args.factory) if args.factory else None

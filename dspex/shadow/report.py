@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any, Sequence
 
 from ._analysis import analyse
-from ._read import read_logs
+from ._read import read_logs, report_missing
 
 __all__ = ["main", "build_report"]
 
@@ -70,9 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--examples", type=int, default=3)
     parser.add_argument("--fail-unready", action="store_true", help="exit 1 when some module is not ready")
     args = parser.parse_args(argv)
-    missing = [p for p in args.logs if not Path(p).exists()]
-    if missing:
-        print(f"error: no such log file or folder: {', '.join(missing)}", file=sys.stderr)
+    if report_missing(args.logs):
         return 2
     report = build_report(args.logs, args.threshold, args.min_comparisons, args.examples)
     if args.json:
