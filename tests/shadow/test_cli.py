@@ -136,3 +136,11 @@ def test_module_entry_point(shadow_log):
     bad = subprocess.run([sys.executable, "-m", "dspex.shadow", "frobnicate"], capture_output=True, text=True,
                          timeout=120)
     assert bad.returncode == 2 and "unknown command" in bad.stderr
+
+
+@pytest.mark.parametrize("command", [report_cmd, replay_cmd, promote_cmd], ids=["report", "replay", "promote"])
+def test_a_missing_log_path_is_named_and_exits_2(command, tmp_path, capsys):
+    gone = tmp_path / "no-such-log.jsonl"
+    assert command.main([str(gone)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no such log file or folder:") and str(gone) in err
