@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import enum
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +43,12 @@ def typed(value: Any, _depth: int = 0) -> Any:
         return (_qual(t), t, "model", typed(fields, nxt))
     if isinstance(value, (int, float, str)):  # int/str/float subclasses (IntEnum handled above)
         return (_qual(t), t, repr(value))
-    return (_qual(t), t, "object", repr(value))
+    return (_qual(t), t, "object", _ADDRESS.sub(" at 0x…", repr(value)))
+
+
+# A default repr ends "object at 0x7f...": the address differs between DSPy's copy of an input and native's
+# (pydantic copies a model's fields), and it never says anything about parity.
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 def _qual(t: type) -> str:
