@@ -51,17 +51,14 @@ class ChainOfThought(Module):
         self.history: list[Any] = []
         self.predict = Predict(extended, **config)
 
-    # Keyword-only, like DSPy's: a positional argument is a TypeError naming ``ChainOfThought.forward()``.
-    def __call__(self, *args: Any, **kwargs: Any) -> Prediction:
-        # The hot path skips Module.__call__ -> forward -> Predict.__call__ when that chain cannot differ: no
-        # positional args (their TypeError comes from forward), no callbacks, nothing overridden or swapped in.
-        predict = self.predict
-        if args or type(predict) is not Predict or predict.callbacks or type(self).forward is not ChainOfThought.forward:
-            return self.forward(*args, **kwargs)
-        return predict._run(kwargs)
-
+    # Called through Module.__call__, as in DSPy, so that binding errors name the same function (an input named
+    # ``self`` is "Module.__call__() got multiple values for argument 'self'"). Keyword-only, like DSPy's: a
+    # positional argument is a TypeError naming ``ChainOfThought.forward()``.
     def forward(self, **kwargs: Any) -> Prediction:
-        return self.predict(**kwargs)
+        predict = self.predict
+        if type(predict) is Predict and not predict.callbacks:  # Predict.__call__ would only forward to _run
+            return predict._run(kwargs)
+        return predict(**kwargs)
 
     async def aforward(self, **kwargs: Any) -> Prediction:
         return await self.predict.acall(**kwargs)

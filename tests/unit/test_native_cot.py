@@ -136,3 +136,19 @@ def test_native_signature_class() -> None:
     theirs = dspy.ChainOfThought(QA)(question="q", lm=dlm)
     ours = ChainOfThought(NQA)(question="q", lm=nlm)
     assert nlm.calls == dlm.calls and ours == theirs
+
+
+@pytest.mark.parametrize("module", ["Predict", "ChainOfThought"])
+def test_an_input_named_self_fails_binding_like_dspy(module: str) -> None:
+    """Found by the parity gate (seed 2701539636): the error names the function DSPy's call binds."""
+    outcomes = []
+    for ns in (dspy, native):
+        mod = getattr(ns, module)("a, self -> b")
+        found = []
+        for call in (lambda: mod(a="x", self=[]), lambda: asyncio.run(mod.acall(a="x", self=[]))):
+            with pytest.raises(TypeError) as info:
+                call()
+            found.append(str(info.value))
+        outcomes.append(found)
+    assert outcomes[0] == outcomes[1]
+    assert "got multiple values for argument 'self'" in outcomes[1][0]
