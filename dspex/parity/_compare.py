@@ -182,7 +182,7 @@ def _no_lm(a: ExcInfo, b: ExcInfo) -> bool:
     )
 
 
-# Deliberate differences the lead accepted (see /tmp/team/parity_findings.md, "LEAD DECISIONS"), beyond the
+# Deliberate differences (docs/parity.md, "Known differences"), beyond the
 # general raw-SyntaxError/TypeError/pydantic mapping: (name, predicate on (dspy error, native error)).
 DOCUMENTED_MAPPINGS: list[tuple[str, Any]] = [
     ("no LM: native raises ConfigError (a ValueError) naming lm= and dspex.configure", _no_lm),

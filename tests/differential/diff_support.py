@@ -330,7 +330,7 @@ def diff(case: Case) -> tuple[Outcome, Outcome, list[str]]:
 
 
 def documented_mapping(a: Outcome, b: Outcome) -> bool:
-    """The deliberate, documented error differences (see /tmp/team/parity_findings.md and docs/parity.md).
+    """The deliberate, documented error differences (see docs/parity.md, "Known differences").
 
     1. No LM at all: DSPy's ValueError "No LM is loaded..." <-> native ConfigError (a ValueError) naming ``lm=``.
     2. Building a signature: DSPy's raw SyntaxError / TypeError / pydantic error <-> native SignatureError (or
