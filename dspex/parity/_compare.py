@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["typed", "ExcInfo", "Difference", "compare", "DOCUMENTED_MAPPINGS", "snapshot_result", "normalize_kwargs", "messages_diff", "show"]
+__all__ = ["typed", "ExcInfo", "Difference", "compare", "DOCUMENTED_MAPPINGS", "snapshot_result", "normalize_kwargs", "messages_diff", "show", "unaddress"]
 
 
 def typed(value: Any, _depth: int = 0) -> Any:
@@ -43,12 +43,17 @@ def typed(value: Any, _depth: int = 0) -> Any:
         return (_qual(t), t, "model", typed(fields, nxt))
     if isinstance(value, (int, float, str)):  # int/str/float subclasses (IntEnum handled above)
         return (_qual(t), t, repr(value))
-    return (_qual(t), t, "object", _ADDRESS.sub(" at 0x…", repr(value)))
+    return (_qual(t), t, "object", unaddress(repr(value)))
 
 
 # A default repr ends "object at 0x7f...": the address differs between DSPy's copy of an input and native's
-# (pydantic copies a model's fields), and it never says anything about parity.
+# (pydantic copies a model's fields), and it never says anything about parity. The same repr reaches warnings
+# and error messages, so those are compared without addresses too.
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def unaddress(text: str) -> str:
+    return _ADDRESS.sub(" at 0x…", text)
 
 
 def _qual(t: type) -> str:
@@ -66,7 +71,7 @@ class ExcInfo:
 
     @classmethod
     def of(cls, exc: BaseException, stage: str) -> "ExcInfo":
-        return cls(type(exc).__name__, str(exc), type(exc), stage)
+        return cls(type(exc).__name__, unaddress(str(exc)), type(exc), stage)
 
     def __str__(self) -> str:
         return f"[{self.stage}] {self.name}: {self.message}"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from ._case import run_with_names
-from ._compare import ExcInfo, snapshot_result, typed
+from ._compare import ExcInfo, snapshot_result, typed, unaddress
 from .scripted_lm import LMCall
 
 __all__ = ["SideRun", "Invoke", "default_invoke", "default_ainvoke", "run_side", "CallbackRecorder", "BrokenCallback"]
@@ -118,7 +118,7 @@ def _capture_warnings() -> Iterator[list[str]]:
         def emit(self, record: logging.LogRecord) -> None:
             if not any(r is record for r in records):
                 records.append(record)
-                seen.append(f"log {record.levelname}: {record.getMessage()}")
+                seen.append(unaddress(f"log {record.levelname}: {record.getMessage()}"))
 
     handler = _Collect(level=logging.WARNING)
     loggers = [logging.getLogger(), logging.getLogger("dspy")]
@@ -128,7 +128,7 @@ def _capture_warnings() -> Iterator[list[str]]:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             yield seen
-        seen.extend(f"warning {w.category.__name__}: {w.message}" for w in caught)
+        seen.extend(unaddress(f"warning {w.category.__name__}: {w.message}") for w in caught)
     finally:
         for lg in loggers:
             lg.removeHandler(handler)

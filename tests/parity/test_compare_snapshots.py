@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from dspex.parity._compare import typed
+import logging
+import warnings
+
+from dspex.parity._compare import ExcInfo, typed
 from dspex.parity._exotic import Opaque
+from dspex.parity._side import _capture_warnings
 
 pytestmark = pytest.mark.parity
 
@@ -15,6 +19,22 @@ def test_default_reprs_compare_without_their_memory_address():
     # the default repr shows two addresses; seed 101 of `dspex parity --examples 1500` hit this in a callback log.
     assert typed(Opaque()) == typed(Opaque())
     assert typed([Opaque(), {"k": Opaque()}]) == typed([Opaque(), {"k": Opaque()}])
+
+
+def test_warnings_and_errors_compare_without_memory_addresses():
+    # Seed 1969254643 in CI: DSPy and native each logged the type-mismatch warning for their own copy of a
+    # tuple holding an Opaque, so the two warnings differed only in the address.
+    def capture() -> list[str]:
+        with _capture_warnings() as seen:
+            logging.getLogger("dspy").warning("Type mismatch for field 'a': %r", (None, Opaque()))
+            warnings.warn(f"odd value {Opaque()!r}", UserWarning, stacklevel=1)
+        return seen
+
+    first, second = capture(), capture()
+    assert len(first) == 2 and first == second
+    assert all(" at 0x…" in line for line in first)
+    assert ExcInfo.of(ValueError(repr(Opaque())), "call") == ExcInfo.of(ValueError(repr(Opaque())), "call")
+    assert ExcInfo.of(ValueError("at 0x10 items"), "call").message == "at 0x10 items"  # only " at 0x…" reprs
 
 
 class Named:
