@@ -150,7 +150,7 @@ def _factory(case: Case, side: str) -> Callable[[], Any]:
 
 
 def _demos(case: Case) -> list[Any]:
-    return [dspy.Example(**copy.deepcopy(d.values)) if d.as_example else copy.deepcopy(d.values) for d in case.demos or ()]
+    return [dspy.Example(copy.deepcopy(d.values)) if d.as_example else copy.deepcopy(d.values) for d in case.demos or ()]
 
 
 def describe(case: Case) -> str:
