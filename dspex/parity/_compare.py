@@ -56,6 +56,17 @@ def unaddress(text: str) -> str:
     return _ADDRESS.sub(" at 0x…", text)
 
 
+def _unaddressed(value: Any) -> Any:
+    """Messages with every string unaddressed: a prompt renders an input's default repr, address and all."""
+    if type(value) is str:
+        return unaddress(value)
+    if type(value) is list:
+        return [_unaddressed(v) for v in value]
+    if type(value) is dict:
+        return {k: _unaddressed(v) for k, v in value.items()}
+    return value
+
+
 def _qual(t: type) -> str:
     return f"{t.__module__}.{t.__qualname__}"
 
@@ -228,8 +239,9 @@ def _compare_calls(a: list[Any], b: list[Any], out: list[Difference]) -> None:
     for index, (ca, cb) in enumerate(zip(a, b)):
         if ca.mode != cb.mode:
             out.append(Difference("calls", f"call {index}: dspy used {ca.mode}, native used {cb.mode}"))
-        if typed(ca.messages) != typed(cb.messages):
-            out.append(Difference("calls", f"call {index} messages differ:\n{messages_diff(ca.messages, cb.messages)}"))
+        ma, mb = _unaddressed(ca.messages), _unaddressed(cb.messages)
+        if typed(ma) != typed(mb):
+            out.append(Difference("calls", f"call {index} messages differ:\n{messages_diff(ma, mb)}"))
         ka, kb = normalize_kwargs(ca.kwargs), normalize_kwargs(cb.kwargs)
         if ka != kb:
             keys = sorted(set(ka) | set(kb))
@@ -239,7 +251,7 @@ def _compare_calls(a: list[Any], b: list[Any], out: list[Difference]) -> None:
                 if ka.get(k) != kb.get(k)
             )
             out.append(Difference("calls", f"call {index} kwargs differ: {detail}"))
-        if typed(ca.prompt) != typed(cb.prompt):
+        if typed(_unaddressed(ca.prompt)) != typed(_unaddressed(cb.prompt)):
             out.append(Difference("calls", f"call {index} prompt= differs: dspy={ca.prompt!r} native={cb.prompt!r}"))
     if len(a) != len(b) and min(len(a), len(b)) < max(len(a), len(b)):
         longer, who = (a, "dspy") if len(a) > len(b) else (b, "native")
