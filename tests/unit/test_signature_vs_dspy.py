@@ -12,6 +12,7 @@ import subprocess
 import sys
 import types
 import typing
+import weakref
 from typing import Any, Literal, Optional, Union
 
 import dspy
@@ -603,10 +604,12 @@ def test_from_dspy_signature_is_cached_weakly_and_refreshed() -> None:
     dspy_sig.instructions = "Second."
     second = from_dspy_signature(dspy_sig)
     assert second is not first and second.instructions == "Second."
+    gone = weakref.ref(dspy_sig)
     before = len(_CACHE)
     del dspy_sig, first, second
     gc.collect()
-    assert len(_CACHE) == before - 1
+    assert gone() is None  # other tests' signatures may be freed by the same collection: count only as a bound
+    assert len(_CACHE) <= before - 1
 
 
 # ---------------------------------------------------------------------------------------------------------------
