@@ -47,8 +47,8 @@ def typed(value: Any, _depth: int = 0) -> Any:
 
 
 # A default repr ends "object at 0x7f...": the address differs between DSPy's copy of an input and native's
-# (pydantic copies a model's fields), and it never says anything about parity. The same repr reaches warnings
-# and error messages, so those are compared without addresses too.
+# (pydantic copies a model's fields), and it never says anything about parity. The same repr reaches prompts,
+# warnings and error messages, so those are compared without addresses too.
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
