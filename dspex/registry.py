@@ -32,6 +32,7 @@ class ModuleSpec:
     wraps_module: bool = False     # BestOfN / Refine: ``module=`` is a module; a routed one is unwrapped per side
     note: str = ""                 # why native is missing (shown in reasons and ``info()``)
     builtin: bool = False
+    lm_kwarg: bool = False         # calls take ``lm=`` as DSPy's Predict does (else a call's lm= is its default LM)
 
     @property
     def flag_key(self) -> str:
@@ -52,8 +53,8 @@ def _builtin(module_type: str, cls: str, native: bool, **kw: Any) -> ModuleSpec:
 BUILTINS: dict[str, ModuleSpec] = {
     s.module_type: s
     for s in (
-        _builtin("predict", "Predict", True),
-        _builtin("chain_of_thought", "ChainOfThought", True),
+        _builtin("predict", "Predict", True, lm_kwarg=True),
+        _builtin("chain_of_thought", "ChainOfThought", True, lm_kwarg=True),
         # Listed with a native path: they become available the moment dspex.native exports them.
         _builtin("react", "ReAct", True),
         _builtin("multi_chain_comparison", "MultiChainComparison", True),

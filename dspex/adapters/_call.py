@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from .. import hooks
 from ..errors import AdapterParseError
 
 __all__ = ["run", "arun", "prepare", "postprocess"]
@@ -25,7 +26,11 @@ def prepare(
     if lm_kwargs and not adapter.use_native_function_calling:  # (most calls have no LM kwargs at all)
         for key in _TOOL_KEYS:
             lm_kwargs.pop(key, None)
-    messages = adapter.format(signature, demos, inputs)
+    bridge = hooks.bridge
+    if bridge is None:
+        messages = adapter.format(signature, demos, inputs)
+    else:  # DSPy is loaded: its adapter callbacks see the formatting, as they do in DSPy
+        messages = bridge.format(adapter, signature, demos, inputs)
     if lm_kwargs and lm_kwargs.get("parallel_tool_calls") is not None:
         lm_kwargs.setdefault("tool_choice", "auto")
     return messages
@@ -34,6 +39,7 @@ def prepare(
 def postprocess(adapter: Any, signature: Any, outputs: Any) -> list[dict[str, Any]]:
     """Parse each completion; a dict's ``logprobs`` ride along; an empty one fails the whole call."""
     plan = adapter.plan(signature)
+    bridge = hooks.bridge
     values = []
     for output in outputs:
         logprobs = None
@@ -48,7 +54,10 @@ def postprocess(adapter: Any, signature: Any, outputs: Any) -> list[dict[str, An
                 lm_response=str(output),
                 message=_EMPTY,
             )
-        value = adapter.parse(plan.signature, text)
+        if bridge is None:
+            value = adapter.parse(plan.signature, text)
+        else:
+            value = bridge.parse(adapter, plan.signature, text)
         if plan.any_optional_output:
             from ._plan import fill_defaults
 
@@ -66,7 +75,8 @@ def run(
     adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any], inputs: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     messages = prepare(adapter, lm, lm_kwargs, signature, demos, inputs)
-    outputs = lm(messages=messages, **lm_kwargs)
+    bridge = hooks.bridge
+    outputs = lm(messages=messages, **lm_kwargs) if bridge is None else bridge.call_lm(lm, messages, lm_kwargs)
     return postprocess(adapter, signature, outputs)
 
 
@@ -74,6 +84,9 @@ async def arun(
     adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any], inputs: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     messages = prepare(adapter, lm, lm_kwargs, signature, demos, inputs)
+    bridge = hooks.bridge
+    if bridge is not None:
+        return postprocess(adapter, signature, await bridge.acall_lm(lm, messages, lm_kwargs))
     acall = getattr(lm, "acall", None)
     if acall is not None:
         outputs = await acall(messages=messages, **lm_kwargs)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import weakref
 from typing import Any, Mapping
 
+from .. import hooks
 from ..errors import AdapterParseError
 from ..signature import Signature, SignatureMeta
 from . import _call
@@ -275,7 +276,9 @@ class ChatAdapter:
         Only for a ``ChatAdapter`` itself: a subclass may override any step, so it takes ``__call__``.
         """
         plan = self.plan(signature)
-        outputs = lm(messages=self._plain_messages(plan, inputs))
+        messages = self._plain_messages(plan, inputs)
+        bridge = hooks.bridge
+        outputs = lm(messages=messages) if bridge is None else bridge.call_lm(lm, messages, {})
         try:
             if type(outputs) is list and len(outputs) == 1:
                 text = outputs[0]

@@ -18,6 +18,7 @@ import threading
 import uuid
 from typing import Any
 
+from .. import hooks
 from ..errors import ConfigError, LMError
 from ._http import Endpoint, post_json
 from ._models import model_info
@@ -33,6 +34,8 @@ CACHE_SIZE = 1_024
 
 class LM:
     """An OpenAI-compatible chat model: ``LM("openai/gpt-4o-mini", api_base=..., api_key=...)``."""
+
+    records_dspy_history = True   # when DSPy is loaded, each call also lands in DSPy's histories (see _record)
 
     def __init__(
         self,
@@ -196,6 +199,9 @@ class LM:
         })
         if len(self.history) > HISTORY_SIZE:
             del self.history[: len(self.history) - HISTORY_SIZE]
+        bridge = hooks.bridge
+        if bridge is not None:  # a DSPy program: dspy.inspect_history, module history and usage see this call
+            bridge.record_lm(self, prompt, messages, kwargs, outputs, response)
 
     # --- state ------------------------------------------------------------------------------------------------
     def dump_state(self) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from ..signature import InputField, OutputField, Signature
 from ._module import Module
 from ._prediction import Completions, Prediction
 from ._settings import settings
+from ._walk import get_by_path, set_by_path  # noqa: F401 - for the router's engines, not the user API
 from .chain_of_thought import ChainOfThought
 from .predict import Predict
 

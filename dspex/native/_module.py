@@ -4,17 +4,46 @@
 function DSPy's do (``Module.acall() got multiple values for argument 'self'`` for an input named ``self``).
 A user's own native module subclasses this, sets ``Predict`` / ``ChainOfThought`` attributes and writes
 ``forward`` (and ``aforward``), exactly as with DSPy.
+
+The program API (``named_parameters``, ``named_predictors``, ``deepcopy``, ``reset_copy``, ``save``/``load``,
+``batch``...) follows DSPy's names, walk order and saved format, so an optimizer-shaped script, a saved state or
+a test written against ``dspy.Module`` works on a native program, and states move between the two.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+import copy
+from typing import Any, Callable, Iterator, TextIO
 
-__all__ = ["Module"]
+__all__ = ["Module", "Parameter"]
+
+
+def _logger(name: str) -> Any:
+    import logging  # only when there is something to say (``import logging`` is ~10 ms of ``import dspex.native``)
+
+    return logging.getLogger(name)
+
+
+class Parameter:
+    """Marker of what an optimizer tunes (``Predict``), as ``dspy.Parameter`` is in DSPy."""
 
 
 class Module:
     """Base class for native programs: ``forward(**inputs)`` does the work, calling the module runs it."""
+
+    _compiled = False
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Module":
+        # DSPy guarantees ``callbacks`` and ``history`` on every module, even when a subclass never calls
+        # ``super().__init__()``; so does this (copies and unpickling then overwrite them with the saved ones).
+        obj = super().__new__(cls)
+        obj.callbacks = []
+        obj.history = []
+        return obj
+
+    def __init__(self, callbacks: list[Any] | None = None) -> None:
+        self.callbacks = list(callbacks or [])
+        self.history = []
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
@@ -29,58 +58,136 @@ class Module:
         """Default: run ``forward`` (subclasses that call LMs should await ``predictor.acall`` instead)."""
         return self.forward(*args, **kwargs)
 
-    # --- the predictors inside (DSPy's named_parameters walk, restricted to Predict) ------------------------
+    # --- what an optimizer sees: DSPy's walk, names and order ------------------------------------------------
+    def named_parameters(self) -> list[tuple[str, Any]]:
+        """Parameters (Predicts) by attribute path, as ``dspy.BaseModule.named_parameters`` names them."""
+        found: list[tuple[str, Any]] = []
+        seen: set[int] = set()
+
+        def add(name: str, value: Any) -> None:
+            if isinstance(value, Parameter):
+                if id(value) not in seen:
+                    seen.add(id(value))
+                    found.append((name, value))
+            elif isinstance(value, Module) and not getattr(value, "_compiled", False):
+                for sub_name, param in value.named_parameters():
+                    add(f"{name}.{sub_name}", param)
+
+        if isinstance(self, Parameter):
+            add("self", self)
+        for name, value in self.__dict__.items():
+            if isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    add(f"{name}[{i}]", item)
+            elif isinstance(value, dict):
+                for key, item in value.items():
+                    add(f"{name}['{key}']", item)
+            else:
+                add(name, value)
+        return found
+
+    def parameters(self) -> list[Any]:
+        return [p for _, p in self.named_parameters()]
+
     def named_predictors(self) -> list[tuple[str, Any]]:
-        return list(_walk(self, "", set()))
+        from .predict import Predict
+
+        return [(n, p) for n, p in self.named_parameters() if isinstance(p, Predict)]
 
     def predictors(self) -> list[Any]:
         return [p for _, p in self.named_predictors()]
 
+    def named_sub_modules(self, type_: type | None = None, skip_compiled: bool = False) -> Iterator[tuple[str, Any]]:
+        """Every sub-module, breadth first, named by path (``self.a[0]['k']``), each once."""
+        from ._walk import sub_modules
+
+        return sub_modules(self, Module if type_ is None else type_, skip_compiled)
+
+    def map_named_predictors(self, func: Callable[[Any], Any]) -> "Module":
+        from ._walk import set_by_path
+
+        for name, predictor in self.named_predictors():
+            set_by_path(self, name, func(predictor))
+        return self
+
     def set_lm(self, lm: Any) -> None:
-        for _, predictor in self.named_predictors():
-            predictor.lm = lm
+        for _, param in self.named_parameters():
+            param.lm = lm
 
     def get_lm(self) -> Any:
-        lms = [p.lm for _, p in self.named_predictors()]
+        lms = [p.lm for _, p in self.named_parameters()]
         if len(set(map(id, lms))) == 1:
             return lms[0]
         raise ValueError("Multiple LMs are being used in the module. There's no unique LM to return.")
 
+    # --- copies ------------------------------------------------------------------------------------------------
+    def deepcopy(self) -> "Module":
+        """An independent copy; attributes that cannot be deep-copied are shallow-copied (or shared), as in DSPy."""
+        try:
+            return copy.deepcopy(self)
+        except Exception:  # noqa: BLE001 - DSPy's fallback, attribute by attribute
+            pass
+        new = type(self).__new__(type(self))
+        for attr, value in self.__dict__.items():
+            if isinstance(value, Module):
+                setattr(new, attr, value.deepcopy())
+                continue
+            try:
+                setattr(new, attr, copy.deepcopy(value))
+            except Exception:  # noqa: BLE001
+                _logger("dspex.native").warning("Failed to deep copy attribute '%s' of %s, falling back to shallow copy or reference copy.",
+                             attr, type(self).__name__)
+                try:
+                    setattr(new, attr, copy.copy(value))
+                except Exception:  # noqa: BLE001
+                    setattr(new, attr, value)
+        return new
+
+    def reset_copy(self) -> "Module":
+        new = self.deepcopy()
+        for param in new.parameters():
+            param.reset()
+        return new
+
+    # --- state: DSPy's layout, so states move between native and DSPy programs -------------------------------
     def dump_state(self, json_mode: bool = True) -> dict[str, Any]:
-        return {name: p.dump_state(json_mode) for name, p in self.named_predictors()}
+        return {name: p.dump_state(json_mode) for name, p in self.named_parameters()}
 
     def load_state(self, state: dict[str, Any], *, allow_unsafe_lm_state: bool = False) -> "Module":
-        for name, p in self.named_predictors():
-            p.load_state(state[name], allow_unsafe_lm_state=allow_unsafe_lm_state)
+        """All or nothing: a state that does not fit fails on a trial copy before this module is touched."""
+        def apply(module: Module) -> None:
+            for name, param in module.named_parameters():
+                param.load_state(state[name], allow_unsafe_lm_state=allow_unsafe_lm_state)
+
+        apply(self.deepcopy())
+        apply(self)
         return self
+
+    def save(self, path: Any, save_program: bool = False, modules_to_serialize: list[Any] | None = None) -> None:
+        """``.json`` or ``.pkl`` state in DSPy's format, or the whole program (``save_program=True``)."""
+        from ._saving import save
+
+        save(self, path, save_program, modules_to_serialize)
+
+    def load(self, path: Any, allow_pickle: bool = False, allow_unsafe_lm_state: bool = False) -> "Module":
+        from ._saving import load
+
+        load(self, path, allow_pickle, allow_unsafe_lm_state)
+        return self
+
+    # --- running many, and looking back ------------------------------------------------------------------------
+    def batch(self, examples: list[Any], num_threads: int | None = None, max_errors: int | None = None,
+              return_failed_examples: bool = False, provide_traceback: bool | None = None,
+              disable_progress_bar: bool = False, timeout: int = 120, straggler_limit: int = 3) -> Any:
+        """Run the module on each example's inputs in a thread pool, results in the examples' order."""
+        from ._batch import run_batch
+
+        return run_batch(self, examples, num_threads, max_errors, return_failed_examples, provide_traceback)
+
+    def inspect_history(self, n: int = 1, file: TextIO | None = None) -> None:
+        from ._history import print_history
+
+        print_history(self.history, n, file)
 
     def __repr__(self) -> str:
         return "\n".join(f"{name} = {p}" for name, p in self.named_predictors())
-
-
-def _walk(obj: Any, prefix: str, seen: set[int]) -> Iterator[tuple[str, Any]]:
-    from .predict import Predict
-
-    for name, value in vars(obj).items():
-        if id(value) in seen or name.startswith("_"):
-            continue
-        path = f"{prefix}{name}"
-        if isinstance(value, Predict):
-            seen.add(id(value))
-            yield path, value
-        elif isinstance(value, Module):
-            seen.add(id(value))
-            yield from _walk(value, f"{path}.", seen)
-        elif isinstance(value, (list, tuple)):
-            for i, item in enumerate(value):
-                if isinstance(item, Predict) and id(item) not in seen:
-                    seen.add(id(item))
-                    yield f"{path}[{i}]", item
-                elif isinstance(item, Module) and id(item) not in seen:
-                    seen.add(id(item))
-                    yield from _walk(item, f"{path}[{i}].", seen)
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                if isinstance(item, Predict) and id(item) not in seen:
-                    seen.add(id(item))
-                    yield f"{path}['{key}']", item

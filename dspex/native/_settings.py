@@ -3,7 +3,10 @@
 ``dspex.configure(lm=...)`` sets the process-wide value (visible from every thread, like ``dspy.configure``);
 ``with settings.context(lm=...)`` overrides it for the current thread or asyncio task only (a contextvar), so
 concurrent requests can use different LMs without racing. Nothing deeper in the call reads these: modules
-resolve them once and pass them down explicitly.
+resolve them once (:meth:`NativeSettings.current`) and pass them down explicitly.
+
+When the program has loaded DSPy, :mod:`dspex.hooks` lets DSPy's side answer too: ``dspy.context(lm=...)`` and
+``dspy.configure(lm=..., adapter=...)`` then reach native modules, in the order docs/inside-dspy.md gives.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import contextlib
 import contextvars
 from typing import Any, Iterator
 
+from .. import hooks
 from ..errors import ConfigError
 
 __all__ = ["NativeSettings", "settings"]
@@ -24,33 +28,39 @@ class NativeSettings:
     """Holder for native defaults: ``lm`` (None), ``adapter`` (None: a ChatAdapter), ``warn_on_type_mismatch``."""
 
     def __init__(self) -> None:
-        self._global: dict[str, Any] = {"lm": None, "adapter": None, "warn_on_type_mismatch": True}
+        # ``plain``: whether a call may take Predict's plain path (a bridge turns it off when callbacks want events)
+        self._global: dict[str, Any] = {"lm": None, "adapter": None, "warn_on_type_mismatch": True, "plain": True}
         self._local: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
             "dspex_native_settings", default=None
         )
 
-    def _get(self, key: str) -> Any:
-        local = self._local.get()
-        if local is not None and key in local:
-            return local[key]
-        return self._global[key]
-
     def current(self) -> dict[str, Any]:
         """Every setting as this thread / task sees it, in one lookup (read-only: do not mutate it)."""
         local = self._local.get()
-        return self._global if local is None else {**self._global, **local}
+        base = self._global if local is None else {**self._global, **local}
+        bridge = hooks.bridge if hooks.bridge is not None else hooks.current()
+        return base if bridge is None else bridge.settings(base, local)
 
     @property
     def lm(self) -> Any:
-        return self._get("lm")
+        return self.current()["lm"]
 
     @property
     def adapter(self) -> Any:
-        return self._get("adapter")
+        return self.current()["adapter"]
 
     @property
     def warn_on_type_mismatch(self) -> bool:
-        return bool(self._get("warn_on_type_mismatch"))
+        return bool(self.current()["warn_on_type_mismatch"])
+
+    def layers(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """``(process-wide values, this context's overrides or None)``: what DSPy's side ranks against its own."""
+        return self._global, self._local.get()
+
+    def own(self) -> dict[str, Any]:
+        """dspex's own values, without DSPy's view (what ``dspex.configure`` / ``context`` set)."""
+        local = self._local.get()
+        return dict(self._global) if local is None else {**self._global, **local}
 
     @staticmethod
     def _check(values: dict[str, Any]) -> None:
@@ -77,7 +87,8 @@ class NativeSettings:
             self._local.reset(token)
 
     def __repr__(self) -> str:
-        shown = {k: self._get(k) for k in _KEYS}
+        own = self.own()
+        shown = {k: own[k] for k in _KEYS}
         return f"NativeSettings({shown})"
 
 

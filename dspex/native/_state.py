@@ -8,7 +8,7 @@ from typing import Any
 
 from ..signature import make_signature
 
-__all__ = ["dump_predict_state", "load_predict_state", "serialize_object"]
+__all__ = ["dump_predict_state", "load_predict_state", "serialize_object", "restore_lm"]
 
 logger = logging.getLogger("dspex.native.predict")
 
@@ -30,6 +30,40 @@ def serialize_object(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {k: serialize_object(v) for k, v in obj.items()}
     return obj
+
+
+LM_CLASS_KEY = "_dspy_lm_class"
+BUILTIN_LM_CLASS = "dspy.clients.lm.LM"
+
+
+def restore_lm(state: dict[str, Any], allow_custom_lm_class: bool) -> Any:
+    """A saved LM back as an object, with DSPy's rule: its own ``dspy.LM`` (here: ``dspex.LM``, which speaks the
+    same state) always; any other class only from a trusted file, since loading it imports and runs its code."""
+    state = dict(state)
+    class_path = state.pop(LM_CLASS_KEY, None)
+    if class_path is None or class_path == BUILTIN_LM_CLASS:
+        from ..lm import LM
+
+        return LM.load_state(state)
+    if not allow_custom_lm_class:
+        raise ValueError(
+            f"Refusing to import custom serialized LM class `{class_path}`. "
+            "Pass allow_unsafe_lm_state=True when loading trusted files to enable custom LM classes."
+        )
+    import importlib
+
+    parts = class_path.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        try:
+            obj: Any = importlib.import_module(".".join(parts[:split]))
+            for attr in parts[split:]:
+                obj = getattr(obj, attr)
+        except (ImportError, AttributeError):
+            continue
+        if not isinstance(obj, type):
+            raise TypeError(f"Serialized LM class `{class_path}` did not resolve to a class.")
+        return obj.load_state(state)
+    raise ImportError(f"Could not import serialized LM class `{class_path}`.")
 
 
 def dump_predict_state(module: Any, json_mode: bool = True) -> dict[str, Any]:
@@ -69,9 +103,7 @@ def load_predict_state(module: Any, state: dict[str, Any], allow_unsafe_lm_state
                 unsafe,
             )
             lm_state = {k: v for k, v in lm_state.items() if k not in UNSAFE_LM_STATE_KEYS}
-        from ..lm import LM
-
-        module.lm = LM.load_state(lm_state)
+        module.lm = restore_lm(lm_state, allow_unsafe_lm_state)
     else:
         module.lm = None
     if "extended_signature" in state:

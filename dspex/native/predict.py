@@ -23,10 +23,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from .. import hooks
 from ..errors import ConfigError
 from ..signature import SignatureMeta, _types, ensure_signature, is_dspy_signature
 from ._inputs import InputPlan, _logger, plan_for, warn_about_inputs
-from ._module import Module
+from ._module import Module, Parameter
 from ._prediction import Prediction
 from ._settings import settings
 
@@ -39,9 +40,9 @@ _default_adapter: Any = None
 _EMPTY: dict[str, Any] = {}  # read-only stand-in for "no per-call config" (saves a dict per call)
 
 
-def _adapter() -> Any:
+def _adapter(current: dict[str, Any]) -> Any:
     """The configured adapter, else one shared ChatAdapter (stateless, so building it per call is waste)."""
-    configured = settings.adapter
+    configured = current["adapter"]
     if configured is not None:
         return configured
     return _chat_adapter()
@@ -83,7 +84,7 @@ def _check_lm(lm: Any) -> Any:
     return lm
 
 
-class Predict(Module):
+class Predict(Module, Parameter):
     """Map inputs to outputs with one LM call: ``Predict("question -> answer")(question=...)``."""
 
     def __init__(self, signature: Any, callbacks: list[Any] | None = None, **config: Any) -> None:
@@ -116,12 +117,6 @@ class Predict(Module):
 
     def get_lm(self) -> Any:
         return self.lm
-
-    def named_predictors(self) -> list[tuple[str, "Predict"]]:
-        return [("self", self)]
-
-    def predictors(self) -> list["Predict"]:
-        return [self]
 
     def dump_state(self, json_mode: bool = True) -> dict[str, Any]:
         """DSPy's state layout (traces, train, demos, signature, lm), so saved programs stay interchangeable."""
@@ -181,7 +176,21 @@ class Predict(Module):
     async def aforward(self, **kwargs: Any) -> Prediction:
         return await self._arun(kwargs)
 
+    # A routed module's native predictor points at its DSPy twin, so DSPy's books (trace, callbacks, history) are
+    # kept for the object DSPy's optimizers know (see dspex.hooks); plain native modules never have one.
+    _dspex_twin: Any = None
+
     def _run(self, kwargs: dict[str, Any]) -> Prediction:
+        if self._dspex_twin is not None and hooks.bridge is not None:
+            return hooks.bridge.run_predict(self, kwargs, self._run_here)
+        return self._run_here(kwargs)
+
+    async def _arun(self, kwargs: dict[str, Any]) -> Prediction:
+        if self._dspex_twin is not None and hooks.bridge is not None:
+            return await hooks.bridge.arun_predict(self, kwargs, self._arun_here)
+        return await self._arun_here(kwargs)
+
+    def _run_here(self, kwargs: dict[str, Any]) -> Prediction:
         plan = self._plan
         # Inline rather than a helper: this test runs on every call, and it is most of the plain path's gain.
         if (
@@ -192,13 +201,15 @@ class Predict(Module):
             and (kwargs.keys() == plan.name_set or kwargs.keys() == plan.name_set_lm)
         ):
             current = settings.current()
-            if current["adapter"] is None:
+            if current["adapter"] is None and current["plain"]:
                 lm = _check_lm(kwargs.get("lm", self.lm) or current["lm"])
                 if not _samples(lm):
                     kwargs.pop("lm", None)
                     return self._run_plain(plan, lm, kwargs, current)
-        lm, config, signature, demos, inputs = self._preprocess(kwargs)
-        completions = _adapter()(lm, lm_kwargs=config, signature=signature, demos=demos, inputs=inputs)
+        else:
+            current = settings.current()
+        lm, config, signature, demos, inputs = self._preprocess(kwargs, current)
+        completions = _adapter(current)(lm, lm_kwargs=config, signature=signature, demos=demos, inputs=inputs)
         return Prediction.from_completions(completions, signature=signature)
 
     def _run_plain(self, plan: InputPlan, lm: Any, inputs: dict[str, Any], current: dict[str, Any]) -> Prediction:
@@ -212,12 +223,15 @@ class Predict(Module):
             return Prediction._from_parsed(values[0], signature)
         return Prediction.from_completions(values, signature=signature)
 
-    async def _arun(self, kwargs: dict[str, Any]) -> Prediction:
-        lm, config, signature, demos, inputs = self._preprocess(kwargs)
-        completions = await _adapter().acall(lm, lm_kwargs=config, signature=signature, demos=demos, inputs=inputs)
+    async def _arun_here(self, kwargs: dict[str, Any]) -> Prediction:
+        current = settings.current()
+        lm, config, signature, demos, inputs = self._preprocess(kwargs, current)
+        completions = await _adapter(current).acall(lm, lm_kwargs=config, signature=signature, demos=demos, inputs=inputs)
         return Prediction.from_completions(completions, signature=signature)
 
-    def _preprocess(self, kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any], Any, Any, dict[str, Any]]:
+    def _preprocess(
+        self, kwargs: dict[str, Any], current: dict[str, Any]
+    ) -> tuple[Any, dict[str, Any], Any, Any, dict[str, Any]]:
         """DSPy's ``_forward_preprocess``; ``kwargs`` is this call's own dict, so it is consumed in place."""
         if "new_signature" in kwargs:
             raise AssertionError("new_signature is no longer a valid keyword argument.")
@@ -233,7 +247,7 @@ class Predict(Module):
             self._plan_source = self.signature
         demos = kwargs.pop("demos", self.demos)
         config = {**self.config, **kwargs.pop("config", _EMPTY)}
-        lm = _check_lm(kwargs.pop("lm", self.lm) or settings.lm)
+        lm = _check_lm(kwargs.pop("lm", self.lm) or current["lm"])
 
         # With n > 1 and an unset or near-zero temperature, sample at 0.7 so the completions differ (DSPy's rule;
         # note ``or``: an explicit 0.0 counts as unset).
@@ -255,7 +269,7 @@ class Predict(Module):
             if name not in kwargs:
                 kwargs[name] = default
         if plan.typed or kwargs.keys() != plan.name_set:  # else there is nothing to warn about
-            warn_about_inputs(LOGGER_NAME, plan, kwargs, settings.warn_on_type_mismatch)
+            warn_about_inputs(LOGGER_NAME, plan, kwargs, bool(current["warn_on_type_mismatch"]))
         return lm, config, signature, demos, kwargs
 
     # --- instance callbacks ---------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from ._classes import (
 from ._context import request
 from ._decision import Decision
 from ._exec import ShadowUnavailableError
-from ._routed import RoutedModule
+from ._routed import RoutedModule, Routing
 from ._runtime import configure, reset, set_provider, shutdown
 
 
@@ -37,6 +37,6 @@ def metrics() -> dict:
 
 __all__ = [
     "BestOfN", "ChainOfThought", "MultiChainComparison", "Predict", "ProgramOfThought", "ReAct", "Refine",
-    "register", "request", "Decision", "RoutedModule", "ShadowUnavailableError", "configure", "reset",
+    "register", "request", "Decision", "RoutedModule", "Routing", "ShadowUnavailableError", "configure", "reset",
     "set_provider", "shutdown", "settings", "metrics",
 ]

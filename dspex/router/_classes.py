@@ -68,15 +68,15 @@ def _class_name(module_type: str) -> str:
 def register(module_type: str, *, native: Any = None, dspy: Any = None) -> type[RoutedModule]:
     """Make ``module_type`` routable: returns a class whose instances route on flag ``dspex.<module_type>``.
 
-    ``native`` / ``dspy`` are classes (or factories) built with the routed instance's constructor arguments and
-    called with the call's arguments; either may be omitted (that side is then unavailable).
+    ``native`` / ``dspy`` are classes built with the routed instance's constructor arguments and called with the
+    call's arguments; either may be omitted (that side is then unavailable). The routed instance *is* a ``dspy``
+    instance when DSPy is loaded (so optimizers and save/load see your DSPy module); the native one runs beside it
+    and takes its predictors' state by ``named_predictors()`` name, so name them alike in both classes.
     """
-    spec = registry.add(ModuleSpec(module_type=module_type, native=native, dspy=dspy, signature_arg=False,
-                                   note="" if native is not None else "no native implementation registered"))
-    cls = type(_class_name(module_type), (RoutedModule,), {
+    registry.add(ModuleSpec(module_type=module_type, native=native, dspy=dspy, signature_arg=False,
+                            note="" if native is not None else "no native implementation registered"))
+    return type(_class_name(module_type), (RoutedModule,), {
         "module_type": module_type,
         "__doc__": f"Routed module type {module_type!r} (flag dspex.{module_type}).",
         "__module__": __name__,
     })
-    cls._spec = spec
-    return cls

@@ -2,13 +2,16 @@
 
 A contextvar (not a thread-local) so the context follows the request into asyncio tasks, which copy the
 context when created, and into threads started with ``contextvars.copy_context().run`` (``asyncio.to_thread``
-does this). Nested ``request`` blocks merge: the inner block's attributes win.
+does this). Nested ``request`` blocks merge: the inner block's attributes win. When DSPy is loaded the request
+also rides in DSPy's settings, so the workers of ``dspy.Evaluate``, ``Module.batch``, ``dspy.Parallel`` and
+``asyncify`` (which copy DSPy's settings, not contextvars) see it too.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
@@ -31,8 +34,17 @@ class RequestContext:
 _current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar("dspex_request", default=None)
 
 
+_DSPY_KEY = "dspex_request"   # where a request also rides in DSPy's settings, when DSPy is loaded
+
+
 def current_request() -> RequestContext | None:
-    return _current.get()
+    ctx = _current.get()
+    if ctx is None and "dspy" in sys.modules:
+        # A DSPy worker thread (dspy.Evaluate, Module.batch, dspy.Parallel, asyncify) gets a copy of the caller's
+        # DSPy overrides but not its contextvars: the request is found there.
+        overrides = sys.modules["dspy.dsp.utils.settings"].thread_local_overrides.get()
+        ctx = overrides.get(_DSPY_KEY)
+    return ctx
 
 
 @contextlib.contextmanager
@@ -47,7 +59,7 @@ def request(targeting_key: str | None = None, **attributes: Any) -> Iterator[Req
         raise ConfigError(f"dspex.request(): {clash} are filled in by dspex; pass targeting_key= or use other attribute names.")
     if targeting_key is not None and not isinstance(targeting_key, str):
         raise ConfigError(f"dspex.request(targeting_key=...) must be a string, got {type(targeting_key).__name__}.")
-    outer = _current.get()
+    outer = current_request()
     if outer is not None:
         merged = {**outer.attributes, **attributes}
         key = targeting_key if targeting_key is not None else outer.targeting_key
@@ -56,6 +68,18 @@ def request(targeting_key: str | None = None, **attributes: Any) -> Iterator[Req
     ctx = RequestContext(key, merged)
     token = _current.set(ctx)
     try:
-        yield ctx
+        with _in_dspy_settings(ctx):
+            yield ctx
     finally:
         _current.reset(token)
+
+
+@contextlib.contextmanager
+def _in_dspy_settings(ctx: RequestContext) -> Iterator[None]:
+    """Carry the request in DSPy's own overrides too, which DSPy copies into the threads it starts."""
+    dspy = sys.modules.get("dspy")
+    if dspy is None:
+        yield
+        return
+    with dspy.context(**{_DSPY_KEY: ctx}):
+        yield

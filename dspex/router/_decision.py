@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from dspex.errors import NativeUnavailableError
 
-__all__ = ["Decision", "decide", "preference_choice"]
+__all__ = ["Decision", "decide", "preference_choice", "unavailable"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,14 +77,19 @@ def decide(
     if d.implementation != "dspy":
         ok, why = native_status()
         if not ok:
-            if d.source == "preference" or d.implementation == "shadow" or settings.allow_fallback:
-                tail = "no shadow, dspy only" if d.implementation == "shadow" else "dspy"
-                return replace(d, implementation="dspy", reason=f"{d.reason}; native unavailable ({why}) -> {tail}")
-            raise NativeUnavailableError(
-                f"dspex.{module_type}{f' {module_name!r}' if module_name else ''} was routed to native by "
-                f"{d.reason}, but native is unavailable: {why}. Route it to 'dspy' (flag, module_overrides or "
-                "implementation='dspy') or set allow_fallback=True."
-            )
+            return unavailable(d, why, settings, module_type, module_name)
         if d.implementation == "native" and not d.forced and circuit_allows is not None and not circuit_allows():
             return replace(d, implementation="dspy", reason=f"{d.reason}; adaptive circuit open -> dspy")
     return d
+
+
+def unavailable(d: Decision, why: str, settings: Any, module_type: str, module_name: str | None) -> Decision:
+    """Native (or shadow) was chosen but cannot serve this call: DSPy answers with the reason, when allowed."""
+    if d.source == "preference" or d.implementation == "shadow" or settings.allow_fallback:
+        tail = "no shadow, dspy only" if d.implementation == "shadow" else "dspy"
+        return replace(d, implementation="dspy", reason=f"{d.reason}; native unavailable ({why}) -> {tail}")
+    raise NativeUnavailableError(
+        f"dspex.{module_type}{f' {module_name!r}' if module_name else ''} was routed to native by "
+        f"{d.reason}, but native is unavailable: {why}. Route it to 'dspy' (flag, module_overrides or "
+        "implementation='dspy') or set allow_fallback=True."
+    )

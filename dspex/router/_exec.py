@@ -1,4 +1,4 @@
-"""Running a decided call: native (with fallback to DSPy), DSPy, or shadow (handed to ``dspex.shadow``).
+"""One routed call, start to end: decide, check native can serve it, run the side, fall back, report.
 
 Fallback policy (documented in docs/migration/flags.md): when native was chosen by an override, a flag or the
 preference, ``allow_fallback`` is on and DSPy can run, *any* ``Exception`` from native (building or calling it)
@@ -9,173 +9,192 @@ native's. A forced ``implementation='native'`` never falls back: that is how nat
 
 from __future__ import annotations
 
-import copy
 import importlib
 import logging
-import uuid
+import time
 from typing import Any
 
 from dspex import telemetry
 from dspex.errors import DspexError
 
-from ._context import current_request
+from . import _runtime
+from ._decision import Decision, unavailable
+from ._routed import _check_impl
 from ._runtime import STATE
-from ._decision import Decision
+from ._shadow import shadow_call
+from ._sides import adspy_call, anative_call, dspy_call, native_call
 
-__all__ = ["Execution", "ShadowUnavailableError"]
+__all__ = ["call", "acall", "route", "ShadowUnavailableError"]
 
 _log = logging.getLogger("dspex.router")
+_ROUTE = "dspex.router.route"
 _FALLBACK = "dspex.router.fallback"
-_CALL_OPTS = frozenset({"config", "demos", "signature"})
-
-
-def _candidate_copy(args: tuple, kwargs: dict[str, Any]) -> tuple[tuple, dict[str, Any]]:
-    """The shadow candidate's own copy of the call's inputs, made on the worker, off the request path.
-
-    The candidate runs after the caller has its answer and may still be using its inputs: a candidate that
-    mutates an input must never reach the caller's objects. Values that cannot be deep-copied are shared.
-    """
-    return tuple(_copy(a) for a in args), {k: v if k in _CALL_OPTS else _copy(v) for k, v in kwargs.items()}
-
-
-def _copy(value: Any) -> Any:
-    if type(value) in _IMMUTABLE:
-        return value
-    try:
-        return copy.deepcopy(value)
-    except Exception:  # a lock, a generator, a client: the candidate gets the object itself, as before
-        return value
-
-
-_IMMUTABLE = (str, int, float, bool, bytes, type(None))
 
 
 class ShadowUnavailableError(DspexError, NotImplementedError):
     """A call was routed to shadow but ``dspex.shadow`` offers no runner."""
 
 
-class Execution:
-    def __init__(self, module: Any) -> None:
-        self.m = module
+# --- deciding ------------------------------------------------------------------------------------------------
+def route(module: Any, kwargs: dict[str, Any]) -> tuple[Any, Decision, list[str]]:
+    """The settings and the decision for one call (``implementation=`` is consumed from ``kwargs``)."""
+    r = module._dspex
+    mt = type(module).module_type
+    settings = STATE.settings or _runtime.load()
+    keybox: list[str] = []
+    if "implementation" in kwargs and not _takes_input(r, "implementation"):
+        forced = _check_impl(kwargs.pop("implementation"), "call")
+        if forced is not None:
+            return settings, _checked(module, r.decide(mt, settings, forced, "call", keybox), settings), keybox
+    # Fast path: a decision that cannot change until the settings or the flag-file version change.
+    flags = STATE.flags
+    gen = flags._gen if flags is not None else -1
+    fast = r.fast
+    if fast is not None and fast[0] is settings and fast[1] == gen:
+        return settings, _checked(module, fast[2], settings), keybox
+    decision = r.decide(mt, settings, r.implementation, "constructor", keybox)
+    if STATE.circuit is None and (
+        decision.source != "flag" and (decision.flag_key is None or flags is None)
+        or (flags is not None and flags.cached(r.spec.flag_key) is not None)
+    ):
+        r.fast = (settings, gen, decision)
+    return settings, _checked(module, decision, settings), keybox
 
-    # --- helpers ---------------------------------------------------------------------------------------------
-    def _can_fall_back(self, d: Decision, settings: Any) -> bool:
-        spec = self.m._spec
-        if d.forced or not settings.allow_fallback or spec.dspy is None:
-            return False
-        return not (isinstance(spec.dspy, str) and spec.dspy.startswith("dspy:")) or STATE.dspy_installed
 
-    def _fell_back(self, d: Decision, exc: BaseException, info: dict[str, Any] | None) -> None:
-        circuit = STATE.circuit
-        if circuit is not None:
-            circuit.record_failure(self.m.module_type)
-        _log.debug("dspex.%s: native raised %r; DSPy answers (fallback)", self.m.module_type, exc)
-        if info is not None:
-            info["implementation"] = "dspy"
-            info["reason"] = f"{d.reason}; native raised {type(exc).__name__} -> dspy fallback"
-        if telemetry.has_listeners(_FALLBACK):
-            telemetry.emit(_FALLBACK, {}, {
-                "module_type": self.m.module_type, "module_name": self.m.name, "reason": d.reason,
-                "error_type": type(exc).__name__, "error": str(exc), "flag_key": d.flag_key, "variant": d.variant,
-            })
+def _takes_input(r: Any, field: str) -> bool:
+    native = r.sig.native if r.sig is not None else None
+    return native is not None and field in native.input_fields
 
-    def _succeeded(self) -> None:
-        circuit = STATE.circuit
-        if circuit is not None:
-            circuit.record_success(self.m.module_type)
 
-    # --- sync ------------------------------------------------------------------------------------------------
-    def run(self, d: Decision, settings: Any, lm: Any, args: tuple, kwargs: dict[str, Any], keybox: list[str],
-            info: dict[str, Any] | None = None) -> Any:
-        try:
-            impl = d.implementation
-            if impl == "native":
-                try:
-                    result = self.m._native.execute(self.m._instance("native"), kwargs, lm, args)
-                except Exception as exc:
-                    if not self._can_fall_back(d, settings):
-                        raise
-                    self._fell_back(d, exc, info)
-                    return self.m._adapter("dspy").execute(self.m._instance("dspy"), kwargs, lm, args)
-                if STATE.circuit is not None:
-                    self._succeeded()
-                return result
-            if impl == "dspy":
-                return self.m._adapter("dspy").execute(self.m._instance("dspy"), kwargs, lm, args)
-            return self._runner("run_shadow")(self._shadow_call(d, lm, args, kwargs, keybox))
-        except BaseException as exc:
-            if info is not None:
-                info["error"] = type(exc).__name__
+def _checked(module: Any, d: Decision, settings: Any) -> Decision:
+    """Native chosen: can it serve *this* call (the module's current signatures, DSPy's configured adapter)?"""
+    if d.implementation == "dspy" or type(module)._shape == "native":
+        return d
+    ok, why = module._dspex.native_status(module)
+    if ok:
+        return d
+    return unavailable(d, why, settings, type(module).module_type, module._dspex.name)
+
+
+# --- running -------------------------------------------------------------------------------------------------
+def _can_fall_back(module: Any, d: Decision, settings: Any) -> bool:
+    spec = module._dspex.spec
+    if d.forced or not settings.allow_fallback or spec.dspy is None:
+        return False
+    return not (isinstance(spec.dspy, str) and spec.dspy.startswith("dspy:")) or STATE.dspy_installed
+
+
+def _fell_back(module: Any, d: Decision, exc: BaseException, info: dict[str, Any] | None) -> None:
+    mt = type(module).module_type
+    if STATE.circuit is not None:
+        STATE.circuit.record_failure(mt)
+    _log.debug("dspex.%s: native raised %r; DSPy answers (fallback)", mt, exc)
+    if info is not None:
+        info["implementation"] = "dspy"
+        info["reason"] = f"{d.reason}; native raised {type(exc).__name__} -> dspy fallback"
+    if telemetry.has_listeners(_FALLBACK):
+        telemetry.emit(_FALLBACK, {}, {
+            "module_type": mt, "module_name": module._dspex.name, "reason": d.reason,
+            "error_type": type(exc).__name__, "error": str(exc), "flag_key": d.flag_key, "variant": d.variant,
+        })
+
+
+def _run(module: Any, d: Decision, settings: Any, args: tuple, kwargs: dict[str, Any], keybox: list[str],
+         info: dict[str, Any] | None) -> Any:
+    impl = d.implementation
+    if impl == "dspy":
+        return dspy_call(module, args, kwargs)
+    if impl == "shadow":
+        return _runner("run_shadow")(shadow_call(module, d, args, kwargs, keybox))
+    try:
+        result = native_call(module, args, kwargs)
+    except Exception as exc:
+        if not _can_fall_back(module, d, settings):
             raise
+        _fell_back(module, d, exc, info)
+        return dspy_call(module, args, kwargs)
+    if STATE.circuit is not None:
+        STATE.circuit.record_success(type(module).module_type)
+    return result
 
-    # --- async -----------------------------------------------------------------------------------------------
-    async def arun(self, d: Decision, settings: Any, lm: Any, args: tuple, kwargs: dict[str, Any],
-                   keybox: list[str], info: dict[str, Any] | None = None) -> Any:
-        try:
-            impl = d.implementation
-            if impl == "native":
-                try:
-                    result = await self.m._native.aexecute(self.m._instance("native"), kwargs, lm, args)
-                except Exception as exc:
-                    if not self._can_fall_back(d, settings):
-                        raise
-                    self._fell_back(d, exc, info)
-                    return await self.m._adapter("dspy").aexecute(self.m._instance("dspy"), kwargs, lm, args)
-                self._succeeded()
-                return result
-            if impl == "dspy":
-                return await self.m._adapter("dspy").aexecute(self.m._instance("dspy"), kwargs, lm, args)
-            return await self._runner("arun_shadow")(self._shadow_call(d, lm, args, kwargs, keybox))
-        except BaseException as exc:
-            if info is not None:
-                info["error"] = type(exc).__name__
+
+async def _arun(module: Any, d: Decision, settings: Any, args: tuple, kwargs: dict[str, Any], keybox: list[str],
+                info: dict[str, Any] | None) -> Any:
+    impl = d.implementation
+    if impl == "dspy":
+        return await adspy_call(module, args, kwargs)
+    if impl == "shadow":
+        return await _runner("arun_shadow")(shadow_call(module, d, args, kwargs, keybox))
+    try:
+        result = await anative_call(module, args, kwargs)
+    except Exception as exc:
+        if not _can_fall_back(module, d, settings):
             raise
+        _fell_back(module, d, exc, info)
+        return await adspy_call(module, args, kwargs)
+    if STATE.circuit is not None:
+        STATE.circuit.record_success(type(module).module_type)
+    return result
 
-    # --- shadow ----------------------------------------------------------------------------------------------
-    @staticmethod
-    def _runner(name: str) -> Any:
-        try:
-            shadow = importlib.import_module("dspex.shadow")
-        except ImportError as exc:
-            raise ShadowUnavailableError(f"A call was routed to shadow, but dspex.shadow cannot be imported ({exc}).") from exc
-        runner = getattr(shadow, name, None)
-        if runner is None:
-            raise ShadowUnavailableError(
-                f"A call was routed to shadow, but dspex.shadow has no {name}(); route the module to 'dspy' for now."
-            )
-        return runner
 
-    def _shadow_call(self, d: Decision, lm: Any, args: tuple, kwargs: dict[str, Any], keybox: list[str]) -> Any:
-        from dspex.shadow._call import ShadowCall
+def call(module: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
+    settings, d, keybox = route(module, kwargs)
+    if not telemetry.has_listeners(_ROUTE):
+        return _run(module, d, settings, args, kwargs, keybox, None)
+    start = time.perf_counter()
+    info: dict[str, Any] = {}
+    try:
+        return _run(module, d, settings, args, kwargs, keybox, info)
+    except BaseException as exc:
+        info["error"] = type(exc).__name__
+        raise
+    finally:
+        _emit_route(module, "call", d, start, info)
 
-        m = self.m
-        req = current_request()
-        key = keybox[0] if keybox else (req.targeting_key if req is not None and req.targeting_key else uuid.uuid4().hex)
-        dspy_side, native_side = m._adapter("dspy"), m._native
 
-        def control(lm_: Any) -> Any:
-            return dspy_side.execute(m._instance("dspy"), kwargs, lm_, args)
+async def acall(module: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
+    settings, d, keybox = route(module, kwargs)
+    if not telemetry.has_listeners(_ROUTE):
+        return await _arun(module, d, settings, args, kwargs, keybox, None)
+    start = time.perf_counter()
+    info: dict[str, Any] = {}
+    try:
+        return await _arun(module, d, settings, args, kwargs, keybox, info)
+    except BaseException as exc:
+        info["error"] = type(exc).__name__
+        raise
+    finally:
+        _emit_route(module, "acall", d, start, info)
 
-        def candidate(lm_: Any) -> Any:
-            c_args, c_kwargs = _candidate_copy(args, kwargs)
-            return native_side.execute(m._instance("native"), c_kwargs, lm_, c_args)
 
-        async def acontrol(lm_: Any) -> Any:
-            return await dspy_side.aexecute(m._instance("dspy"), kwargs, lm_, args)
+def _emit_route(module: Any, operation: str, d: Decision, start: float, info: dict[str, Any]) -> None:
+    r = module._dspex
+    telemetry.emit(
+        _ROUTE,
+        {"duration": time.perf_counter() - start},
+        {
+            "operation": operation,
+            "implementation": info.get("implementation", d.implementation),
+            "native_available": r.static_status()[0],
+            "reason": info.get("reason", d.reason),
+            "variant": d.variant,
+            "flag_key": r.spec.flag_key,
+            "module_type": type(module).module_type,
+            "module_name": r.name,
+            "source": d.source,
+            "error": info.get("error"),
+        },
+    )
 
-        async def acandidate(lm_: Any) -> Any:
-            c_args, c_kwargs = _candidate_copy(args, kwargs)
-            return await native_side.aexecute(m._instance("native"), c_kwargs, lm_, c_args)
 
-        native_inst = m._instance("native")
-        predictor = getattr(native_inst, "predict", native_inst)  # ChainOfThought keeps its config on .predict
-        return ShadowCall(
-            module_type=m.module_type, module_name=m.name,
-            inputs={k: v for k, v in kwargs.items() if k not in _CALL_OPTS},
-            demos=kwargs.get("demos", getattr(predictor, "demos", None)),
-            config={**(getattr(predictor, "config", None) or {}), **(kwargs.get("config") or {})},
-            lm=lm, control=control, candidate=candidate, acontrol=acontrol, acandidate=acandidate,
-            signature=m._sig.native if m._sig is not None else None,
-            variant=d.variant, reason=d.reason, targeting_key=key, flag_key=d.flag_key,
-            attributes=dict(req.attributes) if req is not None else {},
+def _runner(name: str) -> Any:
+    try:
+        shadow = importlib.import_module("dspex.shadow")
+    except ImportError as exc:
+        raise ShadowUnavailableError(f"A call was routed to shadow, but dspex.shadow cannot be imported ({exc}).") from exc
+    runner = getattr(shadow, name, None)
+    if runner is None:
+        raise ShadowUnavailableError(
+            f"A call was routed to shadow, but dspex.shadow has no {name}(); route the module to 'dspy' for now."
         )
+    return runner

@@ -1,35 +1,35 @@
-"""The routed module: a thin object that keeps its constructor arguments and routes every call.
+"""The routed module: a module of one implementation (see ``_variants``) that routes every call.
 
-Each implementation's instance is built on its first use and cached, so a module whose flag says ``dspy``
-never builds the native side and one that says ``native`` never imports dspy. Decisions for flags without
-targeting are cached per flag-file version (see ``_flags``), which keeps routing within a few microseconds of
-calling the native module directly.
+Its state (signature, demos, lm, config, callbacks, history) is the implementation's own, in DSPy's layout, so
+DSPy's optimizers, ``save``/``load``, copies and settings see a routed module exactly as they see the module it
+replaces. Everything about routing lives in one attribute, ``_dspex`` (a :class:`Routing`), which DSPy's walks
+ignore and copies rebuild without caches. Decisions for flags without targeting are cached per flag-file version
+(see ``_flags``), which keeps routing within a few microseconds of calling the native module directly.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 import threading
-import time
 from typing import Any, ClassVar
 
-from dspex import telemetry
 from dspex.errors import ConfigError
-from dspex.registry import ModuleSpec, lookup
+from dspex.registry import ModuleSpec, lookup, native_class
 
 from . import _runtime
 from ._context import current_request
 from ._decision import Decision, decide
-from ._exec import Execution
-from ._native import NativeAdapter
+from ._engine import Engine
 from ._sigprep import PreparedSignature, prepare_signature
+from ._variants import impl_class, rebuild, register_public, shape_for, variant
 
-__all__ = ["RoutedModule", "IMPLEMENTATIONS"]
+__all__ = ["RoutedModule", "Routing", "IMPLEMENTATIONS"]
 
 IMPLEMENTATIONS = ("native", "dspy", "shadow")
-_ROUTE = "dspex.router.route"
 _STATE = _runtime.STATE
+_build_lock = threading.Lock()
 
 
 def _check_impl(value: Any, where: str) -> str | None:
@@ -38,101 +38,111 @@ def _check_impl(value: Any, where: str) -> str | None:
     raise ConfigError(f"implementation={value!r} ({where}) must be one of {list(IMPLEMENTATIONS)} or None.")
 
 
-class RoutedModule:
-    """Base of ``dspex.Predict``, ``dspex.ChainOfThought``, ... and of every class ``dspex.register`` returns."""
+class Routing:
+    """What one routed module was asked at construction, and its caches (never part of the module's state)."""
 
-    module_type: ClassVar[str] = ""
-    _spec: ClassVar[ModuleSpec]
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.module_type:
-            cls._spec = lookup(cls.module_type)
-
-    def __init__(self, *args: Any, implementation: str | None = None, name: str | None = None, **kwargs: Any) -> None:
-        spec = self._spec
-        self.implementation = _check_impl(implementation, "constructor")
+    def __init__(self, spec: ModuleSpec, implementation: str | None, name: str | None,
+                 sig: PreparedSignature | None, args: tuple, kwargs: dict[str, Any]) -> None:
+        self.spec = spec
+        self.implementation = implementation
         self.name = name
-        self._args = args
-        self._kwargs = kwargs
-        self._instances: dict[str, Any] = {}
-        self._lock = threading.Lock()
-        self._native_status: tuple[bool, str] | None = None
-        self._native = NativeAdapter(spec)
-        self._dspy: Any = None
-        self._sig: PreparedSignature | None = None
-        if spec.signature_arg:
-            sig = args[0] if args else kwargs.get("signature")
-            if sig is None:
-                raise TypeError(f"{type(self).__name__}() missing required argument: 'signature'")
-            self._sig = prepare_signature(sig, sys._getframe(1))
-        self._exec = Execution(self)
-        self._fast: tuple[Any, int, Decision] | None = None
+        self.sig = sig
+        self.args = args
+        self.kwargs = kwargs
+        self._engine: Engine | None = None
+        self._engine_error: BaseException | None = None
+        self.fast: tuple[Any, int, Decision] | None = None
         self._ctx_attrs: dict[str, Any] | None = None
+        self._static: tuple[bool, str] | None = None
 
-    # --- building each side ----------------------------------------------------------------------------------
-    def _side_args(self, side: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        args, kwargs = list(self._args), dict(self._kwargs)
-        if self._sig is not None and side == "native" and self._sig.native is not None:
-            if args:
-                args[0] = self._sig.native
+    # Copies and pickles carry the constructor's answers, never an engine or a cache.
+    def __getstate__(self) -> dict[str, Any]:
+        keep = ("spec", "implementation", "name", "sig", "args", "kwargs")
+        return {k: self.__dict__[k] for k in keep}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        Routing.__init__(self, **state)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "Routing":
+        return Routing(self.spec, self.implementation, self.name, self.sig, self.args, self.kwargs)
+
+    # --- the constructor's arguments, per side ---------------------------------------------------------------
+    def side_args(self, side: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        args, kwargs = list(self.args), dict(self.kwargs)
+        sig = self.sig
+        if sig is not None:
+            native_sig = sig.native if side == "native" else None
+            if side == "dspy":
+                from dspex.dspy_backend import DSPyAdapter
+
+                converted = DSPyAdapter.dspy_signature(sig.original, sig.custom_types)
             else:
-                kwargs["signature"] = self._sig.native
-        if self._sig is not None and side == "dspy":
-            kwargs["custom_types"] = self._sig.custom_types
+                converted = native_sig if native_sig is not None else sig.original
+            if args:
+                args[0] = converted
+            else:
+                kwargs["signature"] = converted
+        if self.spec.wraps_module:
+            args, kwargs = _unwrap_module(args, kwargs, side)
         return tuple(args), kwargs
 
-    def _adapter(self, side: str) -> Any:
-        if side == "native":
-            return self._native
-        if self._dspy is None:
-            from dspex.dspy_backend import DSPyAdapter
-
-            self._dspy = DSPyAdapter(self._spec)
-        return self._dspy
-
-    def _instance(self, side: str) -> Any:
-        inst = self._instances.get(side)
-        if inst is None:  # first use of this side: build it once, under the lock
-            with self._lock:
-                inst = self._instances.get(side)
-                if inst is None:
-                    args, kwargs = self._side_args(side)
-                    inst = self._adapter(side).create(*args, **kwargs)
-                    self._instances[side] = inst
-        return inst
-
-    def native_instance(self) -> Any:
-        """The native module behind this routed one (built on first use)."""
-        return self._instance("native")
-
-    def dspy_instance(self) -> Any:
-        """The real DSPy module behind this routed one (built on first use; imports dspy)."""
-        return self._instance("dspy")
-
-    @property
-    def signature(self) -> Any:
-        """The native Signature when there is one, else what was passed."""
-        if self._sig is None:
-            return None
-        return self._sig.native if self._sig.native is not None else self._sig.original
-
-    def native_status(self) -> tuple[bool, str]:
-        """``(available, why not)`` for this instance: a native class registered and its signature supported."""
-        st = self._native_status
+    # --- availability ----------------------------------------------------------------------------------------
+    def static_status(self) -> tuple[bool, str]:
+        """``(native available, why not)`` from the registry and the constructor's signature (no engine built)."""
+        st = self._static
         if st is None:
-            cls, why = self._native.status()
+            cls, why = native_class(self.spec)
             if cls is None:
                 st = (False, why)
-            elif self._sig is not None and self._sig.native is None:
-                st = (False, self._sig.why_not_native)
+            elif self.sig is not None and self.sig.native is None:
+                st = (False, self.sig.why_not_native)
             else:
                 st = (True, "")
-            self._native_status = st
+            self._static = st
         return st
 
-    # --- routing ---------------------------------------------------------------------------------------------
-    def _context(self, targeting_key: list[str]) -> Any:
+    def engine(self, module: Any) -> Engine:
+        """The other implementation, built on first use from the constructor's arguments."""
+        engine = self._engine
+        if engine is None:
+            with _build_lock:
+                engine = self._engine
+                if engine is None:
+                    side = "dspy" if type(module)._shape == "native" else "native"
+                    args, kwargs = self.side_args(side)
+                    if side == "native":
+                        cls, why = native_class(self.spec)
+                        if cls is None:
+                            from dspex.errors import NativeUnavailableError
+
+                            raise NativeUnavailableError(f"dspex.{self.spec.module_type} has no native implementation: {why}.")
+                    else:
+                        cls = impl_class(self.spec, "dspy")
+                    engine = self._engine = Engine(cls(*args, **kwargs), side)
+        return engine
+
+    def native_status(self, module: Any) -> tuple[bool, str]:
+        """Whether native can serve this call: the registry, the module's current signatures, DSPy's adapter."""
+        ok, why = self.static_status()
+        if not ok or type(module)._shape == "native":
+            return ok, why
+        try:
+            engine = self.engine(module)
+        except Exception as exc:  # noqa: BLE001 - a native constructor that raises makes native unavailable
+            return False, f"building the native module raised {type(exc).__name__}: {exc}"
+        ok, why = engine.native_status(module)
+        if ok:
+            from dspex.dspy_backend import native_adapter_for
+
+            import dspy
+
+            configured = dspy.settings.adapter
+            if configured is not None and native_adapter_for(configured) is None:
+                return False, f"the configured adapter {type(configured).__name__} has no parity-proven native twin"
+        return ok, why
+
+    # --- the flag's evaluation context -----------------------------------------------------------------------
+    def context(self, module_type: str, keybox: list[str]) -> Any:
         from openfeature.evaluation_context import EvaluationContext
 
         base = self._ctx_attrs
@@ -140,10 +150,10 @@ class RoutedModule:
             from dspex.dspy_backend import dspy_version
 
             base = self._ctx_attrs = {
-                "module_type": self.module_type,
+                "module_type": module_type,
                 "module_name": self.name or "",
-                "signature": self._sig.text if self._sig is not None else "",
-                "native_available": self.native_status()[0],
+                "signature": self.sig.text if self.sig is not None else "",
+                "native_available": self.static_status()[0],
                 "dspy_version": dspy_version(),
                 "dspex_version": _runtime.dspex_version(),
             }
@@ -153,94 +163,95 @@ class RoutedModule:
         else:
             key = req.targeting_key if req.targeting_key is not None else os.urandom(12).hex()
             attrs = {**req.attributes, **base} if req.attributes else base
-        targeting_key.append(key)
+        keybox.append(key)
         return EvaluationContext(targeting_key=key, attributes=attrs)
 
-    def _decide(self, settings: Any, forced: str | None, where: str, keybox: list[str]) -> Decision:
+    def decide(self, module_type: str, settings: Any, forced: str | None, where: str, keybox: list[str]) -> Decision:
         flags = _STATE.flags
         evaluate = None
         if flags is not None and flags.provider is not None:
-            fk = self._spec.flag_key
-            evaluate = lambda: flags.evaluate(fk, lambda: self._context(keybox))  # noqa: E731
+            fk = self.spec.flag_key
+            evaluate = lambda: flags.evaluate(fk, lambda: self.context(module_type, keybox))  # noqa: E731
         circuit = _STATE.circuit
         return decide(
-            forced=forced, where=where, module_type=self.module_type, module_name=self.name, settings=settings,
-            flag_key=self._spec.flag_key, evaluate=evaluate, native_status=self.native_status,
+            forced=forced, where=where, module_type=module_type, module_name=self.name, settings=settings,
+            flag_key=self.spec.flag_key, evaluate=evaluate, native_status=self.static_status,
             dspy_installed=_STATE.dspy_installed,
-            circuit_allows=(lambda: circuit.allows_native(self.module_type)) if circuit is not None else None,
+            circuit_allows=(lambda: circuit.allows_native(module_type)) if circuit is not None else None,
         )
 
-    def _route(self, kwargs: dict[str, Any]) -> tuple[Any, Decision, Any, list[str]]:
-        settings = _STATE.settings or _runtime.load()
-        lm = kwargs.pop("lm", None)
-        if lm is None:
-            lm = settings.lm
-        keybox: list[str] = []
-        if "implementation" in kwargs and not self._takes_input("implementation"):
-            forced = _check_impl(kwargs.pop("implementation"), "call")
-            if forced is not None:
-                return settings, self._decide(settings, forced, "call", keybox), lm, keybox
-        # Fast path: a decision that cannot change until the settings or the flag-file version change.
-        flags = _STATE.flags
-        gen = flags._gen if flags is not None else -1
-        fast = self._fast
-        if fast is not None and fast[0] is settings and fast[1] == gen:
-            return settings, fast[2], lm, keybox
-        decision = self._decide(settings, self.implementation, "constructor", keybox)
-        if _STATE.circuit is None and (
-            decision.source != "flag" and (decision.flag_key is None or flags is None)
-            or (flags is not None and flags.cached(self._spec.flag_key) is not None)
-        ):
-            self._fast = (settings, gen, decision)
-        return settings, decision, lm, keybox
 
-    def _takes_input(self, field: str) -> bool:
-        native = self._sig.native if self._sig is not None else None
-        return native is not None and field in native.input_fields
+def _unwrap_module(args: list[Any], kwargs: dict[str, Any], side: str) -> tuple[list[Any], dict[str, Any]]:
+    """BestOfN / Refine wrap a module: a routed one is handed to each side as that side's module."""
+    def unwrap(m: Any) -> Any:
+        routing = getattr(m, "_dspex", None)
+        if not isinstance(routing, Routing):
+            return m
+        if type(m)._shape == side:
+            return m
+        return routing.engine(m).sync(m)
+
+    if args:
+        args[0] = unwrap(args[0])
+    elif "module" in kwargs:
+        kwargs["module"] = unwrap(kwargs["module"])
+    return args, kwargs
+
+
+class RoutedModule:
+    """Base of ``dspex.Predict``, ``dspex.ChainOfThought``, ... and of every class ``dspex.register`` returns."""
+
+    module_type: ClassVar[str] = ""
+    _spec: ClassVar[ModuleSpec]
+    _shape: ClassVar[str | None] = None      # set on variant classes: "dspy" or "native"
+    _impl: ClassVar[type | None] = None
+    _public: ClassVar[type | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.module_type and "_shape" not in cls.__dict__:
+            cls._spec = lookup(cls.module_type)
+            register_public(cls)
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if cls._shape is None:
+            cls = variant(cls, shape_for(cls._spec))
+        return super(RoutedModule, cls).__new__(cls)
+
+    def __init__(self, *args: Any, implementation: str | None = None, name: str | None = None, **kwargs: Any) -> None:
+        cls = type(self)
+        spec = cls._spec
+        sig = None
+        if spec.signature_arg:
+            given = args[0] if args else kwargs.get("signature")
+            if given is None:
+                raise TypeError(f"{cls.__name__}() missing required argument: 'signature'")
+            sig = prepare_signature(given, sys._getframe(1))
+        routing = Routing(spec, _check_impl(implementation, "constructor"), name, sig, args, kwargs)
+        self.__dict__["_dspex"] = routing
+        impl_args, impl_kwargs = routing.side_args(cls._shape)
+        if cls._shape == "dspy":
+            base_init = getattr(cls._impl, "_base_init", None)
+            if base_init is not None:  # what dspy.Module's metaclass does before any __init__
+                base_init(self)
+        cls._impl.__init__(self, *impl_args, **impl_kwargs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        settings, decision, lm, keybox = self._route(kwargs)
-        if not telemetry.has_listeners(_ROUTE):
-            return self._exec.run(decision, settings, lm, args, kwargs, keybox)
-        start = time.perf_counter()
-        info: dict[str, Any] = {}
-        try:
-            return self._exec.run(decision, settings, lm, args, kwargs, keybox, info)
-        finally:
-            self._emit_route("call", decision, start, info)
+        from ._exec import call
+
+        return call(self, args, kwargs)
 
     async def acall(self, *args: Any, **kwargs: Any) -> Any:
-        settings, decision, lm, keybox = self._route(kwargs)
-        if not telemetry.has_listeners(_ROUTE):
-            return await self._exec.arun(decision, settings, lm, args, kwargs, keybox)
-        start = time.perf_counter()
-        info: dict[str, Any] = {}
-        try:
-            return await self._exec.arun(decision, settings, lm, args, kwargs, keybox, info)
-        finally:
-            self._emit_route("acall", decision, start, info)
+        from ._exec import acall
 
-    def _emit_route(self, operation: str, d: Decision, start: float, info: dict[str, Any]) -> None:
-        telemetry.emit(
-            _ROUTE,
-            {"duration": time.perf_counter() - start},
-            {
-                "operation": operation,
-                "implementation": info.get("implementation", d.implementation),
-                "native_available": self.native_status()[0],
-                "reason": info.get("reason", d.reason),
-                "variant": d.variant,
-                "flag_key": self._spec.flag_key,
-                "module_type": self.module_type,
-                "module_name": self.name,
-                "source": d.source,
-                "error": info.get("error"),
-            },
-        )
+        return await acall(self, args, kwargs)
 
-    def __repr__(self) -> str:
-        sig = f"{self._sig.text!r}" if self._sig is not None else "..."
-        extra = f", name={self.name!r}" if self.name else ""
-        extra += f", implementation={self.implementation!r}" if self.implementation else ""
-        return f"dspex.{type(self).__name__}({sig}{extra})"
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        state = self.__getstate__()
+        return (rebuild, (type(self).module_type, type(self)._shape), state)
 
+    def __copy__(self) -> Any:
+        new = rebuild(type(self).module_type, type(self)._shape)
+        new.__dict__.update(self.__dict__)
+        new.__dict__["_dspex"] = copy.deepcopy(self._dspex)
+        return new

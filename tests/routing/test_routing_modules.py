@@ -48,22 +48,23 @@ def test_dspy_adapter_reports_missing_dspy(monkeypatch):
 
 
 # --- routed classes ---------------------------------------------------------------------------------------------
-def test_sides_are_built_lazily_and_cached(lm):
+def test_a_routed_module_is_dspy_s_module_and_builds_native_lazily_once(lm):
     dspex.configure(lm=lm, module_overrides={"predict": "native"})
     p = dspex.Predict("question -> answer")
-    assert p._instances == {}
+    assert isinstance(p, dspy.Predict) and isinstance(p, dspex.Predict)   # DSPy is loaded: p *is* DSPy's module
+    assert p._dspex._engine is None
     p(question="1"), p(question="2")
-    assert set(p._instances) == {"native"}
-    native = p.native_instance()
-    assert isinstance(native, dspex.native.Predict) and p.native_instance() is native
-    assert isinstance(p.dspy_instance(), dspy.Predict) and set(p._instances) == {"native", "dspy"}
+    engine = p._dspex._engine
+    assert isinstance(engine.instance, dspex.native.Predict) and p._dspex.engine(p) is engine
+    assert engine.instance._dspex_twin is p   # its trace entries and callbacks name the module DSPy knows
 
 
 def test_constructor_args_reach_both_sides(lm):
     cot = dspex.ChainOfThought("question -> answer", temperature=0.3, name="cot1")
-    assert cot.dspy_instance().predict.config == {"temperature": 0.3}
-    assert cot.native_instance().predict.config == {"temperature": 0.3}
-    assert "cot1" in repr(cot)
+    assert cot.predict.config == {"temperature": 0.3}
+    assert cot._dspex.engine(cot).instance.predict.config == {"temperature": 0.3}
+    assert cot._dspex.name == "cot1"
+    assert repr(cot) == repr(dspy.ChainOfThought("question -> answer", temperature=0.3))   # DSPy's own repr
 
 
 def test_malformed_signature_fails_at_construction_like_dspy():
@@ -86,7 +87,7 @@ def test_native_signature_class_is_converted_for_dspy(lm):
     dspex.configure(lm=lm, module_overrides={"predict": "dspy"})
     p = dspex.Predict(QA)
     assert p(question="c").answer == "A:c"
-    assert p.dspy_instance().signature.instructions == "Answer briefly."
+    assert p.signature.instructions == "Answer briefly."
 
 
 def test_converted_signature_matches_dspy_own_prompt():
@@ -121,15 +122,15 @@ def test_custom_types_in_a_string_signature_are_found_where_the_user_wrote_them(
         text: str
 
     p = dspex.Predict("question: Local, t: Celsius -> answer")
-    assert p._sig.custom_types == {"Local": Local, "Celsius": Celsius}
-    sig = p.dspy_instance().signature
+    assert p._dspex.sig.custom_types == {"Local": Local, "Celsius": Celsius}
+    sig = p.signature
     assert sig.input_fields["question"].annotation is Local and sig.input_fields["t"].annotation is Celsius
 
 
 def test_best_of_n_unwraps_a_routed_inner_module_for_dspy(lm):
     inner = dspex.ChainOfThought("question -> answer")
     best = dspex.BestOfN(inner, N=2, reward_fn=lambda args, pred: 1.0, threshold=1.0)
-    assert isinstance(best.dspy_instance().module, dspy.ChainOfThought)
+    assert isinstance(best, dspy.BestOfN) and best.module is inner and isinstance(inner, dspy.ChainOfThought)
     dspex.configure(lm=lm)
     assert best(question="b").answer == "A:b"
 
@@ -139,7 +140,7 @@ def test_dspy_only_builtin_routes_to_dspy_even_when_the_flag_says_native(flagfil
     dspex.configure(lm=lm, flags=str(flagfile))
     seen = events("dspex.router.route")
     pot = dspex.ProgramOfThought("question -> answer")
-    assert pot.native_status()[0] is False
+    assert pot._dspex.static_status()[0] is False
     try:
         pot(question="q")          # DSPy runs it (and may fail on the echo LM's non-code answer or a missing Deno)
     except Exception:
@@ -185,7 +186,7 @@ def test_user_registered_module_routes_on_its_own_flag(flagfile, lm, events):
     from routing_helpers import wait_for
 
     assert wait_for(lambda: getattr(rag(question="w"), "answer", None) == "A:w")
-    assert rag.dspy_instance().k == 3
+    assert rag.k == 3 and isinstance(rag, MyRAG)
 
 
 # --- async ------------------------------------------------------------------------------------------------------

@@ -121,7 +121,24 @@ def test_module_api_and_repr() -> None:
     assert cot(question="q").answer == "Paris"
     state = cot.dump_state()
     assert list(state) == ["predict"]
-    restored = ChainOfThought("question -> answer").load_state(state)
+    # The saved LM is a custom class: refused from an untrusted state, as DSPy refuses it, and nothing is changed.
+    fresh = ChainOfThought("question -> answer")
+    with pytest.raises(ValueError, match="Refusing to import custom serialized LM class `native_support.Scripted`"):
+        fresh.load_state(state)
+    with pytest.raises(ValueError, match="Refusing to import custom serialized LM class"):
+        dspy.ChainOfThought("question -> answer").load_state(state)
+    assert fresh.predict.lm is None
+    # Trusted, the class is imported and rebuilt from its state: this one cannot be (its __init__ sets `model`
+    # itself), and both fail with the same error, leaving the module untouched.
+    errors = []
+    for module in (fresh, dspy.ChainOfThought("question -> answer")):
+        with pytest.raises(TypeError) as info:
+            module.load_state(state, allow_unsafe_lm_state=True)
+        errors.append(str(info.value))
+    assert errors[0] == errors[1] and "multiple values for keyword argument 'model'" in errors[0]
+    assert fresh.predict.lm is None and fresh.predict.signature.instructions == cot.predict.signature.instructions
+    state["predict"]["lm"] = None
+    restored = fresh.load_state(state)
     assert restored.predict.signature.instructions == cot.predict.signature.instructions
 
 

@@ -1,0 +1,334 @@
+"""The bridge installed into :mod:`dspex.hooks` once DSPy is loaded: native modules as DSPy citizens.
+
+What it gives native code (see docs/inside-dspy.md for the precedence table):
+
+* settings: the default LM is the innermost of ``dspex.native.settings.context``, ``dspy.context``,
+  ``dspex.configure`` and ``dspy.configure``; DSPy's configured adapter becomes its parity-proven native twin;
+* a ``dspy.BaseLM`` is called the way DSPy's adapter calls it (inside ``adapter_message_call``, so 3.4's
+  "messages= is deprecated" warning stays DSPy's own business);
+* while a routed module runs natively (:func:`running_natively`), each native predictor call keeps DSPy's
+  books for its DSPy twin: module callbacks, ``caller_modules`` (module history), the trace optimizers
+  bootstrap from, and DSPy's Prediction type; adapter callbacks see format and parse.
+
+Outside such a call (a plain ``dspex.native`` module, a shadow candidate on a worker) nothing is recorded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import sys
+import weakref
+from typing import Any, Callable, Iterator
+
+import dspy
+from dspy.clients import _deprecation
+from dspy.clients._deprecation import adapter_message_call
+from dspy.dsp.utils.settings import settings as dspy_settings
+from dspy.dsp.utils.settings import thread_local_overrides
+from dspy.utils.callback import with_callbacks
+from dspy.utils.usage_tracker import track_usage
+
+from dspex import hooks
+from dspex.errors import ConfigError
+
+from ._lm import as_dspy_lm, record_lm_call
+from ._values import to_dspy_error, to_dspy_prediction
+
+__all__ = ["install_bridge", "running_natively", "run_root", "arun_root", "native_adapter_for", "default_lm"]
+
+# The module, not the ``settings`` object of the same name its package exports: dspy.configure writes here.
+_settings_module = sys.modules["dspy.dsp.utils.settings"]
+# What adapter_message_call sets; set directly on the hot path (a context manager costs more than the call).
+_ADAPTER_CALL: contextvars.ContextVar = _deprecation._adapter_call
+_ROOT: contextvars.ContextVar[Any] = contextvars.ContextVar("dspex_native_root", default=None)
+_twins: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
+
+
+def default_lm(own: Any, local: dict[str, Any] | None) -> Any:
+    """The innermost default LM: dspex context > dspy.context > dspex.configure > dspy.configure."""
+    if local is not None and local.get("lm") is not None:
+        return local["lm"]
+    main_lm = _settings_module.main_thread_config.get("lm")
+    ctx_lm = thread_local_overrides.get().get("lm", main_lm)
+    if ctx_lm is not None and ctx_lm is not main_lm:
+        return ctx_lm
+    return own if own is not None else ctx_lm
+
+
+def native_adapter_for(adapter: Any) -> Any:
+    """The native twin of a DSPy adapter (same class and options), or None when native has none."""
+    if adapter is None:
+        return None
+    twin = _twins.get(adapter) if _weakable(adapter) else None
+    if twin is None:
+        twin = _make_twin(adapter)
+        if twin is not None and _weakable(adapter):
+            _twins[adapter] = twin
+    return twin
+
+
+def _weakable(obj: Any) -> bool:
+    try:
+        weakref.ref(obj)
+    except TypeError:
+        return False
+    return True
+
+
+def _make_twin(adapter: Any) -> Any:
+    from dspex.adapters import ChatAdapter, JSONAdapter
+
+    if isinstance(adapter, ChatAdapter):  # already a native adapter
+        return adapter
+    default_types = [dspy.Citations, dspy.Reasoning]
+    if getattr(adapter, "callbacks", None) or list(getattr(adapter, "native_response_types", default_types)) != default_types:
+        return None
+    if type(adapter) is dspy.JSONAdapter:
+        return JSONAdapter(adapter.use_native_function_calling, adapter.parallel_tool_calls)
+    if type(adapter) is dspy.ChatAdapter:
+        return ChatAdapter(adapter.use_native_function_calling, adapter.use_json_adapter_fallback,
+                           adapter.parallel_tool_calls)
+    return None
+
+
+def _root_callbacks() -> bool:
+    root = _ROOT.get()
+    return bool(getattr(root, "callbacks", None))
+
+
+def _callbacks(instance: Any = None) -> list[Any]:
+    return list(dspy_settings.get("callbacks", []) or []) + list(getattr(instance, "callbacks", None) or [])
+
+
+class Bridge:
+    """The object :mod:`dspex.hooks` holds; see the module docstring."""
+
+    def settings(self, base: dict[str, Any], local: dict[str, Any] | None) -> dict[str, Any]:
+        # Read on every native call: DSPy's dicts directly (a dspy.context holds a full copy of the config).
+        main = _settings_module.main_thread_config
+        overrides = thread_local_overrides.get()
+        seen = overrides if overrides else main
+        main_lm = main.get("lm")
+        ctx_lm = seen.get("lm", main_lm)
+        configured = seen.get("adapter")
+        warn = seen.get("warn_on_type_mismatch", True)
+        plain = base["plain"] and (_ROOT.get() is None or not (seen.get("callbacks") or _root_callbacks()))
+        lm = base["lm"]
+        if local is not None and local.get("lm") is not None:
+            pass
+        elif ctx_lm is not None and (ctx_lm is not main_lm or lm is None):
+            lm = ctx_lm
+        if lm is base["lm"] and configured is None and warn and plain:
+            return base   # DSPy changes nothing this call sees: no copy
+        adapter = base["adapter"]
+        if adapter is None and configured is not None:
+            adapter = native_adapter_for(configured)
+            if adapter is None:
+                raise ConfigError(
+                    f"dspy is configured with {type(configured).__name__}, which has no parity-proven native twin; "
+                    "native modules would send a different prompt. Route this module to 'dspy' (routed dspex "
+                    "modules do so by themselves), or configure a ChatAdapter/JSONAdapter."
+                )
+        return {"lm": lm, "adapter": adapter, "warn_on_type_mismatch": base["warn_on_type_mismatch"] and warn,
+                "plain": plain}
+
+    # --- the LM call ---------------------------------------------------------------------------------------
+    def call_lm(self, lm: Any, messages: list[dict[str, Any]], kwargs: dict[str, Any]) -> Any:
+        if isinstance(lm, dspy.BaseLM):   # marked as DSPy's adapter marks its own call (adapter_message_call)
+            token = _ADAPTER_CALL.set((lm, messages))
+            try:
+                return lm(messages=messages, **kwargs)
+            finally:
+                _ADAPTER_CALL.reset(token)
+        return lm(messages=messages, **kwargs)
+
+    async def acall_lm(self, lm: Any, messages: list[dict[str, Any]], kwargs: dict[str, Any]) -> Any:
+        if isinstance(lm, dspy.BaseLM):
+            with adapter_message_call(lm, messages):
+                return await lm.acall(messages=messages, **kwargs)
+        acall = getattr(lm, "acall", None)
+        if acall is not None:
+            return await acall(messages=messages, **kwargs)
+        import asyncio
+
+        return await asyncio.to_thread(lambda: lm(messages=messages, **kwargs))
+
+    def record_lm(self, lm: Any, prompt: Any, messages: Any, kwargs: dict[str, Any], outputs: Any,
+                  response: Any) -> None:
+        """A dspex.LM call in DSPy's histories and usage tracker (its DSPy face is its CallableLM wrapper)."""
+        record_lm_call(as_dspy_lm(lm), prompt, messages, kwargs, outputs, response)
+
+    # --- one native predictor call inside a routed module ---------------------------------------------------
+    def run_predict(self, predictor: Any, kwargs: dict[str, Any], run: Callable[[dict[str, Any]], Any]) -> Any:
+        root = _ROOT.get()
+        if root is None:
+            return run(kwargs)
+        twin = predictor._dspex_twin
+        if twin is root:  # the routed module itself: its books are kept by run_root around this call
+            return _traced(twin, kwargs, run(kwargs))
+        return _books(twin, kwargs, lambda kw: _traced(twin, kw, run(kw)))
+
+    async def arun_predict(self, predictor: Any, kwargs: dict[str, Any], run: Callable[..., Any]) -> Any:
+        root = _ROOT.get()
+        if root is None:
+            return await run(kwargs)
+        twin = predictor._dspex_twin
+        if twin is root:
+            return _traced(twin, kwargs, await run(kwargs))
+
+        async def inner(kw: dict[str, Any]) -> Any:
+            return _traced(twin, kw, await run(kw))
+
+        return await _abooks(twin, kwargs, inner)
+
+    # --- adapter callbacks ----------------------------------------------------------------------------------
+    def format(self, adapter: Any, signature: Any, demos: Any, inputs: Any) -> Any:
+        if _ROOT.get() is None or not _callbacks():
+            return adapter.format(signature, demos, inputs)
+
+        def format(self: Any, signature: Any, demos: Any, inputs: Any) -> Any:  # noqa: ARG001 - DSPy's signature
+            return adapter.format(native_sig, demos, inputs)
+
+        native_sig = signature
+        return with_callbacks(format)(_dspy_adapter(adapter), _dspy_signature(signature), demos, inputs)
+
+    def parse(self, adapter: Any, signature: Any, completion: Any) -> Any:
+        if _ROOT.get() is None or not _callbacks():
+            return adapter.parse(signature, completion)
+
+        def parse(self: Any, signature: Any, completion: Any) -> Any:  # noqa: ARG001
+            return adapter.parse(native_sig, completion)
+
+        native_sig = signature
+        return with_callbacks(parse)(_dspy_adapter(adapter), _dspy_signature(signature), completion)
+
+
+def _dspy_signature(native_sig: Any) -> Any:
+    from ._signature import to_dspy_signature
+
+    try:
+        return to_dspy_signature(native_sig)
+    except Exception:  # noqa: BLE001 - callbacks then see the native signature
+        return native_sig
+
+
+_ADAPTERS: dict[type, Any] = {}
+
+
+def _dspy_adapter(native_adapter: Any) -> Any:
+    """The DSPy adapter object adapter callbacks are told about (DSPy's class of the same name)."""
+    from dspex.adapters import JSONAdapter
+
+    cls = dspy.JSONAdapter if isinstance(native_adapter, JSONAdapter) else dspy.ChatAdapter
+    configured = dspy_settings.adapter
+    if type(configured) is cls:
+        return configured
+    if cls not in _ADAPTERS:
+        _ADAPTERS[cls] = cls()
+    return _ADAPTERS[cls]
+
+
+def _traced(twin: Any, inputs: dict[str, Any], pred: Any) -> Any:
+    """DSPy's Prediction, and DSPy's trace entry ``(predictor, inputs, prediction)`` when tracing is on."""
+    pred = to_dspy_prediction(pred, twin.signature)
+    trace = dspy_settings.trace
+    if trace is not None and dspy_settings.max_trace_size > 0:
+        if len(trace) >= dspy_settings.max_trace_size:
+            trace.pop(0)
+        trace.append((twin, {**inputs}, pred))
+    return pred
+
+
+@contextlib.contextmanager
+def _caller(module: Any) -> Iterator[None]:
+    callers = list(dspy_settings.caller_modules or [])
+    callers.append(module)
+    with dspy_settings.context(caller_modules=callers):
+        yield
+
+
+def _books(module: Any, kwargs: dict[str, Any], run: Callable[[dict[str, Any]], Any]) -> Any:
+    """What ``dspy.Module.__call__`` does around ``forward``: callbacks and ``caller_modules``."""
+    def __call__(self: Any, *args: Any, **kw: Any) -> Any:  # noqa: N807 - named as DSPy's, for callback messages
+        with _caller(self):
+            return run(kw)
+
+    call = with_callbacks(__call__) if _callbacks(module) else __call__
+    return call(module, **kwargs)
+
+
+async def _abooks(module: Any, kwargs: dict[str, Any], run: Callable[..., Any]) -> Any:
+    async def acall(self: Any, *args: Any, **kw: Any) -> Any:
+        with _caller(self):
+            return await run(kw)
+
+    call = with_callbacks(acall) if _callbacks(module) else acall
+    return await call(module, **kwargs)
+
+
+def _usage_wanted() -> bool:
+    return bool(dspy_settings.track_usage) and thread_local_overrides.get().get("usage_tracker") is None
+
+
+def _set_usage(root: Any, tracker: Any, out: Any) -> None:
+    setter = getattr(root, "_set_lm_usage", None)   # a dspy.Module; a factory-built module may not be one
+    if setter is not None:
+        setter(tracker.get_total_tokens(), out)
+
+
+def _reraise(exc: Exception) -> None:
+    converted = to_dspy_error(exc)
+    if converted is exc:
+        raise exc
+    raise converted from exc.__cause__
+
+
+def run_root(root: Any, args: tuple, kwargs: dict[str, Any], run: Callable[..., Any]) -> Any:
+    """A routed module's native call inside the books DSPy keeps for a module call (callbacks, history, usage,
+    trace), in DSPy's order, with DSPy's result and error types."""
+    def body(kw: dict[str, Any]) -> Any:
+        if not _usage_wanted():
+            return to_dspy_prediction(run(*args, **kw))
+        with track_usage() as tracker:
+            out = to_dspy_prediction(run(*args, **kw))
+        _set_usage(root, tracker, out)
+        return out
+
+    token = _ROOT.set(root)
+    try:
+        return _books(root, kwargs, body)
+    except Exception as exc:  # noqa: BLE001 - re-raised, as DSPy's class where dspex has a twin of it
+        _reraise(exc)
+    finally:
+        _ROOT.reset(token)
+
+
+async def arun_root(root: Any, args: tuple, kwargs: dict[str, Any], run: Callable[..., Any]) -> Any:
+    async def body(kw: dict[str, Any]) -> Any:
+        if not _usage_wanted():
+            return to_dspy_prediction(await run(*args, **kw))
+        with track_usage() as tracker:
+            out = to_dspy_prediction(await run(*args, **kw))
+        _set_usage(root, tracker, out)
+        return out
+
+    token = _ROOT.set(root)
+    try:
+        return await _abooks(root, kwargs, body)
+    except Exception as exc:  # noqa: BLE001
+        _reraise(exc)
+    finally:
+        _ROOT.reset(token)
+
+
+def running_natively() -> Any:
+    """The routed module whose native call is running in this context, if any."""
+    return _ROOT.get()
+
+
+_BRIDGE = Bridge()
+
+
+def install_bridge() -> None:
+    hooks.install(_BRIDGE)

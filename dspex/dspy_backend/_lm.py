@@ -1,0 +1,130 @@
+"""Any LM the docs accept, on DSPy's side: a ``dspex.LM`` or a plain ``lm(messages=..., **kwargs)`` callable.
+
+DSPy's modules insist on a ``dspy.BaseLM``. :func:`as_dspy_lm` wraps anything else in :class:`CallableLM`, a
+``BaseLM`` whose call goes straight to the wrapped LM (DSPy's own scripted-LM pattern: overriding ``__call__``
+skips DSPy's execution layer), so the kill switch and every DSPy-routed call work whatever LM is configured.
+The wrapper keeps DSPy's books (callbacks, history, usage) and reads ``kwargs`` / capabilities from the LM it
+wraps; one wrapper per LM object, so DSPy sees a stable identity (history, ``get_lm``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import uuid
+import weakref
+from typing import Any
+
+import dspy
+from dspy.clients.base_lm import record_history
+from dspy.dsp.utils.settings import settings as dspy_settings
+from dspy.utils.callback import with_callbacks
+
+__all__ = ["CallableLM", "as_dspy_lm", "record_lm_call"]
+
+_wrappers: "weakref.WeakKeyDictionary[Any, CallableLM]" = weakref.WeakKeyDictionary()
+_strong: dict[int, tuple[Any, "CallableLM"]] = {}   # LMs that cannot be weakly referenced (rare)
+
+
+class CallableLM(dspy.BaseLM):
+    """A ``dspy.BaseLM`` in front of a non-DSPy LM."""
+
+    def __init__(self, lm: Any) -> None:
+        self.lm = lm
+        self.model = getattr(lm, "model", None) or getattr(lm, "__name__", None) or type(lm).__name__
+        self.model_type = getattr(lm, "model_type", "chat")
+        self.cache = getattr(lm, "cache", False)
+        self.callbacks = list(getattr(lm, "callbacks", None) or [])
+        self.num_retries = getattr(lm, "num_retries", 0)
+        self.history = []
+        self._warned_zero_temp_rollout = False
+
+    # The wrapped LM's request defaults and capabilities are read live, so editing them on the LM is seen here.
+    @property
+    def kwargs(self) -> dict[str, Any]:  # type: ignore[override]
+        return getattr(self.lm, "kwargs", None) or {}
+
+    @kwargs.setter
+    def kwargs(self, value: dict[str, Any]) -> None:
+        self.lm.kwargs = value
+
+    @property
+    def supported_params(self) -> set[str]:
+        return set(getattr(self.lm, "supported_params", None) or ())
+
+    @property
+    def supports_response_schema(self) -> bool:
+        return bool(getattr(self.lm, "supports_response_schema", False))
+
+    @property
+    def supports_function_calling(self) -> bool:
+        return bool(getattr(self.lm, "supports_function_calling", False))
+
+    @with_callbacks
+    def __call__(self, prompt: Any = None, messages: Any = None, **kwargs: Any) -> Any:
+        outputs = self.lm(messages=messages, **kwargs) if messages is not None else self.lm(prompt, **kwargs)
+        if not _records_itself(self.lm):
+            record_lm_call(self, prompt, messages, kwargs, outputs, None)
+        return outputs
+
+    @with_callbacks
+    async def acall(self, prompt: Any = None, messages: Any = None, **kwargs: Any) -> Any:
+        acall = getattr(self.lm, "acall", None)
+        if acall is not None:
+            outputs = await acall(messages=messages, **kwargs)
+        else:
+            outputs = await asyncio.to_thread(lambda: self.lm(messages=messages, **kwargs))
+        if not _records_itself(self.lm):
+            record_lm_call(self, prompt, messages, kwargs, outputs, None)
+        return outputs
+
+    def dump_state(self) -> dict[str, Any]:
+        dump = getattr(self.lm, "dump_state", None)
+        return dump() if callable(dump) else {"model": self.model}
+
+    def copy(self, **kwargs: Any) -> "CallableLM":
+        copy = getattr(self.lm, "copy", None)
+        return as_dspy_lm(copy(**kwargs)) if callable(copy) else self
+
+    def __repr__(self) -> str:
+        return f"CallableLM({self.lm!r})"
+
+
+def _records_itself(lm: Any) -> bool:
+    """dspex.LM feeds DSPy's history from its own record (it has the response and its usage)."""
+    return getattr(type(lm), "records_dspy_history", False) is True
+
+
+def as_dspy_lm(lm: Any) -> Any:
+    """``lm`` itself when DSPy accepts it (a BaseLM, or None), else its one :class:`CallableLM`."""
+    if lm is None or isinstance(lm, dspy.BaseLM) or isinstance(lm, str):
+        return lm
+    try:
+        wrapper = _wrappers.get(lm)
+        if wrapper is None:
+            wrapper = _wrappers[lm] = CallableLM(lm)
+        return wrapper
+    except TypeError:  # not weakly referenceable
+        held = _strong.get(id(lm))
+        if held is None or held[0] is not lm:
+            held = _strong[id(lm)] = (lm, CallableLM(lm))
+        return held[1]
+
+
+def record_lm_call(owner: Any, prompt: Any, messages: Any, kwargs: dict[str, Any], outputs: Any,
+                   response: Any) -> None:
+    """One entry in DSPy's global, LM and calling-module histories, and the call's usage in DSPy's tracker."""
+    usage = dict((response or {}).get("usage") or {}) if isinstance(response, dict) else {}
+    if usage and dspy_settings.usage_tracker:
+        dspy_settings.usage_tracker.add_usage(getattr(owner, "model", "?"), usage)
+    if dspy_settings.disable_history:
+        return
+    record_history(owner, {
+        "prompt": prompt, "messages": messages,
+        "kwargs": {k: v for k, v in kwargs.items() if not k.startswith("api_")},
+        "response": response, "outputs": outputs, "usage": usage, "cost": None,
+        "timestamp": datetime.datetime.now().isoformat(), "uuid": str(uuid.uuid4()),
+        "model": getattr(owner, "model", None),
+        "response_model": response.get("model") if isinstance(response, dict) else None,
+        "model_type": getattr(owner, "model_type", "chat"),
+    })

@@ -1,0 +1,66 @@
+"""The seam DSPy's side plugs into once a program has loaded DSPy.
+
+Native code never imports dspy. But a native module running inside a DSPy program must behave as a DSPy citizen:
+honour ``dspy.configure`` / ``dspy.context`` (lm, adapter), feed DSPy's trace, history, usage and callbacks, and
+call a ``dspy.LM`` exactly as DSPy's own adapter does. That work lives in :mod:`dspex.dspy_backend`; this module
+only holds the installed bridge. Until ``dspy`` is in ``sys.modules`` the bridge is never loaded, and a native call
+pays one global read and one dict lookup for the whole seam.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any, Protocol
+
+__all__ = ["Bridge", "bridge", "current", "install", "uninstall"]
+
+_BRIDGE_MODULE = "dspex.dspy_backend"   # loaded by name, and only once dspy itself is already imported
+
+
+class Bridge(Protocol):
+    """What native code asks of DSPy's side. Every method has a plain fallback when no bridge is installed."""
+
+    def settings(self, base: dict[str, Any], local: dict[str, Any] | None) -> dict[str, Any]:
+        """Native defaults (``lm``, ``adapter``, ``warn_on_type_mismatch``, ``plain``) as DSPy's settings see them."""
+
+    def call_lm(self, lm: Any, messages: list[dict[str, Any]], kwargs: dict[str, Any]) -> Any:
+        """``lm(messages=..., **kwargs)``, the way DSPy's adapter calls it."""
+
+    async def acall_lm(self, lm: Any, messages: list[dict[str, Any]], kwargs: dict[str, Any]) -> Any:
+        """The async twin of :meth:`call_lm`."""
+
+    def run_predict(self, predictor: Any, kwargs: dict[str, Any], run: Any) -> Any:
+        """Run one call of a routed module's native predictor, keeping DSPy's books for its DSPy twin."""
+
+    async def arun_predict(self, predictor: Any, kwargs: dict[str, Any], run: Any) -> Any:
+        """The async twin of :meth:`run_predict`."""
+
+    def format(self, adapter: Any, signature: Any, demos: Any, inputs: Any) -> Any:
+        """``adapter.format(...)`` with DSPy's adapter callbacks around it."""
+
+    def parse(self, adapter: Any, signature: Any, completion: Any) -> Any:
+        """``adapter.parse(...)`` with DSPy's adapter callbacks around it."""
+
+
+bridge: Bridge | None = None
+
+
+def current() -> Bridge | None:
+    """The installed bridge; loads it the first time it is asked for after dspy was imported."""
+    if bridge is not None:
+        return bridge
+    if "dspy" in sys.modules:
+        importlib.import_module(_BRIDGE_MODULE).install_bridge()
+    return bridge
+
+
+def install(new: Bridge) -> None:
+    global bridge
+    bridge = new
+
+
+def uninstall() -> None:
+    """Forget the bridge (tests that simulate a process without DSPy)."""
+    global bridge
+    bridge = None

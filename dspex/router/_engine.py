@@ -1,0 +1,146 @@
+"""The other implementation of a routed module, kept in step with the module's one state.
+
+A routed module is a module of one implementation (its *shape*, see ``_variants``). The other one is an engine:
+an instance built from the same constructor arguments, whose predictors are paired with the module's by
+``named_predictors()`` name. Before each call the engine takes the module's state, predictor by predictor:
+demos, config, lm and signature (converted between dspy and native signatures, cached). So whatever an optimizer,
+``load`` or the user wrote on the module is what the engine runs; the engine holds no state of its own.
+
+A native engine's predictors point at their DSPy twins (``_dspex_twin``): trace entries and callbacks name the
+object DSPy's optimizers know.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from typing import Any
+
+from dspex.errors import ConfigError
+
+__all__ = ["Engine", "native_signature"]
+
+_log = logging.getLogger("dspex.router")
+_native_sigs: "weakref.WeakKeyDictionary[Any, tuple[str, Any, str]]" = weakref.WeakKeyDictionary()
+
+
+def native_signature(sig: Any) -> tuple[Any, str]:
+    """``(native Signature, "")`` for any signature, or ``(None, why native cannot serve it)``."""
+    from dspex.signature import SignatureMeta, ensure_signature, unsupported_fields
+
+    if isinstance(sig, SignatureMeta):
+        return sig, ""
+    instructions = getattr(sig, "instructions", None)
+    try:
+        cached = _native_sigs.get(sig)
+    except TypeError:
+        cached = None
+    if cached is not None and cached[0] == instructions:
+        return cached[1], cached[2]
+    try:
+        native = ensure_signature(sig)
+        bad = unsupported_fields(native)
+        why = "; ".join(f"field `{k}`: {v}" for k, v in bad.items()) if isinstance(bad, dict) else ", ".join(map(str, bad))
+        result = (None, f"unsupported field types: {why}") if bad else (native, "")
+    except Exception as exc:  # noqa: BLE001 - any signature native cannot read is served by DSPy
+        result = (None, f"signature not readable natively ({type(exc).__name__}: {exc})")
+    try:
+        _native_sigs[sig] = (instructions, *result)
+    except TypeError:
+        pass
+    return result
+
+
+class _Pair:
+    __slots__ = ("path", "owner", "engine", "sig_from")
+
+    def __init__(self, path: str, owner: Any, engine: Any) -> None:
+        self.path, self.owner, self.engine, self.sig_from = path, owner, engine, None
+
+
+class Engine:
+    """``instance``: the other side's module. ``side``: ``native`` or ``dspy`` (what the instance is)."""
+
+    def __init__(self, instance: Any, side: str) -> None:
+        self.instance = instance
+        self.side = side
+        self.pairs: list[_Pair] | None = None    # paired on first use
+
+    # --- pairing -------------------------------------------------------------------------------------------
+    def _pair(self, owner: Any) -> None:
+        from dspex.native import Predict as NativePredict
+
+        mine, theirs = _predictors(owner), _predictors(self.instance)
+        strays = [name for name in theirs if name not in mine]
+        if strays:
+            raise ConfigError(
+                f"{type(owner).__name__}: the {self.side} implementation has predictors {strays} that the module does "
+                f"not have (it has {list(mine)}). Name them alike in both implementations, so they share demos and "
+                "instructions."
+            )
+        unused = [name for name in mine if name not in theirs]
+        if unused and self.pairs is None:
+            _log.warning("dspex: %s's %s implementation does not use the predictors %s; their demos and instructions "
+                         "play no part on that route.", type(owner).__name__, self.side, unused)
+        self.pairs = [_Pair(path, p, theirs[path]) for path, p in mine.items() if path in theirs]
+        for pair in self.pairs:
+            if isinstance(pair.engine, NativePredict):
+                pair.engine._dspex_twin = pair.owner
+
+    def _current(self, owner: Any) -> bool:
+        from dspex.native import get_by_path
+
+        if self.pairs is None:
+            return False
+        try:
+            return all(get_by_path(owner, p.path) is p.owner for p in self.pairs)
+        except (AttributeError, LookupError, ValueError, TypeError):
+            return False
+
+    # --- taking the module's state -------------------------------------------------------------------------
+    def native_status(self, owner: Any) -> tuple[bool, str]:
+        """Whether every predictor's current signature (and decision fields) can run natively."""
+        if not self._current(owner):
+            self._pair(owner)
+        for pair in self.pairs:
+            if getattr(pair.owner, "fields", None):
+                return False, f"predictor `{pair.path}` uses DSPy's experimental decision fields"
+            native, why = native_signature(pair.owner.signature)
+            if native is None:
+                return False, f"predictor `{pair.path}`: {why}"
+        return True, ""
+
+    def sync(self, owner: Any) -> Any:
+        """Copy the module's state onto the engine; returns the engine instance, ready to call."""
+        if not self._current(owner):
+            self._pair(owner)
+        to_native = self.side == "native"
+        for pair in self.pairs:
+            src, dst = pair.owner, pair.engine
+            dst.demos = src.demos
+            dst.config = src.config
+            dst.lm = src.lm if to_native else _as_dspy_lm(src.lm)
+            sig = src.signature
+            if pair.sig_from is not sig:
+                dst.signature = native_signature(sig)[0] if to_native else _to_dspy_signature(sig)
+                pair.sig_from = sig
+        return self.instance
+
+
+def _predictors(module: Any) -> dict[str, Any]:
+    """``named_predictors()`` of a module (of what a factory built, for a hosted one); none if it has no such API."""
+    target = getattr(module, "__dict__", {}).get("_dspex_hosted", module)
+    walk = getattr(target, "named_predictors", None)
+    return dict(walk()) if callable(walk) else {}
+
+
+def _as_dspy_lm(lm: Any) -> Any:
+    from dspex.dspy_backend import as_dspy_lm
+
+    return as_dspy_lm(lm)
+
+
+def _to_dspy_signature(sig: Any) -> Any:
+    from dspex.dspy_backend import DSPyAdapter
+
+    return DSPyAdapter.dspy_signature(sig)

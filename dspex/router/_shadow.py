@@ -1,0 +1,80 @@
+"""The router's half of shadow mode: one :class:`~dspex.shadow.ShadowCall` for a call routed to ``shadow``.
+
+The control is the DSPy route, run for the caller. The candidate is the native route without DSPy's books (it
+must not add trace entries, history or callbacks to the program), on its own deep copy of the inputs, made on the
+worker: a candidate that mutates an input never reaches the caller's objects. Everything about the candidate,
+building its native module included, happens on the worker; nothing of it can reach the caller.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Any
+
+from ._context import current_request
+from ._decision import Decision
+from ._sides import adspy_call, anative_call, dspy_call, effective_lm, native_call
+
+__all__ = ["shadow_call"]
+
+_CALL_OPTS = frozenset({"config", "demos", "signature", "lm"})
+_IMMUTABLE = (str, int, float, bool, bytes, type(None))
+
+
+def _candidate_copy(args: tuple, kwargs: dict[str, Any]) -> tuple[tuple, dict[str, Any]]:
+    """The candidate's own copy of the call's inputs; values that cannot be deep-copied are shared."""
+    return tuple(_copy(a) for a in args), {k: v if k in _CALL_OPTS else _copy(v) for k, v in kwargs.items()}
+
+
+def _copy(value: Any) -> Any:
+    if type(value) in _IMMUTABLE:
+        return value
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # noqa: BLE001 - a lock, a generator, a client: the candidate gets the object itself
+        return value
+
+
+def _logged_state(module: Any, kwargs: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
+    """Signature (native, for per-field comparison), demos and config of a Predict-shaped module, for the log."""
+    from ._engine import native_signature
+
+    predictor = module if hasattr(module, "demos") else getattr(module, "predict", None)
+    if predictor is None:
+        return None, kwargs.get("demos"), dict(kwargs.get("config") or {})
+    signature = native_signature(predictor.signature)[0] if getattr(predictor, "signature", None) is not None else None
+    config = {**(getattr(predictor, "config", None) or {}), **(kwargs.get("config") or {})}
+    return signature, kwargs.get("demos", getattr(predictor, "demos", None)), config
+
+
+def shadow_call(module: Any, d: Decision, args: tuple, kwargs: dict[str, Any], keybox: list[str]) -> Any:
+    from dspex.shadow import ShadowCall  # loaded with the first shadowed call, not with the router
+
+    r = module._dspex
+    req = current_request()
+    key = keybox[0] if keybox else (req.targeting_key if req is not None and req.targeting_key else uuid.uuid4().hex)
+
+    def control(lm: Any) -> Any:
+        return dspy_call(module, args, kwargs, lm)
+
+    async def acontrol(lm: Any) -> Any:
+        return await adspy_call(module, args, kwargs, lm)
+
+    def candidate(lm: Any) -> Any:
+        c_args, c_kwargs = _candidate_copy(args, kwargs)
+        return native_call(module, c_args, c_kwargs, lm, books=False)
+
+    async def acandidate(lm: Any) -> Any:
+        c_args, c_kwargs = _candidate_copy(args, kwargs)
+        return await anative_call(module, c_args, c_kwargs, lm, books=False)
+
+    signature, demos, config = _logged_state(module, kwargs)
+    return ShadowCall(
+        module_type=type(module).module_type, module_name=r.name,
+        inputs={k: v for k, v in kwargs.items() if k not in _CALL_OPTS},
+        demos=demos, config=config, lm=effective_lm(module, kwargs),
+        control=control, candidate=candidate, acontrol=acontrol, acandidate=acandidate,
+        signature=signature, variant=d.variant, reason=d.reason, targeting_key=key, flag_key=d.flag_key,
+        attributes=dict(req.attributes) if req is not None else {},
+    )

@@ -1,0 +1,142 @@
+"""Running one call on one side: DSPy's implementation or the native one, sync and async twins side by side.
+
+A routed module of shape ``dspy`` runs DSPy by calling its own implementation class; it runs native through its
+engine, inside the books DSPy keeps for a module call (``dspy_backend.run_root``). A module of shape ``native``
+does the opposite. Either way the LM is chosen as DSPy would, with dspex's settings ranked in (docs/inside-dspy.md):
+a call's ``lm=`` (for modules that take it, else it becomes the call's default), the predictor's own ``lm``, the
+innermost context (``dspex.native.settings.context`` / ``dspy.context``), ``dspex.configure``, ``dspy.configure``.
+``lm`` arguments here replace the call's LM (shadow's recorder and replayer).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from typing import Any, Iterator
+
+__all__ = ["dspy_call", "adspy_call", "native_call", "anative_call", "effective_lm", "default_lm"]
+
+
+def _native_settings() -> Any:
+    from dspex.native import settings
+
+    return settings
+
+
+def _own_lm(module: Any) -> Any:
+    """The LM a Predict-shaped module (Predict, ChainOfThought's inner predict) carries itself."""
+    if module._dspex.spec.module_type == "predict":
+        return getattr(module, "lm", None)
+    return getattr(getattr(module, "predict", None), "lm", None)
+
+
+def effective_lm(module: Any, kwargs: dict[str, Any]) -> Any:
+    """The LM this call would use (shadow records and replays it)."""
+    lm = kwargs.get("lm")
+    if lm is None and module._dspex.spec.lm_kwarg:
+        lm = _own_lm(module)
+    return default_lm() if lm is None else lm
+
+
+def default_lm() -> Any:
+    """The innermost default LM (no call or module LM): DSPy's settings ranked in when DSPy is loaded."""
+    glob, local = _native_settings().layers()
+    if "dspy" in sys.modules:
+        from dspex.dspy_backend import default_lm as ranked
+
+        return ranked(glob["lm"], local)
+    return local["lm"] if local is not None and local.get("lm") is not None else glob["lm"]
+
+
+# --- DSPy --------------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _dspy_lm(module: Any, target: Any, kwargs: dict[str, Any], lm: Any) -> Iterator[dict[str, Any]]:
+    """Put the chosen LM where DSPy reads it, wrapped as a ``dspy.BaseLM`` when it is not one; yields the call's
+    keyword arguments (a copy when they change: a fallback may still need the caller's)."""
+    import dspy
+
+    from dspex.dspy_backend import as_dspy_lm
+
+    chosen = lm if lm is not None else kwargs.get("lm")
+    if "lm" in kwargs or lm is not None:
+        kwargs = {k: v for k, v in kwargs.items() if k != "lm"}
+    if module._dspex.spec.lm_kwarg:
+        if chosen is None:
+            own = _own_lm(target)
+            chosen = own if own is not None and not isinstance(own, dspy.BaseLM) else None
+        if chosen is not None:
+            kwargs = {**kwargs, "lm": as_dspy_lm(chosen)}
+            chosen = None
+    if chosen is None:
+        chosen = default_lm()
+    if chosen is None or chosen is dspy.settings.lm:
+        yield kwargs
+        return
+    with dspy.context(lm=as_dspy_lm(chosen)):
+        yield kwargs
+
+
+def dspy_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None) -> Any:
+    if type(module)._shape == "dspy":
+        with _dspy_lm(module, module, kwargs, lm) as kw:
+            return type(module)._impl.__call__(module, *args, **kw)
+    instance = module._dspex.engine(module).sync(module)
+    with _dspy_lm(module, instance, kwargs, lm) as kw:
+        return instance(*args, **kw)
+
+
+async def adspy_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None) -> Any:
+    if type(module)._shape == "dspy":
+        with _dspy_lm(module, module, kwargs, lm) as kw:
+            return await type(module)._impl.acall(module, *args, **kw)
+    instance = module._dspex.engine(module).sync(module)
+    with _dspy_lm(module, instance, kwargs, lm) as kw:
+        return await instance.acall(*args, **kw)
+
+
+# --- native ------------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _native_lm(module: Any, kwargs: dict[str, Any], lm: Any) -> Iterator[dict[str, Any]]:
+    if module._dspex.spec.lm_kwarg:  # native modules take lm= like DSPy's Predict: a replacement goes there
+        yield kwargs if lm is None else {**kwargs, "lm": lm}
+        return
+    chosen = lm if lm is not None else kwargs.get("lm")
+    if chosen is None:
+        yield kwargs
+        return
+    with _native_settings().context(lm=chosen):
+        yield {k: v for k, v in kwargs.items() if k != "lm"}
+
+
+def _positional_check(instance: Any, args: tuple) -> None:
+    """DSPy's Predict refuses positional arguments before any callback sees the call."""
+    error = getattr(instance, "_positional_error", None)
+    if args and error is not None:
+        raise error()
+
+
+def native_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None, books: bool = True) -> Any:
+    """Native runs the call; ``books=False`` (a shadow candidate) keeps no DSPy books."""
+    with _native_lm(module, kwargs, lm) as kw:
+        if type(module)._shape == "native":
+            return type(module)._impl.__call__(module, *args, **kw)
+        instance = module._dspex.engine(module).sync(module)
+        _positional_check(instance, args)
+        if not books:
+            return instance(*args, **kw)
+        from dspex.dspy_backend import run_root
+
+        return run_root(module, args, kw, instance)
+
+
+async def anative_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None, books: bool = True) -> Any:
+    with _native_lm(module, kwargs, lm) as kw:
+        if type(module)._shape == "native":
+            return await type(module)._impl.acall(module, *args, **kw)
+        instance = module._dspex.engine(module).sync(module)
+        _positional_check(instance, args)
+        if not books:
+            return await instance.acall(*args, **kw)
+        from dspex.dspy_backend import arun_root
+
+        return await arun_root(module, args, kw, instance.acall)

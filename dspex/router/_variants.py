@@ -1,0 +1,101 @@
+"""A routed module *is* a module of one implementation, with routing on top.
+
+``dspex.Predict("q -> a")`` returns an instance of a class made from ``dspex.Predict`` and an implementation class:
+``dspy.Predict`` when DSPy is loaded (so the module is a ``dspy.Predict`` to DSPy's optimizers, ``save``/``load``,
+copies, callbacks and history: its state *is* DSPy's state), else ``dspex.native.Predict`` (so a program that never
+imports DSPy never pays for it). The other implementation runs as an engine kept in step with that one state
+(see ``_engine``). Made once per (class, shape); copies and pickles rebuild through :func:`rebuild`.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any
+
+from dspex.registry import ModuleSpec, native_class, resolve
+
+__all__ = ["shape_for", "variant", "rebuild", "register_public", "impl_class", "Hosted"]
+
+_variants: dict[tuple[type, str], type] = {}
+_public: dict[str, type] = {}     # module_type -> the routed class users hold (for unpickling)
+_lock = threading.Lock()
+
+
+def register_public(cls: type) -> None:
+    _public[cls.module_type] = cls
+
+
+def shape_for(spec: ModuleSpec) -> str:
+    """``dspy`` when DSPy is loaded (or the type is DSPy-only), else ``native`` when a native class exists."""
+    if spec.dspy is not None and ("dspy" in sys.modules or native_class(spec)[0] is None):
+        return "dspy"
+    return "native" if native_class(spec)[0] is not None else "dspy"
+
+
+class Hosted:
+    """A registered implementation given as a factory (not a class): built by it and called through it.
+
+    Routing works as for any module, but the built object is opaque to DSPy's program API (no predictors to
+    optimize or save): register a class to get that.
+    """
+
+    _factory: Any = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.__dict__["_dspex_hosted"] = type(self)._factory(*args, **kwargs)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._dspex_hosted(*args, **kwargs)
+
+    async def acall(self, *args: Any, **kwargs: Any) -> Any:
+        hosted = self._dspex_hosted
+        acall = getattr(hosted, "acall", None)
+        if acall is not None:
+            return await acall(*args, **kwargs)
+        import asyncio
+
+        return await asyncio.to_thread(hosted, *args, **kwargs)
+
+
+def impl_class(spec: ModuleSpec, shape: str) -> type:
+    if shape == "native":
+        impl = native_class(spec)[0]
+    else:
+        if isinstance(spec.dspy, str) and spec.dspy.startswith("dspy:"):
+            from dspex.dspy_backend import import_dspy
+
+            import_dspy(f"dspex.{spec.module_type} needs DSPy here")
+        impl = resolve(spec.dspy)
+    if isinstance(impl, type):
+        return impl
+    return type("Hosted", (Hosted,), {"_factory": staticmethod(impl), "__module__": __name__})
+
+
+def variant(cls: type, shape: str) -> type:
+    """``cls`` (a routed class) joined with its ``shape`` implementation class."""
+    key = (cls, shape)
+    made = _variants.get(key)
+    if made is None:
+        with _lock:
+            made = _variants.get(key)
+            if made is None:
+                impl = impl_class(cls._spec, shape)
+                made = type(cls.__name__, (cls, impl), {
+                    "_shape": shape, "_impl": impl, "_public": cls,
+                    "__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__,
+                })
+                _variants[key] = made
+    return made
+
+
+def rebuild(module_type: str, shape: str) -> Any:
+    """An empty instance of a routed variant, for ``copy`` and ``pickle`` (the state is set afterwards)."""
+    cls = _public.get(module_type)
+    if cls is None:
+        from dspex.errors import ConfigError
+
+        raise ConfigError(f"Cannot rebuild a dspex.{module_type} module: that type is not registered in this process "
+                          "(import the code that calls dspex.register first).")
+    made = variant(cls, shape)
+    return made.__new__(made)

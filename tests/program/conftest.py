@@ -1,0 +1,59 @@
+"""Program-level tests: whole DSPy programs built with dspy modules (P) and with dspex modules (P'), on every route.
+
+Each test starts with a clean router, no DSPEX_* env, a scratch cwd, DSPy's settings as a fresh program has them
+(``dspy.configure`` with the scripted LM, no adapter, no callbacks) and a shadow log in tmp_path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import dspy
+import pytest
+
+import dspex
+import dspex.router
+from program_support import FieldLM
+
+ROUTES = ("native", "dspy", "shadow", "fractional")
+
+
+@pytest.fixture(autouse=True)
+def clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    for name in list(os.environ):
+        if name.startswith("DSPEX_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'scratch'\n")
+    dspex.router.reset()
+    dspex.native.settings.configure(lm=None)
+    dspy.configure(lm=FieldLM(), adapter=None, callbacks=[], track_usage=False)
+    yield
+    dspex.shutdown(timeout=5)
+    dspex.router.reset()
+    dspex.native.settings.configure(lm=None)
+    dspy.configure(lm=None, adapter=None, callbacks=[], track_usage=False)
+
+
+def route_to(route: str, tmp_path: Path, **extra: Any) -> None:
+    """Configure dspex so every built-in module type takes ``route`` (``fractional``: a 50/50 flag per call)."""
+    shadow = {"log_path": str(tmp_path / "shadow")}
+    types = ("predict", "chain_of_thought")
+    if route == "fractional":
+        flags = {f"dspex.{t}": {"state": "ENABLED", "variants": {"native": "native", "dspy": "dspy", "shadow": "shadow"},
+                                "defaultVariant": "dspy", "targeting": {"fractional": [["native", 50], ["dspy", 50]]}}
+                 for t in types}
+        path = tmp_path / "flags.flagd.json"
+        path.write_text(json.dumps({"flags": flags}))
+        dspex.configure(flags=str(path), shadow=shadow, **extra)
+    else:
+        dspex.configure(module_overrides={t: route for t in types}, shadow=shadow, **extra)
+
+
+@pytest.fixture(params=ROUTES)
+def route(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    route_to(request.param, tmp_path)
+    return request.param

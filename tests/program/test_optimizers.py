@@ -1,0 +1,109 @@
+"""DSPy's optimizers compile P and P' (dspex modules on every route) to the same program.
+
+Same LM, same data, same seeds: the same demos and instructions per predictor name, the same LM requests during
+compilation and after it, the same saved JSON, and states that load across P and P' both ways.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any, Callable
+
+import dspy
+import numpy as np
+import pytest
+
+import dspex
+from program_support import (FieldLM, KINDS, build, demos_of, instructions_of, label_of, metric, saved_state,
+                             trainset)
+
+
+def _embed(texts: list[str]) -> Any:
+    import hashlib
+
+    return np.array([[int(hashlib.sha256(f"{t}|{i}".encode()).hexdigest(), 16) % 1000 / 1000 for i in range(8)]
+                     for t in texts])
+
+
+OPTIMIZERS: dict[str, Callable[[str], tuple[Any, dict[str, Any]]]] = {
+    "labeled": lambda kind: (dspy.LabeledFewShot(k=3), {"trainset": trainset(kind)}),
+    "bootstrap": lambda kind: (dspy.BootstrapFewShot(metric=metric, max_bootstrapped_demos=2, max_labeled_demos=2),
+                               {"trainset": trainset(kind)}),
+    "random_search": lambda kind: (dspy.BootstrapFewShotWithRandomSearch(
+        metric=metric, max_bootstrapped_demos=2, max_labeled_demos=2, num_candidate_programs=2, num_threads=1),
+        {"trainset": trainset(kind)}),
+    "knn": lambda kind: (dspy.KNNFewShot(k=2, trainset=trainset(kind), vectorizer=dspy.Embedder(_embed)), {}),
+    "copro": lambda kind: (dspy.COPRO(metric=metric, breadth=2, depth=1, init_temperature=1.0),
+                           {"trainset": trainset(kind), "eval_kwargs": {"num_threads": 1, "display_progress": False}}),
+    "mipro": lambda kind: (dspy.MIPROv2(metric=metric, auto="light", num_threads=1, seed=9, verbose=False),
+                           {"trainset": trainset(kind), "valset": trainset(kind)}),
+}
+
+
+def _compile(kind: str, ns: Any, optimizer: str) -> tuple[Any, FieldLM]:
+    random.seed(0)
+    np.random.seed(0)
+    program = build(kind, ns)
+    lm = FieldLM()
+    opt, kwargs = OPTIMIZERS[optimizer](kind)
+    with dspy.context(lm=lm):
+        compiled = opt.compile(program, **kwargs)
+    return compiled, lm
+
+
+def _check_same(kind: str, optimizer: str, tmp_path: Path) -> None:
+    p, p_lm = _compile(kind, dspy, optimizer)
+    q, q_lm = _compile(kind, dspex, optimizer)
+    assert [n for n, _ in q.named_predictors()] == [n for n, _ in p.named_predictors()]
+    assert [n for n, _ in q.named_sub_modules()] == [n for n, _ in p.named_sub_modules()]
+    assert all(isinstance(m, dspex.router.RoutedModule) for m in vars(q).values() if isinstance(m, dspy.Module))
+    assert demos_of(q) == demos_of(p)
+    assert instructions_of(q) == instructions_of(p)
+    assert q_lm.calls == p_lm.calls                      # the same requests while compiling
+    assert saved_state(q, tmp_path / "q.json") == saved_state(p, tmp_path / "p.json")
+
+    # After compiling: the same requests and answers on inputs neither saw.
+    for example in trainset(kind)[:3]:
+        p_run, q_run = FieldLM(), FieldLM()
+        with dspy.context(lm=p_run):
+            expected = p(**example.inputs())
+        with dspy.context(lm=q_run):
+            got = q(**example.inputs())
+        assert isinstance(got, dspy.Prediction)
+        assert q_run.calls == p_run.calls
+        assert got.toDict() == expected.toDict() and type(got[label_of(kind)]) is type(expected[label_of(kind)])
+
+    # States load across both ways, into fresh programs, and give back what was compiled.
+    fresh_p, fresh_q = build(kind, dspy), build(kind, dspex)
+    fresh_q.load(str(tmp_path / "p.json"))
+    fresh_p.load(str(tmp_path / "q.json"))
+    assert demos_of(fresh_q) == demos_of(fresh_p) == demos_of(p)
+    assert instructions_of(fresh_q) == instructions_of(p)
+
+
+@pytest.mark.parametrize("optimizer", ["labeled", "bootstrap"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_few_shot_optimizers_compile_the_same_program(kind: str, optimizer: str, route: str, tmp_path: Path) -> None:
+    _check_same(kind, optimizer, tmp_path)
+
+
+@pytest.mark.parametrize("optimizer", ["random_search", "knn", "copro", "mipro"])
+@pytest.mark.parametrize("kind", ["classifier", "two_hop"])
+def test_search_and_instruction_optimizers_compile_the_same_program(kind: str, optimizer: str, route: str,
+                                                                    tmp_path: Path) -> None:
+    _check_same(kind, optimizer, tmp_path)
+
+
+def test_bootstrap_sees_the_native_route_s_trace(tmp_path: Path) -> None:
+    """BootstrapFewShot collects demos from DSPy's trace: the native route records it for the module DSPy knows."""
+    from conftest import route_to
+
+    route_to("native", tmp_path)
+    program = build("two_hop", dspex)
+    with dspy.context(trace=[]):
+        program(question="Capital of France?")
+        trace = dspy.settings.trace
+    assert [entry[0] for entry in trace] == [program.hop.predict, program.answer]
+    assert all(isinstance(entry[2], dspy.Prediction) for entry in trace)
+    assert set(trace[1][1]) == {"context", "question"}
