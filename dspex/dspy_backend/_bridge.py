@@ -81,8 +81,9 @@ def _make_twin(adapter: Any) -> Any:
 
     if isinstance(adapter, ChatAdapter):  # already a native adapter
         return adapter
-    default_types = [dspy.Citations, dspy.Reasoning]
-    if getattr(adapter, "callbacks", None) or list(getattr(adapter, "native_response_types", default_types)) != default_types:
+    from dspy.adapters.base import _DEFAULT_NATIVE_RESPONSE_TYPES as default_types  # what DSPy's adapters default to
+
+    if getattr(adapter, "callbacks", None) or list(getattr(adapter, "native_response_types", default_types)) != list(default_types):
         return None
     if type(adapter) is dspy.JSONAdapter:
         return JSONAdapter(adapter.use_native_function_calling, adapter.parallel_tool_calls)
@@ -250,18 +251,19 @@ def _caller(module: Any) -> Iterator[None]:
 
 def _books(module: Any, kwargs: dict[str, Any], run: Callable[[dict[str, Any]], Any]) -> Any:
     """What ``dspy.Module.__call__`` does around ``forward``: callbacks and ``caller_modules``."""
-    def __call__(self: Any, *args: Any, **kw: Any) -> Any:  # noqa: N807 - named as DSPy's, for callback messages
+    # Named and shaped as dspy.Module.__call__: callbacks get {"args": ..., "kwargs": ...}, as from DSPy.
+    def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N807
         with _caller(self):
-            return run(kw)
+            return run(kwargs)
 
     call = with_callbacks(__call__) if _callbacks(module) else __call__
     return call(module, **kwargs)
 
 
 async def _abooks(module: Any, kwargs: dict[str, Any], run: Callable[..., Any]) -> Any:
-    async def acall(self: Any, *args: Any, **kw: Any) -> Any:
+    async def acall(self: Any, *args: Any, **kwargs: Any) -> Any:
         with _caller(self):
-            return await run(kw)
+            return await run(kwargs)
 
     call = with_callbacks(acall) if _callbacks(module) else acall
     return await call(module, **kwargs)

@@ -13,6 +13,7 @@ import sys
 import threading
 from typing import Any, Callable
 
+from .. import hooks
 from ..errors import DspexError
 from ._transcript import LMCall, Transcript
 
@@ -92,6 +93,8 @@ class _RecorderCore(_Forwarding):
         try:
             if prompt is not None:
                 outputs = self._inner(prompt, messages=messages, **kwargs)
+            elif hooks.bridge is not None:   # the adapter's call, passed on as the adapter would make it
+                outputs = hooks.bridge.call_lm(self._inner, messages, kwargs)
             else:
                 outputs = self._inner(messages=messages, **kwargs)
         except BaseException as exc:
@@ -107,7 +110,9 @@ class _RecorderCore(_Forwarding):
         args = (prompt,) if prompt is not None else ()
         try:
             inner_acall = getattr(self._inner, "acall", None)
-            if inner_acall is not None:
+            if not args and hooks.bridge is not None:
+                outputs = await hooks.bridge.acall_lm(self._inner, messages, kwargs)
+            elif inner_acall is not None:
                 outputs = await inner_acall(*args, messages=messages, **kwargs)
             else:
                 outputs = await asyncio.to_thread(self._inner, *args, messages=messages, **kwargs)

@@ -29,6 +29,7 @@ def clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'scratch'\n")
     dspex.router.reset()
+    dspex.shadow.reset()
     dspex.native.settings.configure(lm=None)
     dspy.configure(lm=FieldLM(), adapter=None, callbacks=[], track_usage=False)
     yield
@@ -57,3 +58,20 @@ def route_to(route: str, tmp_path: Path, **extra: Any) -> None:
 def route(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     route_to(request.param, tmp_path)
     return request.param
+
+
+@pytest.fixture
+def events() -> Any:
+    """Collect telemetry events: ``events(name)`` subscribes and returns the list it fills."""
+    from dspex import telemetry
+
+    detachers: list[Any] = []
+
+    def subscribe(name: str) -> list[tuple[str, dict, dict]]:
+        seen: list[tuple[str, dict, dict]] = []
+        detachers.append(telemetry.attach(name, lambda e, m, md: seen.append((e, dict(m), dict(md)))))
+        return seen
+
+    yield subscribe
+    for detach in detachers:
+        detach()
