@@ -7,9 +7,10 @@ import asyncio
 import copy
 import logging
 import random
+import sys
 import time
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -98,14 +99,41 @@ class BrokenCallback(CallbackRecorder):
 Invoke = Callable[[Any, Any, dict[str, Any], dict[str, Any]], Any]
 
 
+def _takes_lm(module: Any) -> bool:
+    """Predict and ChainOfThought (DSPy's, native or routed) take ``lm=`` per call; a user's module as written
+    (``forward(self, question)``) does not, and gets the LM as its default instead."""
+    classes: list[type] = []
+    dspy = sys.modules.get("dspy")
+    if dspy is not None:
+        classes += [dspy.Predict, dspy.ChainOfThought]
+    from dspex.native import ChainOfThought, Predict
+
+    return isinstance(module, (*classes, Predict, ChainOfThought))
+
+
+@contextmanager
+def _lm_for(module: Any, lm: Any) -> Iterator[dict[str, Any]]:
+    """Where the LM goes: the ``lm=`` keyword, or the default LM of both DSPy and native for the call."""
+    if lm is None or _takes_lm(module):
+        yield {} if lm is None else {"lm": lm}
+        return
+    from dspex.native import settings
+
+    dspy = sys.modules.get("dspy")
+    with settings.context(lm=lm), (dspy.context(lm=lm) if dspy is not None else nullcontext()):
+        yield {}
+
+
 def default_invoke(module: Any, lm: Any, inputs: dict[str, Any], call_kwargs: dict[str, Any]) -> Any:
     positional = call_kwargs.pop("__positional__", ())
-    return module(*positional, **{**inputs, **call_kwargs, **({"lm": lm} if lm is not None else {})})
+    with _lm_for(module, lm) as lm_kwarg:
+        return module(*positional, **{**inputs, **call_kwargs, **lm_kwarg})
 
 
 async def default_ainvoke(module: Any, lm: Any, inputs: dict[str, Any], call_kwargs: dict[str, Any]) -> Any:
     positional = call_kwargs.pop("__positional__", ())
-    return await module.acall(*positional, **{**inputs, **call_kwargs, **({"lm": lm} if lm is not None else {})})
+    with _lm_for(module, lm) as lm_kwarg:
+        return await module.acall(*positional, **{**inputs, **call_kwargs, **lm_kwarg})
 
 
 @contextmanager

@@ -108,3 +108,69 @@ def test_shadow_commands_pass_through(capsys):
     assert main(["shadow", "report", "--help"]) == 0
     assert "--min-comparisons" in capsys.readouterr().out
     assert main(["shadow", "replay", "/no/such/log"]) == 2
+
+
+PLAYBOOK_APP = '''
+import dspy
+import dspex
+import dspex.native as dn
+
+
+class MyRAG(dspy.Module):
+    def __init__(self):
+        super().__init__()
+        self.generate = dspy.ChainOfThought("question -> answer")
+
+    def forward(self, question):
+        return self.generate(question=question)
+
+
+class MyRAGNative(dn.Module):
+    def __init__(self):
+        super().__init__()
+        self.generate = dn.ChainOfThought("question -> answer")
+
+    def forward(self, question):
+        return self.generate(question=question)
+
+
+RoutedRAG = dspex.register("my_rag", native=MyRAGNative, dspy=MyRAG)
+'''
+
+
+def _playbook_blocks() -> list[str]:
+    """The python code blocks of the playbook's "Your own module types" section, verbatim."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "migration" / "playbook.md").read_text()
+    section = text.split("## Your own module types", 1)[1]
+    return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
+def test_the_playbook_s_user_module_runs_verbatim_in_the_gate_and_the_plugin(tmp_path, monkeypatch, pytester):
+    """A user's dspy.Module as written (forward(self, question), no lm= and no invoke hook) is proven by
+    `dspex parity` and by the pytest plugin, with the playbook's own code."""
+    parity_code, plugin_code = _playbook_blocks()[:2]
+    pkg = tmp_path / "my_app"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "rag.py").write_text(PLAYBOOK_APP)
+    (pkg / "parity.py").write_text(parity_code)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(registry, "_user", {})
+    (tmp_path / "pyproject.toml").write_text('[tool.dspex]\nparity_modules = ["my_app.parity:rag"]\n')
+    out = tmp_path / "parity.json"
+    try:
+        assert main(["parity", "--examples", "15", "--seed", "3", "--module", "my_rag", "--report", str(out),
+                     "--corpus", str(tmp_path)]) == 0
+        assert json.loads(out.read_text())["modules"]["my_rag"]["proven"]
+        pytester.syspathinsert(str(tmp_path))
+        pytester.makepyfile(test_app=plugin_code)
+        monkeypatch.chdir(pytester.path)
+        result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider")
+        result.assert_outcomes(passed=2)
+    finally:
+        for name in [m for m in sys.modules if m == "my_app" or m.startswith("my_app.")]:
+            sys.modules.pop(name)
