@@ -50,7 +50,7 @@ def current() -> Bridge | None:
     """The installed bridge; loads it the first time it is asked for after dspy was imported."""
     if bridge is not None:
         return bridge
-    if "dspy" in sys.modules:
+    if sys.modules.get("dspy") is not None:
         importlib.import_module(_BRIDGE_MODULE).install_bridge()
     return bridge
 

@@ -39,7 +39,7 @@ _DSPY_KEY = "dspex_request"   # where a request also rides in DSPy's settings, w
 
 def current_request() -> RequestContext | None:
     ctx = _current.get()
-    if ctx is None and "dspy" in sys.modules:
+    if ctx is None and sys.modules.get("dspy") is not None:
         # A DSPy worker thread (dspy.Evaluate, Module.batch, dspy.Parallel, asyncify) gets a copy of the caller's
         # DSPy overrides but not its contextvars: the request is found there.
         overrides = sys.modules["dspy.dsp.utils.settings"].thread_local_overrides.get()

@@ -41,7 +41,7 @@ def effective_lm(module: Any, kwargs: dict[str, Any]) -> Any:
 def default_lm() -> Any:
     """The innermost default LM (no call or module LM): DSPy's settings ranked in when DSPy is loaded."""
     glob, local = _native_settings().layers()
-    if "dspy" in sys.modules:
+    if sys.modules.get("dspy") is not None:
         from dspex.dspy_backend import default_lm as ranked
 
         return ranked(glob["lm"], local)

@@ -28,7 +28,7 @@ def register_public(cls: type) -> None:
 
 def shape_for(spec: ModuleSpec) -> str:
     """``dspy`` when DSPy is loaded (or the type is DSPy-only), else ``native`` when a native class exists."""
-    if spec.dspy is not None and ("dspy" in sys.modules or native_class(spec)[0] is None):
+    if spec.dspy is not None and (sys.modules.get("dspy") is not None or native_class(spec)[0] is None):
         return "dspy"
     return "native" if native_class(spec)[0] is not None else "dspy"
 
