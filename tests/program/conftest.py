@@ -16,7 +16,7 @@ import pytest
 
 import dspex
 import dspex.router
-from program_support import FieldLM
+from program_support import FieldLM, route_to
 
 ROUTES = ("native", "dspy", "shadow", "fractional")
 
@@ -37,21 +37,6 @@ def clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
     dspex.router.reset()
     dspex.native.settings.configure(lm=None)
     dspy.configure(lm=None, adapter=None, callbacks=[], track_usage=False)
-
-
-def route_to(route: str, tmp_path: Path, **extra: Any) -> None:
-    """Configure dspex so every built-in module type takes ``route`` (``fractional``: a 50/50 flag per call)."""
-    shadow = {"log_path": str(tmp_path / "shadow")}
-    types = ("predict", "chain_of_thought")
-    if route == "fractional":
-        flags = {f"dspex.{t}": {"state": "ENABLED", "variants": {"native": "native", "dspy": "dspy", "shadow": "shadow"},
-                                "defaultVariant": "dspy", "targeting": {"fractional": [["native", 50], ["dspy", 50]]}}
-                 for t in types}
-        path = tmp_path / "flags.flagd.json"
-        path.write_text(json.dumps({"flags": flags}))
-        dspex.configure(flags=str(path), shadow=shadow, **extra)
-    else:
-        dspex.configure(module_overrides={t: route for t in types}, shadow=shadow, **extra)
 
 
 @pytest.fixture(params=ROUTES)

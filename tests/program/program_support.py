@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from pathlib import Path
 from typing import Any, Literal
 
 import dspy
+import dspex
 import pydantic
 
 
@@ -200,3 +202,18 @@ def saved_state(program: Any, path: Any) -> dict[str, Any]:
     state = json.loads(open(path).read())
     state.pop("metadata")
     return state
+
+
+def route_to(route: str, tmp_path: Path, **extra: Any) -> None:
+    """Configure dspex so every built-in module type takes ``route`` (``fractional``: a 50/50 flag per call)."""
+    shadow = {"log_path": str(tmp_path / "shadow")}
+    types = ("predict", "chain_of_thought")
+    if route == "fractional":
+        flags = {f"dspex.{t}": {"state": "ENABLED", "variants": {"native": "native", "dspy": "dspy", "shadow": "shadow"},
+                                "defaultVariant": "dspy", "targeting": {"fractional": [["native", 50], ["dspy", 50]]}}
+                 for t in types}
+        path = tmp_path / "flags.flagd.json"
+        path.write_text(json.dumps({"flags": flags}))
+        dspex.configure(flags=str(path), shadow=shadow, **extra)
+    else:
+        dspex.configure(module_overrides={t: route for t in types}, shadow=shadow, **extra)

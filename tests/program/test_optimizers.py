@@ -97,7 +97,7 @@ def test_search_and_instruction_optimizers_compile_the_same_program(kind: str, o
 
 def test_bootstrap_sees_the_native_route_s_trace(tmp_path: Path) -> None:
     """BootstrapFewShot collects demos from DSPy's trace: the native route records it for the module DSPy knows."""
-    from conftest import route_to
+    from program_support import route_to
 
     route_to("native", tmp_path)
     program = build("two_hop", dspex)

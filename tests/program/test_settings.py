@@ -17,7 +17,7 @@ import pytest
 from dspy.utils.callback import BaseCallback
 
 import dspex
-from conftest import route_to
+from program_support import route_to
 from program_support import FieldLM, build
 
 ROUTES = ("native", "dspy", "shadow")
