@@ -55,16 +55,32 @@ class Routing:
         self._ctx_attrs: dict[str, Any] | None = None
         self._static: tuple[bool, str] | None = None
 
-    # Copies and pickles carry the constructor's answers, never an engine or a cache.
+    # Copies and pickles carry the constructor's answers, never an engine or a cache. A pickle keeps the
+    # signature as the user gave it (a native Signature class holds weak references) and prepares it again.
     def __getstate__(self) -> dict[str, Any]:
-        keep = ("spec", "implementation", "name", "sig", "args", "kwargs")
-        return {k: self.__dict__[k] for k in keep}
+        state = {k: self.__dict__[k] for k in ("spec", "implementation", "name", "args", "kwargs")}
+        state["sig"] = None if self.sig is None else (self.sig.original, self.sig.custom_types)
+        return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        Routing.__init__(self, **state)
+        sig = state.pop("sig")
+        if sig is not None:
+            original, custom = sig
+            sig = prepare_signature(original, None, custom)
+        Routing.__init__(self, sig=sig, **state)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> "Routing":
         return Routing(self.spec, self.implementation, self.name, self.sig, self.args, self.kwargs)
+
+    def _key(self) -> tuple[Any, ...]:
+        sig = None if self.sig is None else self.sig.original
+        return (self.spec.module_type, self.implementation, self.name, sig, self.args, self.kwargs)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when asked the same at construction (so a copied module's ``__dict__`` equals the original's)."""
+        return isinstance(other, Routing) and self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]
 
     # --- the constructor's arguments, per side ---------------------------------------------------------------
     def side_args(self, side: str) -> tuple[tuple[Any, ...], dict[str, Any]]:

@@ -72,10 +72,12 @@ def _text(sig: Any) -> str:
     return sig if isinstance(sig, str) else str(getattr(sig, "signature", sig))
 
 
-def prepare_signature(sig: Any, frame: FrameType | None) -> PreparedSignature:
+def prepare_signature(sig: Any, frame: FrameType | None, custom: dict[str, Any] | None = None) -> PreparedSignature:
+    """``custom``: the custom types a string signature names, when already known (an unpickled module)."""
     from dspex.signature import SignatureMeta, ensure_signature, is_dspy_signature, make_signature
 
-    custom = capture_custom_types(sig, frame) if isinstance(sig, str) else None
+    if custom is None and isinstance(sig, str):
+        custom = capture_custom_types(sig, frame)
     try:
         if isinstance(sig, str):
             native = make_signature(sig, custom_types=custom or None)

@@ -14,7 +14,7 @@ def pytest_runtest_protocol(item: Any, nextitem: Any) -> Any:
     outcomes: list[str] = []
     item._dspex_outcomes = outcomes  # type: ignore[attr-defined]
     yield
-    out = os.environ.get("DSPEX_SUITE_OUT")
+    out = os.environ.get("DSPY_SUITE_OUT")
     if out:
         outcome = "failed" if "failed" in outcomes else ("skipped" if "skipped" in outcomes else "passed")
         with open(out, "a", encoding="utf-8") as f:

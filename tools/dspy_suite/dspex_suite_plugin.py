@@ -1,7 +1,7 @@
 """A pytest plugin that points DSPy's own unit tests at dspex: ``dspy.Predict`` / ``dspy.ChainOfThought`` (and the
-names tests import from ``dspy``) become the routed ``dspex`` classes, on the route given by ``DSPEX_SUITE_ROUTE``
+names tests import from ``dspy``) become the routed ``dspex`` classes, on the route given by ``DSPY_SUITE_ROUTE``
 (``native``, ``dspy`` or ``shadow``). Each test's outcome, and whether it built a dspex module at all, is written
-as JSON lines to ``DSPEX_SUITE_OUT``. Loaded by ``tools/dspy_suite/run.py``; not part of the dspex package.
+as JSON lines to ``DSPY_SUITE_OUT``. Loaded by ``tools/dspy_suite/run.py``; not part of the dspex package.
 """
 
 from __future__ import annotations
@@ -41,10 +41,15 @@ def _dspex_route(tmp_path: Any) -> Any:
     import dspex
     import dspex.router
 
-    route = os.environ.get("DSPEX_SUITE_ROUTE", "native")
+    route = os.environ.get("DSPY_SUITE_ROUTE", "native")
     dspex.router.reset()
-    dspex.configure(module_overrides={"predict": route, "chain_of_thought": route},
-                    shadow={"log_path": str(tmp_path / "dspex-shadow")})
+    shadow = {"log_path": str(tmp_path / "dspex-shadow")}
+    if route == "native":
+        # Native wherever it can serve the call (a signature with types native lacks goes to DSPy, as in
+        # production), and no fallback: a native failure shows as the failure it is, not as DSPy answering.
+        dspex.configure(implementation_preference="native_first", allow_fallback=False, shadow=shadow)
+    else:
+        dspex.configure(module_overrides={"predict": route, "chain_of_thought": route}, shadow=shadow)
     yield
     dspex.shutdown(timeout=5)
     dspex.router.reset()
@@ -56,7 +61,7 @@ def pytest_runtest_protocol(item: Any, nextitem: Any) -> Any:
     outcomes: list[str] = []
     item._dspex_outcomes = outcomes  # type: ignore[attr-defined]
     yield
-    out = os.environ.get("DSPEX_SUITE_OUT")
+    out = os.environ.get("DSPY_SUITE_OUT")
     if out:
         failed = "failed" in outcomes
         outcome = "failed" if failed else ("skipped" if "skipped" in outcomes else "passed")

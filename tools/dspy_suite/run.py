@@ -24,10 +24,11 @@ DEFAULT_DIRS = ("predict", "primitives", "signatures", "adapters", "callback", "
 
 
 def _run(checkout: Path, dirs: list[str], out: Path, plugin: bool, route: str) -> None:
-    env = {**os.environ, "DSPEX_SUITE_OUT": str(out), "DSPEX_SUITE_ROUTE": route,
+    env = {**os.environ, "DSPY_SUITE_OUT": str(out), "DSPY_SUITE_ROUTE": route,
            "LITELLM_LOCAL_MODEL_COST_MAP": "true", "PYTHONPATH": os.pathsep.join(
                [str(checkout), str(Path(__file__).parent)] + os.environ.get("PYTHONPATH", "").split(os.pathsep))}
     args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "--timeout=120",
+            "--continue-on-collection-errors",
             "-p", "dspex_suite_plugin" if plugin else "dspex_suite_baseline", *[f"tests/{d}" for d in dirs]]
     subprocess.run(args, cwd=checkout, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -39,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dirs", nargs="+", default=list(DEFAULT_DIRS), help="folders under tests/ to run")
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
+    args.checkout = args.checkout.resolve()
     if not (args.checkout / "tests" / "conftest.py").is_file():
         print(f"dspy_suite: {args.checkout} has no tests/conftest.py; point it at a DSPy source checkout.")
         return 2
