@@ -15,17 +15,17 @@ Outside such a call (a plain ``dspex.native`` module, a shadow candidate on a wo
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import sys
 import weakref
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import dspy
 from dspy.clients import _deprecation
 from dspy.clients._deprecation import adapter_message_call
 from dspy.dsp.utils.settings import settings as dspy_settings
 from dspy.dsp.utils.settings import thread_local_overrides
+from dspy.dsp.utils.utils import dotdict
 from dspy.utils.callback import with_callbacks
 from dspy.utils.usage_tracker import track_usage
 
@@ -35,7 +35,8 @@ from dspex.errors import ConfigError
 from ._lm import as_dspy_lm, record_lm_call
 from ._values import to_dspy_error, to_dspy_prediction
 
-__all__ = ["install_bridge", "running_natively", "run_root", "arun_root", "native_adapter_for", "default_lm"]
+__all__ = ["install_bridge", "running_natively", "run_root", "arun_root", "native_adapter_for", "default_lm",
+           "configured_adapter"]
 
 # The module, not the ``settings`` object of the same name its package exports: dspy.configure writes here.
 _settings_module = sys.modules["dspy.dsp.utils.settings"]
@@ -54,6 +55,12 @@ def default_lm(own: Any, local: dict[str, Any] | None) -> Any:
     if ctx_lm is not None and ctx_lm is not main_lm:
         return ctx_lm
     return own if own is not None else ctx_lm
+
+
+def configured_adapter() -> Any:
+    """The adapter DSPy's settings hold for this thread / task (None: DSPy's default ChatAdapter)."""
+    overrides = thread_local_overrides.get()
+    return (overrides if overrides else _settings_module.main_thread_config).get("adapter")
 
 
 def native_adapter_for(adapter: Any) -> Any:
@@ -99,7 +106,10 @@ def _root_callbacks() -> bool:
 
 
 def _callbacks(instance: Any = None) -> list[Any]:
-    return list(dspy_settings.get("callbacks", []) or []) + list(getattr(instance, "callbacks", None) or [])
+    overrides = thread_local_overrides.get()
+    configured = (overrides if overrides else _settings_module.main_thread_config).get("callbacks") or []
+    own = getattr(instance, "callbacks", None) or []
+    return [*configured, *own] if configured or own else []
 
 
 class Bridge:
@@ -230,47 +240,77 @@ def _dspy_adapter(native_adapter: Any) -> Any:
     return _ADAPTERS[cls]
 
 
+def _seen() -> dict[str, Any]:
+    """DSPy's settings as this thread / task sees them (a ``dspy.context`` holds a full copy), read directly."""
+    overrides = thread_local_overrides.get()
+    return overrides if overrides else _settings_module.main_thread_config
+
+
 def _traced(twin: Any, inputs: dict[str, Any], pred: Any) -> Any:
     """DSPy's Prediction, and DSPy's trace entry ``(predictor, inputs, prediction)`` when tracing is on."""
     pred = to_dspy_prediction(pred, twin.signature)
-    trace = dspy_settings.trace
-    if trace is not None and dspy_settings.max_trace_size > 0:
-        if len(trace) >= dspy_settings.max_trace_size:
+    seen = _seen()
+    trace = seen.get("trace")
+    size = seen.get("max_trace_size", 10_000)
+    if trace is not None and size > 0:
+        if len(trace) >= size:
             trace.pop(0)
         trace.append((twin, {**inputs}, pred))
     return pred
 
 
-@contextlib.contextmanager
-def _caller(module: Any) -> Iterator[None]:
-    callers = list(dspy_settings.caller_modules or [])
+def _with_caller(module: Any, run: Callable[[dict[str, Any]], Any], kwargs: dict[str, Any]) -> Any:
+    """``run(kwargs)`` with ``module`` appended to DSPy's ``caller_modules`` (what ``dspy.context`` would do,
+    without a context manager: this wraps every native call inside a DSPy program)."""
+    overrides = thread_local_overrides.get()
+    main = _settings_module.main_thread_config
+    callers = list((overrides if "caller_modules" in overrides else main).get("caller_modules") or [])
     callers.append(module)
-    with dspy_settings.context(caller_modules=callers):
-        yield
+    token = thread_local_overrides.set(dotdict({**main, **overrides, "caller_modules": callers}))
+    try:
+        return run(kwargs)
+    finally:
+        thread_local_overrides.reset(token)
+
+
+async def _awith_caller(module: Any, run: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    overrides = thread_local_overrides.get()
+    main = _settings_module.main_thread_config
+    callers = list((overrides if "caller_modules" in overrides else main).get("caller_modules") or [])
+    callers.append(module)
+    token = thread_local_overrides.set(dotdict({**main, **overrides, "caller_modules": callers}))
+    try:
+        return await run(kwargs)
+    finally:
+        thread_local_overrides.reset(token)
 
 
 def _books(module: Any, kwargs: dict[str, Any], run: Callable[[dict[str, Any]], Any]) -> Any:
     """What ``dspy.Module.__call__`` does around ``forward``: callbacks and ``caller_modules``."""
+    if not _callbacks(module):
+        return _with_caller(module, run, kwargs)
+
     # Named and shaped as dspy.Module.__call__: callbacks get {"args": ..., "kwargs": ...}, as from DSPy.
     def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N807
-        with _caller(self):
-            return run(kwargs)
+        return _with_caller(self, run, kwargs)
 
-    call = with_callbacks(__call__) if _callbacks(module) else __call__
-    return call(module, **kwargs)
+    return with_callbacks(__call__)(module, **kwargs)
 
 
 async def _abooks(module: Any, kwargs: dict[str, Any], run: Callable[..., Any]) -> Any:
-    async def acall(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with _caller(self):
-            return await run(kwargs)
+    if not _callbacks(module):
+        return await _awith_caller(module, run, kwargs)
 
-    call = with_callbacks(acall) if _callbacks(module) else acall
-    return await call(module, **kwargs)
+    async def acall(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return await _awith_caller(self, run, kwargs)
+
+    return await with_callbacks(acall)(module, **kwargs)
 
 
 def _usage_wanted() -> bool:
-    return bool(dspy_settings.track_usage) and thread_local_overrides.get().get("usage_tracker") is None
+    overrides = thread_local_overrides.get()
+    seen = overrides if overrides else _settings_module.main_thread_config
+    return bool(seen.get("track_usage")) and overrides.get("usage_tracker") is None
 
 
 def _set_usage(root: Any, tracker: Any, out: Any) -> None:

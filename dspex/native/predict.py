@@ -192,10 +192,12 @@ class Predict(Module, Parameter):
 
     def _run_here(self, kwargs: dict[str, Any]) -> Prediction:
         plan = self._plan
+        if self._plan_source is not self.signature:  # module.signature was reassigned (an optimizer, an engine sync)
+            plan = self._plan = plan_for(self.signature)
+            self._plan_source = self.signature
         # Inline rather than a helper: this test runs on every call, and it is most of the plain path's gain.
         if (
             plan.plain
-            and self._plan_source is self.signature
             and not self.config
             and self.demos == []
             and (kwargs.keys() == plan.name_set or kwargs.keys() == plan.name_set_lm)

@@ -13,6 +13,7 @@ object DSPy's optimizers know.
 from __future__ import annotations
 
 import logging
+import operator
 import weakref
 from typing import Any
 
@@ -52,10 +53,22 @@ def native_signature(sig: Any) -> tuple[Any, str]:
 
 
 class _Pair:
-    __slots__ = ("path", "owner", "engine", "sig_from")
+    __slots__ = ("path", "owner", "engine", "sig_from", "get")
 
     def __init__(self, path: str, owner: Any, engine: Any) -> None:
         self.path, self.owner, self.engine, self.sig_from = path, owner, engine, None
+        self.get = _getter(path)
+
+
+def _getter(path: str) -> Any:
+    """How to find the object at ``path`` in the module again (checked on every call: kept cheap)."""
+    if path == "self":
+        return lambda owner: owner
+    if path.isidentifier():
+        return operator.attrgetter(path)
+    from dspex.native import get_by_path
+
+    return lambda owner: get_by_path(owner, path)
 
 
 class Engine:
@@ -65,6 +78,7 @@ class Engine:
         self.instance = instance
         self.side = side
         self.pairs: list[_Pair] | None = None    # paired on first use
+        self._status: tuple[tuple[Any, ...], tuple[bool, str]] | None = None
 
     # --- pairing -------------------------------------------------------------------------------------------
     def _pair(self, owner: Any) -> None:
@@ -88,27 +102,43 @@ class Engine:
                 pair.engine._dspex_twin = pair.owner
 
     def _current(self, owner: Any) -> bool:
-        from dspex.native import get_by_path
-
-        if self.pairs is None:
+        pairs = self.pairs
+        if pairs is None:
             return False
         try:
-            return all(get_by_path(owner, p.path) is p.owner for p in self.pairs)
+            for pair in pairs:
+                if pair.get(owner) is not pair.owner:
+                    return False
         except (AttributeError, LookupError, ValueError, TypeError):
             return False
+        return True
 
     # --- taking the module's state -------------------------------------------------------------------------
     def native_status(self, owner: Any) -> tuple[bool, str]:
-        """Whether every predictor's current signature (and decision fields) can run natively."""
+        """Whether every predictor's current signature (and decision fields) can run natively; cached until a
+        predictor's signature or decision fields change."""
         if not self._current(owner):
             self._pair(owner)
+        status = self._status
+        if status is not None and len(status[0]) == len(self.pairs):
+            for pair, sig in zip(self.pairs, status[0]):
+                state = vars(pair.owner)
+                if state.get("signature") is not sig or state.get("fields"):
+                    break
+            else:
+                return status[1]
+        result: tuple[bool, str] = (True, "")
         for pair in self.pairs:
             if getattr(pair.owner, "fields", None):
-                return False, f"predictor `{pair.path}` uses DSPy's experimental decision fields"
+                result = (False, f"predictor `{pair.path}` uses DSPy's experimental decision fields")
+                break
             native, why = native_signature(pair.owner.signature)
             if native is None:
-                return False, f"predictor `{pair.path}`: {why}"
-        return True, ""
+                result = (False, f"predictor `{pair.path}`: {why}")
+                break
+        if result[0]:
+            self._status = (tuple(p.owner.signature for p in self.pairs), result)
+        return result
 
     def sync(self, owner: Any) -> Any:
         """Copy the module's state onto the engine; returns the engine instance, ready to call."""
@@ -116,11 +146,13 @@ class Engine:
             self._pair(owner)
         to_native = self.side == "native"
         for pair in self.pairs:
-            src, dst = pair.owner, pair.engine
-            dst.demos = src.demos
-            dst.config = src.config
-            dst.lm = src.lm if to_native else _as_dspy_lm(src.lm)
-            sig = src.signature
+            # Read the module's own attributes from its __dict__: a dspy.Module's __getattribute__ is Python code,
+            # and this runs on every native call.
+            src, dst = vars(pair.owner), pair.engine
+            dst.demos = src["demos"]
+            dst.config = src["config"]
+            dst.lm = src["lm"] if to_native else _as_dspy_lm(src["lm"])
+            sig = src["signature"]
             if pair.sig_from is not sig:
                 dst.signature = native_signature(sig)[0] if to_native else _to_dspy_signature(sig)
                 pair.sig_from = sig

@@ -148,12 +148,9 @@ class Routing:
             return False, f"building the native module raised {type(exc).__name__}: {exc}"
         ok, why = engine.native_status(module)
         if ok:
-            from dspex.dspy_backend import native_adapter_for
-
-            import dspy
-
-            configured = dspy.settings.adapter
-            if configured is not None and native_adapter_for(configured) is None:
+            backend = _backend()
+            configured = backend.configured_adapter()
+            if configured is not None and backend.native_adapter_for(configured) is None:
                 return False, f"the configured adapter {type(configured).__name__} has no parity-proven native twin"
         return ok, why
 
@@ -195,6 +192,19 @@ class Routing:
             dspy_installed=_STATE.dspy_installed,
             circuit_allows=(lambda: circuit.allows_native(module_type)) if circuit is not None else None,
         )
+
+
+_BACKEND: Any = None
+
+
+def _backend() -> Any:
+    """``dspex.dspy_backend``, imported once (an import statement on every call costs more than routing)."""
+    global _BACKEND
+    if _BACKEND is None:
+        import dspex.dspy_backend as backend
+
+        _BACKEND = backend
+    return _BACKEND
 
 
 def _unwrap_module(args: list[Any], kwargs: dict[str, Any], side: str) -> tuple[list[Any], dict[str, Any]]:

@@ -14,6 +14,8 @@ import contextlib
 import sys
 from typing import Any, Iterator
 
+from ._routed import _backend
+
 __all__ = ["dspy_call", "adspy_call", "native_call", "anative_call", "effective_lm", "default_lm"]
 
 
@@ -21,6 +23,7 @@ def _native_settings() -> Any:
     from dspex.native import settings
 
     return settings
+
 
 
 def _own_lm(module: Any) -> Any:
@@ -42,9 +45,7 @@ def default_lm() -> Any:
     """The innermost default LM (no call or module LM): DSPy's settings ranked in when DSPy is loaded."""
     glob, local = _native_settings().layers()
     if sys.modules.get("dspy") is not None:
-        from dspex.dspy_backend import default_lm as ranked
-
-        return ranked(glob["lm"], local)
+        return _backend().default_lm(glob["lm"], local)
     return local["lm"] if local is not None and local.get("lm") is not None else glob["lm"]
 
 
@@ -55,8 +56,7 @@ def _dspy_lm(module: Any, target: Any, kwargs: dict[str, Any], lm: Any) -> Itera
     keyword arguments (a copy when they change: a fallback may still need the caller's)."""
     import dspy
 
-    from dspex.dspy_backend import as_dspy_lm
-
+    as_dspy_lm = _backend().as_dspy_lm
     chosen = lm if lm is not None else kwargs.get("lm")
     if "lm" in kwargs or lm is not None:
         kwargs = {k: v for k, v in kwargs.items() if k != "lm"}
@@ -117,6 +117,12 @@ def _positional_check(instance: Any, args: tuple) -> None:
 
 def native_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None, books: bool = True) -> Any:
     """Native runs the call; ``books=False`` (a shadow candidate) keeps no DSPy books."""
+    if lm is None and module._dspex.spec.lm_kwarg:   # the common case, without a context manager
+        if type(module)._shape == "native":
+            return type(module)._impl.__call__(module, *args, **kwargs)
+        instance = module._dspex.engine(module).sync(module)
+        _positional_check(instance, args)
+        return _backend().run_root(module, args, kwargs, instance) if books else instance(*args, **kwargs)
     with _native_lm(module, kwargs, lm) as kw:
         if type(module)._shape == "native":
             return type(module)._impl.__call__(module, *args, **kw)
@@ -124,9 +130,7 @@ def native_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None
         _positional_check(instance, args)
         if not books:
             return instance(*args, **kw)
-        from dspex.dspy_backend import run_root
-
-        return run_root(module, args, kw, instance)
+        return _backend().run_root(module, args, kw, instance)
 
 
 async def anative_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None, books: bool = True) -> Any:
@@ -137,6 +141,4 @@ async def anative_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any
         _positional_check(instance, args)
         if not books:
             return await instance.acall(*args, **kw)
-        from dspex.dspy_backend import arun_root
-
-        return await arun_root(module, args, kw, instance.acall)
+        return await _backend().arun_root(module, args, kw, instance.acall)

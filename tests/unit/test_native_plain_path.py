@@ -120,8 +120,10 @@ def test_reassigned_signature_is_seen_on_the_next_plain_call(plain_calls: list[A
     module.signature = native.Signature("question -> answer, score: int")
     pred = module(question="q", lm=lm)
     assert pred.score == 3 and "`score` (int)" in lm.calls[-1]["messages"][0]["content"]
-    assert len(plain_calls) == 1  # the call after the reassignment re-planned on the general path
-    assert module(question="q", lm=lm).score == 3 and len(plain_calls) == 2  # and the next one is plain again
+    # the call after the reassignment re-plans first, so it stays on the plain path (an optimizer or a routed
+    # module's engine reassigns signatures: their calls must not drop to the general path for good)
+    assert len(plain_calls) == 2
+    assert module(question="q", lm=lm).score == 3 and len(plain_calls) == 3
 
 
 def test_lm_none_in_the_call_falls_to_the_configured_lm_like_dspy(plain_calls: list[Any]) -> None:
