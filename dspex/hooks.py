@@ -9,11 +9,12 @@ pays one global read and one dict lookup for the whole seam.
 
 from __future__ import annotations
 
+import contextvars
 import importlib
 import sys
 from typing import Any, Protocol
 
-__all__ = ["Bridge", "bridge", "current", "install", "uninstall"]
+__all__ = ["Bridge", "bridge", "current", "install", "uninstall", "native_root"]
 
 _BRIDGE_MODULE = "dspex.dspy_backend"   # loaded by name, and only once dspy itself is already imported
 
@@ -44,6 +45,10 @@ class Bridge(Protocol):
 
 
 bridge: Bridge | None = None
+
+# ``(module, run)`` while a routed module runs natively inside DSPy's own ``Module.__call__``: its ``forward``
+# then calls ``run`` (the native engine) instead of DSPy's forward, and the bridge keeps DSPy's books for it.
+native_root: contextvars.ContextVar[tuple[Any, Any] | None] = contextvars.ContextVar("dspex_native_root", default=None)
 
 
 def current() -> Bridge | None:

@@ -27,7 +27,6 @@ from dspy.dsp.utils.settings import settings as dspy_settings
 from dspy.dsp.utils.settings import thread_local_overrides
 from dspy.dsp.utils.utils import dotdict
 from dspy.utils.callback import with_callbacks
-from dspy.utils.usage_tracker import track_usage
 
 from dspex import hooks
 from dspex.errors import ConfigError
@@ -42,7 +41,7 @@ __all__ = ["install_bridge", "running_natively", "run_root", "arun_root", "nativ
 _settings_module = sys.modules["dspy.dsp.utils.settings"]
 # What adapter_message_call sets; set directly on the hot path (a context manager costs more than the call).
 _ADAPTER_CALL: contextvars.ContextVar = _deprecation._adapter_call
-_ROOT: contextvars.ContextVar[Any] = contextvars.ContextVar("dspex_native_root", default=None)
+_ROOT = hooks.native_root
 _twins: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
 
 
@@ -100,9 +99,13 @@ def _make_twin(adapter: Any) -> Any:
     return None
 
 
+def _root() -> Any:
+    active = _ROOT.get()
+    return None if active is None else active[0]
+
+
 def _root_callbacks() -> bool:
-    root = _ROOT.get()
-    return bool(getattr(root, "callbacks", None))
+    return bool(getattr(_root(), "callbacks", None))
 
 
 def _callbacks(instance: Any = None) -> list[Any]:
@@ -172,7 +175,7 @@ class Bridge:
 
     # --- one native predictor call inside a routed module ---------------------------------------------------
     def run_predict(self, predictor: Any, kwargs: dict[str, Any], run: Callable[[dict[str, Any]], Any]) -> Any:
-        root = _ROOT.get()
+        root = _root()
         if root is None:
             return run(kwargs)
         twin = predictor._dspex_twin
@@ -181,7 +184,7 @@ class Bridge:
         return _books(twin, kwargs, lambda kw: _traced(twin, kw, run(kw)))
 
     async def arun_predict(self, predictor: Any, kwargs: dict[str, Any], run: Callable[..., Any]) -> Any:
-        root = _ROOT.get()
+        root = _root()
         if root is None:
             return await run(kwargs)
         twin = predictor._dspex_twin
@@ -307,18 +310,6 @@ async def _abooks(module: Any, kwargs: dict[str, Any], run: Callable[..., Any]) 
     return await with_callbacks(acall)(module, **kwargs)
 
 
-def _usage_wanted() -> bool:
-    overrides = thread_local_overrides.get()
-    seen = overrides if overrides else _settings_module.main_thread_config
-    return bool(seen.get("track_usage")) and overrides.get("usage_tracker") is None
-
-
-def _set_usage(root: Any, tracker: Any, out: Any) -> None:
-    setter = getattr(root, "_set_lm_usage", None)   # a dspy.Module; a factory-built module may not be one
-    if setter is not None:
-        setter(tracker.get_total_tokens(), out)
-
-
 def _reraise(exc: Exception) -> None:
     converted = to_dspy_error(exc)
     if converted is exc:
@@ -326,47 +317,48 @@ def _reraise(exc: Exception) -> None:
     raise converted from exc.__cause__
 
 
-def run_root(root: Any, args: tuple, kwargs: dict[str, Any], run: Callable[..., Any]) -> Any:
-    """A routed module's native call inside the books DSPy keeps for a module call (callbacks, history, usage,
-    trace), in DSPy's order, with DSPy's result and error types."""
-    def body(kw: dict[str, Any]) -> Any:
-        if not _usage_wanted():
-            return to_dspy_prediction(run(*args, **kw))
-        with track_usage() as tracker:
-            out = to_dspy_prediction(run(*args, **kw))
-        _set_usage(root, tracker, out)
-        return out
+def run_root(root: Any, args: tuple, kwargs: dict[str, Any], instance: Any) -> Any:
+    """A routed module's native call, inside DSPy's own ``Module.__call__`` (callbacks, history, usage, in DSPy's
+    order, and any ``forward`` an optimizer patched onto the instance): its ``forward`` runs ``instance``, the
+    native engine, and hands back DSPy's Prediction and error types."""
+    def run(*a: Any, **kw: Any) -> Any:
+        try:
+            return to_dspy_prediction(instance(*a, **kw))
+        except Exception as exc:  # noqa: BLE001 - re-raised, as DSPy's class where dspex has a twin of it
+            _reraise(exc)
 
-    token = _ROOT.set(root)
+    token = _ROOT.set((root, run))
     try:
-        return _books(root, kwargs, body)
-    except Exception as exc:  # noqa: BLE001 - re-raised, as DSPy's class where dspex has a twin of it
-        _reraise(exc)
+        if isinstance(root, dspy.Module):
+            return type(root)._impl.__call__(root, *args, **kwargs)
+        return _books(root, kwargs, lambda kw: run(*args, **kw))   # a factory-built module: books kept here
     finally:
         _ROOT.reset(token)
 
 
-async def arun_root(root: Any, args: tuple, kwargs: dict[str, Any], run: Callable[..., Any]) -> Any:
-    async def body(kw: dict[str, Any]) -> Any:
-        if not _usage_wanted():
-            return to_dspy_prediction(await run(*args, **kw))
-        with track_usage() as tracker:
-            out = to_dspy_prediction(await run(*args, **kw))
-        _set_usage(root, tracker, out)
-        return out
+async def arun_root(root: Any, args: tuple, kwargs: dict[str, Any], instance_acall: Any) -> Any:
+    async def run(*a: Any, **kw: Any) -> Any:
+        try:
+            return to_dspy_prediction(await instance_acall(*a, **kw))
+        except Exception as exc:  # noqa: BLE001
+            _reraise(exc)
 
-    token = _ROOT.set(root)
+    token = _ROOT.set((root, run))
     try:
+        if isinstance(root, dspy.Module):
+            return await type(root)._impl.acall(root, *args, **kwargs)
+
+        async def body(kw: dict[str, Any]) -> Any:
+            return await run(*args, **kw)
+
         return await _abooks(root, kwargs, body)
-    except Exception as exc:  # noqa: BLE001
-        _reraise(exc)
     finally:
         _ROOT.reset(token)
 
 
 def running_natively() -> Any:
     """The routed module whose native call is running in this context, if any."""
-    return _ROOT.get()
+    return _root()
 
 
 _BRIDGE = Bridge()

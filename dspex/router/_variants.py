@@ -13,6 +13,7 @@ import sys
 import threading
 from typing import Any
 
+from dspex import hooks
 from dspex.registry import ModuleSpec, native_class, resolve
 
 __all__ = ["shape_for", "variant", "rebuild", "register_public", "impl_class", "Hosted"]
@@ -31,6 +32,24 @@ def shape_for(spec: ModuleSpec) -> str:
     if spec.dspy is not None and (sys.modules.get("dspy") is not None or native_class(spec)[0] is None):
         return "dspy"
     return "native" if native_class(spec)[0] is not None else "dspy"
+
+
+class NativeForward:
+    """Mixed into DSPy-shaped variants. A native call runs inside DSPy's own ``Module.__call__`` (its books, and any
+    ``forward`` an optimizer patched onto the instance, as GEPA's trace capture does), and this ``forward`` then runs
+    the native engine instead of DSPy's forward."""
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        active = hooks.native_root.get()
+        if active is not None and active[0] is self:
+            return active[1](*args, **kwargs)
+        return type(self)._impl.forward(self, *args, **kwargs)
+
+    async def aforward(self, *args: Any, **kwargs: Any) -> Any:
+        active = hooks.native_root.get()
+        if active is not None and active[0] is self:
+            return await active[1](*args, **kwargs)
+        return await type(self)._impl.aforward(self, *args, **kwargs)
 
 
 class Hosted:
@@ -81,7 +100,8 @@ def variant(cls: type, shape: str) -> type:
             made = _variants.get(key)
             if made is None:
                 impl = impl_class(cls._spec, shape)
-                made = type(cls.__name__, (cls, impl), {
+                mixins = (NativeForward,) if shape == "dspy" and hasattr(impl, "forward") else ()
+                made = type(cls.__name__, (cls, *mixins, impl), {
                     "_shape": shape, "_impl": impl, "_public": cls,
                     "__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__,
                 })
