@@ -31,7 +31,7 @@ from dspy.utils.callback import with_callbacks
 from dspex import hooks
 from dspex.errors import ConfigError
 
-from ._lm import as_dspy_lm, record_lm_call
+from ._lm import as_dspy_lm, lm_class, record_lm_call
 from ._values import to_dspy_error, to_dspy_prediction
 
 __all__ = ["install_bridge", "running_natively", "run_root", "arun_root", "native_adapter_for", "default_lm",
@@ -170,8 +170,15 @@ class Bridge:
 
     def record_lm(self, lm: Any, prompt: Any, messages: Any, kwargs: dict[str, Any], outputs: Any,
                   response: Any) -> None:
-        """A dspex.LM call in DSPy's histories and usage tracker (its DSPy face is its CallableLM wrapper)."""
-        record_lm_call(as_dspy_lm(lm), prompt, messages, kwargs, outputs, response)
+        """A dspex.LM call in DSPy's histories and usage tracker. A dspex.LM that is a ``dspy.BaseLM`` already has
+        the entry in its own history; an older one's DSPy face is its CallableLM wrapper."""
+        if isinstance(lm, dspy.BaseLM):
+            record_lm_call(lm, prompt, messages, kwargs, outputs, response, own_history=False)
+        else:
+            record_lm_call(as_dspy_lm(lm), prompt, messages, kwargs, outputs, response)
+
+    def lm_class(self, cls: type) -> type:
+        return lm_class(cls)
 
     # --- one native predictor call inside a routed module ---------------------------------------------------
     def run_predict(self, predictor: Any, kwargs: dict[str, Any], run: Callable[[dict[str, Any]], Any]) -> Any:

@@ -20,7 +20,7 @@ from dspy.clients.base_lm import record_history
 from dspy.dsp.utils.settings import settings as dspy_settings
 from dspy.utils.callback import with_callbacks
 
-__all__ = ["CallableLM", "as_dspy_lm", "record_lm_call"]
+__all__ = ["CallableLM", "as_dspy_lm", "record_lm_call", "lm_class"]
 
 _wrappers: "weakref.WeakKeyDictionary[Any, CallableLM]" = weakref.WeakKeyDictionary()
 _strong: dict[int, tuple[Any, "CallableLM"]] = {}   # LMs that cannot be weakly referenced (rare)
@@ -111,15 +111,26 @@ def as_dspy_lm(lm: Any) -> Any:
         return held[1]
 
 
+class _Discard(list):
+    """A history that keeps nothing: for an LM whose own history already has the entry."""
+
+    def append(self, item: Any) -> None:
+        return None
+
+
+class _NoOwner:
+    history = _Discard()
+
+
 def record_lm_call(owner: Any, prompt: Any, messages: Any, kwargs: dict[str, Any], outputs: Any,
-                   response: Any) -> None:
+                   response: Any, own_history: bool = True) -> None:
     """One entry in DSPy's global, LM and calling-module histories, and the call's usage in DSPy's tracker."""
     usage = dict((response or {}).get("usage") or {}) if isinstance(response, dict) else {}
     if usage and dspy_settings.usage_tracker:
         dspy_settings.usage_tracker.add_usage(getattr(owner, "model", "?"), usage)
     if dspy_settings.disable_history:
         return
-    record_history(owner, {
+    record_history(owner if own_history else _NoOwner(), {
         "prompt": prompt, "messages": messages,
         "kwargs": {k: v for k, v in kwargs.items() if not k.startswith("api_")},
         "response": response, "outputs": outputs, "usage": usage, "cost": None,
@@ -128,3 +139,40 @@ def record_lm_call(owner: Any, prompt: Any, messages: Any, kwargs: dict[str, Any
         "response_model": response.get("model") if isinstance(response, dict) else None,
         "model_type": getattr(owner, "model_type", "chat"),
     })
+
+
+_lm_classes: dict[type, type] = {}
+
+
+def lm_class(cls: type) -> type:
+    """``dspex.LM`` (or a subclass) joined with ``dspy.BaseLM``: DSPy accepts it as its own LM.
+
+    Its call is dspex's HTTP client, with DSPy's callbacks around it (global and the LM's own) in place of
+    dspex's; capabilities stay plain attributes (``BaseLM`` makes them read-only properties); its history entries
+    go to DSPy's global and module histories once (dspex's ``_record`` reports them)."""
+    made = _lm_classes.get(cls)
+    if made is None:
+        def __call__(self: Any, prompt: Any = None, messages: Any = None, **kwargs: Any) -> Any:  # noqa: N807
+            return cls._call_once(self, prompt, messages, kwargs)
+
+        async def acall(self: Any, prompt: Any = None, messages: Any = None, **kwargs: Any) -> Any:
+            return await asyncio.to_thread(cls._call_once, self, prompt, messages, kwargs)
+
+        made = _lm_classes[cls] = type(cls.__name__, (cls, dspy.BaseLM), {
+            "__module__": cls.__module__, "__qualname__": cls.__qualname__, "_dspy_twin_of": cls,
+            "__call__": with_callbacks(__call__), "acall": with_callbacks(acall),
+            "supports_response_schema": False, "supports_function_calling": False, "supports_reasoning": False,
+            "supported_params": frozenset(), "_warned_zero_temp_rollout": False,
+            "dump_state": cls.dump_state, "load_state": cls.__dict__["load_state"], "copy": cls.copy,
+            "inspect_history": dspy.BaseLM.inspect_history, "__reduce_ex__": _reduce_lm,
+        })
+    return made
+
+
+def _reduce_lm(self: Any, protocol: Any) -> Any:
+    """Pickled as the plain dspex class: unpickling in a process without DSPy must still work."""
+    return (_rebuild_lm, (self._dspy_twin_of,), self.__getstate__())
+
+
+def _rebuild_lm(cls: type) -> Any:
+    return cls.__new__(cls)

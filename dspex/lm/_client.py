@@ -37,6 +37,14 @@ class LM:
 
     records_dspy_history = True   # when DSPy is loaded, each call also lands in DSPy's histories (see _record)
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> "LM":
+        # In a program that has loaded DSPy, a dspex.LM is also a dspy.BaseLM, so DSPy accepts it wherever it
+        # accepts an LM (dspy.configure, a predictor's lm, DSPy-only modules). The class comes from DSPy's side.
+        bridge = hooks.bridge if hooks.bridge is not None else hooks.current()
+        if bridge is not None and getattr(cls, "_dspy_twin_of", None) is None:
+            cls = bridge.lm_class(cls)
+        return super().__new__(cls)
+
     def __init__(
         self,
         model: str,
@@ -105,12 +113,12 @@ class LM:
 
     # --- calling ----------------------------------------------------------------------------------------------
     def __call__(self, prompt: str | None = None, messages: Messages | None = None, **kwargs: Any) -> list[Any]:
+        if not self.callbacks:
+            return self._call_once(prompt, messages, kwargs)
         if messages is None:
             if not isinstance(prompt, str):
                 raise ConfigError("Call the LM with messages=[{'role': 'user', 'content': ...}] or a prompt string.")
             messages = [{"role": "user", "content": prompt}]
-        if not self.callbacks:
-            return self._complete(prompt, messages, kwargs)
         call_id = uuid.uuid4().hex
         for cb in self.callbacks:
             cb.on_lm_start(call_id=call_id, instance=self, inputs={"prompt": prompt, "messages": messages, **kwargs})
@@ -123,6 +131,14 @@ class LM:
         for cb in self.callbacks:
             cb.on_lm_end(call_id=call_id, outputs=outputs, exception=None)
         return outputs
+
+    def _call_once(self, prompt: str | None, messages: Messages | None, kwargs: dict[str, Any]) -> list[Any]:
+        """One completion request, without callbacks (DSPy's side puts its own around it)."""
+        if messages is None:
+            if not isinstance(prompt, str):
+                raise ConfigError("Call the LM with messages=[{'role': 'user', 'content': ...}] or a prompt string.")
+            messages = [{"role": "user", "content": prompt}]
+        return self._complete(prompt, messages, kwargs)
 
     async def acall(self, prompt: str | None = None, messages: Messages | None = None, **kwargs: Any) -> list[Any]:
         """The same call in a worker thread, so the event loop keeps running while the server thinks."""
@@ -227,7 +243,7 @@ class LM:
 
     def copy(self, **kwargs: Any) -> "LM":
         """A copy with some settings or request defaults changed (``lm.copy(temperature=1.0)``), as in DSPy."""
-        new = LM.__new__(LM)
+        new = type(self).__new__(type(self))
         new.__dict__.update(self.__dict__)
         new.history, new.callbacks, new.kwargs = [], list(self.callbacks), dict(self.kwargs)
         new._cache, new._cache_lock = collections.OrderedDict(), threading.Lock()

@@ -284,3 +284,31 @@ def test_batch_acall_and_inspect_history_on_every_dspex_module(route: str, tmp_p
             q.inspect_history(n=1)
             assert stamp.sub("", capsys.readouterr().out) == stamp.sub("", want)
             assert "[[ ## question ## ]]\na" in want and "User message:" in want
+
+
+def test_dspex_lm_is_accepted_wherever_dspy_accepts_an_lm(tmp_path: Path) -> None:
+    """With DSPy loaded a dspex.LM is a dspy.BaseLM: dspy.configure, plain DSPy modules and DSPy-only modules take it,
+    its callbacks are DSPy's, and each call is in DSPy's histories once."""
+    from dspex.lm.testing import OpenAICompatServer
+    from dspy.clients.base_lm import GLOBAL_HISTORY
+
+    from program_support import FieldLM as Answers
+
+    answers = Answers()
+    with OpenAICompatServer(lambda request: answers._answer(request["messages"][-1]["content"], 0)) as server:
+        lm = dspex.LM("openai/test-model", api_base=server.api_base, api_key="k", cache=False)
+        assert isinstance(lm, dspy.BaseLM) and isinstance(lm, dspex.LM)
+        dspy.configure(lm=lm)
+        cb = Recorder()
+        before = len(GLOBAL_HISTORY)
+        with dspy.context(callbacks=[cb]):
+            program = build("two_hop", dspy)          # pure DSPy modules, no dspex routing at all
+            pred = program(question="Capital of France?")
+        with dspy.context(lm=FieldLM()):
+            assert pred.toDict() == build("two_hop", dspy)(question="Capital of France?").toDict()
+        assert len(GLOBAL_HISTORY) == before + 2 and len(lm.history) == 2 and len(program.hop.predict.history) == 1
+        assert [e for e in cb.events if e[0] == "lm_start"] == [("lm_start", "LM"), ("lm_start", "LM")]
+        copied = lm.copy(temperature=0.9)
+        assert isinstance(copied, dspy.BaseLM) and copied.kwargs["temperature"] == 0.9 and copied.history == []
+        restored = dspy.BaseLM.load_state(lm.dump_state())      # DSPy restores its own LM from a dspex.LM's state
+        assert isinstance(restored, dspy.LM) and restored.model == "openai/test-model"
