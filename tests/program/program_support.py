@@ -77,6 +77,8 @@ def build(kind: str, ns: Any) -> Any:
                 return self.answer(context=retrieve(query), question=question)
 
         return TwoHop()
+    if kind == "registered":
+        return _registered(ns)
     if kind == "extractor":
         class Extractor(dspy.Module):
             def __init__(self) -> None:
@@ -90,7 +92,50 @@ def build(kind: str, ns: Any) -> Any:
     raise ValueError(kind)
 
 
-KINDS = ("classifier", "rag", "two_hop", "extractor")
+class RAGBody(dspy.Module):
+    """A user's own module type, written once with DSPy..."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.generate = dspy.ChainOfThought("context: list[str], question -> answer")
+
+    def forward(self, question: str) -> Any:
+        return self.generate(context=retrieve(question), question=question)
+
+
+def _native_body() -> Any:
+    import dspex.native as dn
+
+    class RAGBodyNative(dn.Module):
+        """...and once natively, its predictors named alike."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.generate = dn.ChainOfThought("context: list[str], question -> answer")
+
+        def forward(self, question: str) -> Any:
+            return self.generate(context=retrieve(question), question=question)
+
+    return RAGBodyNative
+
+
+RoutedRAGBody = dspex.register("rag_body", native=_native_body(), dspy=RAGBody)
+
+
+def _registered(ns: Any) -> Any:
+    class Registered(dspy.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.body = RAGBody() if ns is dspy else RoutedRAGBody()
+
+        def forward(self, question: str) -> Any:
+            return self.body(question=question)
+
+    return Registered()
+
+
+BUILTIN_KINDS = ("classifier", "rag", "two_hop", "extractor")
+KINDS = (*BUILTIN_KINDS, "registered")
 
 TRAIN: dict[str, list[dict[str, Any]]] = {
     "classifier": [{"sentence": s, "sentiment": l} for s, l in [
@@ -106,8 +151,9 @@ TRAIN: dict[str, list[dict[str, Any]]] = {
         ("Di turned 55", "Di", 55), ("Ed: 19", "Ed", 19), ("Flo is twenty", "Flo", 20),
     ]],
 }
-TRAIN["two_hop"] = TRAIN["rag"]
-INPUTS = {"classifier": ("sentence",), "rag": ("question",), "two_hop": ("question",), "extractor": ("text",)}
+TRAIN["two_hop"] = TRAIN["registered"] = TRAIN["rag"]
+INPUTS = {"classifier": ("sentence",), "rag": ("question",), "two_hop": ("question",), "extractor": ("text",),
+          "registered": ("question",)}
 
 
 def trainset(kind: str) -> list[dspy.Example]:
@@ -207,7 +253,7 @@ def saved_state(program: Any, path: Any) -> dict[str, Any]:
 def route_to(route: str, tmp_path: Path, **extra: Any) -> None:
     """Configure dspex so every built-in module type takes ``route`` (``fractional``: a 50/50 flag per call)."""
     shadow = {"log_path": str(tmp_path / "shadow")}
-    types = ("predict", "chain_of_thought")
+    types = ("predict", "chain_of_thought", "rag_body")
     if route == "fractional":
         flags = {f"dspex.{t}": {"state": "ENABLED", "variants": {"native": "native", "dspy": "dspy", "shadow": "shadow"},
                                 "defaultVariant": "dspy", "targeting": {"fractional": [["native", 50], ["dspy", 50]]}}

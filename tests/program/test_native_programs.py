@@ -18,7 +18,7 @@ import dspy
 import pytest
 
 import dspex.native as dn
-from program_support import FieldLM, KINDS, build, demos_of, instructions_of, trainset
+from program_support import BUILTIN_KINDS as KINDS, FieldLM, build, demos_of, instructions_of, trainset
 
 
 def native_program(kind: str) -> Any:
