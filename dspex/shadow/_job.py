@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -25,6 +26,18 @@ __all__ = ["ShadowJob", "Outcome", "IN_CANDIDATE"]
 
 # Set while a candidate (or noise rerun) runs, so a routed module nested inside it does not shadow again.
 IN_CANDIDATE: contextvars.ContextVar[bool] = contextvars.ContextVar("dspex_shadow_in_candidate", default=False)
+
+
+class _QuietCandidate(logging.Filter):
+    """A candidate's input warnings repeat what the control already logged for the same call: kept out of the
+    program's log (they would arrive later, from a worker thread, looking like another call's)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not IN_CANDIDATE.get()
+
+
+for _name in ("dspex.native.predict", "dspex.native.callbacks"):
+    logging.getLogger(_name).addFilter(_QuietCandidate())
 
 
 @dataclass

@@ -312,3 +312,16 @@ def test_dspex_lm_is_accepted_wherever_dspy_accepts_an_lm(tmp_path: Path) -> Non
         assert isinstance(copied, dspy.BaseLM) and copied.kwargs["temperature"] == 0.9 and copied.history == []
         restored = dspy.BaseLM.load_state(lm.dump_state())      # DSPy restores its own LM from a dspex.LM's state
         assert isinstance(restored, dspy.LM) and restored.model == "openai/test-model"
+
+
+def test_a_shadow_candidate_does_not_repeat_the_controls_warnings_in_the_log(tmp_path: Path, caplog: Any) -> None:
+    import logging
+
+    route_to("shadow", tmp_path)
+    module = dspex.Predict("numbers: list[int] -> result")
+    with caplog.at_level(logging.WARNING):
+        module(numbers=["1", "2"])
+        dspex.shutdown(timeout=10)        # the candidate has run by now
+    mismatches = [r for r in caplog.records if "Type mismatch" in r.getMessage()]
+    assert [r.name for r in mismatches] == ["dspy.predict.predict"]    # the control's, once
+    assert dspex.shadow.stats()["compared"] == 1
