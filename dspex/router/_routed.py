@@ -50,7 +50,7 @@ class Routing:
         self.args = args
         self.kwargs = kwargs
         self._engine: Engine | None = None
-        self._engine_error: BaseException | None = None
+        self._engine_error: str | None = None    # why the engine could not be built (not retried per call)
         self.fast: tuple[Any, int, Decision] | None = None
         self._ctx_attrs: dict[str, Any] | None = None
         self._static: tuple[bool, str] | None = None
@@ -142,10 +142,13 @@ class Routing:
         ok, why = self.static_status()
         if not ok or type(module)._shape == "native":
             return ok, why
+        if self._engine_error is not None:
+            return False, self._engine_error
         try:
             engine = self.engine(module)
         except Exception as exc:  # noqa: BLE001 - a native constructor that raises makes native unavailable
-            return False, f"building the native module raised {type(exc).__name__}: {exc}"
+            self._engine_error = f"building the native module raised {type(exc).__name__}: {exc}"
+            return False, self._engine_error
         ok, why = engine.native_status(module)
         if ok:
             backend = _backend()

@@ -125,3 +125,26 @@ def test_a_routed_module_alone_copies_pickles_and_batches_like_dspy_predict(rout
     want = dspy.Predict("question -> answer")
     want.demos = q.demos
     assert [g.toDict() for g in got] == [want(**e.inputs()).toDict() for e in examples]
+
+
+def test_a_native_constructor_that_raises_never_reaches_the_caller_in_shadow(tmp_path: Path, events: Any) -> None:
+    """The candidate's construction is not the caller's business: DSPy answers, with the reason; built once."""
+    from program_support import RAGBody, route_to
+
+    built = []
+
+    class Broken:
+        def __init__(self) -> None:
+            built.append(1)
+            raise RuntimeError("native constructor broke")
+
+    Routed = dspex.register("broken_body", native=Broken, dspy=RAGBody)
+    route_to("shadow", tmp_path)
+    dspex.configure(module_overrides={"broken_body": "shadow"})
+    seen = events("dspex.router.route")
+    module = Routed()
+    for _ in range(3):
+        assert module(question="Capital of France?").toDict() == RAGBody()(question="Capital of France?").toDict()
+    assert [md["implementation"] for _, _, md in seen] == ["dspy"] * 3
+    assert "building the native module raised RuntimeError: native constructor broke" in seen[-1][2]["reason"]
+    assert built == [1]
