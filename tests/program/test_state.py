@@ -148,3 +148,15 @@ def test_a_native_constructor_that_raises_never_reaches_the_caller_in_shadow(tmp
     assert [md["implementation"] for _, _, md in seen] == ["dspy"] * 3
     assert "building the native module raised RuntimeError: native constructor broke" in seen[-1][2]["reason"]
     assert built == [1]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_whole_program_save_and_dspy_load(kind: str, route: str, tmp_path: Path) -> None:
+    """save(save_program=True) pickles the whole program (cloudpickle); dspy.load brings back routed modules."""
+    q = _compiled(kind, dspex)
+    q.save(str(tmp_path / "prog"), save_program=True)
+    loaded = dspy.load(str(tmp_path / "prog"), allow_pickle=True)
+    inputs = trainset(kind)[0].inputs()
+    assert demos_of(loaded) == demos_of(q) and instructions_of(loaded) == instructions_of(q)
+    assert loaded(**inputs).toDict() == q(**inputs).toDict() == _compiled(kind, dspy)(**inputs).toDict()
+    assert all(isinstance(m, dspex.router.RoutedModule) for m in vars(loaded).values() if isinstance(m, dspy.Module))
