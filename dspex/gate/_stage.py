@@ -109,8 +109,28 @@ def _new_flag(old: dict[str, Any], stage: str, percent: int | None, notes: list[
     return {**{k: flag[k] for k in _ORDER if k in flag}, **{k: v for k, v in flag.items() if k not in _ORDER}}
 
 
+def write_target(path: Path) -> Path:
+    """The file an edit of ``path`` must replace: a symlink's final target, never the link itself.
+
+    Renaming over a link would turn it into a regular file and cut it from what it pointed at (a checkout's
+    shared flags, a ConfigMap projection). A target inside a kubelet-managed ``..data`` generation is refused:
+    the kubelet overwrites it on the next sync, so the edit belongs in the ConfigMap's source.
+    """
+    if not path.is_symlink():
+        return path
+    target = Path(os.path.realpath(path))
+    if not target.is_file():
+        raise GateRefusal(f"{path} is a symlink to {target}, which is not a file; point --file at the flag file.")
+    if any(part.startswith("..") for part in target.parts):
+        raise GateRefusal(f"{path} resolves to {target}, a Kubernetes ConfigMap projection the kubelet rewrites; "
+                          "edit the ConfigMap's source file (the one in your repository) and apply it instead.")
+    return target
+
+
 def _write_checked(path: Path, text: str) -> None:
-    """Write beside the target, load that with flagd, then rename over it: a watcher never sees a bad file."""
+    """Write beside the target, load that with flagd, then rename over it: a watcher never sees a bad file.
+
+    ``path`` is already the real file (see :func:`write_target`), so a symlink given as ``--file`` stays a link."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".json")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
@@ -155,5 +175,10 @@ def stage_flag(file: str | Path, module_type: str, stage: str, percent: int | No
         raise GateRefusal("the gate refuses this stage; nothing written:\n" + "\n".join(map(str, refusals)))
     result = StageResult(str(path), key, before, after, notes)
     if write and after != before:
-        _write_checked(path, after)
+        target = write_target(path)
+        try:
+            _write_checked(target, after)
+        except OSError as exc:
+            raise GateRefusal(f"{target} cannot be rewritten ({exc.strerror or exc}); nothing written. "
+                              "Check that the file and its folder are writable.") from exc
     return result

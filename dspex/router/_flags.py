@@ -10,6 +10,7 @@ caching a stale answer.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,8 +68,9 @@ def validate_flag_file(path: str) -> None:
 
 
 def flagd_provider_for(flags: str) -> Any:
-    """``path`` -> in-process FILE resolver; ``flagd://host:port`` -> the flagd daemon over RPC;
-    ``flagd+in-process://host:port`` -> in-process evaluation synced from the daemon."""
+    """``path`` -> flagd's in-process evaluator on the file (watched by content identity, see ``_filewatch``);
+    ``flagd://host:port`` -> the flagd daemon over RPC; ``flagd+in-process://host:port`` -> in-process
+    evaluation synced from the daemon."""
     from openfeature.contrib.provider.flagd import FlagdProvider
     from openfeature.contrib.provider.flagd.config import ResolverType
 
@@ -77,7 +79,11 @@ def flagd_provider_for(flags: str) -> Any:
             host, _, port = flags[len(scheme):].partition(":")
             return FlagdProvider(resolver_type=resolver, host=host or None, port=int(port) if port else None)
     validate_flag_file(flags)
-    return FlagdProvider(resolver_type=ResolverType.FILE, offline_flag_source_path=str(Path(flags).resolve()))
+    from ._filewatch import FlagFileProvider
+
+    # The path as given (absolute, symlinks *not* resolved): a ConfigMap's ``..data`` link is followed afresh on
+    # every poll, so a new generation is seen; the resolved path would be deleted with the old one.
+    return FlagFileProvider(os.path.abspath(flags))
 
 
 class _OncePerEpisode(logging.Filter):
