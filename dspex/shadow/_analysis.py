@@ -125,5 +125,7 @@ def analyse(read: LogRead, threshold: float = 0.02, min_comparisons: int = 200, 
             "verdict": "ready for canary" if ready else "not ready",
             "verdict_reason": why,
         }
+    runs = {str(r.get("run_id")) for r in read.records if r.get("run_id")}
     return {"modules": modules, "threshold": threshold, "min_comparisons": min_comparisons,
-            "bad_lines": [f"{f}:{n}" for f, n in read.bad_lines], "missing": read.missing}
+            "bad_lines": [f"{f}:{n}" for f, n in read.bad_lines], "missing": read.missing,
+            "files": len(read.files), "runs": len(runs)}

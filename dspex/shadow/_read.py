@@ -15,6 +15,7 @@ class LogRead:
     records: list[dict[str, Any]] = field(default_factory=list)
     bad_lines: list[tuple[str, int]] = field(default_factory=list)   # (file, line number): torn or not JSON
     missing: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)                   # every file read (a fleet's logs: many)
 
     def divergences(self) -> Iterator[dict[str, Any]]:
         return (r for r in self.records if r.get("kind") in ("divergence", "candidate_error", "timeout"))
@@ -24,31 +25,48 @@ class LogRead:
 
 
 def report_missing(paths: Iterable[str]) -> bool:
-    """For the CLIs: say which given log paths do not exist (on stderr); True when some do not."""
-    missing = [p for p in paths if not Path(p).exists()]
+    """For the CLIs: say which given log paths (or glob patterns) match nothing (on stderr); True when some do not."""
+    _, missing = expand_paths(paths)
     if missing:
         import sys
 
-        print(f"error: no such log file or folder: {', '.join(missing)}", file=sys.stderr)
+        print(f"error: no such log file or folder: {', '.join(missing)}; pass divergence log files, folders "
+              "or a quoted glob such as 'logs/*.jsonl*'.", file=sys.stderr)
     return bool(missing)
 
 
+def _is_log_file(f: Path) -> bool:
+    return f.is_file() and ".jsonl" in f.name and not f.name.endswith(".lock")
+
+
 def expand_paths(paths: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
-    files: list[Path] = []
+    """Files to read: a file as is, a folder's ``*.jsonl*`` (rotated and per-process files included), and a glob
+    pattern's matches (``logs/*/divergences.*.jsonl*``, ``**`` recursive), so a fleet's logs read as one."""
+    import glob
+
+    files: dict[Path, None] = {}
     missing: list[str] = []
-    for p in map(Path, paths):
+    for given in paths:
+        p = Path(given)
         if p.is_dir():
-            files += sorted(f for f in p.iterdir() if f.is_file() and ".jsonl" in f.name and not f.name.endswith(".lock"))
+            files.update((f, None) for f in sorted(p.iterdir()) if _is_log_file(f))
         elif p.is_file():
-            files.append(p)
+            files[p] = None
+        elif glob.has_magic(str(given)):
+            matches = [Path(m) for m in sorted(glob.glob(str(given), recursive=True))]
+            found = [f for m in matches for f in (sorted(m.iterdir()) if m.is_dir() else [m]) if _is_log_file(f)]
+            if found:
+                files.update((f, None) for f in found)
+            else:
+                missing.append(str(given))
         else:
-            missing.append(str(p))
-    return files, missing
+            missing.append(str(given))
+    return list(files), missing
 
 
 def read_logs(paths: Iterable[str | Path]) -> LogRead:
     files, missing = expand_paths(paths)
-    out = LogRead(missing=missing)
+    out = LogRead(missing=missing, files=[str(f) for f in files])
     for f in files:
         with open(f, encoding="utf-8", errors="replace") as fh:
             for n, line in enumerate(fh, 1):

@@ -15,6 +15,7 @@ import random
 import threading
 import time
 import uuid
+from collections import Counter
 from typing import Any
 
 from ._call import ShadowCall
@@ -45,6 +46,7 @@ class _Runtime:
         self._rng = random.Random()
         self._telemetry: Any = None
         self._warned_no_lm = False
+        self.log_losses: Counter[str] = Counter()
 
     # --- resources -------------------------------------------------------------------------------------------
     def get_pool(self, s: ShadowSettings) -> ShadowPool:
@@ -58,17 +60,24 @@ class _Runtime:
 
     def get_log(self) -> DivergenceLog:
         log = self.log
-        if log is None:
+        if log is None or log.pid != os.getpid():   # a forked worker gets its own per-process file
             with self._lock:
-                if self.log is None:
+                if self.log is None or self.log.pid != os.getpid():
                     s = self.settings
-                    self.log = DivergenceLog(s.resolved_log_path(), s.log_max_bytes, s.log_backups)
+                    self.log = DivergenceLog(s.resolved_log_path(), s.log_max_bytes, s.log_backups, self.log_lost)
                 log = self.log
         return log
 
     def write(self, record: dict[str, Any]) -> None:
         if not self.get_log().write(record):
             self.stats.bump((record.get("module_type", "?"), record.get("module_name")), "log_errors")
+
+    def log_lost(self, kind: str) -> None:
+        """Every record the log could not write: counted by kind and announced as ``dspex.shadow.dropped``."""
+        with self._lock:
+            self.log_losses[kind] += 1
+        self.emit("dspex.shadow.dropped", {"count": 1}, {"module_type": None, "module_name": None,
+                                                         "reason": f"log_{kind}"})
 
     def maybe_write_stats(self, key: tuple[str, str | None], compared: int) -> None:
         if compared % self.settings.stats_every == 0:
@@ -231,7 +240,8 @@ def stats() -> dict[str, Any]:
     pool = rt.pool
     snap["pending"] = pool.pending if pool is not None else 0
     snap["abandoned_threads"] = pool.abandoned if pool is not None else 0
-    snap["log_path"] = str(rt.settings.resolved_log_path())
+    snap["log_path"] = str(rt.log.path if rt.log is not None else rt.settings.resolved_log_path())
+    snap["log_losses"] = dict(rt.log_losses)
     return snap
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from ..errors import ConfigError
 
-__all__ = ["ShadowSettings", "make_settings", "default_log_path", "project_root"]
+__all__ = ["ShadowSettings", "make_settings", "default_log_path", "default_log_dir", "process_log_name", "project_root"]
 
 _MODES = ("replay", "live")
 DEFAULT_LOG_FILE = "divergences.jsonl"
@@ -30,9 +31,26 @@ def project_root(start: Path | None = None) -> Path:
     return here
 
 
+def default_log_dir() -> Path:
+    """``shadow/logs/`` under the project root: git-ignored, beside ``shadow/corpus/``."""
+    return project_root() / "shadow" / "logs"
+
+
 def default_log_path() -> Path:
-    """``shadow/logs/divergences.jsonl`` under the project root: git-ignored, beside ``shadow/corpus/``."""
-    return project_root() / "shadow" / "logs" / DEFAULT_LOG_FILE
+    """This process's file in the default folder (see :func:`process_log_name`)."""
+    return default_log_dir() / process_log_name()
+
+
+def _host() -> str:
+    import socket
+
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname() or "host")[:64] or "host"
+
+
+def process_log_name() -> str:
+    """``divergences.<host>.<pid>.jsonl``: one file per process, so a fleet writing to shared storage (or a log
+    shipper collecting per-pod files) never has two writers on one file; ``dspex shadow report`` merges them."""
+    return f"{DEFAULT_LOG_FILE.removesuffix('.jsonl')}.{_host()}.{os.getpid()}.jsonl"
 
 
 @dataclass(frozen=True)
@@ -47,7 +65,7 @@ class ShadowSettings:
     workers: int = 2                          # candidate threads (a timed-out one is replaced, not waited for)
     max_abandoned: int = 16                   # hung threads tolerated before new candidates are dropped instead
     noise_rate: float = 0.0                   # live mode: share of compared calls that also rerun the control
-    log_path: str | os.PathLike[str] | None = None   # file or folder; None: default_log_path()
+    log_path: str | os.PathLike[str] | None = None   # folder (one file per process) or file; None: shadow/logs/
     log_max_bytes: int = 50 * 1024 * 1024     # rotate the log beyond this size
     log_backups: int = 5                      # rotated files kept: divergences.jsonl.1 ... .N
     redact: tuple[str, ...] = ()              # input field names written as "[REDACTED]"
@@ -59,13 +77,20 @@ class ShadowSettings:
     stats_every: int = 100                    # write a per-module stats line after this many comparisons
 
     def resolved_log_path(self) -> Path:
-        """A folder (or a path without a ``.jsonl``-style suffix) gets ``divergences.jsonl`` inside it."""
+        """This process's log file.
+
+        A folder (or a path without a ``.jsonl``-style suffix) gets one file per process inside it,
+        ``divergences.<host>.<pid>.jsonl``; a file path is used as given, with ``{host}`` and ``{pid}`` replaced.
+        """
         if self.log_path is None:
             return default_log_path()
         path = Path(self.log_path)
         if path.suffix in (".jsonl", ".json", ".log", ".ndjson"):
-            return path
-        return path / DEFAULT_LOG_FILE
+            text = str(path)
+            if "{" in text:
+                text = text.replace("{host}", _host()).replace("{pid}", str(os.getpid()))
+            return Path(text)
+        return path / process_log_name()
 
     def replace(self, **changes: Any) -> "ShadowSettings":
         return make_settings(self, **changes)
