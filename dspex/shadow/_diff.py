@@ -6,8 +6,9 @@ import difflib
 import json
 from typing import Any, Sequence
 
-from ._jsonsafe import scrub_secrets, to_jsonable
+from ._jsonsafe import to_jsonable
 from ._lm import LMCall
+from ._redact import scrub_secrets
 
 __all__ = ["render_request", "request_diff", "positional_mismatches", "transcript_diff", "MAX_DIFF_CHARS"]
 

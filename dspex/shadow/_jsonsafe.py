@@ -1,4 +1,4 @@
-"""Turning results into JSON that can be published: plain values, no secrets, redacted inputs.
+"""Turning results into JSON that can be published: plain values and redacted inputs (secrets: ``_redact``).
 
 Everything here runs off the request path (in the shadow workers), so it favours completeness over speed.
 """
@@ -12,16 +12,8 @@ import math
 import re
 from typing import Any, Iterable, Mapping
 
-__all__ = ["to_jsonable", "scrub_secrets", "redact_fields", "prediction_fields", "error_info", "versions", "REDACTED"]
+__all__ = ["to_jsonable", "redact_fields", "prediction_fields", "error_info", "versions"]
 
-REDACTED = "[REDACTED]"
-# Keys whose values are credentials wherever they appear (LM kwargs, headers, nested configs).
-_SECRET_KEY = re.compile(
-    r"^(api[_-]?key|x[_-]api[_-]key|authorization|proxy[_-]authorization|bearer|token|access[_-]?token|"
-    r"refresh[_-]?token|.*[_-]token|secret|.*[_-]secret|client[_-]secret|password|.*[_-]password|cookie)$",
-    re.IGNORECASE,
-)
-_SECRET_VALUE = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}|\bsk-[A-Za-z0-9_-]{8,}")
 _MAX_DEPTH = 32
 
 
@@ -86,25 +78,10 @@ def to_jsonable(value: Any, _depth: int = 0) -> Any:
     return repr(value)
 
 
-def scrub_secrets(value: Any, _depth: int = 0) -> Any:
-    """Replace credentials (by key anywhere in the structure, and bearer/sk- tokens inside strings)."""
-    if _depth > _MAX_DEPTH:
-        return value
-    if isinstance(value, dict):
-        return {
-            k: REDACTED if isinstance(k, str) and _SECRET_KEY.match(k) and v not in (None, "") else
-            scrub_secrets(v, _depth + 1)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [scrub_secrets(v, _depth + 1) for v in value]
-    if isinstance(value, str) and ("earer" in value or "sk-" in value):
-        return _SECRET_VALUE.sub(lambda m: (m.group(1) or "") + REDACTED, value)
-    return value
-
-
 def redact_fields(inputs: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
     """Inputs with the named fields replaced; names match case-insensitively."""
+    from ._redact import REDACTED
+
     wanted = {n.lower() for n in names}
     return {k: (REDACTED if str(k).lower() in wanted else v) for k, v in inputs.items()}
 

@@ -1,19 +1,21 @@
 """Building one divergence-log record: the JSON line that report, replay and promote read back.
 
-Everything that could leak is handled here, in one place: named input fields are redacted (also where their
-values appear inside the recorded prompts), credentials are scrubbed wherever they sit, and ``clean`` is applied
-to every published output value.
+Everything that could leak is handled here, in one place: input fields named in ``shadow.redact`` or named
+like a credential are redacted (also where their values appear inside the recorded prompts); every key named like
+a credential (see ``_redact``) in the inputs, demos, config, LM state, transcripts and outputs has its value
+replaced, and that value's text is removed from every string of the record; ``clean`` is applied to every
+published output value.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import typing
 from typing import Any, Callable, Mapping, Sequence
 
-from ._jsonsafe import REDACTED, error_info, redact_fields, scrub_secrets, to_jsonable, versions
+from ._jsonsafe import error_info, redact_fields, to_jsonable, versions
 from ._lm import LMCall
+from ._redact import REDACTED, Redactor
 
 __all__ = ["signature_spec", "type_name", "transcript_json", "build_record", "iso_time"]
 
@@ -83,21 +85,6 @@ def _cleaned(value: Any, clean: Callable[[Any], Any] | None) -> Any:
         return f"<clean failed: {type(exc).__name__}>"
 
 
-def _redact_text(obj: Any, secrets: list[str]) -> Any:
-    """Replace the redacted inputs' values wherever they appear in strings (prompts, outputs)."""
-    if not secrets:
-        return obj
-    if isinstance(obj, str):
-        for s in secrets:
-            obj = obj.replace(s, REDACTED)
-        return obj
-    if isinstance(obj, list):
-        return [_redact_text(v, secrets) for v in obj]
-    if isinstance(obj, dict):
-        return {k: _redact_text(v, secrets) for k, v in obj.items()}
-    return obj
-
-
 def build_record(
     *, kind: str, call: Any, settings: Any, run_id: str, call_id: str, started: float, control: Any,
     control_error: BaseException | None, control_s: float, candidate: Any, candidate_error: BaseException | None,
@@ -107,10 +94,10 @@ def build_record(
 ) -> dict[str, Any]:
     clean = settings.clean
     inputs = to_jsonable(dict(call.inputs))
-    redacted_names = [n for n in inputs if n.lower() in {r.lower() for r in settings.redact}]
-    secrets = [v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
-               for k, v in inputs.items() if k in redacted_names and v not in (None, "")]
-    secrets = [s for s in secrets if len(s) >= 3]
+    redactor = Redactor(settings.redact_keys)
+    named = {r.lower() for r in settings.redact}
+    redacted_names = [n for n in inputs if n.lower() in named or redactor.secret(n)]
+    redactor.remember((v for k, v in inputs.items() if k in redacted_names and v not in (None, "")), min_len=3)
     diffs = {name: {"control": _cleaned(d["control"], clean), "candidate": _cleaned(d["candidate"], clean),
                     "comparator": d.get("comparator")} for name, d in differences.items()}
     record: dict[str, Any] = {
@@ -146,9 +133,13 @@ def build_record(
     }
     if candidate_transcript is not None:
         record["candidate_transcript"] = transcript_json(candidate_transcript)
-    record = scrub_secrets(record)
-    if secrets:
-        for key in ("transcript", "candidate_transcript", "prompt_diff", "control", "candidate", "differences"):
-            if key in record:
-                record[key] = _redact_text(record[key], secrets)
-    return record
+    for key in _KEYED_SECTIONS:
+        if key in record:
+            record[key] = redactor.keys(record[key])
+    return redactor.strings(redactor.text(record))
+
+
+# Record sections whose keys are field names, kwargs or LM attributes: secret-named keys there are redacted.
+# (Not the record's own keys, e.g. ``targeting_key`` and ``flag_key``, nor the signature spec's field table.)
+_KEYED_SECTIONS = ("inputs", "demos", "config", "lm", "transcript", "candidate_transcript", "control", "candidate",
+                   "differences")

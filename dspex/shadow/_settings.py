@@ -69,6 +69,7 @@ class ShadowSettings:
     log_max_bytes: int = 50 * 1024 * 1024     # rotate the log beyond this size
     log_backups: int = 5                      # rotated files kept: divergences.jsonl.1 ... .N
     redact: tuple[str, ...] = ()              # input field names written as "[REDACTED]"
+    redact_keys: tuple[str, ...] = ()         # more secret key globs ("*_dsn"), on top of the built-in words
     comparators: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # {module: {field: comparator}}
     ignore: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)         # {module: (field | callable, ...)}
     clean: Callable[[Any], Any] | None = None # applied to values before they are published in the log
@@ -135,9 +136,13 @@ def make_settings(base: ShadowSettings | None = None, **changes: Any) -> ShadowS
     unknown = sorted(set(changes) - _FIELDS)
     if unknown:
         raise ConfigError(f"Unknown shadow setting(s) {unknown}; known settings are {sorted(_FIELDS)}.")
-    if "redact" in changes:
-        redact = changes["redact"]
-        changes["redact"] = (redact,) if isinstance(redact, str) else tuple(redact or ())
+    for key in ("redact", "redact_keys"):
+        if key in changes:
+            value = changes[key]
+            value = (value,) if isinstance(value, str) else tuple(value or ())
+            if not all(isinstance(v, str) and v for v in value):
+                raise ConfigError(f"shadow.{key} takes non-empty strings (names or glob patterns); got {value!r}.")
+            changes[key] = value
     for key in ("comparators", "ignore"):
         if key in changes:
             changes[key] = _normalise_rules(key, changes[key])
