@@ -21,6 +21,7 @@ __all__ = [
     "FlagFileError",
     "DSPyNotInstalledError",
     "NativeUnavailableError",
+    "NotReplayableError",
 ]
 
 
@@ -104,3 +105,7 @@ class DSPyNotInstalledError(DspexError, ImportError):
 
 class NativeUnavailableError(DspexError):
     """Native was chosen for a module that has no native implementation for this signature, and fallback is off."""
+
+
+class NotReplayableError(DspexError):
+    """A logged call or corpus case cannot be rebuilt from data alone (it names code to import); pass a factory."""

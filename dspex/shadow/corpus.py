@@ -10,29 +10,30 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from ..errors import DspexError
+from ..errors import DspexError, NotReplayableError
 from ._compare import Rules, compare_results
 from ._diff import request_diff
 from ._jsonsafe import to_jsonable
 from ._lm import LMCall, make_replayer
 
-__all__ = ["case_from_record", "case_id", "load_cases", "check_case", "rebuild_signature", "native_factory"]
+__all__ = ["case_from_record", "case_id", "load_cases", "check_case", "rebuild_signature", "native_factory",
+           "NOT_REPLAYABLE"]
 
 NativeFactory = Callable[[str, Any, Mapping[str, Any]], Any]   # (module_type, signature, case) -> module
-_CLASS_NAMES = {"react": "ReAct", "best_of_n": "BestOfN"}
+NOT_REPLAYABLE = "not replayable"   # the first words of check_case's problem for a case data alone cannot rebuild
+_KINDS = ("divergence", "candidate_error", "timeout")
 
 
 def case_from_record(record: Mapping[str, Any]) -> dict[str, Any] | None:
     """A regression case from a log line; None for lines that cannot be replayed (stats, redacted inputs)."""
-    if record.get("kind") not in ("divergence", "candidate_error", "timeout") or record.get("redacted"):
-        return None
-    if not record.get("transcript") and not record.get("control", {}).get("error"):
+    if record.get("kind") not in _KINDS or record.get("redacted") or not _well_formed(record):
         return None
     control = record.get("control") or {}
+    if not record.get("transcript") and not control.get("error"):
+        return None
     case = {
         "module_type": record.get("module_type"),
         "module_name": record.get("module_name"),
@@ -50,6 +51,25 @@ def case_from_record(record: Mapping[str, Any]) -> dict[str, Any] | None:
     }
     case["case_id"] = case_id(case)
     return case
+
+
+def _well_formed(record: Mapping[str, Any]) -> bool:
+    """The parts a case is made of have the types dspex writes (a hand-edited or foreign line may not)."""
+    sig = record.get("signature")
+    transcript = record.get("transcript")
+    checks = (
+        isinstance(record.get("module_type"), str),
+        isinstance(record.get("inputs") or {}, dict),
+        isinstance(record.get("config") or {}, dict),
+        isinstance(record.get("lm") or {}, dict),
+        isinstance(record.get("control") or {}, dict),
+        isinstance((record.get("control") or {}).get("error") or {}, dict),
+        sig is None or (isinstance(sig, dict) and isinstance(sig.get("string"), str)
+                        and isinstance(sig.get("fields") or {}, dict)),
+        transcript is None or (isinstance(transcript, list) and all(isinstance(c, dict) for c in transcript)),
+        isinstance(record.get("versions") or {}, dict),
+    )
+    return all(checks)
 
 
 def case_id(case: Mapping[str, Any]) -> str:
@@ -75,13 +95,18 @@ def load_cases(directory: str | Path) -> list[dict[str, Any]]:
 
 
 def rebuild_signature(spec: Mapping[str, Any] | None) -> Any:
-    """A native Signature from a logged spec (types by name, so custom classes need a custom factory)."""
-    from ..signature import infer_prefix, make_signature
+    """A native Signature from a logged spec, as data: builtins and typing names only, nothing is imported
+    (a custom class raises NotReplayableError: pass a factory that builds the module)."""
+    from ..signature import data_only, infer_prefix, make_signature
 
     if not spec or not spec.get("string"):
         raise DspexError("The case has no signature spec; pass a native factory to check_case that builds it.")
-    sig = make_signature(spec["string"], spec.get("instructions") or None, signature_name=spec.get("name") or "StringSignature")
+    with data_only():
+        sig = make_signature(str(spec["string"]), spec.get("instructions") or None,
+                             signature_name=str(spec.get("name") or "StringSignature"))
     for name, meta in (spec.get("fields") or {}).items():
+        if name not in sig.fields or not isinstance(meta, dict):
+            continue
         changes = {}
         if meta.get("desc") not in (None, f"${{{name}}}"):
             changes["desc"] = meta["desc"]
@@ -93,35 +118,77 @@ def rebuild_signature(spec: Mapping[str, Any] | None) -> Any:
 
 
 def native_factory(module_type: str, signature: Any, case: Mapping[str, Any]) -> Any:
-    """The native module for a built-in module type: ``dspex.native.<Class>(signature)``."""
-    from .. import native  # noqa: PLC0415 - the native room may still be growing; resolved at call time
+    """The native module of a *built-in* module type (from dspex's own registry; the log's text never picks
+    what is imported). Any other type is not replayable without a factory."""
+    from .. import registry
 
-    name = _CLASS_NAMES.get(module_type) or re.sub(r"(?:^|_)(\w)", lambda m: m.group(1).upper(), module_type)
-    cls = getattr(native, name, None)
+    spec = registry.BUILTINS.get(module_type) if isinstance(module_type, str) else None
+    cls, why = registry.native_class(spec) if spec is not None else (None, "it is not a built-in module type")
     if cls is None:
-        raise DspexError(f"dspex.native has no {name} for module type {module_type!r}; pass factory= to check_case.")
+        raise NotReplayableError(
+            f"module type {module_type!r} has no built-in native class ({why}); pass a factory that builds it: "
+            "dspex shadow replay --factory package.module:callable (or check_case(case, factory=...))."
+        )
     return cls(signature)
 
 
 def _calls(transcript: Iterable[Mapping[str, Any]]) -> list[LMCall]:
+    """The recorded LM calls; a malformed entry raises NotReplayableError (data, so it is checked, not trusted)."""
     out = []
-    for c in transcript:
-        error = c.get("error")
-        exc = RuntimeError(f"{error['type']}: {error['message']}") if error else None
+    for n, c in enumerate(transcript, 1):
+        error = c.get("error") if isinstance(c, dict) else None
+        if not isinstance(c, dict) or not isinstance(c.get("kwargs") or {}, dict) \
+                or not isinstance(c.get("messages") or [], list) or (error and not isinstance(error, dict)):
+            raise NotReplayableError(f"LM call {n} of its transcript is malformed")
+        exc = RuntimeError(f"{error.get('type')}: {error.get('message')}") if error else None
         out.append(LMCall(messages=c.get("messages"), kwargs=c.get("kwargs") or {}, outputs=c.get("outputs"),
                           error=exc, prompt=c.get("prompt")))
     return out
 
 
+def _shape_problem(case: Mapping[str, Any]) -> str | None:
+    error = case.get("dspy_error")
+    wrong = [name for name, ok in (
+        ("module_type", isinstance(case.get("module_type"), str)),
+        ("inputs", isinstance(case.get("inputs") or {}, dict)),
+        ("config", isinstance(case.get("config") or {}, dict)),
+        ("demos", isinstance(case.get("demos") or [], list)),
+        ("lm", isinstance(case.get("lm") or {}, dict)),
+        ("transcript", isinstance(case.get("transcript") or [], list)),
+        ("dspy_error", not error or (isinstance(error, dict) and isinstance(error.get("type"), str)
+                                     and isinstance(error.get("message"), str))),
+    ) if not ok]
+    return f"malformed case ({', '.join(wrong)} of the wrong type)" if wrong else None
+
+
 def check_case(case: Mapping[str, Any], factory: NativeFactory | None = None) -> list[str]:
-    """Run the native module on the recorded transcript; the differences from DSPy's recorded behaviour."""
-    factory = factory or native_factory
+    """Run the native module on the recorded transcript; the differences from DSPy's recorded behaviour.
+
+    Never raises for what the case holds: a case that data alone cannot rebuild (a custom type, a module type
+    without a built-in native class and no ``factory``, malformed parts) gives one problem starting with
+    :data:`NOT_REPLAYABLE`.
+    """
+    shape = _shape_problem(case)
+    if shape:
+        return [f"{NOT_REPLAYABLE}: {shape}"]
     try:
         signature = rebuild_signature(case.get("signature")) if case.get("signature") else None
-        module = factory(case["module_type"], signature, case)
+    except NotReplayableError as exc:
+        if factory is None:
+            return [f"{NOT_REPLAYABLE}: {exc}"]
+        signature = None   # the factory builds the module (and its signature) itself
+    except Exception as exc:  # noqa: BLE001 - a malformed spec is reported, not raised
+        return [f"{NOT_REPLAYABLE}: its signature cannot be rebuilt ({type(exc).__name__}: {exc})"]
+    try:
+        module = (factory or native_factory)(case["module_type"], signature, case)
+    except NotReplayableError as exc:
+        return [f"{NOT_REPLAYABLE}: {exc}"]
     except Exception as exc:  # noqa: BLE001 - reported as a difference, so the suite says what is missing
         return [f"could not build the native module: {type(exc).__name__}: {exc}"]
-    recorded = _calls(case.get("transcript") or [])
+    try:
+        recorded = _calls(case.get("transcript") or [])
+    except NotReplayableError as exc:
+        return [f"{NOT_REPLAYABLE}: {exc}"]
     attrs = dict(case.get("lm") or {})
     attrs["supported_params"] = set(attrs.get("supported_params") or ())
     replayer = make_replayer(recorded, attrs=attrs, normalize=to_jsonable)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ._read import read_logs, report_missing
-from .corpus import NativeFactory, case_from_record, check_case
+from .corpus import NOT_REPLAYABLE, NativeFactory, case_from_record, check_case
 
 __all__ = ["main", "replay"]
 
@@ -27,9 +27,13 @@ def replay(logs: Sequence[str | Path], factory: NativeFactory | None = None) -> 
         case = case_from_record(record)
         entry = {"id": record.get("id"), "module_type": record.get("module_type"), "kind": record.get("kind")}
         if case is None:
-            results.append(entry | {"status": "not_replayable", "problems": ["redacted inputs or no transcript"]})
+            why = "redacted inputs" if record.get("redacted") else "no transcript, or parts of the wrong type"
+            results.append(entry | {"status": "not_replayable", "problems": [why]})
             continue
         problems = check_case(case, factory)
+        if problems and problems[0].startswith(NOT_REPLAYABLE):
+            results.append(entry | {"status": "not_replayable", "problems": problems})
+            continue
         results.append(entry | {"status": "diverges" if problems else "fixed", "problems": problems})
     return results
 

@@ -15,6 +15,7 @@ __all__ = [
     "annotation_name",
     "check_field",
     "check_signature",
+    "data_only",
     "detect_custom_types_from_caller",
     "ensure_signature",
     "field_from_dspy",
@@ -29,8 +30,8 @@ __all__ = [
 
 def __getattr__(name: str) -> object:
     # The string parser (and ``ast``) loads when the first string signature is parsed, not at import.
-    if name == "detect_custom_types_from_caller":
-        from ._parse import detect_custom_types_from_caller
+    if name in ("detect_custom_types_from_caller", "data_only"):
+        from . import _parse
 
-        return detect_custom_types_from_caller
+        return getattr(_parse, name)
     raise AttributeError(f"module 'dspex.signature' has no attribute {name!r}")

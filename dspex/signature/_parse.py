@@ -14,20 +14,35 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
+import contextvars
 import importlib
 import re
 import sys
 import typing
 from typing import Any, Iterator, Mapping
 
-from ..errors import SignatureError, UnsupportedTypeError
+from ..errors import NotReplayableError, SignatureError, UnsupportedTypeError
 from ._field import IS_TYPE_UNDEFINED, Field, InputField, OutputField
 
-__all__ = ["parse_signature_string", "detect_custom_types_from_caller", "type_names"]
+__all__ = ["parse_signature_string", "detect_custom_types_from_caller", "type_names", "data_only"]
 
 _BUILTIN_TYPES = (int, str, float, bool, list, tuple, dict, set, frozenset, complex, bytes, bytearray)
 _TYPE_PATTERN = re.compile(r":\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
 _MAX_FRAMES = 100
+# Set while a signature string comes from data (a divergence log, a corpus case): names resolve only to typing's
+# names and builtins, never by importing a module (DSPy's fallback for an unknown name).
+_DATA_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar("dspex_signature_data_only", default=False)
+
+
+@contextlib.contextmanager
+def data_only() -> Iterator[None]:
+    """Parse signature strings as data: an unknown name raises NotReplayableError instead of importing it."""
+    token = _DATA_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _DATA_ONLY.reset(token)
 
 
 class _DspyName(Exception):
@@ -146,6 +161,12 @@ def _resolve_name(name: str, names: dict[str, Any]) -> Any:
     for t in _BUILTIN_TYPES:
         if t.__name__ == name:
             return t
+    if _DATA_ONLY.get():
+        raise NotReplayableError(
+            f"the signature names {name!r}, which is neither a builtin nor a typing name; dspex does not import "
+            "code named by log or corpus data. Pass a factory that builds the module (dspex shadow replay "
+            "--factory package.module:callable, or check_case(case, factory=...))."
+        )
     if name == "dspy":
         if "dspy" not in sys.modules:  # resolving it would import DSPy: report the field unsupported instead
             raise _DspyName(name)
