@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import textwrap
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -53,9 +54,14 @@ class OutputSlot:
 
 @dataclass(slots=True)
 class Plan:
-    """A signature's fixed prompt parts for one adapter kind."""
+    """A signature's fixed prompt parts for one adapter kind.
 
-    signature: Any
+    Plans are cached in a ``WeakKeyDictionary`` keyed on the signature class, so a plan refers to its signature
+    through a weak reference (``signature_ref``): each cached value holding its own key strongly would keep
+    every signature alive for ever. The caller of a plan holds the signature, so ``plan.signature`` is alive.
+    """
+
+    signature_ref: Any                  # weakref.ref to the signature class
     inputs: tuple[FieldSlot, ...]
     outputs: tuple[OutputSlot, ...]
     output_names: tuple[str, ...]
@@ -66,6 +72,13 @@ class Plan:
     extra: dict[str, Any]
     # Reads a completion that follows the prompt exactly (see _sections.canonical_reader); None: no such reader.
     reader: Callable[[str], list[tuple[str, str]] | None] | None = None
+
+
+def _signature_of(plan: Plan) -> Any:
+    return plan.signature_ref()
+
+
+Plan.signature = property(_signature_of)  # type: ignore[attr-defined]
 
 
 def field_descriptions(fields: Mapping[str, Field]) -> str:
@@ -117,7 +130,7 @@ def build_plan(
         for n, f in outs.items()
     )
     return Plan(
-        signature=signature,
+        signature_ref=weakref.ref(signature),
         inputs=tuple(FieldSlot(n, f"[[ ## {n} ## ]]\n", f.annotation is str) for n, f in ins.items()),
         outputs=outputs,
         output_names=tuple(outs),

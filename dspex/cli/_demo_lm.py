@@ -40,11 +40,14 @@ def answer(messages: list[dict[str, Any]]) -> str:
     user = next(m["content"] for m in reversed(messages) if m["role"] == "user")
     cached = _ANSWERS.get(user)
     if cached is None:
+        if len(_ANSWERS) >= _MAX_ANSWERS:   # bounded: a long-running use of the demo LM stays flat
+            _ANSWERS.clear()
         cached = _ANSWERS[user] = _answer(user)
     return cached
 
 
 _ANSWERS: dict[str, str] = {}
+_MAX_ANSWERS = 4096
 
 
 def _answer(user: str) -> str:

@@ -21,14 +21,23 @@ CALL_KEYWORDS = frozenset({"signature", "new_signature", "demos", "config", "lm"
 
 
 class InputPlan:
-    """What one signature's calls need to know about its inputs, precomputed."""
+    """What one signature's calls need to know about its inputs, precomputed.
 
-    __slots__ = ("signature", "names", "name_set", "name_set_lm", "plain", "defaults", "not_optional", "typed",
+    Cached in a ``WeakKeyDictionary`` keyed on the signature class, so the plan holds its signature *weakly*:
+    a cached value that held its own key strongly would keep every signature ever seen alive (20,000 distinct
+    signatures kept ~150 MB). Whoever calls with a plan holds the signature, so ``plan.signature`` is alive then.
+    """
+
+    __slots__ = ("_signature", "names", "name_set", "name_set_lm", "plain", "defaults", "not_optional", "typed",
                  "__weakref__")
+
+    @property
+    def signature(self) -> Any:
+        return self._signature()
 
     def __init__(self, signature: Any) -> None:
         fields = signature._input_fields
-        self.signature = signature
+        self._signature = weakref.ref(signature)
         self.names: tuple[str, ...] = tuple(fields)
         self.name_set: frozenset[str] = frozenset(fields)
         self.name_set_lm: frozenset[str] = self.name_set | {"lm"}
@@ -47,6 +56,7 @@ class InputPlan:
         )
 
 
+# signature class (native, or a dspy class mapped to its native twin) -> plan; weak: see InputPlan.
 _PLANS: "weakref.WeakKeyDictionary[Any, InputPlan]" = weakref.WeakKeyDictionary()
 
 
