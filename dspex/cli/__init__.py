@@ -5,10 +5,13 @@ from __future__ import annotations
 import sys
 from typing import Sequence
 
-__all__ = ["main"]
+from ._errors import report_error
+from ._text import cell, plain_text
+
+__all__ = ["main", "plain_text", "cell", "report_error"]
 
 
-def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901 - one place that turns errors into exit codes
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (also used by ``python -m dspex``)."""
     from ._app import build_app
 
@@ -16,22 +19,9 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901 - one place th
     try:
         rv = app.main(args=list(argv) if argv is not None else None, prog_name="dspex", standalone_mode=False)
     except SystemExit as exc:
-        return int(exc.code or 0)
-    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence: one clear line, no traceback
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            print("Aborted.", file=sys.stderr)
-            return 1
-        from ..errors import DspexError
-
-        if isinstance(exc, DspexError):
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        raise
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    except Exception as exc:  # noqa: BLE001 - one clear line, no traceback (see _errors)
+        return report_error(exc)
     return rv if isinstance(rv, int) else 0
 
 

@@ -11,10 +11,21 @@ _PARITY = click.option("--parity", "parity_reports", multiple=True, type=click.P
 
 
 def _load_project_modules() -> None:
-    """Import user module declarations so their types are registered before flags name them."""
+    """Import user module declarations so their types are registered before flags name them.
+
+    A declaration that cannot be loaded is a warning here, not a stop: the flags of the other modules (and any
+    kill switch) must still be checkable and stageable; only that module's type stays unknown.
+    """
+    from ..errors import ConfigError
     from ..gate import declared_modules
 
-    declared_modules()
+    errors: list[ConfigError] = []
+    try:
+        declared_modules(errors=errors)
+    except ConfigError as exc:   # pyproject.toml itself unreadable
+        errors.append(exc)
+    for exc in errors:
+        click.echo(f"warning: {exc} Module types it declares are unknown to this command.", err=True)
 
 
 @click.group(help="Validate flag files and move modules through the migration stages.")

@@ -14,8 +14,9 @@ __all__ = ["parity"]
 
 
 def _table(report: Any) -> Any:
-    from rich.markup import escape
     from rich.table import Table
+
+    from ._text import cell
 
     table = Table(title=f"dspex parity: dspy {report.dspy_version}, seed {report.seed}, "
                         f"{report.examples} examples per module")
@@ -28,9 +29,9 @@ def _table(report: Any) -> Any:
             detail = m.failure["diff"].splitlines()[0] + f" (shrunk in {m.shrink_calls} calls)"
         if m.corpus_failures:
             detail += f" {len(m.corpus_failures)} corpus case(s) diverge"
-        table.add_row(m.module_type, m.source, f"[{style[m.status]}]{m.status}[/]", str(m.examples_run),
+        table.add_row(cell(m.module_type), cell(m.source), cell(m.status, style.get(m.status)), str(m.examples_run),
                       f"{m.corpus_cases - len(m.corpus_failures)}/{m.corpus_cases}", f"{m.seconds:.1f}",
-                      escape(detail.strip()))
+                      cell(detail.strip()))
     return table
 
 
@@ -39,13 +40,18 @@ def _table(report: Any) -> Any:
 @click.option("--seed", default=None, type=int, help="Hypothesis seed (default: random, recorded in the report).")
 @click.option("--module", "modules", multiple=True, metavar="MODULE_TYPE", help="Only this module type (repeatable).")
 @click.option("--report", "report_path", default=None, type=click.Path(dir_okay=False), help="Write the JSON report here.")
-@click.option("--corpus", default=None, type=click.Path(file_okay=False), help="Shadow corpus folder (default shadow/corpus/).")
+@click.option("--corpus", default=None, type=click.Path(exists=True, file_okay=False),
+              help="Shadow corpus folder (default shadow/corpus/).")
 @click.option("--shrink-seconds", default=60.0, show_default=True, type=click.FloatRange(0), help="Time cap for shrinking a failure.")
 def parity(examples: int, seed: int | None, modules: tuple[str, ...], report_path: str | None, corpus: str | None,
            shrink_seconds: float) -> int:
     from rich.console import Console
-    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ._text import cell
+
+    if report_path:
+        _check_writable(report_path)   # before the suite runs, not after it: a late failure loses the whole run
 
     try:
         from ..parity.runner import run_suite
@@ -64,7 +70,7 @@ def parity(examples: int, seed: int | None, modules: tuple[str, ...], report_pat
 
         def progress(module_type: str, done: int) -> None:
             if module_type not in tasks:
-                tasks[module_type] = bar.add_task(f"parity {module_type}", total=examples)
+                tasks[module_type] = bar.add_task(cell(f"parity {module_type}").markup, total=examples)
             bar.update(tasks[module_type], completed=done)
 
         def finished(result: Any) -> None:
@@ -77,16 +83,34 @@ def parity(examples: int, seed: int | None, modules: tuple[str, ...], report_pat
     out.print(_table(report))
     for m in report.modules.values():
         if m.failure:
-            out.print(f"[red]{m.module_type}: {'shrunk failing case' if m.status == 'failed' else m.note}[/]")
-            out.print(escape(m.failure["case"]), highlight=False)
-            out.print(escape(m.failure["diff"]), highlight=False)
+            out.print(cell(f"{m.module_type}: {'shrunk failing case' if m.status == 'failed' else m.note}", "red"))
+            out.print(cell(m.failure["case"]), highlight=False)
+            out.print(cell(m.failure["diff"]), highlight=False)
         for failure in m.corpus_failures[:5]:
-            out.print(f"[red]{m.module_type}: corpus case {failure['source']}[/]")
-            out.print(escape("\n".join(failure["problems"])), highlight=False)
+            out.print(cell(f"{m.module_type}: corpus case {failure['source']}", "red"))
+            out.print(cell("\n".join(failure["problems"])), highlight=False)
     if report_path:
         report.write(report_path)
-        out.print(f"report written to {report_path}")
+        out.print(cell(f"report written to {report_path}"))
     if not report.ok:
-        out.print(f"[red]parity FAILED; reproduce with `dspex parity --seed {report.seed} --module ...`[/]")
+        out.print(cell(f"parity FAILED; reproduce with `dspex parity --seed {report.seed} --module ...`", "red"))
         return 1
     return 0
+
+
+def _check_writable(path: str) -> None:
+    """Fail now, naming the path, when the report could not be written at the end (probe: open it for append)."""
+    from pathlib import Path
+
+    from ..errors import DspexError
+
+    target = Path(path)
+    existed = target.exists()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise DspexError(f"--report {path} cannot be written ({exc.strerror or exc}); choose another path.") from None
+    if not existed:
+        target.unlink()

@@ -13,13 +13,19 @@ __all__ = ["status"]
               help="Parity report(s) from `dspex parity --report`.")
 @click.option("--shadow-log", "shadow_logs", multiple=True, type=click.Path(exists=True),
               help="Shadow divergence log(s) or folders: adds divergence rate and verdict.")
-@click.option("--flags-dir", default=None, type=click.Path(file_okay=False),
+@click.option("--flags-dir", default=None, type=click.Path(exists=True, file_okay=False),
               help="Folder of *.flagd.json files (default: flags/ in the project root).")
 def status(markdown: bool, parity_reports: tuple[str, ...], shadow_logs: tuple[str, ...], flags_dir: str | None) -> int:
-    from ..gate import build_status, declared_modules, load_reports, to_markdown
+    from ..gate import build_status, load_reports, to_markdown
     from ..shadow._settings import project_root
+    from ._flags import _load_project_modules
 
-    declared_modules()
+    _load_project_modules()
+    if shadow_logs:
+        from ..shadow._read import read_for_cli
+
+        if read_for_cli(list(shadow_logs)) is None:
+            return 2
     table = build_status(flags_dir or project_root() / "flags", load_reports(parity_reports), shadow_logs)
     if markdown:
         click.echo(to_markdown(table), nl=False)
@@ -27,13 +33,15 @@ def status(markdown: bool, parity_reports: tuple[str, ...], shadow_logs: tuple[s
     from rich.console import Console
     from rich.table import Table
 
+    from ._text import cell
+
     out = Table(title="dspex status")
     for col in ("module type", "implementation", "parity", *table.environments, *(["shadow"] if shadow_logs else [])):
-        out.add_column(col, overflow="fold")
+        out.add_column(cell(col), overflow="fold")
     for row in table.rows:
-        impl = "[green]native + DSPy[/]" if row.native else f"[yellow]DSPy-only[/]: {row.native_note}"
-        parity = (f"[green]{row.parity}[/]" if row.proven else row.parity)
-        cells = [row.module_type, impl, parity, *(row.stages[e] for e in table.environments)]
-        out.add_row(*cells, *([row.shadow] if shadow_logs else []))
+        impl = cell("native + DSPy", "green") if row.native else cell(f"DSPy-only: {row.native_note}", "yellow")
+        parity = cell(row.parity, "green" if row.proven else None)
+        cells = [cell(row.module_type), impl, parity, *(cell(row.stages[e]) for e in table.environments)]
+        out.add_row(*cells, *([cell(row.shadow)] if shadow_logs else []))
     Console().print(out)
     return 0

@@ -73,6 +73,10 @@ def load_with_flagd(path: str | Path) -> tuple[dict[str, Any] | None, list[Probl
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         return None, [Problem(file, None, f"flagd cannot parse it: {exc}; fix the JSON.")]
+    except RecursionError:
+        return None, [Problem(file, None, "flagd cannot parse it: the JSON is nested too deeply; fix the file.")]
+    except OSError as exc:
+        return None, [Problem(file, None, f"cannot be read ({exc.strerror or exc}); check the path and permissions.")]
     if failure is None:
         return data, []
     problems = []

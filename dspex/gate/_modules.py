@@ -55,7 +55,7 @@ def _load(target: str, source: str) -> list[ParityModule]:
         raise ConfigError(f"{source}: {target!r} must be 'package.module:factory'.")
     try:
         obj = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - ImportError, AttributeError, or the module failing as it runs
         raise ConfigError(f"{source}: cannot load {target!r} ({type(exc).__name__}: {exc}); "
                           "fix the path or install the package that defines it.") from exc
     return _as_modules(obj, target, source)
@@ -72,9 +72,23 @@ def _as_modules(obj: Any, target: str, source: str) -> list[ParityModule]:
     return [ParityModule(**{**item.__dict__, "source": source.split(" ")[0]}) for item in items]
 
 
-def declared_modules(pyproject: Path | None | bool = True) -> list[ParityModule]:
-    """Declarations from ``[tool.dspex] parity_modules`` (nearest pyproject.toml) and the entry point group."""
+def declared_modules(pyproject: Path | None | bool = True, errors: list[ConfigError] | None = None) -> list[ParityModule]:
+    """Declarations from ``[tool.dspex] parity_modules`` (nearest pyproject.toml) and the entry point group.
+
+    A declaration that cannot be loaded raises ConfigError; given an ``errors`` list, it is appended there and
+    the other declarations still load (commands that must work whatever else is broken, like the kill switch).
+    """
     found: list[ParityModule] = []
+
+    def load(target: str, source: str) -> list[ParityModule]:
+        try:
+            return _load(target, source)
+        except ConfigError as exc:
+            if errors is None:
+                raise
+            errors.append(exc)
+            return []
+
     path = find_pyproject() if pyproject is True else (pyproject or None)
     if path is not None:
         try:
@@ -85,7 +99,7 @@ def declared_modules(pyproject: Path | None | bool = True) -> list[ParityModule]
         if isinstance(targets, str) or not isinstance(targets, list):
             raise ConfigError(f"[tool.dspex] parity_modules in {path} must be a list of 'package.module:factory'.")
         for target in targets:
-            found += _load(str(target), f"pyproject [tool.dspex] parity_modules in {path}")
+            found += load(str(target), f"pyproject [tool.dspex] parity_modules in {path}")
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        found += _load(ep.value, f"entry_point {ENTRY_POINT_GROUP}:{ep.name}")
+        found += load(ep.value, f"entry_point {ENTRY_POINT_GROUP}:{ep.name}")
     return found

@@ -81,16 +81,22 @@ class ParityReport:
     def read(cls, path: str | Path) -> "ParityReport":
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DspexError(f"Parity report {path} cannot be read ({exc}); run `dspex parity --report {path}`.") from exc
+        except (OSError, ValueError, RecursionError) as exc:   # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            raise DspexError(f"Parity report {path} cannot be read ({type(exc).__name__}: {str(exc)[:200]}); "
+                             f"run `dspex parity --report {path}`.") from None
+        not_a_report = DspexError(f"{path} is not a dspex parity report (schema {REPORT_SCHEMA}); "
+                                  f"regenerate it with `dspex parity --report {path}`.")
         if not isinstance(data, dict) or data.get("schema") != REPORT_SCHEMA or not isinstance(data.get("modules"), dict):
-            raise DspexError(f"{path} is not a dspex parity report (schema {REPORT_SCHEMA}); "
-                             f"regenerate it with `dspex parity --report {path}`.")
+            raise not_a_report
         names = set(ModuleResult.__dataclass_fields__)
-        modules = {k: ModuleResult(**{f: v for f, v in m.items() if f in names}) for k, m in data["modules"].items()}
-        return cls(data.get("dspy_version"), data.get("dspex_version", "unknown"), data.get("seed"),
-                   int(data.get("examples_per_module") or 0), data.get("started_at", ""),
-                   float(data.get("seconds") or 0.0), modules, str(path))
+        try:
+            modules = {str(k): ModuleResult(**{f: v for f, v in m.items() if f in names})
+                       for k, m in data["modules"].items()}
+            return cls(data.get("dspy_version"), data.get("dspex_version", "unknown"), data.get("seed"),
+                       int(data.get("examples_per_module") or 0), str(data.get("started_at", "")),
+                       float(data.get("seconds") or 0.0), modules, str(path))
+        except (AttributeError, TypeError, ValueError):   # a hand-edited or foreign file with the right schema tag
+            raise not_a_report from None
 
 
 @dataclass(frozen=True)

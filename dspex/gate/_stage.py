@@ -156,21 +156,27 @@ def stage_flag(file: str | Path, module_type: str, stage: str, percent: int | No
         raise DspexError("canary needs --percent N (1-99); other stages take no --percent.")
     if percent is not None and not 1 <= percent <= 99:
         raise DspexError(f"--percent {percent}: use 1-99 (stage `native` for 100, `dspy` for 0).")
-    spec = registry.lookup(module_type)
-    native, why = registry.native_class(spec)
-    if native is None and stage in ("shadow", "canary", "native"):
-        raise GateRefusal(f"{path}: flag {PREFIX + module_type!r}: {module_type} is DSPy-only ({why}); "
-                          f"stage `{stage}` would route to a native module that does not exist. Keep it on `dspy`.")
+    # The kill switch works whatever else is misconfigured: `off` needs neither the registry (a user type whose
+    # declaration cannot be imported is still switched off) nor the parity gate, only a file flagd loads.
+    kill = stage == "off"
+    if not kill:
+        native, why = registry.native_class(registry.lookup(module_type))
+        if native is None and stage in ("shadow", "canary", "native"):
+            raise GateRefusal(f"{path}: flag {PREFIX + module_type!r}: {module_type} is DSPy-only ({why}); stage "
+                              f"`{stage}` would route to a native module that does not exist. Keep it on `dspy`.")
     data, problems = load_with_flagd(path)
-    if data is None or problems:
+    if data is None or problems or not isinstance(data.get("flags"), dict):
         raise GateRefusal(f"{path} does not load with flagd; fix it first:\n" + "\n".join(map(str, problems)))
     before = path.read_text(encoding="utf-8")
     key = PREFIX + module_type
     old = data["flags"].get(key)
+    if kill and old is None and module_type not in registry.module_types():
+        raise DspexError(f"{path} has no flag {key!r} and {module_type!r} is not a known module type; nothing to "
+                         "switch off. Check the name (`dspex status` lists the module types).")
     notes: list[str] = []
     new = _new_flag(old if isinstance(old, dict) else {}, stage, percent, notes)
     after = replace_member(before, ["flags", key], new) if old is not None else insert_member(before, ["flags"], key, new)
-    refusals = [p for p in check_flag(str(path), key, new, reports) if p.severity == "error"]
+    refusals = [] if kill else [p for p in check_flag(str(path), key, new, reports) if p.severity == "error"]
     if refusals:
         raise GateRefusal("the gate refuses this stage; nothing written:\n" + "\n".join(map(str, refusals)))
     result = StageResult(str(path), key, before, after, notes)

@@ -6,12 +6,12 @@ Markdown holds nothing that changes from run to run unless the facts do (registr
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 from .. import registry
+from ._flagd import load_with_flagd
 from ._report import ParityReport, proof_status
 from ._rules import PREFIX
 from ._stage import describe_stage
@@ -57,12 +57,13 @@ def _environment(path: Path) -> str:
 
 
 def _stages(files: Sequence[Path]) -> dict[str, dict[str, Any]]:
+    """Each file's flags as flagd loads them; a file flagd rejects has no stages (the provider would keep
+    whatever it loaded last, or nothing), so it shows as ``invalid``."""
     out: dict[str, dict[str, Any]] = {}
     for path in files:
-        try:
-            out[_environment(path)] = json.loads(path.read_text(encoding="utf-8")).get("flags") or {}
-        except (OSError, json.JSONDecodeError, AttributeError):
-            out[_environment(path)] = {"__unreadable__": True}
+        data, problems = load_with_flagd(path)
+        flags = data.get("flags") if isinstance(data, dict) else None
+        out[_environment(path)] = flags if isinstance(flags, dict) and not problems else {"__unreadable__": True}
     return out
 
 
@@ -98,7 +99,8 @@ def build_status(flags_dir: str | Path, reports: Sequence[ParityReport] = (), sh
         row = ModuleStatus(module_type, native is not None, "native available" if native is not None else _short(why),
                            parity, proven)
         for env, flags in stages.items():
-            row.stages[env] = "unreadable" if "__unreadable__" in flags else describe_stage(flags.get(PREFIX + module_type))
+            row.stages[env] = ("invalid (flagd rejects the file)" if "__unreadable__" in flags
+                               else describe_stage(flags.get(PREFIX + module_type)))
         if shadow_logs:
             row.shadow = _shadow_summary(module_type, shadow_modules)
         rows.append(row)

@@ -50,6 +50,8 @@ def validate_flag_file(path: str) -> None:
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise FlagFileError(f"Flag file {path} is not UTF-8 text ({exc.reason}). Check the `flags` setting.") from None
     except OSError as exc:
         raise FlagFileError(f"Flag file {path} cannot be read ({exc.strerror or exc}). Check the `flags` setting.") from exc
     import json
@@ -58,6 +60,8 @@ def validate_flag_file(path: str) -> None:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise FlagFileError(f"Flag file {path} is not valid JSON: {exc}.") from exc
+    except RecursionError:
+        raise FlagFileError(f"Flag file {path} is not valid JSON: it is nested too deeply.") from None
     from openfeature.contrib.tools.flagd.core import FlagdCore
 
     try:

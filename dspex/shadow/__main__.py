@@ -25,7 +25,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print(f"unknown command {command!r}\n{_USAGE}", file=sys.stderr)
         return 2
-    return run(rest)
+    try:
+        return run(rest)
+    except Exception as exc:  # noqa: BLE001 - the same contract as `dspex shadow ...`: one line, no traceback
+        from ..cli import report_error
+
+        return report_error(exc)
 
 
 if __name__ == "__main__":

@@ -14,16 +14,17 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from ._read import read_logs, report_missing
+from ._read import LogRead, read_for_cli, read_logs
 from .corpus import NOT_REPLAYABLE, NativeFactory, case_from_record, check_case
 
 __all__ = ["main", "replay"]
 
 
-def replay(logs: Sequence[str | Path], factory: NativeFactory | None = None) -> list[dict[str, Any]]:
+def replay(logs: Sequence[str | Path] | LogRead, factory: NativeFactory | None = None) -> list[dict[str, Any]]:
     """One result per logged divergence: id, module, status (fixed | diverges | not_replayable), problems."""
     results = []
-    for record in read_logs(logs).divergences():
+    read = logs if isinstance(logs, LogRead) else read_logs(logs)
+    for record in read.divergences():
         case = case_from_record(record)
         entry = {"id": record.get("id"), "module_type": record.get("module_type"), "kind": record.get("kind")}
         if case is None:
@@ -52,21 +53,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--factory", default=None, help="package.module:callable building native modules")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
-    if report_missing(args.logs):
-        return 2
     try:
         factory = load_factory(args.factory) if args.factory else None
-    except (ValueError, ImportError, AttributeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - the named module may fail in any way as it imports
+        print(f"error: --factory {args.factory}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
-    results = replay(args.logs, factory)
+    read = read_for_cli(args.logs)
+    if read is None:
+        return 2
+    results = replay(read, factory)
     if args.json:
         print(json.dumps(results, indent=2, ensure_ascii=False, default=repr))
     else:
+        from ..cli import plain_text
+
         for r in results:
-            print(f"{r['status']:>14}  {r['module_type']}  {r['id']}")
+            print(plain_text(f"{r['status']:>14}  {r['module_type']}  {r['id']}"))
             for p in r["problems"][:3]:
-                print("                " + p.replace("\n", "\n                "))
-        fixed = sum(r["status"] == "fixed" for r in results)
-        print(f"{fixed} of {len(results)} logged divergence(s) fixed")
+                print(plain_text("                " + p.replace("\n", "\n                ")))
+        counts = {s: sum(r["status"] == s for r in results) for s in ("fixed", "diverges", "not_replayable")}
+        print(f"{counts['fixed']} of {len(results)} logged divergence(s) fixed, {counts['diverges']} still "
+              f"diverge, {counts['not_replayable']} not replayable"
+              + (f"; {len(read.bad_lines)} unreadable line(s) skipped" if read.bad_lines else ""))
     return 1 if any(r["status"] == "diverges" for r in results) else 0

@@ -3,7 +3,8 @@
 Prints comparisons, the divergence rate with its 95% Wilson interval, the diverging fields (with live-mode noise
 set apart), example divergences, paired latency, and a verdict: *ready for canary* when there are at least
 ``--min-comparisons`` comparisons and the interval's upper bound is at most ``--threshold``. Exit code 0, or with
-``--fail-unready`` 1 when some module is not ready; 2 on bad arguments.
+``--fail-unready`` 1 when some module is not ready; 2 on bad arguments or input that holds no divergence-log line.
+Names from the log are printed as text, never as rich markup.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ._analysis import analyse
-from ._read import read_logs, report_missing
+from ._read import read_for_cli, read_logs
 
 __all__ = ["main", "build_report"]
 
@@ -32,6 +33,8 @@ def _render(report: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from ..cli import cell, plain_text
+
     console = Console()
     table = Table(title=f"dspex shadow report (ready: >= {report['min_comparisons']} comparisons and "
                         f"95% upper bound <= {report['threshold']:.1%})")
@@ -40,38 +43,63 @@ def _render(report: dict[str, Any]) -> None:
         table.add_column(col)
     for module, m in report["modules"].items():
         fields = ", ".join(
-            f"{name} {f['count']}" + ("" if f["real"] else f" (noise {f['noise_rate']:.0%})")
+            f"{plain_text(name)} {f['count']}" + ("" if f["real"] else f" (noise {f['noise_rate']:.0%})")
             for name, f in list(m["fields"].items())[:5]
         ) or "-"
         lat = m["latency_ms"]
         latency = (f"{_ms(lat['control']['median'])} / {_ms(lat['candidate']['median'])}, "
                    f"{_ms(lat['control']['p95'])} / {_ms(lat['candidate']['p95'])}")
         low, high = m["ci95"]
-        verdict = ("[green]" if m["verdict"] == "ready for canary" else "[red]") + m["verdict"] + "[/]"
-        table.add_row(module, str(m["comparisons"]), str(m["real_divergent"]),
-                      f"{m['rate']:.2%} [{low:.2%}, {high:.2%}]", fields, latency,
-                      f"{verdict}\n{m['verdict_reason']}")
+        verdict = cell(m["verdict"], "green" if m["verdict"] == "ready for canary" else "red")
+        verdict.append("\n" + m["verdict_reason"], style="")
+        table.add_row(cell(module), str(m["comparisons"]), str(m["real_divergent"]),
+                      cell(f"{m['rate']:.2%} [{low:.2%}, {high:.2%}]"), cell(fields), latency, verdict)
+        lost = {k: m[k] for k in ("dropped", "log_errors") if m.get(k)}
+        if lost:
+            table.add_row(cell(f"  {module}: comparisons lost: {lost}", "yellow"))
     console.print(table)
     for module, m in report["modules"].items():
         for ex in m["examples"]:
-            console.print(f"  {module} {ex['kind']} {ex['id']}: fields {ex['fields']} inputs "
-                          f"{json.dumps(ex['inputs'], ensure_ascii=False)[:160]}", markup=False, highlight=False)
+            console.print(cell(f"  {module} {ex['kind']} {ex['id']}: fields {ex['fields']} inputs "
+                               f"{json.dumps(ex['inputs'], ensure_ascii=False)[:160]}"), highlight=False)
     if report["bad_lines"]:
-        console.print(f"[yellow]{len(report['bad_lines'])} unreadable line(s): {report['bad_lines'][:5]}[/]")
+        console.print(cell(f"{len(report['bad_lines'])} unreadable line(s) skipped: {report['bad_lines'][:5]}",
+                           "yellow"))
+    console.print(cell(f"read {report.get('files', 0)} file(s) from {report.get('runs', 0)} process run(s)"))
+
+
+def _share(text: str) -> float:
+    """``--threshold``: a share in (0, 1]; 5 is not taken as 500%."""
+    value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a share between 0 and 1 (0.02, or 2%)")
+    return value
+
+
+def _at_least(low: int) -> Any:
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{text!r}: must be at least {low}")
+        return value
+
+    return parse
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dspex shadow report", description=__doc__.splitlines()[0])
     parser.add_argument("logs", nargs="+", help="divergence log files or folders (rotated files included)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--threshold", type=float, default=0.02, help="max 95%% upper bound of the rate")
-    parser.add_argument("--min-comparisons", type=int, default=200)
-    parser.add_argument("--examples", type=int, default=3)
+    parser.add_argument("--threshold", type=_share, default=0.02,
+                        help="max 95%% upper bound of the rate: a share (0.02) or a percentage (2%%)")
+    parser.add_argument("--min-comparisons", type=_at_least(1), default=200)
+    parser.add_argument("--examples", type=_at_least(0), default=3)
     parser.add_argument("--fail-unready", action="store_true", help="exit 1 when some module is not ready")
     args = parser.parse_args(argv)
-    if report_missing(args.logs):
+    read = read_for_cli(args.logs)
+    if read is None:
         return 2
-    report = build_report(args.logs, args.threshold, args.min_comparisons, args.examples)
+    report = analyse(read, threshold=args.threshold, min_comparisons=args.min_comparisons, examples=args.examples)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False, default=repr))
     else:
