@@ -13,9 +13,12 @@ from typing import Any, Callable, Literal, Union, get_args, get_origin
 from ..signature import MISSING, _types, ensure_signature
 from ..signature._types import annotation_allows_none
 
-__all__ = ["InputPlan", "plan_for", "warn_about_inputs", "annotation_allows_none", "CALL_KEYWORDS"]
+__all__ = ["InputPlan", "plan_for", "warn_about_inputs", "annotation_allows_none", "CALL_KEYWORDS", "check_postprocess"]
 
 CALL_KEYWORDS = frozenset({"signature", "new_signature", "demos", "config", "lm", "prediction"})
+# DSPy ends a call with ``self._forward_postprocess(completions, signature, **inputs)``: an input named like one
+# of those parameters fails there, after the LM call (``signature`` is taken as a per-call signature earlier).
+_POSTPROCESS_PARAMS = frozenset({"completions"})
 
 
 
@@ -43,7 +46,7 @@ class InputPlan:
         self.name_set_lm: frozenset[str] = self.name_set | {"lm"}
         # A call whose keywords are exactly the inputs (plus ``lm``) may take Predict's plain path, unless an
         # input is named like one of the call's own keywords (``config``, ``demos``, ...), which DSPy pops first.
-        self.plain: bool = self.name_set.isdisjoint(CALL_KEYWORDS)
+        self.plain: bool = self.name_set.isdisjoint(CALL_KEYWORDS | _POSTPROCESS_PARAMS)
         # Only a plain ``default`` is filled in, not a ``default_factory`` (pydantic keeps those apart; so does DSPy).
         self.defaults: tuple[tuple[str, Any], ...] = tuple(
             (k, f.default) for k, f in fields.items() if f.default is not MISSING
@@ -74,6 +77,12 @@ def plan_for(signature: Any) -> InputPlan:
     if not isinstance(signature, str) and signature is not native:
         _PLANS[signature] = plan
     return plan
+
+
+def check_postprocess(inputs: dict[str, Any]) -> None:
+    """DSPy's TypeError for an input named ``completions``, raised where DSPy raises it: after the LM call."""
+    if "completions" in inputs:
+        raise TypeError("Predict._forward_postprocess() got multiple values for argument 'completions'")
 
 
 def _logger(name: str) -> Any:

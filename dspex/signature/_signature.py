@@ -20,6 +20,7 @@ __all__ = ["Signature", "SignatureMeta", "make_signature", "ensure_signature", "
 
 
 
+_CREATE_MODEL_MODULE = "__module__"
 _CAMEL = re.compile("(.)([A-Z][a-z]+)")
 _LOWER_UPPER = re.compile("([a-z0-9])([A-Z])")
 _LETTER_DIGIT = re.compile(r"([a-zA-Z])(\d)")
@@ -210,6 +211,11 @@ def make_signature(
             field = field_from_dspy(field)
         if not isinstance(field, Field):
             raise ValueError(f"Field values must be Field instances, but received: {field}.")
+        if name == _CREATE_MODEL_MODULE:
+            # DSPy hands the fields to pydantic's create_model, which takes ``__module__`` as its own parameter:
+            # the field silently disappears (after the checks above). Kept so "__module__ -> answer" builds as
+            # in DSPy 3.4.1, with only `answer` (docs/signatures.md).
+            continue
         changes = {} if field.annotation is type_ else {"annotation": type_}
         fixed[name] = _finalize(name, field, **changes)
     namespace = {
