@@ -26,7 +26,7 @@ from typing import Any
 from .. import hooks
 from ..errors import ConfigError
 from ..signature import SignatureMeta, _types, ensure_signature, is_dspy_signature
-from ._inputs import InputPlan, _logger, plan_for, warn_about_inputs
+from ._inputs import InputPlan, _logger, check_postprocess, plan_for, warn_about_inputs
 from ._module import Module, Parameter
 from ._prediction import Prediction
 from ._settings import settings
@@ -212,6 +212,7 @@ class Predict(Module, Parameter):
             current = settings.current()
         lm, config, signature, demos, inputs = self._preprocess(kwargs, current)
         completions = _adapter(current)(lm, lm_kwargs=config, signature=signature, demos=demos, inputs=inputs)
+        check_postprocess(inputs)
         return Prediction.from_completions(completions, signature=signature)
 
     def _run_plain(self, plan: InputPlan, lm: Any, inputs: dict[str, Any], current: dict[str, Any]) -> Prediction:
@@ -229,6 +230,7 @@ class Predict(Module, Parameter):
         current = settings.current()
         lm, config, signature, demos, inputs = self._preprocess(kwargs, current)
         completions = await _adapter(current).acall(lm, lm_kwargs=config, signature=signature, demos=demos, inputs=inputs)
+        check_postprocess(inputs)
         return Prediction.from_completions(completions, signature=signature)
 
     def _preprocess(
