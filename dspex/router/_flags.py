@@ -20,7 +20,9 @@ from openfeature import api
 from openfeature.evaluation_context import EvaluationContext
 from openfeature.event import EventDetails, ProviderEvent
 from openfeature.exception import ErrorCode
-from openfeature.flag_evaluation import Reason
+from openfeature.flag_evaluation import FlagResolutionDetails, Reason
+from openfeature.provider import AbstractProvider
+from openfeature.provider.metadata import Metadata
 from openfeature.provider.no_op_provider import NoOpProvider
 
 from dspex import telemetry
@@ -124,6 +126,36 @@ def _file_of(provider: Any) -> str | None:
     return path if isinstance(path, str) else None
 
 
+class _ShutDownProvider(AbstractProvider):
+    """Bound after ``dspex.shutdown()``: every evaluation is an error saying so (reported once per flag), so the
+    preference fallback is never silent. ``dspex.configure(...)`` binds a real source again."""
+
+    def __init__(self, was: str) -> None:
+        self.message = f"dspex.shutdown() closed {was}; call dspex.configure(...) to read flags again"
+
+    def get_metadata(self) -> Metadata:
+        return Metadata(name="dspex-shut-down")
+
+    def _error(self, default: Any) -> FlagResolutionDetails[Any]:
+        return FlagResolutionDetails(default, error_code=ErrorCode.PROVIDER_NOT_READY, error_message=self.message,
+                                     reason=Reason.ERROR)
+
+    def resolve_boolean_details(self, flag_key: str, default_value: bool, evaluation_context: Any = None) -> Any:
+        return self._error(default_value)
+
+    def resolve_string_details(self, flag_key: str, default_value: str, evaluation_context: Any = None) -> Any:
+        return self._error(default_value)
+
+    def resolve_integer_details(self, flag_key: str, default_value: int, evaluation_context: Any = None) -> Any:
+        return self._error(default_value)
+
+    def resolve_float_details(self, flag_key: str, default_value: float, evaluation_context: Any = None) -> Any:
+        return self._error(default_value)
+
+    def resolve_object_details(self, flag_key: str, default_value: Any, evaluation_context: Any = None) -> Any:
+        return self._error(default_value)
+
+
 _filter = _OncePerEpisode()
 logging.getLogger("openfeature.contrib").addFilter(_filter)
 
@@ -162,12 +194,25 @@ class FlagSource:
         if old is not None and old is not provider and old_owned:
             old.shutdown()
 
-    def close(self) -> None:
+    def close(self, shut_down: bool = False) -> None:
+        """Unbind the provider (shutting it down when we built it). ``shut_down``: ``dspex.shutdown()`` did it, so
+        later calls are told once per flag (their decisions carry the reason) instead of silently routing by
+        preference."""
         provider, owned = self.provider, self.owned
         if provider is None:
             return
-        api.set_provider(NoOpProvider(), domain=DOMAIN)
-        self.provider, self.owned, self.description = None, False, "no flag source"
+        stopped = _ShutDownProvider(self.description) if shut_down else None
+        try:
+            if stopped is not None:
+                api.set_provider_and_wait(stopped, domain=DOMAIN)
+        except Exception:  # noqa: BLE001 - e.g. at interpreter exit, when no thread may start: just unbind
+            stopped = None
+        if stopped is not None:
+            self.provider, self.owned, self.description = stopped, False, "dspex after shutdown()"
+            self._reported.clear()
+        else:
+            api.set_provider(NoOpProvider(), domain=DOMAIN)
+            self.provider, self.owned, self.description = None, False, "no flag source"
         _filter.live_files = set()
         self.invalidate()
         if owned:

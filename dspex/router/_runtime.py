@@ -30,6 +30,7 @@ class _State:
         self.bound: str | None = None      # what the flag source is bound to: a flags string or "provider"
         self.circuit: Any = None
         self.shadow_applied: dict[str, Any] = {}
+        self.shadow_run: str | None = None  # the shadow runtime those settings went to (reset makes a new one)
         self.dspy_installed = importlib.util.find_spec("dspy") is not None
         self.lock = threading.RLock()
 
@@ -75,25 +76,55 @@ def _apply(settings: Settings, *, provider: Any = _UNSET, flags_given: bool = Fa
     elif settings.flags is not None and (flags_given or STATE.bound is None):
         # configure(flags=...) always (re)reads the file now, even the same path: the caller expects what is
         # on disk at this moment, not whatever the 500 ms poll has picked up so far.
+        from dspex.errors import FlagFileError
+
         from ._flags import flagd_provider_for
 
         src = flag_source()
-        src.bind(flagd_provider_for(settings.flags), settings.flags, owned=True)
-        STATE.bound = settings.flags
+        try:
+            src.bind(flagd_provider_for(settings.flags), settings.flags, owned=True)
+            STATE.bound = settings.flags
+        except FlagFileError as exc:
+            if flags_given:
+                raise            # configure(flags=...) with a bad file: the caller hears it at once
+            _flags_unavailable(exc, settings.sources.get("flags", "settings"))
     elif settings.flags is None and flags_given and STATE.flags is not None:
         STATE.flags.close()
         STATE.bound = None
-    if settings.shadow and settings.shadow != STATE.shadow_applied:
+    if settings.shadow:
         import dspex.shadow
 
-        dspex.shadow.configure(**settings.shadow)
-        STATE.shadow_applied = dict(settings.shadow)
+        # Re-applied when the dict changed, and when the shadow runtime was reset since (a new run id): a reset
+        # forgets the settings, and configure(shadow=<the same dict>) must not then leave the defaults in force.
+        run_id = dspex.shadow.run_id()
+        if settings.shadow != STATE.shadow_applied or run_id != STATE.shadow_run:
+            dspex.shadow.configure(**settings.shadow)
+            STATE.shadow_applied = dict(settings.shadow)
+            STATE.shadow_run = run_id
     if settings.adaptive.enabled:
         from ._circuit import Circuit
 
         STATE.circuit = Circuit(settings.adaptive.failure_threshold, settings.adaptive.reset_after_s)
     else:
         STATE.circuit = None
+
+
+def _flags_unavailable(exc: Exception, source: str) -> None:
+    """A flag file from the environment or pyproject that cannot be used: said once, here, and the calls go on
+    routing by ``implementation_preference`` (the documented fallback) instead of raising on every call."""
+    import warnings
+
+    from dspex import telemetry
+
+    if source.startswith("environment"):
+        source = "the environment variable DSPEX_FLAGS"
+    message = (f"dspex flags: {exc} (setting 'flags' from {source}); routing by implementation_preference until "
+               "dspex.configure(flags=...) names a readable file.")
+    _log.warning(message)
+    warnings.warn(message, RuntimeWarning, stacklevel=4)
+    if telemetry.has_listeners("dspex.router.flags"):
+        telemetry.emit("dspex.router.flags", {}, {"kind": "flag_file_error", "message": str(exc), "flag_key": None,
+                                                  "source": source})
 
 
 def load() -> Settings:
@@ -160,7 +191,7 @@ def shutdown(timeout: float = 5.0) -> None:
         drain(timeout)
     with STATE.lock:
         if STATE.flags is not None:
-            STATE.flags.close()
+            STATE.flags.close(shut_down=True)
         STATE.bound = None
 
 
@@ -174,3 +205,4 @@ def reset() -> None:
         STATE.bound = None
         STATE.circuit = None
         STATE.shadow_applied = {}
+        STATE.shadow_run = None

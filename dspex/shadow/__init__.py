@@ -10,7 +10,7 @@ report|replay|promote`` reads those logs back.
 from ._call import ShadowCall
 from ._compare import comparator_for, compare_results
 from ._lm import ShadowReplayError
-from ._runner import arun_shadow, configure, get_settings, in_candidate, reset, run_shadow, shutdown, stats
+from ._runner import arun_shadow, configure, get_settings, in_candidate, reset, run_id, run_shadow, shutdown, stats
 from ._settings import ShadowSettings
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "ShadowReplayError",
     "configure",
     "get_settings",
+    "run_id",
     "run_shadow",
     "arun_shadow",
     "shutdown",

@@ -26,7 +26,7 @@ from ._pool import ShadowPool
 from ._settings import ShadowSettings, make_settings
 from ._stats import ShadowStats
 
-__all__ = ["configure", "get_settings", "run_shadow", "arun_shadow", "shutdown", "stats", "reset", "in_candidate"]
+__all__ = ["configure", "get_settings", "run_id", "run_shadow", "arun_shadow", "shutdown", "stats", "reset", "in_candidate"]
 
 logger = logging.getLogger("dspex.shadow")
 _POOL_KEYS = ("workers", "max_queue", "max_abandoned")
@@ -233,6 +233,11 @@ def get_settings() -> ShadowSettings:
     return _runtime.settings
 
 
+def run_id() -> str:
+    """This shadow runtime's id (in every log line it writes); ``reset`` starts a new one."""
+    return _runtime.run_id
+
+
 def stats() -> dict[str, Any]:
     """Counters (compared, matched, diverged, candidate_errors, timeouts, dropped, ...) plus per module."""
     rt = _runtime
@@ -242,6 +247,7 @@ def stats() -> dict[str, Any]:
     snap["abandoned_threads"] = pool.abandoned if pool is not None else 0
     snap["log_path"] = str(rt.log.path if rt.log is not None else rt.settings.resolved_log_path())
     snap["log_losses"] = dict(rt.log_losses)
+    snap["run_id"] = rt.run_id
     return snap
 
 
