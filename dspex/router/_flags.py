@@ -10,25 +10,24 @@ caching a stale answer.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
 from openfeature import api
 from openfeature.evaluation_context import EvaluationContext
 from openfeature.event import EventDetails, ProviderEvent
 from openfeature.exception import ErrorCode
-from openfeature.flag_evaluation import FlagResolutionDetails, Reason
-from openfeature.provider import AbstractProvider
-from openfeature.provider.metadata import Metadata
+from openfeature.flag_evaluation import Reason
 from openfeature.provider.no_op_provider import NoOpProvider
 
 from dspex import telemetry
 from dspex.errors import FlagFileError
 
-__all__ = ["DOMAIN", "IMPLEMENTATIONS", "FlagOutcome", "FlagSource", "flagd_provider_for", "validate_flag_file"]
+from ._providers import PROVIDER_SCHEME, ShutDownProvider, flagd_provider_for, is_flag_file, validate_flag_file
+
+__all__ = ["DOMAIN", "IMPLEMENTATIONS", "FlagOutcome", "FlagSource", "flagd_provider_for", "validate_flag_file",
+           "is_flag_file", "PROVIDER_SCHEME"]
 
 DOMAIN = "dspex"
 IMPLEMENTATIONS = frozenset({"native", "dspy", "shadow"})
@@ -45,51 +44,6 @@ class FlagOutcome:
     variant: str | None
     why: str                 # "variant 'on' (STATIC)", "DISABLED (kill switch)", "not found", ...
     problem: bool = False    # an error worth reporting (once)
-
-
-def validate_flag_file(path: str) -> None:
-    """Fail at configure time, naming the path, rather than routing on defaults for ever."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise FlagFileError(f"Flag file {path} is not UTF-8 text ({exc.reason}). Check the `flags` setting.") from None
-    except OSError as exc:
-        raise FlagFileError(f"Flag file {path} cannot be read ({exc.strerror or exc}). Check the `flags` setting.") from exc
-    import json
-
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FlagFileError(f"Flag file {path} is not valid JSON: {exc}.") from exc
-    except RecursionError:
-        raise FlagFileError(f"Flag file {path} is not valid JSON: it is nested too deeply.") from None
-    from openfeature.contrib.tools.flagd.core import FlagdCore
-
-    try:
-        FlagdCore().set_flags(data)
-    except Exception as exc:  # flagd's ParseError and friends: one bad flag rejects the whole file
-        msg = getattr(exc, "error_message", None) or str(exc)
-        raise FlagFileError(f"Flag file {path} is not a valid flagd file: {msg}. (Notes go in `metadata`.)") from exc
-
-
-def flagd_provider_for(flags: str) -> Any:
-    """``path`` -> flagd's in-process evaluator on the file (watched by content identity, see ``_filewatch``);
-    ``flagd://host:port`` -> the flagd daemon over RPC; ``flagd+in-process://host:port`` -> in-process
-    evaluation synced from the daemon."""
-    from openfeature.contrib.provider.flagd import FlagdProvider
-    from openfeature.contrib.provider.flagd.config import ResolverType
-
-    for scheme, resolver in (("flagd://", ResolverType.RPC), ("flagd+in-process://", ResolverType.IN_PROCESS)):
-        if flags.startswith(scheme):
-            host, _, port = flags[len(scheme):].partition(":")
-            return FlagdProvider(resolver_type=resolver, host=host or None, port=int(port) if port else None)
-    validate_flag_file(flags)
-    from ._filewatch import FlagFileProvider
-
-    # The path as given (absolute, symlinks *not* resolved): a ConfigMap's ``..data`` link is followed afresh on
-    # every poll, so a new generation is seen; the resolved path would be deleted with the old one.
-    return FlagFileProvider(os.path.abspath(flags))
 
 
 class _OncePerEpisode(logging.Filter):
@@ -124,36 +78,6 @@ def _file_of(provider: Any) -> str | None:
     """The flag file a flagd FILE provider reads (None for any other provider)."""
     path = getattr(getattr(provider, "config", None), "offline_flag_source_path", None)
     return path if isinstance(path, str) else None
-
-
-class _ShutDownProvider(AbstractProvider):
-    """Bound after ``dspex.shutdown()``: every evaluation is an error saying so (reported once per flag), so the
-    preference fallback is never silent. ``dspex.configure(...)`` binds a real source again."""
-
-    def __init__(self, was: str) -> None:
-        self.message = f"dspex.shutdown() closed {was}; call dspex.configure(...) to read flags again"
-
-    def get_metadata(self) -> Metadata:
-        return Metadata(name="dspex-shut-down")
-
-    def _error(self, default: Any) -> FlagResolutionDetails[Any]:
-        return FlagResolutionDetails(default, error_code=ErrorCode.PROVIDER_NOT_READY, error_message=self.message,
-                                     reason=Reason.ERROR)
-
-    def resolve_boolean_details(self, flag_key: str, default_value: bool, evaluation_context: Any = None) -> Any:
-        return self._error(default_value)
-
-    def resolve_string_details(self, flag_key: str, default_value: str, evaluation_context: Any = None) -> Any:
-        return self._error(default_value)
-
-    def resolve_integer_details(self, flag_key: str, default_value: int, evaluation_context: Any = None) -> Any:
-        return self._error(default_value)
-
-    def resolve_float_details(self, flag_key: str, default_value: float, evaluation_context: Any = None) -> Any:
-        return self._error(default_value)
-
-    def resolve_object_details(self, flag_key: str, default_value: Any, evaluation_context: Any = None) -> Any:
-        return self._error(default_value)
 
 
 _filter = _OncePerEpisode()
@@ -201,7 +125,7 @@ class FlagSource:
         provider, owned = self.provider, self.owned
         if provider is None:
             return
-        stopped = _ShutDownProvider(self.description) if shut_down else None
+        stopped = ShutDownProvider(self.description) if shut_down else None
         try:
             if stopped is not None:
                 api.set_provider_and_wait(stopped, domain=DOMAIN)

@@ -151,7 +151,8 @@ def _from_pyproject(path: Path | None) -> tuple[dict[str, Any], str]:
         raise ConfigError(f"{source} must be a table.")
     section = {k: v for k, v in section.items() if k not in GATE_KEYS}
     base = path.parent
-    if isinstance(section.get("flags"), str) and "://" not in section["flags"]:
+    if isinstance(section.get("flags"), str) and not section["flags"].startswith(("flagd://", "flagd+in-process://",
+                                                                                   "provider:")):
         section["flags"] = str(base / section["flags"])
     shadow = section.get("shadow")
     if isinstance(shadow, dict) and isinstance(shadow.get("log_path"), str):
