@@ -110,20 +110,24 @@ def build_modules() -> list[tuple[str, Any]]:
     ]
 
 
-def thread_worker(n: int, modules: list[tuple[str, Any]], tally: Tally, deadline: float) -> None:
-    import dspex
-
-    rng = random.Random(n)
+def _calls(prefix: str, n: int, modules: list[tuple[str, Any]], deadline: float) -> Any:
+    """(route, module, unique question, targeting key) for worker ``n`` until the deadline."""
+    rng = random.Random(f"{prefix}{n}")
     for i in itertools.count():
         if time.monotonic() >= deadline:
             return
         route, module = modules[(n + i) % len(modules)]
-        question = f"t{n}-{i}-{rng.random():.6f}"
+        yield route, module, f"{prefix}{n}-{i}-{rng.random():.6f}", f"user-{rng.randrange(USERS)}"
+
+
+def thread_worker(n: int, modules: list[tuple[str, Any]], tally: Tally, deadline: float) -> None:
+    import dspex
+
+    for route, module, question, key in _calls("t", n, modules, deadline):
         tally.begin()
         try:
-            with dspex.request(targeting_key=f"user-{rng.randrange(USERS)}"):
-                got = module(question=question).answer
-            tally.end(route, f"A:{question}", got, None)
+            with dspex.request(targeting_key=key):
+                tally.end(route, f"A:{question}", module(question=question).answer, None)
         except Exception as exc:  # noqa: BLE001 - counted, the run goes on
             tally.end(route, f"A:{question}", None, exc)
 
@@ -131,15 +135,10 @@ def thread_worker(n: int, modules: list[tuple[str, Any]], tally: Tally, deadline
 async def task_worker(n: int, modules: list[tuple[str, Any]], tally: Tally, deadline: float) -> None:
     import dspex
 
-    rng = random.Random(10_000 + n)
-    for i in itertools.count():
-        if time.monotonic() >= deadline:
-            return
-        route, module = modules[(n + i) % len(modules)]
-        question = f"a{n}-{i}-{rng.random():.6f}"
+    for route, module, question, key in _calls("a", n, modules, deadline):
         tally.begin()
         try:
-            with dspex.request(targeting_key=f"user-{rng.randrange(USERS)}"):
+            with dspex.request(targeting_key=key):
                 got = (await module.acall(question=question)).answer
             tally.end(f"{route} (async)", f"A:{question}", got, None)
         except Exception as exc:  # noqa: BLE001

@@ -34,7 +34,7 @@ def flags() -> None:
 
 
 @flags.command(help="Validate flag files with flagd's loader and dspex's rules; exit 1 on any error.")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @_PARITY
 def check(files: tuple[str, ...], parity_reports: tuple[str, ...]) -> int:
     from ..gate import check_file, load_reports

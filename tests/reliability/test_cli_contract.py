@@ -92,6 +92,7 @@ def test_log_lines_with_wrong_field_types_are_skipped_and_counted(log, tmp_path,
     (["status", "--flags-dir", "{tmp}/nope/"], "nope"),
     (["parity", "--corpus", "{tmp}/nonexistent"], "nonexistent"),
     (["parity", "--report", "{log}/under-a-file/report.json"], "cannot be written"),
+    (["flags", "check", "{tmp}/no-such.flagd.json"], "no-such.flagd.json"),
 ])
 def test_wrong_inputs_exit_2_with_one_line_naming_them(log, tmp_path, capsys, args, needle):
     args = [a.format(log=log, tmp=tmp_path) for a in args]

@@ -56,13 +56,19 @@ def test_configmap_generation_swap_is_reloaded_including_the_kill_switch(tmp_pat
     assert p(question="k2").answer == "A:k2"
 
 
-def test_a_file_replaced_by_rename_with_an_older_mtime_is_reloaded(tmp_path, lm, events):
-    path = tmp_path / "prod.flagd.json"
+def _native_from(path, lm, events):
+    """Configure on ``path`` (native for Predict, an mtime 1000 s after OLD); the route recorder and a module."""
     write_with_mtime(path, flag_doc(dspex__predict=flag("native")), OLD + 1000)
     dspex.configure(lm=lm, flags=str(path))
     seen = events("dspex.router.route")
     p = dspex.Predict("question -> answer")
     assert route_of(seen, lambda: p(question="q")) == "native"
+    return seen, p
+
+
+def test_a_file_replaced_by_rename_with_an_older_mtime_is_reloaded(tmp_path, lm, events):
+    path = tmp_path / "prod.flagd.json"
+    seen, p = _native_from(path, lm, events)
     staged = tmp_path / "restore.tmp"
     write_with_mtime(staged, flag_doc(dspex__predict=flag("dspy")), OLD)   # rsync -t / a restored backup
     os.replace(staged, path)
@@ -71,11 +77,7 @@ def test_a_file_replaced_by_rename_with_an_older_mtime_is_reloaded(tmp_path, lm,
 
 def test_an_in_place_rewrite_given_back_an_older_mtime_is_reloaded(tmp_path, lm, events):
     path = tmp_path / "prod.flagd.json"
-    write_with_mtime(path, flag_doc(dspex__predict=flag("native")), OLD + 1000)
-    dspex.configure(lm=lm, flags=str(path))
-    seen = events("dspex.router.route")
-    p = dspex.Predict("question -> answer")
-    assert route_of(seen, lambda: p(question="q")) == "native"
+    seen, p = _native_from(path, lm, events)
     inode = path.stat().st_ino
     write_with_mtime(path, flag_doc(dspex__predict=flag("dspy")), OLD)   # cp -p over the same inode
     assert path.stat().st_ino == inode
