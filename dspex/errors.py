@@ -109,3 +109,8 @@ class NativeUnavailableError(DspexError):
 
 class NotReplayableError(DspexError):
     """A logged call or corpus case cannot be rebuilt from data alone (it names code to import); pass a factory."""
+
+
+class CallTimeoutError(DspexError, TimeoutError):
+    """A routed call ran past ``call_timeout_s``: the caller gets this; the call itself (a hung LM) runs on in the
+    background until its LM returns."""

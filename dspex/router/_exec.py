@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from dspex import telemetry
-from dspex.errors import DspexError
+from dspex.errors import CallTimeoutError, DspexError
 
 from . import _runtime
 from ._decision import Decision, unavailable
@@ -139,6 +139,12 @@ async def _arun(module: Any, d: Decision, settings: Any, args: tuple, kwargs: di
 
 def call(module: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
     settings, d, keybox = route(module, kwargs)
+    if settings.call_timeout_s is not None:
+        return _deadline(module, settings.call_timeout_s, _timed_call, module, d, settings, args, kwargs, keybox)
+    return _timed_call(module, d, settings, args, kwargs, keybox)
+
+
+def _timed_call(module: Any, d: Decision, settings: Any, args: tuple, kwargs: dict[str, Any], keybox: list[str]) -> Any:
     if not telemetry.has_listeners(_ROUTE):
         return _run(module, d, settings, args, kwargs, keybox, None)
     start = time.perf_counter()
@@ -154,6 +160,18 @@ def call(module: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
 
 async def acall(module: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
     settings, d, keybox = route(module, kwargs)
+    if settings.call_timeout_s is None:
+        return await _timed_acall(module, d, settings, args, kwargs, keybox)
+    import asyncio
+
+    try:
+        return await asyncio.wait_for(_timed_acall(module, d, settings, args, kwargs, keybox), settings.call_timeout_s)
+    except asyncio.TimeoutError:
+        raise _timeout_error(module, settings.call_timeout_s) from None
+
+
+async def _timed_acall(module: Any, d: Decision, settings: Any, args: tuple, kwargs: dict[str, Any],
+                       keybox: list[str]) -> Any:
     if not telemetry.has_listeners(_ROUTE):
         return await _arun(module, d, settings, args, kwargs, keybox, None)
     start = time.perf_counter()
@@ -165,6 +183,41 @@ async def acall(module: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
         raise
     finally:
         _emit_route(module, "acall", d, start, info)
+
+
+def _timeout_error(module: Any, seconds: float) -> CallTimeoutError:
+    name = f" {module._dspex.name!r}" if module._dspex.name else ""
+    return CallTimeoutError(
+        f"dspex.{type(module).module_type}{name} did not answer within call_timeout_s={seconds:g} s (the LM is slow "
+        "or hung). Raise call_timeout_s, or set the LM's own timeout; the call goes on in the background."
+    )
+
+
+def _deadline(module: Any, seconds: float, fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` on a worker thread (with this context: request, settings, DSPy's overrides); the caller waits
+    at most ``seconds``. Python cannot stop a thread: a call past its deadline finishes, unheard, in the background."""
+    import concurrent.futures
+    import contextvars
+
+    pool = _pool()
+    future = pool.submit(contextvars.copy_context().run, fn, *args)
+    try:
+        return future.result(timeout=seconds)
+    except concurrent.futures.TimeoutError:
+        future.cancel()   # never started (the pool was busy with hung calls): it will not start now
+        raise _timeout_error(module, seconds) from None
+
+
+_POOL: Any = None
+
+
+def _pool() -> Any:
+    global _POOL
+    if _POOL is None:
+        import concurrent.futures
+
+        _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="dspex-call")
+    return _POOL
 
 
 def _emit_route(module: Any, operation: str, d: Decision, start: float, info: dict[str, Any]) -> None:

@@ -18,7 +18,8 @@ from dspex.errors import ConfigError
 
 __all__ = ["Settings", "build_settings", "find_pyproject", "KEYS", "ADAPTIVE_KEYS", "shadow_keys"]
 
-KEYS = ("lm", "flags", "implementation_preference", "allow_fallback", "module_overrides", "shadow", "adaptive")
+KEYS = ("lm", "flags", "implementation_preference", "allow_fallback", "module_overrides", "shadow", "adaptive",
+        "call_timeout_s")
 ADAPTIVE_KEYS = ("enabled", "failure_threshold", "reset_after_s")
 # [tool.dspex] keys that belong to the parity gate (dspex parity / status), not to the router: skipped here.
 GATE_KEYS = frozenset({"parity_modules"})
@@ -41,6 +42,7 @@ class Settings:
     flags: str | None = None
     implementation_preference: str = "auto"
     allow_fallback: bool = True
+    call_timeout_s: float | None = None                        # deadline for one routed call (None: the LM's own)
     module_overrides: Mapping[str, str] = field(default_factory=dict)
     shadow: Mapping[str, Any] = field(default_factory=dict)   # validated by dspex.shadow; applied at configure
     adaptive: AdaptiveSettings = field(default_factory=AdaptiveSettings)
@@ -117,6 +119,7 @@ def _model() -> Any:
         flags: str | None = None
         implementation_preference: Literal["auto", "native_first", "dspy_first"] = "auto"
         allow_fallback: bool = True
+        call_timeout_s: float | None = Field(None, gt=0)
         module_overrides: dict[str, Impl] = {}
         shadow: dict[str, Any] = {}
         adaptive: _Adaptive = _Adaptive()
@@ -188,7 +191,7 @@ def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
             if sub not in _section_keys(section):
                 raise ConfigError(f"Unknown setting {name} (environment); {section} keys are {_section_keys(section)}.")
             out.setdefault(section, {})[sub] = _coerce_env(sub, value) if section == "shadow" else value
-        elif key in ("lm", "flags", "implementation_preference", "allow_fallback"):
+        elif key in ("lm", "flags", "implementation_preference", "allow_fallback", "call_timeout_s"):
             out[key] = value
         elif key == "module_overrides":
             out[key] = _parse_overrides(value)
@@ -249,6 +252,7 @@ def build_settings(configured: Mapping[str, Any], environ: Mapping[str, str] | N
         flags=model.flags,
         implementation_preference=model.implementation_preference,
         allow_fallback=model.allow_fallback,
+        call_timeout_s=model.call_timeout_s,
         module_overrides=dict(model.module_overrides),
         shadow=dict(model.shadow),
         adaptive=AdaptiveSettings(**model.adaptive.model_dump()),
