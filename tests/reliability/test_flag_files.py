@@ -108,9 +108,13 @@ def test_a_large_malformed_file_is_parsed_once_not_on_every_poll(tmp_path, lm, e
     try:
         # ~50 MB of valid JSON that flagd rejects as a whole (an unknown key inside a flag)
         pad = "x" * (50 * 1024 * 1024)
-        path.write_text('{"flags": {"dspex.predict": {"state": "ENABLED", "variants": {"native": "native"}, '
-                        f'"defaultVariant": "native", "note": "{pad}"}}}}}}')
+        # Written beside and renamed in, as deployments replace files: a 50 MB in-place write can be polled
+        # half-written on a busy machine, which is a different (truncated) content and rightly parsed again.
+        staged = tmp_path / "staged.json"
+        staged.write_text('{"flags": {"dspex.predict": {"state": "ENABLED", "variants": {"native": "native"}, '
+                          f'"defaultVariant": "native", "note": "{pad}"}}}}}}')
         del pad
+        os.replace(staged, path)
         assert wait_for(lambda: len(errors) >= 1, timeout=15)
         time.sleep(3.5)   # seven more polls of the same broken file, past the racy window
         assert len(errors) == 1, f"the broken file was reported (parsed) {len(errors)} times"
