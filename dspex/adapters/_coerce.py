@@ -117,7 +117,26 @@ def parse_value(value: Any, annotation: Any) -> Any:
             candidate = ast.literal_eval(value)
         except (ValueError, SyntaxError):
             candidate = value
+    if _is_type_class(annotation):
+        # A dspy.Type (or dspex.types.Type) may parse its own text (Reasoning does). Inline, in DSPy's frame
+        # layout: an agent shows the LM this error's traceback, and the pydantic frame must stay within its five.
+        import pydantic
+
+        adapter = type_adapter(annotation)
+        try:
+            return adapter.validate_python(candidate)
+        except pydantic.ValidationError as e:
+            try:
+                return adapter.validate_python(value)
+            except pydantic.ValidationError:
+                raise e
     return _validate(annotation, candidate)
+
+
+def _is_type_class(annotation: Any) -> bool:
+    from ..types import is_type_class
+
+    return is_type_class(annotation)
 
 
 def text_parser(annotation: Any) -> Callable[[str], Any] | None:
@@ -128,6 +147,10 @@ def text_parser(annotation: Any) -> Callable[[str], Any] | None:
     """
     if annotation is str:
         return None
+    if _is_type_class(annotation):  # no wrapper frames in between (see parse_value); Type values are not memoised
+        import functools
+
+        return functools.partial(parse_value, annotation=annotation)
     if annotation in _EXACT:
 
         def exact(text: str) -> Any:

@@ -35,7 +35,11 @@ __all__ = [
     "AdapterParseError",
     "settings",
     "ReAct",
+    "ReActV2",
     "Tool",
+    "ToolCalls",
+    "ToolCallResults",
+    "History",
 ]
 
 _LAZY = {
@@ -43,7 +47,11 @@ _LAZY = {
     "JSONAdapter": "dspex.adapters",
     "LM": "dspex.lm",
     "ReAct": "dspex.native.react",
+    "ReActV2": "dspex.native.react_v2",
     "Tool": "dspex.types",
+    "ToolCalls": "dspex.types",
+    "ToolCallResults": "dspex.types",
+    "History": "dspex.types",
 }
 
 

@@ -10,6 +10,7 @@ and error messages; everything else stays byte for byte.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 from dataclasses import dataclass, field
@@ -19,13 +20,14 @@ import dspy
 
 from ..shadow.tracebacks import normalize_value, strip_library_frames
 from ._agent_tools import ToolSpec, build_tools
+from ._agent_values import as_dspy
 from ._case import LMSpec, SignatureSpec, build_signature, run_with_names
 from ._compare import Difference, ExcInfo, compare, show, snapshot_result
 from ._side import SideRun, run_side
-from .harness import ParityResult, _adapter_context, dspy_kit, native_kit
+from .harness import ParityResult, dspy_kit, native_kit
 from .scripted_lm import ScriptedLM
 
-__all__ = ["AgentCase", "AgentLM", "run_agent_case", "describe_agent", "normalize_side"]
+__all__ = ["AgentCase", "AgentLM", "run_agent_case", "describe_agent", "normalize_side", "as_dspy"]
 
 _ASPECTS = frozenset({"construct", "calls", "error", "result", "logs", "inputs"})
 
@@ -58,7 +60,7 @@ class AgentCase:
     max_iters: int | None = None             # constructor max_iters (None: the default, 20)
     call_max_iters: int | None = None        # per-call max_iters=
     config: dict[str, Any] | None = None     # per-call config= (n, temperature, ...)
-    adapter: Literal["chat", "json", "chat_no_fallback"] = "chat"
+    adapter: Literal["chat", "json", "chat_no_fallback", "chat_fc"] = "chat"
     mode: Literal["sync", "async"] = "sync"
     function_calling: bool = False           # the LM declares native function calling
     reasoning: bool = False                  # the LM declares native reasoning
@@ -111,14 +113,40 @@ def _call_kwargs(case: AgentCase) -> dict[str, Any]:
     return kwargs
 
 
+def _adapter_context(case: AgentCase, module: Any) -> Any:
+    """Each library's own way to choose the adapter; ``chat_fc`` is a ChatAdapter with native function calling."""
+    if case.adapter == "chat":
+        return contextlib.nullcontext()
+    if isinstance(module, dspy.Module):
+        lib: Any = dspy
+        context = dspy.context
+    else:
+        import dspex.native as lib
+
+        context = lib.settings.context
+    adapter = {
+        "json": lambda: lib.JSONAdapter(),
+        "chat_no_fallback": lambda: lib.ChatAdapter(use_json_adapter_fallback=False),
+        "chat_fc": lambda: lib.ChatAdapter(use_native_function_calling=True),
+    }[case.adapter]()
+    return context(adapter=adapter)
+
+
 def _invokers(case: AgentCase) -> tuple[Any, Any]:
+    """ReAct takes ``lm=`` per call; ReActV2 passes only the signature's inputs on, so its LM is set on it."""
+    def arguments(module: Any, lm: Any, inputs: dict[str, Any], call_kwargs: dict[str, Any]) -> dict[str, Any]:
+        if case.module == "react_v2":
+            module.set_lm(lm)
+            return {**inputs, **call_kwargs}
+        return {**inputs, **call_kwargs, "lm": lm}
+
     def invoke(module: Any, lm: Any, inputs: dict[str, Any], call_kwargs: dict[str, Any]) -> Any:
-        with _adapter_context(case, module):  # type: ignore[arg-type]
-            return module(**inputs, **call_kwargs, lm=lm)
+        with _adapter_context(case, module):
+            return module(**arguments(module, lm, inputs, call_kwargs))
 
     async def ainvoke(module: Any, lm: Any, inputs: dict[str, Any], call_kwargs: dict[str, Any]) -> Any:
-        with _adapter_context(case, module):  # type: ignore[arg-type]
-            return await module.acall(**inputs, **call_kwargs, lm=lm)
+        with _adapter_context(case, module):
+            return await module.acall(**arguments(module, lm, inputs, call_kwargs))
 
     return invoke, ainvoke
 
@@ -127,9 +155,9 @@ def _invokers(case: AgentCase) -> tuple[Any, Any]:
 def _normalized_result(result: Any) -> Any:
     store = getattr(result, "_store", None)
     if not isinstance(store, dict):
-        return normalize_value(result)
+        return as_dspy(result)
     clone = copy.copy(result)
-    object.__setattr__(clone, "_store", {k: normalize_value(v) for k, v in store.items()})
+    object.__setattr__(clone, "_store", {k: as_dspy(v) for k, v in store.items()})
     return clone
 
 

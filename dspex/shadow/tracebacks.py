@@ -17,8 +17,10 @@ from typing import Any
 
 __all__ = ["library_roots", "strip_library_frames", "normalize_value"]
 
-_FRAME = re.compile(r'^  File "(?P<path>[^"]*)", line \d+, in .*$')
-_LIB_EXC = re.compile(r"^(?:dspy|dspex)(?:\.[A-Za-z_]\w*)*\.(?P<name>[A-Za-z_]\w*)(?P<rest>:.*|)$")
+_FRAME = re.compile(r'^  File "(?P<path>[^"]*)", line \d+, in .*$', re.S)
+# The same traceback inside a JSON string (a tool result in ReActV2's prompt): "\n" and '\"' escaped.
+_FRAME_ESCAPED = re.compile(r'^  File \\"(?P<path>(?:[^"\\]|\\\\)*)\\", line \d+, in .*$', re.S)
+_LIB_EXC = re.compile(r"^(?:dspy|dspex)(?:\.[A-Za-z_]\w*)*\.(?P<name>[A-Za-z_]\w*)(?P<rest>:.*|)$", re.S)
 _roots: tuple[str, ...] | None = None
 
 
@@ -47,17 +49,15 @@ def _is_library(path: str, roots: tuple[str, ...]) -> bool:
         return False
 
 
-def strip_library_frames(text: str) -> str:
-    """``text`` with every traceback frame in a dspy/dspex file removed and library exception names shortened."""
-    if "Traceback (most recent call last):" not in text:
-        return text
+def _strip(text: str, newline: str, frame_re: re.Pattern[str], unescape: bool) -> str:
     roots = library_roots()
     out: list[str] = []
     skipping = False
-    for line in text.split("\n"):
-        frame = _FRAME.match(line)
+    for line in text.split(newline):
+        frame = frame_re.match(line)
         if frame is not None:
-            skipping = _is_library(frame.group("path"), roots)
+            path = frame.group("path").replace("\\\\", "\\") if unescape else frame.group("path")
+            skipping = _is_library(path, roots)
             if not skipping:
                 out.append(line)
             continue
@@ -66,7 +66,19 @@ def strip_library_frames(text: str) -> str:
         skipping = False
         lib = _LIB_EXC.match(line)
         out.append(f"<library>.{lib.group('name')}{lib.group('rest')}" if lib is not None else line)
-    return "\n".join(out)
+    return newline.join(out)
+
+
+def strip_library_frames(text: str) -> str:
+    """``text`` with every traceback frame in a dspy/dspex file removed and library exception names shortened,
+    in plain text and inside JSON strings (where line breaks and quotes are escaped)."""
+    if "Traceback (most recent call last):" not in text:
+        return text
+    if "Traceback (most recent call last):\n" in text:
+        text = _strip(text, "\n", _FRAME, False)
+    if "Traceback (most recent call last):\\n" in text:
+        text = _strip(text, "\\n", _FRAME_ESCAPED, True)
+    return text
 
 
 def normalize_value(value: Any) -> Any:

@@ -9,12 +9,27 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["Tool", "as_tool", "is_tool_like"]
+__all__ = ["Tool", "ToolCalls", "ToolCallResults", "History", "Reasoning", "Type", "as_tool", "is_tool_like",
+           "role_of", "has_roles", "is_history", "is_tool", "is_tool_list", "is_tool_calls", "is_reasoning",
+           "is_type_class"]
 
 _LAZY = {
     "Tool": "._tool",
     "as_tool": "._tool",
     "is_tool_like": "._tool",
+    "ToolCalls": "._calls",
+    "ToolCallResults": "._calls",
+    "History": "._history",
+    "Reasoning": "._history",
+    "Type": "._base",
+    "is_type_class": "._roles",
+    "role_of": "._roles",
+    "has_roles": "._roles",
+    "is_history": "._roles",
+    "is_tool": "._roles",
+    "is_tool_list": "._roles",
+    "is_tool_calls": "._roles",
+    "is_reasoning": "._roles",
 }
 
 
