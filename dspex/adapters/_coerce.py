@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import enum
+import functools
 import json
 import types
 from typing import Any, Callable, Literal, Union, get_args, get_origin
@@ -72,12 +73,6 @@ def find_enum_member(enum_cls: Any, identifier: Any) -> Any:
     raise ValueError(f"{identifier} is not a valid name or value for the enum {enum_cls.__name__}")
 
 
-def _validate(annotation: Any, value: Any) -> Any:
-    if annotation in _EXACT and type(value) is annotation:
-        return value
-    return type_adapter(annotation).validate_python(value)
-
-
 def _clean_literal(value: Any, allowed: tuple[Any, ...]) -> tuple[bool, Any]:
     """DSPy's forgiving Literal match: strip, unwrap ``Literal[...]``/``str[...]`` and one pair of quotes."""
     if value in allowed:
@@ -105,8 +100,12 @@ def parse_value(value: Any, annotation: Any) -> Any:
         done, value = _clean_literal(value, get_args(annotation))
         if done:
             return value
+    # Validation is called inline (not through a helper) here and below: an agent shows the LM the traceback of a
+    # parse failure, five frames deep from the adapter's parse, and pydantic's frame must fall within them as in DSPy.
     if not isinstance(value, str):
-        return _validate(annotation, value)
+        if annotation in _EXACT and type(value) is annotation:
+            return value
+        return type_adapter(annotation).validate_python(value)
     if origin in (Union, types.UnionType):
         args = get_args(annotation)
         if type(None) in args and str in args:
@@ -117,9 +116,7 @@ def parse_value(value: Any, annotation: Any) -> Any:
             candidate = ast.literal_eval(value)
         except (ValueError, SyntaxError):
             candidate = value
-    if _is_type_class(annotation):
-        # A dspy.Type (or dspex.types.Type) may parse its own text (Reasoning does). Inline, in DSPy's frame
-        # layout: an agent shows the LM this error's traceback, and the pydantic frame must stay within its five.
+    if _is_type_class(annotation):  # a dspy.Type (or dspex.types.Type) may parse its own text (Reasoning does)
         import pydantic
 
         adapter = type_adapter(annotation)
@@ -130,7 +127,9 @@ def parse_value(value: Any, annotation: Any) -> Any:
                 return adapter.validate_python(value)
             except pydantic.ValidationError:
                 raise e
-    return _validate(annotation, candidate)
+    if annotation in _EXACT and type(candidate) is annotation:
+        return candidate
+    return type_adapter(annotation).validate_python(candidate)
 
 
 def _is_type_class(annotation: Any) -> bool:
@@ -147,10 +146,9 @@ def text_parser(annotation: Any) -> Callable[[str], Any] | None:
     """
     if annotation is str:
         return None
-    if _is_type_class(annotation):  # no wrapper frames in between (see parse_value); Type values are not memoised
-        import functools
-
-        return functools.partial(parse_value, annotation=annotation)
+    direct = functools.partial(parse_value, annotation=annotation)  # a C-level call: no frame in a traceback
+    if _is_type_class(annotation):  # Type values are not memoised
+        return direct
     if annotation in _EXACT:
 
         def exact(text: str) -> Any:
@@ -161,7 +159,7 @@ def text_parser(annotation: Any) -> Callable[[str], Any] | None:
             return candidate if type(candidate) is annotation else parse_value(text, annotation)
 
         return _memoised(exact)
-    return _memoised(lambda text: parse_value(text, annotation))
+    return _memoised(direct)
 
 
 _IMMUTABLE = (str, int, float, bool, type(None))

@@ -80,6 +80,9 @@ def test_lm_errors_end_or_crash_the_loop():
 def test_unknown_tool_falls_back_to_json_then_crashes():
     check(case(turn("no_such_tool"), turn("finish"), EXTRACT))
     check(case(turn("no_such_tool"), [dual_turn("t", "finish", {})], EXTRACT))
+    # the fallback call raises: the warning quotes the parse failure's traceback (pydantic's frame included)
+    result = check(case(turn("no_such_tool"), Raise(ValueError, ("refused",)), EXTRACT))
+    assert 'pydantic/type_adapter.py", line' in result.native.logs[0]
 
 
 def test_a_list_of_ints_observation_crashes_like_dspy():
