@@ -132,6 +132,27 @@ def parse_value(value: Any, annotation: Any) -> Any:
     return type_adapter(annotation).validate_python(candidate)
 
 
+_JSONISH = frozenset('{}[]"\':`\\')
+
+
+def _reasoning_parser(annotation: Any, general: Callable[[str], Any]) -> Callable[[str], Any]:
+    """Reasoning from plain prose: no bracket, quote, colon, backslash or backtick means neither JSON, json_repair
+    nor a Python literal can read a *string* out of it, so every route of ``parse_value`` ends in
+    ``Reasoning(content=text)``; anything else takes the general route (and its errors)."""
+    def parse(text: str) -> Any:
+        if type(text) is str and _JSONISH.isdisjoint(text):
+            return annotation(content=text)
+        return general(text)
+
+    return parse
+
+
+def _is_reasoning(annotation: Any) -> bool:
+    from ..types import is_reasoning
+
+    return is_reasoning(annotation)
+
+
 def _is_type_class(annotation: Any) -> bool:
     from ..types import is_type_class
 
@@ -148,7 +169,7 @@ def text_parser(annotation: Any) -> Callable[[str], Any] | None:
         return None
     direct = functools.partial(parse_value, annotation=annotation)  # a C-level call: no frame in a traceback
     if _is_type_class(annotation):  # Type values are not memoised
-        return direct
+        return _reasoning_parser(annotation, direct) if _is_reasoning(annotation) else direct
     if annotation in _EXACT:
 
         def exact(text: str) -> Any:

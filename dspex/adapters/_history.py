@@ -12,30 +12,61 @@ from typing import Any, Mapping
 
 from ._markers import expand_markers
 from ._roles import without
-from ._values import serialize_for_json
+from ._values import format_field_value, serialize_for_json
 
 __all__ = ["format_with_history", "conversation"]
 
 _results_signature: Any = None
 
 
-def _native(name: str) -> Any:
-    from ..types._roles import native_class
+_classes: dict[str, Any] = {}
 
-    return native_class(name)
+
+def _chat_method() -> Any:
+    method = _classes.get("chat_user_content")
+    if method is None:
+        from .chat import ChatAdapter  # imported here: chat imports this module lazily
+
+        method = _classes["chat_user_content"] = ChatAdapter.format_user_message_content
+    return method
+
+
+def _native(name: str) -> Any:
+    cls = _classes.get(name)
+    if cls is None:
+        from ..types._roles import native_class
+
+        cls = _classes[name] = native_class(name)
+    return cls
 
 
 def _is_instance(value: Any, name: str) -> bool:
+    t = type(value)
+    if t.__name__ != name:
+        return False
     from ..types._roles import role_of
 
-    expected = {"ToolCalls": "tool_calls", "ToolCallResults": "tool_call_results"}[name]
-    return role_of(type(value)) == expected
+    return role_of(t) == {"ToolCalls": "tool_calls", "ToolCallResults": "tool_call_results"}[name]
+
+
+def _user_content(adapter: Any, signature: Any, inputs: Mapping[str, Any], main_request: bool) -> str:
+    """``adapter.format_user_message_content(...)``; ChatAdapter's own from the signature's cached plan."""
+    if type(adapter).format_user_message_content is not _chat_method():
+        return adapter.format_user_message_content(signature, inputs, main_request=main_request)
+    plan = adapter.plan(signature)
+    parts = [slot.header + format_field_value(slot.is_str, inputs.get(slot.name)) for slot in plan.inputs
+             if slot.name in inputs]
+    if main_request:
+        parts.append(plan.reminder)
+    return "\n\n".join(parts).strip()
 
 
 def _as_results(value: Any) -> Any:
     """Native ToolCallResults from ours, DSPy's (by attributes) or raw data (validated with DSPy's errors)."""
     cls = _native("ToolCallResults")
-    if _is_instance(value, "ToolCallResults") and not isinstance(value, cls):
+    if type(value) is cls:
+        return value
+    if _is_instance(value, "ToolCallResults"):
         value = {"tool_call_results": [
             {"call_id": r.call_id, "name": r.name, "value": r.value, "is_error": r.is_error}
             for r in value.tool_call_results
@@ -45,7 +76,9 @@ def _as_results(value: Any) -> Any:
 
 def _as_tool_calls(value: Any) -> Any:
     cls = _native("ToolCalls")
-    if _is_instance(value, "ToolCalls") and not isinstance(value, cls):
+    if type(value) is cls:
+        return value
+    if _is_instance(value, "ToolCalls"):
         data: dict[str, Any] = {"tool_calls": [{"id": c.id, "name": c.name, "args": c.args} for c in value.tool_calls]}
         if value.tool_call_results is not None:
             data["tool_call_results"] = _as_results(value.tool_call_results)
@@ -60,6 +93,12 @@ def _tool_calls_in(message: Mapping[str, Any]) -> tuple[str | None, Any]:
     return None, None
 
 
+def _without_results(tool_calls: Any) -> Any:
+    """The calls without their results as the prompt shows them: ``{"tool_calls": [{"name", "args"}, ...]}``, what
+    the ToolCalls serializer returns (pydantic then dumps the arguments alike either way)."""
+    return {"tool_calls": [{"name": c.name, "args": c.args} for c in tool_calls.tool_calls]}
+
+
 def _result_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(serialize_for_json(value), ensure_ascii=False)
 
@@ -69,13 +108,19 @@ def _openai_call(call: Any) -> dict[str, Any]:
     return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": arguments}}
 
 
+def _results_payload(results: Any) -> Any:
+    """What pydantic dumps a ToolCallResults to, as plain data (its ``value: Any`` is then dumped alike)."""
+    return {"tool_call_results": [{"call_id": r.call_id, "name": r.name, "value": r.value, "is_error": r.is_error}
+                                  for r in results.tool_call_results]}
+
+
 def _results_message(adapter: Any, results: Any) -> str:
     global _results_signature
     if _results_signature is None:
         from ..signature import InputField, make_signature
 
         _results_signature = make_signature({"tool_call_results": (_native("ToolCallResults"), InputField())})
-    return adapter.format_user_message_content(_results_signature, {"tool_call_results": results})
+    return _user_content(adapter, _results_signature, {"tool_call_results": _results_payload(results)}, False)
 
 
 def _native_turn(adapter: Any, signature: Any, message: Mapping[str, Any], tool_calls: Any, results: Any,
@@ -114,8 +159,7 @@ def conversation(adapter: Any, signature: Any, history_name: str, inputs: dict[s
         tc_name, tool_calls = _tool_calls_in(message)
         results = _as_results(tool_calls.tool_call_results) \
             if tool_calls is not None and tool_calls.tool_call_results is not None else None
-        user = adapter.format_user_message_content(signature, message,
-                                                   main_request=any(n in message for n in input_names))
+        user = _user_content(adapter, signature, message, any(n in message for n in input_names))
         if user:
             out.append({"role": "user", "content": user})
         if adapter.use_native_function_calling and tool_calls is not None:
@@ -124,7 +168,7 @@ def conversation(adapter: Any, signature: Any, history_name: str, inputs: dict[s
         values = message
         if tc_name is not None and results is not None:
             values = dict(message)
-            values[tc_name] = tool_calls.model_copy(update={"tool_call_results": None})
+            values[tc_name] = _without_results(tool_calls)
         assistant = adapter.format_assistant_message_content(signature, values)
         if assistant:
             out.append({"role": "assistant", "content": assistant})
@@ -142,7 +186,7 @@ def format_with_history(adapter: Any, signature: Any, demos: list[Any], inputs: 
     earlier = conversation(adapter, rest, history_name, inputs_copy)
     messages: list[dict[str, Any]] = [{"role": "system", "content": adapter._system(adapter.plan(signature))}]
     messages.extend(adapter.format_demos(signature, demos))
-    content = adapter.format_user_message_content(rest, inputs_copy, main_request=True)
+    content = _user_content(adapter, rest, inputs_copy, True)
     messages.extend(earlier)
     if content:
         messages.append({"role": "user", "content": content})

@@ -14,7 +14,8 @@ import math
 import weakref
 from typing import Any
 
-__all__ = ["format_field_value", "serialize_for_json", "format_blob", "format_input_list", "to_json_text"]
+__all__ = ["format_field_value", "serialize_for_json", "format_blob", "format_input_list", "to_json_text",
+           "is_plain_json"]
 
 _MAX_FAST_DEPTH = 32
 # json.dumps(x, ensure_ascii=False) builds a new encoder per call; one shared encoder gives the same text.
@@ -39,6 +40,9 @@ def _is_plain_json(value: Any, depth: int = 0) -> bool:
     return False
 
 
+is_plain_json = _is_plain_json
+
+
 def _type_adapter(t: type) -> Any:
     try:
         adapter = _adapters.get(t)
@@ -58,10 +62,21 @@ def _type_adapter(t: type) -> Any:
     return adapter
 
 
+def _native_tools(value: Any) -> bool:
+    """A list of dspex Tools (an agent's ``tools`` input): pydantic would dump each with its ``str`` fallback."""
+    return type(value) is list and bool(value) and all(
+        type(v).__name__ == "Tool" and type(v).__module__ == "dspex.types._tool" for v in value
+    )
+
+
 def serialize_for_json(value: Any) -> Any:
     """DSPy's ``serialize_for_json``: a JSON-compatible form of ``value``, or ``str(value)`` if pydantic can't."""
     if _is_plain_json(value):
         return value
+    if _native_tools(value):
+        return [str(v) for v in value]
+    if type(value).__name__ == "Reasoning" and type(value).__module__ == "dspex.types._history":
+        return value.content  # what its serializer (``format()``) gives
     adapter = _type_adapter(type(value))
     if adapter is _NO_ADAPTER:
         return str(value)
