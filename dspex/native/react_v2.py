@@ -26,6 +26,14 @@ from .predict import Predict
 __all__ = ["ReActV2"]
 
 
+def _error_value(name: str, err: Exception) -> str:
+    """DSPy's ``Execution error in <tool>: <traceback>``; a shadow replay supplies the control's own text."""
+    replayed = getattr(err, "dspex_observation", None)
+    if isinstance(replayed, str):
+        return replayed
+    return f"Execution error in {name}: {format_error_for_lm(err, traceback_frames=5)}"
+
+
 class ReActV2(Module):
     """Experimental: This class may change or be removed in a future release without warning.
 
@@ -175,7 +183,7 @@ class ReActV2(Module):
                 if tool_call.name == "submit" and isinstance(value, dict):
                     final_outputs = value
             except Exception as err:
-                values.append(f"Execution error in {tool_call.name}: {format_error_for_lm(err, traceback_frames=5)}")
+                values.append(_error_value(tool_call.name, err))
                 is_errors.append(True)
         return types().ToolCallResults.from_tool_calls_and_values(tool_calls, values, is_errors), final_outputs
 
@@ -195,7 +203,7 @@ class ReActV2(Module):
                 if tool_call.name == "submit" and isinstance(value, dict):
                     final_outputs = value
             except Exception as err:
-                values.append(f"Execution error in {tool_call.name}: {format_error_for_lm(err, traceback_frames=5)}")
+                values.append(_error_value(tool_call.name, err))
                 is_errors.append(True)
         return types().ToolCallResults.from_tool_calls_and_values(tool_calls, values, is_errors), final_outputs
 
