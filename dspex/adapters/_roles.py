@@ -13,6 +13,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from .. import hooks
 from ..errors import AdapterParseError
 
 __all__ = ["Roles", "roles_of", "without", "run", "arun"]
@@ -113,7 +114,9 @@ def prepare(adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, de
             inputs: Mapping[str, Any], roles: Roles) -> tuple[Any, list[dict[str, Any]]]:
     adapter._prepare_response_format(lm, lm_kwargs, signature)
     processed = preprocess(adapter, lm, lm_kwargs, signature, inputs, roles)
-    messages = adapter.format(processed, demos, inputs)
+    bridge = hooks.bridge  # DSPy loaded: its adapter callbacks see the formatting and parsing (see dspex.hooks)
+    messages = adapter.format(processed, demos, inputs) if bridge is None else bridge.format(adapter, processed,
+                                                                                              demos, inputs)
     if lm_kwargs.get("parallel_tool_calls") is not None:
         lm_kwargs.setdefault("tool_choice", "auto")
     return processed, messages
@@ -127,6 +130,8 @@ def postprocess(adapter: Any, processed: Any, original: Any, outputs: Any, roles
 
     plan = adapter.plan(original)
     tout = roles.tool_output
+    bridge = hooks.bridge
+    parse = adapter.parse if bridge is None else (lambda sig, text: bridge.parse(adapter, sig, text))
     values = []
     for output in outputs:
         logprobs = tool_calls = None
@@ -136,10 +141,10 @@ def postprocess(adapter: Any, processed: Any, original: Any, outputs: Any, roles
             logprobs = output.get("logprobs")
             tool_calls = output.get("tool_calls")
         if text and not (tool_calls and tout):
-            value = adapter.parse(processed, text)
+            value = parse(processed, text)
         elif tool_calls and tout:
             try:
-                value = adapter.parse(processed, text) if text and processed._output_fields else {}
+                value = parse(processed, text) if text and processed._output_fields else {}
             except AdapterParseError:
                 value = {}
         else:
@@ -164,13 +169,17 @@ def postprocess(adapter: Any, processed: Any, original: Any, outputs: Any, roles
 def run(adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any],
         inputs: Mapping[str, Any], roles: Roles) -> list[dict[str, Any]]:
     processed, messages = prepare(adapter, lm, lm_kwargs, signature, demos, inputs, roles)
-    outputs = lm(messages=messages, **lm_kwargs)
+    bridge = hooks.bridge
+    outputs = lm(messages=messages, **lm_kwargs) if bridge is None else bridge.call_lm(lm, messages, lm_kwargs)
     return postprocess(adapter, processed, signature, outputs, roles)
 
 
 async def arun(adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any],
                inputs: Mapping[str, Any], roles: Roles) -> list[dict[str, Any]]:
     processed, messages = prepare(adapter, lm, lm_kwargs, signature, demos, inputs, roles)
+    bridge = hooks.bridge
+    if bridge is not None:
+        return postprocess(adapter, processed, signature, await bridge.acall_lm(lm, messages, lm_kwargs), roles)
     acall = getattr(lm, "acall", None)
     if acall is not None:
         outputs = await acall(messages=messages, **lm_kwargs)
