@@ -22,7 +22,7 @@ from ..shadow.tracebacks import normalize_value, strip_library_frames
 from ._agent_tools import ToolSpec, build_tools
 from ._agent_values import as_dspy
 from ._case import LMSpec, SignatureSpec, build_signature, run_with_names
-from ._compare import Difference, ExcInfo, compare, show, snapshot_result
+from ._compare import Difference, ExcInfo, compare, show, snapshot_result, unaddress
 from ._side import SideRun, run_side
 from .harness import ParityResult, dspy_kit, native_kit
 from .scripted_lm import ScriptedLM
@@ -161,6 +161,18 @@ def _normalized_result(result: Any) -> Any:
     return clone
 
 
+def _unaddressed(value: Any) -> Any:
+    """A snapshot without memory addresses: ReActV2's history holds the inputs, so its repr shows each side's own
+    copy of an input object (the harness compares prompts and warnings without addresses too)."""
+    if type(value) is str:
+        return unaddress(value)
+    if type(value) in (list, tuple):
+        return type(value)(_unaddressed(v) for v in value)
+    if type(value) is dict:
+        return {k: _unaddressed(v) for k, v in value.items()}
+    return value
+
+
 def normalize_side(side: SideRun) -> SideRun:
     """The side with traceback frames in library files dropped from prompts, results, logs and errors."""
     for call in side.calls:
@@ -172,7 +184,7 @@ def normalize_side(side: SideRun) -> SideRun:
             setattr(side, name, dataclasses.replace(err, message=strip_library_frames(err.message)))
     if side.error is None and side.construct_error is None:
         side.result = _normalized_result(side.result)
-        side.snapshot = snapshot_result(side.result)
+        side.snapshot = _unaddressed(snapshot_result(side.result))
     return side
 
 

@@ -123,3 +123,12 @@ def test_lm_per_call_is_not_passed_on():
             module(question="q", lm=lambda **kw: ["never called"])
     assert native.ReActV2.__doc__.startswith("Experimental:")
     assert [n for n, _ in native.ReActV2("q -> a", tools=[]).named_predictors()] == ["react"]
+
+
+def test_history_holding_an_object_input_compares_without_addresses():
+    """ReActV2's history keeps the first turn's inputs, so the result's repr shows each side's own copy of an
+    input object (found by the gate at 1000 examples, seed 20261125)."""
+    from dspex.parity._exotic import Opaque
+
+    sig = SignatureSpec((FieldSpec("items", "input", list), FieldSpec("answer", "output")))
+    check(case(turn(("submit", {"answer": "ok"})), signature=sig, inputs={"items": [Opaque()]}))
