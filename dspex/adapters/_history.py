@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from ._markers import expand_markers
 from ._roles import without
-from ._values import format_field_value, serialize_for_json
+from ._values import format_field_value, is_plain_json, serialize_for_json
 
 __all__ = ["format_with_history", "conversation"]
 
@@ -95,8 +95,12 @@ def _tool_calls_in(message: Mapping[str, Any]) -> tuple[str | None, Any]:
 
 def _without_results(tool_calls: Any) -> Any:
     """The calls without their results as the prompt shows them: ``{"tool_calls": [{"name", "args"}, ...]}``, what
-    the ToolCalls serializer returns (pydantic then dumps the arguments alike either way)."""
-    return {"tool_calls": [{"name": c.name, "args": c.args} for c in tool_calls.tool_calls]}
+    the ToolCalls serializer returns, built directly when pydantic would dump it unchanged (else the model, whose
+    dump may fail and fall back to its ``str()``, as in DSPy)."""
+    calls = [{"name": c.name, "args": c.args} for c in tool_calls.tool_calls]
+    if is_plain_json(calls):
+        return {"tool_calls": calls}
+    return tool_calls.model_copy(update={"tool_call_results": None})
 
 
 def _result_text(value: Any) -> str:
@@ -109,9 +113,10 @@ def _openai_call(call: Any) -> dict[str, Any]:
 
 
 def _results_payload(results: Any) -> Any:
-    """What pydantic dumps a ToolCallResults to, as plain data (its ``value: Any`` is then dumped alike)."""
-    return {"tool_call_results": [{"call_id": r.call_id, "name": r.name, "value": r.value, "is_error": r.is_error}
-                                  for r in results.tool_call_results]}
+    """What pydantic dumps a ToolCallResults to, as plain data when it would dump unchanged (else the model)."""
+    rows = [{"call_id": r.call_id, "name": r.name, "value": r.value, "is_error": r.is_error}
+            for r in results.tool_call_results]
+    return {"tool_call_results": rows} if is_plain_json(rows) else results
 
 
 def _results_message(adapter: Any, results: Any) -> str:

@@ -36,8 +36,20 @@ def _is_plain_json(value: Any, depth: int = 0) -> bool:
     if t is list:
         return all(_is_plain_json(v, depth + 1) for v in value)
     if t is dict:
-        return all(type(k) is str and _is_plain_json(v, depth + 1) for k, v in value.items())
+        return all(type(k) is str and _plain_key(k) and _is_plain_json(v, depth + 1) for k, v in value.items())
     return False
+
+
+def _plain_key(key: str) -> bool:
+    """pydantic cannot dump a key holding a lone surrogate (``json.loads('{"\\ud800": 1}')`` makes one): it raises,
+    and DSPy then renders the whole value with ``str()``. Such a dict is not plain."""
+    if key.isascii():
+        return True
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 is_plain_json = _is_plain_json

@@ -221,7 +221,9 @@ def react_cases(draw: Any) -> AgentCase:
     extract += [draw(lm_responses(outputs, n, "json", clean=True)) for _ in range(2)]
     return AgentCase(
         module="react", signature=spec, tools=tools, inputs=draw(inputs_for(spec, odd=False)),
-        lm=LMSpec(tuple(turns + extract)), kind=f"react, ends: {ending}", config=config,
+        lm=LMSpec(tuple(turns + extract), kwargs=None if config else draw(st.sampled_from(
+            [None] * 7 + [{"n": 2, "temperature": None, "max_tokens": None}, {"temperature": 0.2, "max_tokens": 50}]))),
+        kind=f"react, ends: {ending}", config=config,
         max_iters=None if via_call else limit, call_max_iters=limit if via_call else None,
         adapter=adapter,  # type: ignore[arg-type]
         mode=draw(st.sampled_from(["sync", "sync", "async"])),

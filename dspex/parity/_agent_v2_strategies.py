@@ -128,6 +128,11 @@ def v2_script(draw: Any, tools: tuple[ToolSpec, ...], spec: SignatureSpec, style
     return entries
 
 
+def _samples(draw: Any, entries: list[Any]) -> tuple[Any, ...]:
+    """Now and then a second completion in an answer (what an LM asked for several samples returns)."""
+    return tuple(e + e if isinstance(e, list) and draw(st.integers(0, 4)) == 0 else e for e in entries)
+
+
 @st.composite
 def react_v2_cases(draw: Any) -> AgentCase:
     spec = draw(agent_signatures())
@@ -152,7 +157,10 @@ def react_v2_cases(draw: Any) -> AgentCase:
             "answer": safe_texts, "next_thought": safe_texts}), max_size=2))}
     return AgentCase(
         module="react_v2", signature=spec, tools=tools, inputs=draw(inputs_for(spec, odd=False)),
-        lm=LMSpec(tuple(draw(v2_script(tools, spec, style, reasoning, n_turns, ends)))),
+        # ReActV2 passes no config on: several samples can only come from the LM's own kwargs (each answer then
+        # carries one or two completions; DSPy reads the first)
+        lm=LMSpec(_samples(draw, draw(v2_script(tools, spec, style, reasoning, n_turns, ends))), kwargs=draw(
+            st.sampled_from([None] * 5 + [{"n": 2, "temperature": None, "max_tokens": None}]))),
         max_iters=None if via_call else limit, call_max_iters=limit if via_call else None,
         adapter=adapter, mode=draw(st.sampled_from(["sync", "sync", "async"])),  # type: ignore[arg-type]
         function_calling=fc, reasoning=reasoning, history=history, kind=f"react_v2, ends: {ends}, {style}",

@@ -143,3 +143,16 @@ texts = st.text(st.sampled_from("ab {}[]\":,\n#"), max_size=30)
        st.sampled_from(["chat", "json", "chat_fc"]))
 def test_any_answer_text(answers, adapter):
     check([[a] for a in answers], adapter)
+
+
+def test_an_input_dict_with_a_lone_surrogate_key():
+    """pydantic cannot dump a dict whose key holds a lone surrogate: DSPy renders it with str(), and so must native."""
+    class Sig(dspy.Signature):
+        data: dict = dspy.InputField()
+        answer: str = dspy.OutputField()
+
+    script = [["[[ ## answer ## ]]\nok\n\n[[ ## completed ## ]]"]]
+    inputs = {"data": {"\ud800": 1, "ok": [1]}}
+    result = run_pair(lambda: dspy.Predict(Sig), lambda: native.Predict(Sig), inputs, script)
+    assert result.ok, result.report()
+    assert "{'\\ud800': 1" in result.native.calls[0].messages[-1]["content"]

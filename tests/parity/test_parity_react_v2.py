@@ -132,3 +132,16 @@ def test_history_holding_an_object_input_compares_without_addresses():
 
     sig = SignatureSpec((FieldSpec("items", "input", list), FieldSpec("answer", "output")))
     check(case(turn(("submit", {"answer": "ok"})), signature=sig, inputs={"items": [Opaque()]}))
+
+
+def test_a_lone_surrogate_key_renders_like_dspy():
+    """json_repair reads an escaped surrogate pair as two lone surrogates; pydantic cannot dump a dict key holding
+    one, so DSPy renders those tool calls with str() (found by the gate, seed 7)."""
+    from typing import Any
+
+    sig = SignatureSpec((FieldSpec("a", "input"), FieldSpec("\U00010000", "output", Any)), form="class")
+    broken = '{"tool_calls": [{"name": "submit", "args": {"\\ud800\\udc00": null}}]'  # no closing brace
+    raw = f"[[ ## next_thought ## ]]\na\n\n[[ ## tool_calls ## ]]\n{broken}\n\n[[ ## completed ## ]]"
+    result = check(case([raw], turn(("search", {"query": "x"})), [raw], signature=sig, inputs={"a": ""}))
+    rendered = [m["content"] for call in result.native.calls for m in call.messages if m["role"] == "assistant"]
+    assert any("tool_calls=[ToolCall(id='call_0_0'" in text for text in rendered)
