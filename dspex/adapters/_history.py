@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
+from ..types._roles import is_tool_calls, native_class, role_of  # stdlib only
 from ._markers import expand_markers
 from ._roles import without
 from ._values import format_field_value, is_plain_json, serialize_for_json
@@ -34,8 +35,6 @@ def _chat_method() -> Any:
 def _native(name: str) -> Any:
     cls = _classes.get(name)
     if cls is None:
-        from ..types._roles import native_class
-
         cls = _classes[name] = native_class(name)
     return cls
 
@@ -44,8 +43,6 @@ def _is_instance(value: Any, name: str) -> bool:
     t = type(value)
     if t.__name__ != name:
         return False
-    from ..types._roles import role_of
-
     return role_of(t) == {"ToolCalls": "tool_calls", "ToolCallResults": "tool_call_results"}[name]
 
 
@@ -131,8 +128,6 @@ def _results_message(adapter: Any, results: Any) -> str:
 def _native_turn(adapter: Any, signature: Any, message: Mapping[str, Any], tool_calls: Any, results: Any,
                  out: list[dict[str, Any]]) -> None:
     """A turn with tool calls under native function calling: assistant ``tool_calls`` and ``tool`` messages."""
-    from ..types import is_tool_calls
-
     content_sig = signature
     for name, field in signature._output_fields.items():
         if is_tool_calls(field.annotation) or message.get(name) is None:

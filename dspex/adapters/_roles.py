@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from .. import hooks
 from ..errors import AdapterParseError
+from ..types._roles import is_history, is_reasoning, is_tool, is_tool_calls, is_tool_list  # stdlib only
 
 __all__ = ["Roles", "roles_of", "without", "run", "arun"]
 
@@ -31,8 +32,6 @@ class Roles:
 
 
 def roles_of(signature: Any) -> Roles | None:
-    from ..types import is_history, is_reasoning, is_tool, is_tool_calls, is_tool_list
-
     ins, outs = signature._input_fields, signature._output_fields
     history = next((n for n, f in ins.items() if is_history(f.annotation)), None)
     tool_input = next((n for n, f in ins.items() if is_tool_list(f.annotation) or is_tool(f.annotation)), None)
@@ -102,8 +101,6 @@ def preprocess(adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any,
         elif tout:
             for key in _TOOL_KEYS:
                 lm_kwargs.pop(key, None)
-    from ..types import is_reasoning
-
     for name, field in dict(signature._output_fields).items():
         if is_reasoning(field.annotation):
             signature = _adapt_reasoning(signature, name, lm, lm_kwargs)
