@@ -17,6 +17,8 @@ __all__ = [
     "UnsupportedTypeError",
     "AdapterParseError",
     "LMError",
+    "ContextWindowExceededError",
+    "ToolError",
     "ConfigError",
     "FlagFileError",
     "DSPyNotInstalledError",
@@ -83,6 +85,23 @@ class AdapterParseError(DspexError):
 
 class LMError(DspexError):
     """dspex's own HTTP LM client failed to get an answer; the message says from where and why."""
+
+
+class ContextWindowExceededError(LMError):
+    """The prompt no longer fits the model's context window (what agents shorten their trajectory on).
+
+    Named and worded like ``dspy.utils.exceptions.ContextWindowExceededError``: ``[model] message``.
+    """
+
+    def __init__(self, *, model: str | None = None, message: str = "Context window exceeded") -> None:
+        self.model = model
+        self.message = message
+        prefix = f"[{model}] " if model else ""
+        super().__init__(f"{prefix}{message}" if message else prefix.rstrip())
+
+
+class ToolError(DspexError, ValueError):
+    """A tool cannot be built from what was given (not callable, ...); the message says what a tool needs."""
 
 
 class ConfigError(DspexError, ValueError):

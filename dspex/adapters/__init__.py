@@ -4,6 +4,7 @@ Importing this package loads only the standard library; pydantic and json_repair
 """
 
 from .chat import ChatAdapter
+from ._values import format_field_value
 from .json_adapter import JSONAdapter
 
-__all__ = ["ChatAdapter", "JSONAdapter"]
+__all__ = ["ChatAdapter", "JSONAdapter", "format_field_value"]

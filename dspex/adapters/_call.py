@@ -1,7 +1,7 @@
 """One adapter round trip: prepare kwargs, format, call the LM, turn its outputs into field dicts.
 
 Mirrors DSPy 3.4.1's ``Adapter.__call__`` / ``acall`` and ``_call_postprocess`` for signatures without tool or
-native-response fields. The sync and async twins sit side by side and share everything but the LM call.
+native-response fields; those with history, tool, tool-call or reasoning fields take ``_roles``. The sync and async twins sit side by side and share everything but the LM call.
 ``lm_kwargs`` is mutated in place, as DSPy does, so a JSON retry sees what the first attempt left in it.
 """
 
@@ -74,6 +74,11 @@ def postprocess(adapter: Any, signature: Any, outputs: Any) -> list[dict[str, An
 def run(
     adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any], inputs: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
+    roles = adapter.plan(signature).roles
+    if roles is not None:  # history, tools, tool calls or reasoning fields (see _roles)
+        from . import _roles
+
+        return _roles.run(adapter, lm, lm_kwargs, adapter.plan(signature).signature, demos, inputs, roles)
     messages = prepare(adapter, lm, lm_kwargs, signature, demos, inputs)
     bridge = hooks.bridge
     outputs = lm(messages=messages, **lm_kwargs) if bridge is None else bridge.call_lm(lm, messages, lm_kwargs)
@@ -83,6 +88,11 @@ def run(
 async def arun(
     adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any], inputs: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
+    roles = adapter.plan(signature).roles
+    if roles is not None:
+        from . import _roles
+
+        return await _roles.arun(adapter, lm, lm_kwargs, adapter.plan(signature).signature, demos, inputs, roles)
     messages = prepare(adapter, lm, lm_kwargs, signature, demos, inputs)
     bridge = hooks.bridge
     if bridge is not None:

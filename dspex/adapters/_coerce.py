@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import enum
+import functools
 import json
 import types
 from typing import Any, Callable, Literal, Union, get_args, get_origin
@@ -72,12 +73,6 @@ def find_enum_member(enum_cls: Any, identifier: Any) -> Any:
     raise ValueError(f"{identifier} is not a valid name or value for the enum {enum_cls.__name__}")
 
 
-def _validate(annotation: Any, value: Any) -> Any:
-    if annotation in _EXACT and type(value) is annotation:
-        return value
-    return type_adapter(annotation).validate_python(value)
-
-
 def _clean_literal(value: Any, allowed: tuple[Any, ...]) -> tuple[bool, Any]:
     """DSPy's forgiving Literal match: strip, unwrap ``Literal[...]``/``str[...]`` and one pair of quotes."""
     if value in allowed:
@@ -105,8 +100,12 @@ def parse_value(value: Any, annotation: Any) -> Any:
         done, value = _clean_literal(value, get_args(annotation))
         if done:
             return value
+    # Validation is called inline (not through a helper) here and below: an agent shows the LM the traceback of a
+    # parse failure, five frames deep from the adapter's parse, and pydantic's frame must fall within them as in DSPy.
     if not isinstance(value, str):
-        return _validate(annotation, value)
+        if annotation in _EXACT and type(value) is annotation:
+            return value
+        return type_adapter(annotation).validate_python(value)
     if origin in (Union, types.UnionType):
         args = get_args(annotation)
         if type(None) in args and str in args:
@@ -117,7 +116,47 @@ def parse_value(value: Any, annotation: Any) -> Any:
             candidate = ast.literal_eval(value)
         except (ValueError, SyntaxError):
             candidate = value
-    return _validate(annotation, candidate)
+    if _is_type_class(annotation):  # a dspy.Type (or dspex.types.Type) may parse its own text (Reasoning does)
+        import pydantic
+
+        adapter = type_adapter(annotation)
+        try:
+            return adapter.validate_python(candidate)
+        except pydantic.ValidationError as e:
+            try:
+                return adapter.validate_python(value)
+            except pydantic.ValidationError:
+                raise e
+    if annotation in _EXACT and type(candidate) is annotation:
+        return candidate
+    return type_adapter(annotation).validate_python(candidate)
+
+
+_JSONISH = frozenset('{}[]"\':`\\')
+
+
+def _reasoning_parser(annotation: Any, general: Callable[[str], Any]) -> Callable[[str], Any]:
+    """Reasoning from plain prose: no bracket, quote, colon, backslash or backtick means neither JSON, json_repair
+    nor a Python literal can read a *string* out of it, so every route of ``parse_value`` ends in
+    ``Reasoning(content=text)``; anything else takes the general route (and its errors)."""
+    def parse(text: str) -> Any:
+        if type(text) is str and _JSONISH.isdisjoint(text):
+            return annotation(content=text)
+        return general(text)
+
+    return parse
+
+
+def _is_reasoning(annotation: Any) -> bool:
+    from ..types import is_reasoning
+
+    return is_reasoning(annotation)
+
+
+def _is_type_class(annotation: Any) -> bool:
+    from ..types import is_type_class
+
+    return is_type_class(annotation)
 
 
 def text_parser(annotation: Any) -> Callable[[str], Any] | None:
@@ -128,6 +167,9 @@ def text_parser(annotation: Any) -> Callable[[str], Any] | None:
     """
     if annotation is str:
         return None
+    direct = functools.partial(parse_value, annotation=annotation)  # a C-level call: no frame in a traceback
+    if _is_type_class(annotation):  # Type values are not memoised
+        return _reasoning_parser(annotation, direct) if _is_reasoning(annotation) else direct
     if annotation in _EXACT:
 
         def exact(text: str) -> Any:
@@ -138,7 +180,7 @@ def text_parser(annotation: Any) -> Callable[[str], Any] | None:
             return candidate if type(candidate) is annotation else parse_value(text, annotation)
 
         return _memoised(exact)
-    return _memoised(lambda text: parse_value(text, annotation))
+    return _memoised(direct)
 
 
 _IMMUTABLE = (str, int, float, bool, type(None))

@@ -11,11 +11,12 @@ import copy
 import textwrap
 import weakref
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, get_args, get_origin
 
 from ..signature._field import Field
 from ..signature._types import annotation_name
 from ._coerce import text_parser
+from ._roles import roles_of
 from ._sections import canonical_reader
 
 __all__ = [
@@ -72,6 +73,21 @@ class Plan:
     extra: dict[str, Any]
     # Reads a completion that follows the prompt exactly (see _sections.canonical_reader); None: no such reader.
     reader: Callable[[str], list[tuple[str, str]] | None] | None = None
+    # The agent roles of the signature's fields (history, tools, tool calls, reasoning; see _roles), or None
+    # when it has none: then the adapter's plain paths apply.
+    roles: Any = None
+
+
+def _custom_types(annotation: Any) -> list[Any]:
+    """DSPy's ``Type.extract_custom_type_from_annotation``: the ``Type`` subclasses in an annotation, nested too."""
+    from ..types import is_type_class
+
+    if is_type_class(annotation):
+        return [annotation]
+    origin = get_origin(annotation)
+    if origin is None:
+        return []
+    return [t for arg in get_args(annotation) for t in _custom_types(arg)]
 
 
 def _signature_of(plan: Plan) -> Any:
@@ -82,11 +98,15 @@ Plan.signature = property(_signature_of)  # type: ignore[attr-defined]
 
 
 def field_descriptions(fields: Mapping[str, Field]) -> str:
-    """DSPy's numbered field list (``1. `q` (str): desc`` plus a ``Constraints:`` line when set)."""
+    """DSPy's numbered field list (``1. `q` (str): desc`` plus a ``Constraints:`` line when set); a field whose
+    type is a ``Type`` with a description (``ToolCalls``) gets a ``Type description of ...`` line."""
     lines = []
     for idx, (name, field) in enumerate(fields.items()):
         line = f"{idx + 1}. `{name}` ({annotation_name(field.annotation)})"
         desc = field.desc if field.desc != f"${{{name}}}" else ""
+        for custom in _custom_types(field.annotation):
+            if len(custom.description()) > 0:
+                desc += f"\n    Type description of {annotation_name(custom)}: {custom.description()}"
         line += f": {desc}"
         if field.constraints:
             line += f"\nConstraints: {field.constraints}"
@@ -99,8 +119,15 @@ def task_description(instructions: str) -> str:
     return f"In adhering to this structure, your objective is: {objective}"
 
 
+_TOOL_CALLS_INFO = ' (must be a JSON object like {"tool_calls": [{"name": "...", "args": {...}}]})'
+
+
 def type_info(field: Field) -> str:
     """The reminder's ``(must be formatted as a valid Python int)`` suffix; empty for ``str`` fields."""
+    from ..types import is_tool_calls
+
+    if is_tool_calls(field.annotation):
+        return _TOOL_CALLS_INFO
     if field.annotation is not str:
         return f" (must be formatted as a valid Python {annotation_name(field.annotation)})"
     return ""
@@ -140,6 +167,7 @@ def build_plan(
         any_optional_output=any(o.fill for o in outputs),
         extra=dict(extra or {}),
         reader=canonical_reader(tuple(outs)),
+        roles=roles_of(signature),
     )
 
 

@@ -45,7 +45,7 @@ def json_schema(annotation: Any) -> dict[str, Any]:
 def type_note(name: str, field: Field) -> str:
     """The placeholder DSPy writes for a field in the structure block: ``{name}`` plus an optional note."""
     t = field.annotation
-    if field.kind == "input" or t is str:
+    if field.kind == "input" or t is str or _is_reasoning(t):  # Reasoning reads as a str to adapters
         desc = ""
     elif t is bool:
         desc = "must be True or False"
@@ -59,6 +59,12 @@ def type_note(name: str, field: Field) -> str:
         desc = f"must adhere to the JSON schema: {json.dumps(json_schema(t), ensure_ascii=False)}"
     note = (" " * 8) + f"# note: the value you produce {desc}" if desc else ""
     return f"{{{name}}}{note}"
+
+
+def _is_reasoning(annotation: Any) -> bool:
+    from ..types import is_reasoning
+
+    return is_reasoning(annotation)
 
 
 def has_open_ended_mapping(outputs: Mapping[str, Field]) -> bool:
@@ -87,16 +93,20 @@ def _enforce_required(part: dict[str, Any]) -> None:
                 _enforce_required(sub)
 
 
-def structured_output_model(outputs: Mapping[str, Field]) -> Any:
-    """DSPy's ``DSPyProgramOutputs`` pydantic model, whose ``model_json_schema()`` is the strict schema."""
+def structured_output_model(outputs: Mapping[str, Field], native_tool_calls: bool = False) -> Any:
+    """DSPy's ``DSPyProgramOutputs`` pydantic model, whose ``model_json_schema()`` is the strict schema; a
+    ToolCalls output is left out when the tool calls come back natively."""
     import pydantic
+
+    from ..types import is_tool_calls
 
     for name, field in outputs.items():
         if get_origin(field.annotation) is dict:
             raise ValueError(
                 f"Field '{name}' has an open-ended mapping type which is not supported by Structured Outputs."
             )
-    fields = {name: (f.annotation, ... if f.default is MISSING else f.default) for name, f in outputs.items()}
+    fields = {name: (f.annotation, ... if f.default is MISSING else f.default) for name, f in outputs.items()
+              if not (native_tool_calls and is_tool_calls(f.annotation))}
     model = pydantic.create_model(
         "DSPyProgramOutputs", __config__=pydantic.ConfigDict(extra="forbid"), **fields  # type: ignore[call-overload]
     )
@@ -108,16 +118,20 @@ def structured_output_model(outputs: Mapping[str, Field]) -> Any:
     return model
 
 
-def response_format(lm: Any, outputs: Mapping[str, Field]) -> Any:
+def response_format(lm: Any, outputs: Mapping[str, Field], native_tool_calls: bool = True) -> Any:
     """What JSONAdapter puts in ``response_format``, or ``None`` to leave the kwargs alone."""
+    from ..types import is_tool_calls
+
     if "response_format" not in getattr(lm, "supported_params", set()):
         return None
-    if has_open_ended_mapping(outputs) or not getattr(lm, "supports_response_schema", False):
+    has_tool_calls = any(is_tool_calls(f.annotation) for f in outputs.values())
+    if has_open_ended_mapping(outputs) or (not native_tool_calls and has_tool_calls) \
+            or not getattr(lm, "supports_response_schema", False):
         return {"type": "json_object"}
     import pydantic
 
     try:
-        return structured_output_model(outputs)
+        return structured_output_model(outputs, native_tool_calls)
     except (ValueError, pydantic.PydanticInvalidForJsonSchema, pydantic.PydanticSchemaGenerationError):
         logger.warning("Failed to build structured output schema; using JSON mode before execution.")
         return {"type": "json_object"}

@@ -14,7 +14,8 @@ import math
 import weakref
 from typing import Any
 
-__all__ = ["format_field_value", "serialize_for_json", "format_blob", "format_input_list", "to_json_text"]
+__all__ = ["format_field_value", "serialize_for_json", "format_blob", "format_input_list", "to_json_text",
+           "is_plain_json"]
 
 _MAX_FAST_DEPTH = 32
 # json.dumps(x, ensure_ascii=False) builds a new encoder per call; one shared encoder gives the same text.
@@ -35,8 +36,23 @@ def _is_plain_json(value: Any, depth: int = 0) -> bool:
     if t is list:
         return all(_is_plain_json(v, depth + 1) for v in value)
     if t is dict:
-        return all(type(k) is str and _is_plain_json(v, depth + 1) for k, v in value.items())
+        return all(type(k) is str and _plain_key(k) and _is_plain_json(v, depth + 1) for k, v in value.items())
     return False
+
+
+def _plain_key(key: str) -> bool:
+    """pydantic cannot dump a key holding a lone surrogate (``json.loads('{"\\ud800": 1}')`` makes one): it raises,
+    and DSPy then renders the whole value with ``str()``. Such a dict is not plain."""
+    if key.isascii():
+        return True
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+is_plain_json = _is_plain_json
 
 
 def _type_adapter(t: type) -> Any:
@@ -58,10 +74,21 @@ def _type_adapter(t: type) -> Any:
     return adapter
 
 
+def _native_tools(value: Any) -> bool:
+    """A list of dspex Tools (an agent's ``tools`` input): pydantic would dump each with its ``str`` fallback."""
+    return type(value) is list and bool(value) and all(
+        type(v).__name__ == "Tool" and type(v).__module__ == "dspex.types._tool" for v in value
+    )
+
+
 def serialize_for_json(value: Any) -> Any:
     """DSPy's ``serialize_for_json``: a JSON-compatible form of ``value``, or ``str(value)`` if pydantic can't."""
     if _is_plain_json(value):
         return value
+    if _native_tools(value):
+        return [str(v) for v in value]
+    if type(value).__name__ == "Reasoning" and type(value).__module__ == "dspex.types._history":
+        return value.content  # what its serializer (``format()``) gives
     adapter = _type_adapter(type(value))
     if adapter is _NO_ADAPTER:
         return str(value)

@@ -118,6 +118,10 @@ class ChatAdapter:
     def format(self, signature: Any, demos: list[Any], inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The chat messages DSPy's adapter sends: system, demo pairs (incomplete ones first), the request."""
         plan = self.plan(signature)
+        if plan.roles is not None and plan.roles.history is not None:
+            from ._history import format_with_history
+
+            return format_with_history(self, plan.signature, demos, inputs, plan.roles.history)
         if not demos and type(demos) is list:
             return self._plain_messages(plan, inputs)
         messages: list[dict[str, Any]] = [{"role": "system", "content": self._system(plan)}]
@@ -276,6 +280,8 @@ class ChatAdapter:
         Only for a ``ChatAdapter`` itself: a subclass may override any step, so it takes ``__call__``.
         """
         plan = self.plan(signature)
+        if plan.roles is not None:  # history, tools or reasoning: the general path knows them
+            return self(lm, {}, signature, [], inputs)
         messages = self._plain_messages(plan, inputs)
         bridge = hooks.bridge
         outputs = lm(messages=messages) if bridge is None else bridge.call_lm(lm, messages, {})

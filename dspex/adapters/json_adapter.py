@@ -35,12 +35,15 @@ class JSONAdapter(ChatAdapter):
             return
         plan = self.plan(signature)
         outputs = plan.signature._output_fields
-        if has_open_ended_mapping(outputs) or not getattr(lm, "supports_response_schema", False):
+        fc = bool(self.use_native_function_calling)
+        if has_open_ended_mapping(outputs) or not getattr(lm, "supports_response_schema", False) or (
+                not fc and plan.roles is not None and plan.roles.tool_output is not None):
             lm_kwargs["response_format"] = {"type": "json_object"}
             return
-        fmt = plan.extra.get("response_format")
+        key = ("response_format", fc)
+        fmt = plan.extra.get(key)
         if fmt is None:
-            fmt = plan.extra["response_format"] = response_format(lm, outputs)
+            fmt = plan.extra[key] = response_format(lm, outputs, fc)
         lm_kwargs["response_format"] = dict(fmt) if isinstance(fmt, dict) else fmt
 
     # --- system and user messages -----------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Native implementations of DSPy's modules: callable without importing dspy, pydantic or an HTTP stack.
 
 ``import dspex.native`` loads only the signature model, ``Predict``, ``ChainOfThought`` and ``Prediction``;
-the adapters and the HTTP ``LM`` are imported on first use (attribute access), so the import stays in the tens
-of milliseconds where ``import dspy`` takes over a second.
+the adapters, the HTTP ``LM``, the agents (``ReAct``, ``ReActV2``) and their value types (``Tool``,
+``ToolCalls``, ``ToolCallResults``, ``History``) are imported on first use (attribute access), so the import
+stays in the tens of milliseconds where ``import dspy`` takes over a second.
 """
 
 from __future__ import annotations
@@ -33,9 +34,25 @@ __all__ = [
     "LM",
     "AdapterParseError",
     "settings",
+    "ReAct",
+    "ReActV2",
+    "Tool",
+    "ToolCalls",
+    "ToolCallResults",
+    "History",
 ]
 
-_LAZY = {"ChatAdapter": "dspex.adapters", "JSONAdapter": "dspex.adapters", "LM": "dspex.lm"}
+_LAZY = {
+    "ChatAdapter": "dspex.adapters",
+    "JSONAdapter": "dspex.adapters",
+    "LM": "dspex.lm",
+    "ReAct": "dspex.native.react",
+    "ReActV2": "dspex.native.react_v2",
+    "Tool": "dspex.types",
+    "ToolCalls": "dspex.types",
+    "ToolCallResults": "dspex.types",
+    "History": "dspex.types",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -94,10 +94,14 @@ def _builtin_strategy(module: str) -> Any:
 
 def builtin_targets() -> dict[str, Target]:
     """The built-in module types the harness knows how to generate cases for."""
-    return {
+    from ._agent_targets import agent_targets
+
+    targets = {
         mt: Target(mt, _builtin_strategy(mod), lambda ex: run_case(ex.case, ex.mode))
         for mt, mod in _HARNESS_MODULE.items()
     }
+    targets.update(agent_targets(Target))   # react, react_v2 (dspex/parity/_agent_targets.py)
+    return targets
 
 
 def user_target(pm: ParityModule) -> Target:

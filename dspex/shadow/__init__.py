@@ -12,6 +12,8 @@ from ._compare import comparator_for, compare_results
 from ._lm import ShadowReplayError
 from ._runner import arun_shadow, configure, get_settings, in_candidate, reset, run_id, run_shadow, shutdown, stats
 from ._settings import ShadowSettings
+from ._tools import ToolReplayError, ToolTape, replaying, tape_from_error, tape_from_result
+from ._trajectory import first_divergence
 
 __all__ = [
     "ShadowCall",
@@ -28,4 +30,10 @@ __all__ = [
     "in_candidate",
     "comparator_for",
     "compare_results",
+    "ToolTape",
+    "ToolReplayError",
+    "tape_from_result",
+    "tape_from_error",
+    "replaying",
+    "first_divergence",
 ]

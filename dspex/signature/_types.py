@@ -41,6 +41,28 @@ def _is_base_model(cls: type) -> bool:
     return any(c.__name__ == "BaseModel" and c.__module__ == "pydantic.main" for c in cls.__mro__)
 
 
+# The agent types (dspex.types and DSPy's own), natively supported where DSPy's adapters give them a role:
+# History and Tool / list[Tool] as inputs, ToolCalls as an output, Reasoning either way (a str to adapters).
+_ROLE_KINDS = {"history": ("input",), "tools": ("input",), "tool_calls": ("output",), "reasoning": ("input", "output"),
+               "tool_call_results": ("input",)}
+
+
+def _role(annotation: Any) -> str | None:
+    from ..types import role_of  # stdlib-only module; the types themselves load on first use
+
+    return role_of(annotation)
+
+
+def why_unsupported_field(annotation: Any, kind: str) -> str | None:
+    """``why_unsupported`` for a field of this kind ("input"/"output"): agent types count only in their role."""
+    role = _role(annotation)
+    if role is not None:
+        if kind in _ROLE_KINDS.get(role, ()):
+            return None
+        return f"`{annotation_name(annotation)}` as an {kind} field is not among the uses native adapters handle"
+    return why_unsupported(annotation)
+
+
 def why_unsupported(annotation: Any, _seen: frozenset[int] = frozenset()) -> str | None:
     """``None`` when native modules format and parse ``annotation`` exactly as DSPy does, else the reason."""
     if annotation is None or annotation is Any or annotation in _SCALARS or annotation in _CONTAINERS:
@@ -104,11 +126,18 @@ def is_supported(annotation: Any) -> bool:
     return why_unsupported(annotation) is None
 
 
+def _field_kind(field: Any) -> str:
+    kind = getattr(field, "kind", None)
+    if kind is None:  # a dspy FieldInfo
+        kind = (getattr(field, "json_schema_extra", None) or {}).get("__dspy_field_type", "input")
+    return kind
+
+
 def check_field(name: str, field: Any) -> None:
     """Raise :class:`UnsupportedTypeError` naming ``name`` and its type when native cannot handle the field."""
     annotation = getattr(field, "annotation", None)
     annotation = str if annotation is None else annotation
-    reason = why_unsupported(annotation)
+    reason = why_unsupported_field(annotation, _field_kind(field))
     if reason is not None:
         raise UnsupportedTypeError(name, annotation, reason)
 
@@ -123,7 +152,7 @@ def unsupported_fields(signature: Any) -> list[str]:
         found = []
         for name, field in signature.fields.items():
             annotation = getattr(field, "annotation", None)
-            if why_unsupported(str if annotation is None else annotation) is not None:
+            if why_unsupported_field(str if annotation is None else annotation, _field_kind(field)) is not None:
                 found.append(name)
         cached = tuple(found)
         if _is_native_signature(signature):  # dspy classes can be changed in place; never cache them
@@ -181,7 +210,7 @@ def _is_reasoning(annotation: Any) -> bool:
     return (
         isinstance(annotation, type)
         and annotation.__name__ == "Reasoning"
-        and annotation.__module__.startswith("dspy.")
+        and annotation.__module__.startswith(("dspy.", "dspex.types."))
     )
 
 

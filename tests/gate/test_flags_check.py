@@ -38,7 +38,7 @@ BAD = {
     "unknown variant": (lambda f: f["dspex.predict"]["variants"].update(canary="native"), "dspex.predict", "unknown variant 'canary'"),
     "variant value differs from name": (lambda f: f["dspex.predict"]["variants"].update(dspy="native"), "dspex.predict", "set it to 'dspy'"),
     "native for program_of_thought": (_set("dspex.program_of_thought", defaultVariant="native"), "dspex.program_of_thought", "DSPy-only"),
-    "shadow for a DSPy-only module": (_set("dspex.react", targeting={"if": [{"==": [{"var": "tenant"}, "acme"]}, "shadow", "dspy"]}), "dspex.react", "'shadow' is reachable"),
+    "shadow for a DSPy-only module": (_set("dspex.program_of_thought", targeting={"if": [{"==": [{"var": "tenant"}, "acme"]}, "shadow", "dspy"]}), "dspex.program_of_thought", "'shadow' is reachable"),
     "unknown module type": (lambda f: f.update({"dspex.never_registered": dict(f["dspex.predict"])}), "dspex.never_registered", "unknown module type 'never_registered'"),
     "targeting names a missing variant": (_set("dspex.predict", targeting={"fractional": [["nativ", 10], ["dspy", 90]]}), "dspex.predict", "targeting returns 'nativ'"),
     "weights do not add up": (_set("dspex.predict", targeting={"fractional": [["native", 10], ["dspy", 80]]}), "dspex.predict", "add up to 90"),

@@ -43,7 +43,8 @@ def test_lazy_exports_resolve() -> None:
     assert native.LM is LM and native.AdapterParseError is AdapterParseError
     assert set(native.__all__) == {
         "Signature", "InputField", "OutputField", "Module", "Predict", "ChainOfThought", "Prediction", "Completions",
-        "ChatAdapter", "JSONAdapter", "LM", "AdapterParseError", "settings",
+        "ChatAdapter", "JSONAdapter", "LM", "AdapterParseError", "settings", "ReAct", "ReActV2", "Tool", "ToolCalls",
+        "ToolCallResults", "History",
     }
     for name in native.__all__:
         assert getattr(native, name) is not None

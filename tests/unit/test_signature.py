@@ -150,7 +150,7 @@ SUPPORTED = [
 ]
 UNSUPPORTED = [
     (dspy.Image, "DSPy type"), (dspy.History, "DSPy type"), (dspy.Tool, "DSPy type"), (dspy.Code, "DSPy type"),
-    (dspy.Reasoning, "DSPy type"), (dspy.ToolCalls, "DSPy type"), (list[dspy.Image], "DSPy type"),
+    (list[dspy.Image], "DSPy type"),
     (Optional[dspy.Audio], "DSPy type"), (HasImage, "field `picture` is a DSPy type"),
     (Wrapper, "field `picture` is a DSPy type"), (datetime.datetime, "date and time"), (datetime.date, "date"),
     (typing.Callable[[int], str], "not among"), (len, "not a type"), (complex, "not among"), (bytes, "not among"),
@@ -174,6 +174,26 @@ def test_unsupported_annotations_name_field_and_type(annotation: Any, why: str) 
         check_field("my_field", Field(kind="output", annotation=annotation))
     assert info.value.field == "my_field" and info.value.annotation is annotation
     assert "`my_field`" in str(info.value) and "implementation='dspy'" in str(info.value)
+
+
+AGENT_ROLES = [  # (annotation, kinds where native adapters give it DSPy's role)
+    (dspy.History, {"input"}), (dspy.Tool, {"input"}), (list[dspy.Tool], {"input"}), (dspy.ToolCalls, {"output"}),
+    (dspy.Reasoning, {"input", "output"}), (dspy.ToolCallResults, {"input"}),
+]
+
+
+@pytest.mark.parametrize(("annotation", "kinds"), AGENT_ROLES, ids=lambda v: repr(v)[:40])
+def test_agent_types_are_supported_in_their_roles(annotation: Any, kinds: set[str]) -> None:
+    """DSPy's agent types (History, Tool, ToolCalls, Reasoning) run natively where DSPy's adapters give them a
+    role, so routed modules using them stay native; anywhere else they still go to DSPy."""
+    for kind in ("input", "output"):
+        field = Field(kind=kind, annotation=annotation)  # type: ignore[arg-type]
+        if kind in kinds:
+            check_field("f", field)
+        else:
+            with pytest.raises(UnsupportedTypeError, match="not among the uses"):
+                check_field("f", field)
+    assert not is_supported(dict[str, annotation])  # nested: DSPy's own rules
 
 
 def test_dspy_type_subclasses_are_detected_by_module() -> None:
