@@ -56,7 +56,7 @@ BUILTINS: dict[str, ModuleSpec] = {
         _builtin("predict", "Predict", True, lm_kwarg=True),
         _builtin("chain_of_thought", "ChainOfThought", True, lm_kwarg=True),
         # Listed with a native path: they become available the moment dspex.native exports them.
-        _builtin("react", "ReAct", True),
+        _builtin("react", "ReAct", True, lm_kwarg=True),   # DSPy's ReAct passes a call's lm= to its predictors
         _builtin("react_v2", "ReActV2", True),  # experimental in DSPy 3.4.1, as natively
         _builtin("multi_chain_comparison", "MultiChainComparison", True),
         _builtin("best_of_n", "BestOfN", True, signature_arg=False, wraps_module=True),

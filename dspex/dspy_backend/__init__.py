@@ -13,13 +13,13 @@ from ._signature import to_dspy_signature
 __all__ = [
     "DSPyAdapter", "dspy_version", "import_dspy", "to_dspy_signature", "install_bridge",
     "as_dspy_lm", "native_adapter_for", "default_lm", "run_root", "arun_root", "running_natively",
-    "to_dspy_prediction", "to_dspy_error", "configured_adapter",
+    "to_dspy_prediction", "to_dspy_error", "configured_adapter", "to_dspy_tool", "to_dspy_value",
 ]
 
 _LAZY = {
     "as_dspy_lm": "._lm",
     "native_adapter_for": "._bridge", "default_lm": "._bridge", "run_root": "._bridge", "arun_root": "._bridge",
-    "running_natively": "._bridge", "configured_adapter": "._bridge", "to_dspy_prediction": "._values", "to_dspy_error": "._values",
+    "running_natively": "._bridge", "to_dspy_tool": "._types", "to_dspy_value": "._types", "configured_adapter": "._bridge", "to_dspy_prediction": "._values", "to_dspy_error": "._values",
 }
 
 

@@ -41,12 +41,14 @@ def to_dspy_signature(native_sig: type) -> type:
 
     try:
         import dspy
+
+        from ._types import to_dspy_annotation
     except ImportError as exc:
         raise DSPyNotInstalledError("Converting a signature for DSPy") from exc
     fields: dict[str, tuple[Any, Any]] = {}
     for name, field in native_sig.fields.items():
         maker = dspy.InputField if field.kind == "input" else dspy.OutputField
-        fields[name] = (field.annotation, maker(**_field_kwargs(name, field)))
+        fields[name] = (to_dspy_annotation(field.annotation), maker(**_field_kwargs(name, field)))
     dspy_sig = dspy.Signature(fields, native_sig.instructions, signature_name=native_sig.__name__)
     _cache[native_sig] = dspy_sig
     return dspy_sig

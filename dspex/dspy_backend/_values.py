@@ -14,13 +14,23 @@ from dspex.errors import AdapterParseError as NativeAdapterParseError
 __all__ = ["to_dspy_prediction", "to_dspy_error", "AdapterParseError"]
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def to_dspy_prediction(pred: Any, signature: Any = None) -> Any:
     """The same store and completions in a ``dspy.Prediction`` (anything else is returned as is)."""
     if isinstance(pred, dspy.Prediction) or not hasattr(pred, "_store") or not hasattr(pred, "_completions"):
         return pred
     out = dspy.Prediction.__new__(dspy.Prediction)
     d = out.__dict__
-    d["_store"] = pred._store
+    store = pred._store
+    for value in store.values():
+        if type(value) not in _PLAIN:   # an agent's History, ToolCalls...: DSPy's classes, at any depth
+            from ._types import to_dspy_value
+
+            store = {k: to_dspy_value(v) for k, v in store.items()}
+            break
+    d["_store"] = store
     d["_lm_usage"] = pred._lm_usage
     native = pred._completions
     if native is None:

@@ -11,6 +11,7 @@ from ._classes import (
     Predict,
     ProgramOfThought,
     ReAct,
+    ReActV2,
     Refine,
     register,
 )
@@ -36,7 +37,7 @@ def metrics() -> dict:
 
 
 __all__ = [
-    "BestOfN", "ChainOfThought", "MultiChainComparison", "Predict", "ProgramOfThought", "ReAct", "Refine",
+    "BestOfN", "ChainOfThought", "MultiChainComparison", "Predict", "ProgramOfThought", "ReAct", "ReActV2", "Refine",
     "register", "request", "Decision", "RoutedModule", "Routing", "ShadowUnavailableError", "configure", "reset",
     "set_provider", "shutdown", "settings", "metrics",
 ]

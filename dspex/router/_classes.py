@@ -12,7 +12,7 @@ from dspex.registry import ModuleSpec
 from ._routed import RoutedModule
 
 __all__ = [
-    "Predict", "ChainOfThought", "ReAct", "MultiChainComparison", "BestOfN", "Refine", "ProgramOfThought", "register",
+    "Predict", "ChainOfThought", "ReAct", "ReActV2", "MultiChainComparison", "BestOfN", "Refine", "ProgramOfThought", "register",
 ]
 
 
@@ -33,6 +33,13 @@ class ReAct(RoutedModule):
     """``dspex.ReAct(signature, tools, max_iters=20, *, implementation=None, name=None)``; flag ``dspex.react``."""
 
     module_type = "react"
+
+
+class ReActV2(RoutedModule):
+    """``dspex.ReActV2(signature, tools, max_iters=20, *, implementation=None, name=None)`` (experimental, as in
+    DSPy 3.4.1); flag ``dspex.react_v2``."""
+
+    module_type = "react_v2"
 
 
 class MultiChainComparison(RoutedModule):

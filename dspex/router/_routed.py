@@ -100,6 +100,14 @@ class Routing:
                 kwargs["signature"] = converted
         if self.spec.wraps_module:
             args, kwargs = _unwrap_module(args, kwargs, side)
+        if side == "dspy":   # an agent's tools given as dspex.types.Tool: DSPy's agents take dspy.Tool
+            tools = kwargs.get("tools", args[1] if len(args) > 1 else None)
+            if isinstance(tools, (list, tuple)) and any(type(t).__module__.startswith("dspex.types") for t in tools):
+                converted = [_backend().to_dspy_tool(t) for t in tools]
+                if "tools" in kwargs:
+                    kwargs["tools"] = converted
+                else:
+                    args[1] = converted
         return tuple(args), kwargs
 
     # --- availability ----------------------------------------------------------------------------------------

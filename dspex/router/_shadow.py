@@ -14,7 +14,7 @@ from typing import Any
 
 from ._context import current_request
 from ._decision import Decision
-from ._sides import adspy_call, anative_call, dspy_call, effective_lm, native_call
+from ._sides import acall_instance, adspy_call, anative_call, call_instance, dspy_call, effective_lm, native_call
 
 __all__ = ["shadow_call"]
 
@@ -69,6 +69,9 @@ def shadow_call(module: Any, d: Decision, args: tuple, kwargs: dict[str, Any], k
         c_args, c_kwargs = _candidate_copy(args, kwargs)
         return await anative_call(module, c_args, c_kwargs, lm, books=False)
 
+    notes = None
+    if type(module).module_type in _shadow_api().AGENT_TYPES:
+        control, acontrol, candidate, acandidate, notes = _agent_sides(module, args, kwargs)
     signature, demos, config = _logged_state(module, kwargs)
     return ShadowCall(
         module_type=type(module).module_type, module_name=r.name,
@@ -76,5 +79,66 @@ def shadow_call(module: Any, d: Decision, args: tuple, kwargs: dict[str, Any], k
         demos=demos, config=config, lm=effective_lm(module, kwargs),
         control=control, candidate=candidate, acontrol=acontrol, acandidate=acandidate,
         signature=signature, variant=d.variant, reason=d.reason, targeting_key=key, flag_key=d.flag_key,
-        attributes=dict(req.attributes) if req is not None else {},
+        attributes=dict(req.attributes) if req is not None else {}, notes=notes,
     )
+
+
+def _shadow_api() -> Any:
+    import dspex.shadow as shadow
+
+    return shadow
+
+
+def _agent_sides(module: Any, args: tuple, kwargs: dict[str, Any]) -> tuple[Any, Any, Any, Any, Any]:
+    """An agent's tools act on the world: the candidate never calls them. It replays the control's recorded tool
+    results (read from the control's result, or from its frame when it raised) and reports where it parted."""
+    shadow = _shadow_api()
+    mt = type(module).module_type
+    seen: dict[str, Any] = {}
+
+    def tape() -> Any:
+        if "tape" not in seen:
+            seen["tape"] = (shadow.tape_from_result(mt, seen["result"]) if "result" in seen
+                            else shadow.tape_from_error(mt, seen["error"]))
+        return seen["tape"]
+
+    def control(lm: Any) -> Any:
+        try:
+            seen["result"] = dspy_call(module, args, kwargs, lm)
+        except BaseException as exc:
+            seen["error"] = exc
+            raise
+        return seen["result"]
+
+    async def acontrol(lm: Any) -> Any:
+        try:
+            seen["result"] = await adspy_call(module, args, kwargs, lm)
+        except BaseException as exc:
+            seen["error"] = exc
+            raise
+        return seen["result"]
+
+    def agent() -> Any:
+        native = module if type(module)._shape == "native" else module._dspex.engine(module).sync(module)
+        return shadow.replaying(native, tape())
+
+    def candidate(lm: Any) -> Any:
+        c_args, c_kwargs = _candidate_copy(args, kwargs)
+        return call_instance(module, agent(), c_args, c_kwargs, lm)
+
+    async def acandidate(lm: Any) -> Any:
+        c_args, c_kwargs = _candidate_copy(args, kwargs)
+        return await acall_instance(module, agent(), c_args, c_kwargs, lm)
+
+    def notes(control_result: Any, candidate_result: Any) -> dict[str, Any]:
+        recorded = tape()
+        out: dict[str, Any] = {
+            "tool_replay": {"served": recorded.served, "problems": list(recorded.problems),
+                            "unused": [f"{s.name}({s.args!r}) at turn {s.turn}" for s in recorded.unused],
+                            "complete": recorded.complete},
+        }
+        if control_result is not None and candidate_result is not None:
+            out["first_divergence"] = shadow.first_divergence(mt, control_result, candidate_result)
+        return out
+
+    return control, acontrol, candidate, acandidate, notes

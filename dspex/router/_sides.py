@@ -16,7 +16,8 @@ from typing import Any, Iterator
 
 from ._routed import _backend
 
-__all__ = ["dspy_call", "adspy_call", "native_call", "anative_call", "effective_lm", "default_lm"]
+__all__ = ["dspy_call", "adspy_call", "native_call", "anative_call", "effective_lm", "default_lm", "call_instance",
+           "acall_instance"]
 
 
 def _native_settings() -> Any:
@@ -142,3 +143,14 @@ async def anative_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any
         if not books:
             return await instance.acall(*args, **kw)
         return await _backend().arun_root(module, args, kw, instance.acall)
+
+
+def call_instance(module: Any, instance: Any, args: tuple, kwargs: dict[str, Any], lm: Any) -> Any:
+    """A native ``instance`` standing in for ``module``'s (an agent replaying tools), with ``lm``, no books."""
+    with _native_lm(module, kwargs, lm) as kw:
+        return instance(*args, **kw)
+
+
+async def acall_instance(module: Any, instance: Any, args: tuple, kwargs: dict[str, Any], lm: Any) -> Any:
+    with _native_lm(module, kwargs, lm) as kw:
+        return await instance.acall(*args, **kw)

@@ -12,7 +12,7 @@ from ._compare import comparator_for, compare_results
 from ._lm import ShadowReplayError
 from ._runner import arun_shadow, configure, get_settings, in_candidate, reset, run_id, run_shadow, shutdown, stats
 from ._settings import ShadowSettings
-from ._tools import ToolReplayError, ToolTape, replaying, tape_from_error, tape_from_result
+from ._tools import AGENT_TYPES, ToolReplayError, ToolTape, replaying, tape_from_error, tape_from_result
 from ._trajectory import first_divergence
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "ToolTape",
     "ToolReplayError",
     "tape_from_result",
+    "AGENT_TYPES",
     "tape_from_error",
     "replaying",
     "first_divergence",

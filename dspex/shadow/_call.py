@@ -31,3 +31,4 @@ class ShadowCall:
     attributes: Mapping[str, Any] = field(default_factory=dict)   # the evaluation context's extra attributes
     demos: Any = None                                  # the module's demos for this call (logged for promote)
     config: Mapping[str, Any] | None = None            # the call's LM config (logged for promote)
+    notes: Callable[[Any, Any], Mapping[str, Any]] | None = None   # (control, candidate) -> extra record fields

@@ -161,6 +161,15 @@ class ShadowJob:
             fields = [] if compare_errors(self.control_error, noise.error) else ["error"]
         self.runtime.stats.record_noise(self.key, fields)
 
+    def _notes(self, outcome: Outcome) -> dict[str, Any] | None:
+        notes = getattr(self.call, "notes", None)
+        if notes is None:
+            return None
+        try:
+            return notes(self.control_result, outcome.result)
+        except Exception as exc:  # noqa: BLE001 - notes explain a divergence; they never lose it
+            return {"notes_error": f"{type(exc).__name__}: {exc}"}
+
     def _publish(self, kind: str, outcome: Outcome, diffs: dict[str, Any], prompt_diff: str | None,
                  mismatches: list[dict[str, Any]]) -> None:
         record = build_record(
@@ -170,7 +179,7 @@ class ShadowJob:
             candidate_s=outcome.seconds, differences=diffs, prompt_diff=prompt_diff, mismatches=mismatches,
             transcript=self.transcript,
             candidate_transcript=outcome.requests if self.settings.mode == "live" else None,
-            lm_attrs=lm_attributes(self.call.lm),
+            lm_attrs=lm_attributes(self.call.lm), notes=self._notes(outcome),
         )
         self.runtime.write(record)
         self.runtime.emit(

@@ -90,7 +90,7 @@ def build_record(
     control_error: BaseException | None, control_s: float, candidate: Any, candidate_error: BaseException | None,
     candidate_s: float | None, differences: Mapping[str, Mapping[str, Any]], prompt_diff: str | None,
     mismatches: list[dict[str, Any]], transcript: Sequence[LMCall], candidate_transcript: Sequence[LMCall] | None,
-    lm_attrs: Mapping[str, Any],
+    lm_attrs: Mapping[str, Any], notes: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     clean = settings.clean
     inputs = to_jsonable(dict(call.inputs))
@@ -133,6 +133,8 @@ def build_record(
     }
     if candidate_transcript is not None:
         record["candidate_transcript"] = transcript_json(candidate_transcript)
+    if notes:   # what the module type adds (an agent: the first step where the trajectories part, tool replay)
+        record["notes"] = to_jsonable(dict(notes))
     for key in _KEYED_SECTIONS:
         if key in record:
             record[key] = redactor.keys(record[key])
@@ -142,4 +144,4 @@ def build_record(
 # Record sections whose keys are field names, kwargs or LM attributes: secret-named keys there are redacted.
 # (Not the record's own keys, e.g. ``targeting_key`` and ``flag_key``, nor the signature spec's field table.)
 _KEYED_SECTIONS = ("inputs", "demos", "config", "lm", "transcript", "candidate_transcript", "control", "candidate",
-                   "differences")
+                   "differences", "notes")

@@ -1,0 +1,119 @@
+"""Agents inside DSPy programs: routed ReAct and ReActV2 are DSPy citizens on every route, and shadow never calls
+a tool twice (the candidate replays the control's tool results)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dspy
+import pytest
+
+import dspex
+from program_support import route_to
+
+
+class AgentLM(dspy.BaseLM):
+    """ReAct's script: call send_mail once, then finish; the extract step answers from the trajectory."""
+
+    def __init__(self) -> None:
+        super().__init__(model="scripted/agent")
+        self.calls: list[Any] = []
+
+    def __call__(self, prompt: Any = None, messages: Any = None, **kwargs: Any) -> list[str]:
+        self.calls.append([dict(m) for m in messages])
+        last = messages[-1]["content"]
+        if "`[[ ## next_thought ## ]]`" in last:
+            if "[[ ## observation_0 ## ]]" in last:
+                return ["[[ ## next_thought ## ]]\ndone\n\n[[ ## next_tool_name ## ]]\nfinish\n\n"
+                        "[[ ## next_tool_args ## ]]\n{}\n\n[[ ## completed ## ]]"]
+            return ["[[ ## next_thought ## ]]\nmail ann\n\n[[ ## next_tool_name ## ]]\nsend_mail\n\n"
+                    "[[ ## next_tool_args ## ]]\n{\"to\": \"ann\"}\n\n[[ ## completed ## ]]"]
+        return ["[[ ## reasoning ## ]]\nsent it\n\n[[ ## answer ## ]]\nmailed\n\n[[ ## completed ## ]]"]
+
+
+class Mailer:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def send_mail(self, to: str) -> str:
+        """Send a mail to someone."""
+        self.sent.append(to)
+        return f"mail sent to {to}"
+
+
+def _program(ns: Any, mailer: Mailer) -> Any:
+    class Assistant(dspy.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.agent = ns.ReAct("question -> answer", tools=[mailer.send_mail], max_iters=3)
+
+        def forward(self, question: str) -> Any:
+            return self.agent(question=question)
+
+    return Assistant()
+
+
+@pytest.mark.parametrize("route", ["native", "dspy", "shadow"])
+def test_react_in_a_program_is_a_dspy_citizen_and_shadow_calls_each_tool_once(route: str, tmp_path: Path) -> None:
+    route_to(route, tmp_path)
+    dspex.configure(module_overrides={"react": route})
+    runs = []
+    for ns in (dspy, dspex):
+        mailer, lm = Mailer(), AgentLM()
+        program = _program(ns, mailer)
+        with dspy.context(lm=lm, trace=[]):
+            pred = program(question="Mail Ann")
+            trace = [(type(p).__name__, sorted(i)) for p, i, _ in dspy.settings.trace]
+        dspex.shutdown(timeout=10)
+        runs.append((pred.toDict(), lm.calls, mailer.sent, [n for n, _ in program.named_predictors()], trace,
+                     type(pred)))
+    assert runs[1] == runs[0]
+    assert runs[0][2] == ["ann"]                        # the tool ran once, on every route, shadow included
+    assert runs[0][3] == ["agent.react", "agent.extract.predict"]
+    if route == "shadow":
+        stats = dspex.shadow.stats()
+        assert stats["compared"] == 1 and stats["diverged"] == 0
+
+
+def test_a_react_candidate_that_strays_from_the_recorded_tool_calls_is_a_divergence_and_calls_nothing(
+        tmp_path: Path) -> None:
+    """The candidate asks for a call the control never made: the tape refuses to serve it and the record says
+    where the trajectories part; the real tool is still called once."""
+    import json
+
+    route_to("shadow", tmp_path)
+    dspex.configure(module_overrides={"react": "shadow"})
+    mailer, lm = Mailer(), AgentLM()
+    program = _program(dspex, mailer)
+    engine = program.agent._dspex.engine(program.agent).sync(program.agent)
+    real_forward = type(engine.react).forward
+
+    def stray(self: Any, **kwargs: Any) -> Any:   # the native side's planted difference: another recipient
+        pred = real_forward(self, **kwargs)
+        if pred.next_tool_name == "send_mail":
+            pred.next_tool_args = {"to": "bob"}
+        return pred
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(type(engine.react), "forward", stray)
+        mp.setattr(type(engine.react), "_own_forward", True)
+        with dspy.context(lm=lm):
+            program(question="Mail Ann")
+        dspex.shutdown(timeout=10)
+    assert mailer.sent == ["ann"]
+    assert dspex.shadow.stats()["diverged"] == 1
+    logs = [json.loads(line) for f in sorted((tmp_path / "shadow").rglob("*.jsonl")) for line in f.read_text().splitlines()]
+    record = next(r for r in logs if r.get("kind") == "divergence")
+    replay = record["notes"]["tool_replay"]
+    assert "candidate called send_mail({'to': 'bob'})" in replay["problems"][0]
+    assert record["notes"]["first_divergence"]["step"] == 0
+
+
+@pytest.mark.parametrize("route", ["native", "dspy"])
+def test_react_v2_routes_and_returns_dspy_types(route: str, tmp_path: Path) -> None:
+    route_to(route, tmp_path)
+    dspex.configure(module_overrides={"react_v2": route})
+    agent = dspex.ReActV2("question -> answer", tools=[Mailer().send_mail], max_iters=2)
+    assert isinstance(agent, dspy.ReActV2) and [n for n, _ in agent.named_predictors()] == \
+        [n for n, _ in dspy.ReActV2("question -> answer", tools=[Mailer().send_mail]).named_predictors()]
