@@ -257,15 +257,17 @@ def _seen() -> dict[str, Any]:
 
 
 def _traced(twin: Any, inputs: dict[str, Any], pred: Any) -> Any:
-    """DSPy's Prediction, and DSPy's trace entry ``(predictor, inputs, prediction)`` when tracing is on."""
-    pred = to_dspy_prediction(pred, twin.signature)
+    """DSPy's trace entry ``(predictor, inputs, prediction)``, with DSPy's Prediction and types, when tracing is on.
+
+    The native module itself goes on with its own prediction (a native agent reads its ToolCalls, History...);
+    the routed call's result is converted once, at the end (``run_root``)."""
     seen = _seen()
     trace = seen.get("trace")
     size = seen.get("max_trace_size", 10_000)
     if trace is not None and size > 0:
         if len(trace) >= size:
             trace.pop(0)
-        trace.append((twin, {**inputs}, pred))
+        trace.append((twin, {**inputs}, to_dspy_prediction(pred, twin.signature)))
     return pred
 
 

@@ -39,7 +39,7 @@ def native_signature(sig: Any) -> tuple[Any, str]:
     if cached is not None and cached[0] == instructions:
         return cached[1], cached[2]
     try:
-        native = ensure_signature(sig)
+        native = _with_native_agent_types(ensure_signature(sig))
         bad = unsupported_fields(native)
         why = "; ".join(f"field `{k}`: {v}" for k, v in bad.items()) if isinstance(bad, dict) else ", ".join(map(str, bad))
         result = (None, f"unsupported field types: {why}") if bad else (native, "")
@@ -50,6 +50,29 @@ def native_signature(sig: Any) -> tuple[Any, str]:
     except TypeError:
         pass
     return result
+
+
+_AGENT_TYPES = {"history": "History", "tool_calls": "ToolCalls", "tool_call_results": "ToolCallResults",
+                "reasoning": "Reasoning"}
+
+
+def _with_native_agent_types(sig: Any) -> Any:
+    """DSPy's agent types in a converted signature (dspy.History, dspy.ToolCalls...) as dspex's: the engine is a
+    native module, and its agents read and build dspex.types values."""
+    from dspex.types import native_class as agent_class
+    from dspex.types import role_of
+
+    changed = {}
+    for name, field in sig.fields.items():
+        annotation = field.annotation
+        role = role_of(annotation) if isinstance(annotation, type) else None
+        if role in _AGENT_TYPES and not annotation.__module__.startswith("dspex."):
+            changed[name] = field.replace(annotation=agent_class(_AGENT_TYPES[role]))
+    if not changed:
+        return sig
+    from dspex.signature import make_signature
+
+    return make_signature({**sig.fields, **changed}, sig.instructions, signature_name=sig.__name__)
 
 
 class _Pair:
@@ -118,7 +141,11 @@ class Engine:
         """Whether every predictor's current signature (and decision fields) can run natively; cached until a
         predictor's signature or decision fields change."""
         if not self._current(owner):
-            self._pair(owner)
+            try:
+                self._pair(owner)
+            except ConfigError as exc:   # the module's predictors were replaced (a mock, a function): DSPy serves it
+                self.pairs = None
+                return False, str(exc)
         status = self._status
         if status is not None and len(status[0]) == len(self.pairs):
             for pair, sig in zip(self.pairs, status[0]):

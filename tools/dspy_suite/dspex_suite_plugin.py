@@ -1,5 +1,5 @@
-"""A pytest plugin that points DSPy's own unit tests at dspex: ``dspy.Predict`` / ``dspy.ChainOfThought`` (and the
-names tests import from ``dspy``) become the routed ``dspex`` classes, on the route given by ``DSPY_SUITE_ROUTE``
+"""A pytest plugin that points DSPy's own unit tests at dspex: ``dspy.Predict``, ``ChainOfThought``, ``ReAct`` and
+``ReActV2`` (the names tests import from ``dspy``) become the routed ``dspex`` classes, on the route given by ``DSPY_SUITE_ROUTE``
 (``native``, ``dspy`` or ``shadow``). Each test's outcome, and whether it built a dspex module at all, is written
 as JSON lines to ``DSPY_SUITE_OUT``. Loaded by ``tools/dspy_suite/run.py``; not part of the dspex package.
 """
@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 _built = {"count": 0}
+# The DSPy classes replaced by their routed dspex twins (module types with a native implementation).
+ROUTED = ("Predict", "ChainOfThought", "ReAct", "ReActV2")
 
 
 def pytest_configure(config: Any) -> None:
@@ -23,8 +25,8 @@ def pytest_configure(config: Any) -> None:
     from dspex.router import RoutedModule
 
     # Resolve DSPy's own classes first: the routed classes extend them, and must not extend themselves.
-    for target in ("dspy:Predict", "dspy:ChainOfThought"):
-        registry.resolve(target)
+    for name in ROUTED:
+        registry.resolve(f"dspy:{name}")
     original_init = RoutedModule.__init__
 
     def counting_init(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -32,8 +34,8 @@ def pytest_configure(config: Any) -> None:
         original_init(self, *args, **kwargs)
 
     RoutedModule.__init__ = counting_init  # type: ignore[method-assign]
-    dspy.Predict = dspex.Predict
-    dspy.ChainOfThought = dspex.ChainOfThought
+    for name in ROUTED:
+        setattr(dspy, name, getattr(dspex, name))
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +51,8 @@ def _dspex_route(tmp_path: Any) -> Any:
         # production), and no fallback: a native failure shows as the failure it is, not as DSPy answering.
         dspex.configure(implementation_preference="native_first", allow_fallback=False, shadow=shadow)
     else:
-        dspex.configure(module_overrides={"predict": route, "chain_of_thought": route}, shadow=shadow)
+        types = ("predict", "chain_of_thought", "react", "react_v2")
+        dspex.configure(module_overrides={t: route for t in types}, shadow=shadow)
     yield
     dspex.shutdown(timeout=5)
     dspex.router.reset()
