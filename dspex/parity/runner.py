@@ -166,12 +166,13 @@ def _shrink_budget(seconds: float) -> Iterator[None]:
 
 
 def prove(target: Target, examples: int, seed: int, progress: Progress | None = None,
-          shrink_seconds: float = 60.0) -> ModuleResult:
-    """Run ``target``'s property on ``examples`` cases; a failure is shrunk and kept with its difference."""
+          shrink_seconds: float = 60.0, shrink: bool = True) -> ModuleResult:
+    """Run ``target``'s property on ``examples`` cases; a failure is shrunk (unless ``shrink`` is off: mutation
+    runs only need the verdict) and kept with its difference."""
     state: dict[str, Any] = {"calls": 0, "first_failure": None, "last": None}
 
     @settings(max_examples=examples, database=None, deadline=None, report_multiple_bugs=False, print_blob=False,
-              phases=_PHASES,
+              phases=_PHASES if shrink else _PHASES[:-1],
               verbosity=Verbosity.quiet, suppress_health_check=list(HealthCheck))
     @given(target.strategy)
     def prop(example: Any) -> None:
@@ -234,8 +235,10 @@ def default_corpus_dir() -> Path:
 def run_suite(modules: Sequence[str] = (), examples: int = 100, seed: int | None = None,
               corpus_dir: str | Path | None = None, declared: Sequence[ParityModule] | None = None,
               progress: Progress | None = None, on_module: Callable[[ModuleResult], None] | None = None,
-              shrink_seconds: float = 60.0) -> ParityReport:
-    """Prove every selected module type; ``modules=()`` means all with a native implementation."""
+              shrink_seconds: float = 60.0, shrink: bool = True, fail_fast: bool = False) -> ParityReport:
+    """Prove every selected module type; ``modules=()`` means all with a native implementation.
+
+    ``fail_fast`` stops at the first module that fails (a mutation run needs one counterexample, not all)."""
     from ..shadow.corpus import load_cases
 
     targets, missing = collect_targets(declared)
@@ -254,10 +257,12 @@ def run_suite(modules: Sequence[str] = (), examples: int = 100, seed: int | None
             if module_type in missing:
                 result = ModuleResult(module_type, "no_property", note=missing[module_type])
             else:
-                result = prove(targets[module_type], examples, seed, progress, shrink_seconds)
+                result = prove(targets[module_type], examples, seed, progress, shrink_seconds, shrink)
                 _check_corpus(result, targets[module_type], corpus)
             report.modules[module_type] = result
             if on_module is not None:
                 on_module(result)
+            if fail_fast and result.status in ("failed", "error"):
+                break
     report.seconds = time.perf_counter() - start
     return report
