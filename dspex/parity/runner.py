@@ -30,6 +30,7 @@ from ..gate._modules import ParityModule, declared_modules
 from ..gate._report import ModuleResult, ParityReport
 from ..gate._versions import dspex_version, dspy_version
 from ._case import Case, LMSpec, SignatureSpec
+from ._hunt_cases import hunt_cases
 from .harness import ParityResult, describe, run_case, run_pair
 from .strategies import bad_signature_strings, cases, garbage_responses, lm_exceptions
 
@@ -70,6 +71,7 @@ def _with_script(case: Case, script: tuple[Any, ...]) -> Case:
 def _builtin_strategy(module: str) -> Any:
     base, mode = cases(modules=(module,)), st.sampled_from(["sync", "async"])
     generated = st.builds(BuiltinExample, st.just("generated"), base, mode)
+    hunting = st.builds(BuiltinExample, st.just("wrong-shape hunt"), hunt_cases(modules=(module,)), mode)
 
     def lm_raises(case: Case, exc: Any, at: int, mode: str) -> BuiltinExample:
         script = list(case.lm.script)
@@ -84,8 +86,9 @@ def _builtin_strategy(module: str) -> Any:
         case = Case(module, SignatureSpec(fields=(), raw=text, form="string"), {"q": "x"}, LMSpec((answer, ['{"a": "1"}'])))  # type: ignore[arg-type]
         return BuiltinExample("bad signature", case)
 
+    # 4/9 hunting cases (typed fields meet wrong-shape answers), 2/9 general ones, 3/9 error cases.
     return st.one_of(
-        generated, generated,
+        generated, generated, hunting, hunting, hunting, hunting,
         st.builds(lm_raises, base, lm_exceptions, st.integers(0, 1), mode),
         st.builds(garbage, base, garbage_responses, garbage_responses, mode),
         st.builds(bad_signature, bad_signature_strings()),
