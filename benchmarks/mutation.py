@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--status", action="append", help="with --from: statuses to re-check (default survivors)")
     parser.add_argument("--examples", type=int, default=300, help="gate cases per module (CI: 1000)")
     parser.add_argument("--gate-seeds", default="20261125", help="comma-separated gate seeds (CI: 20261125)")
-    parser.add_argument("--timeout", type=int, default=600, help="seconds one mutant's gate run may take")
+    parser.add_argument("--timeout", type=int, default=600, help="CPU seconds one mutant's gate run may take")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--keep-stats", action="store_true", help="reuse mutmut's coverage from the last run")
     parser.add_argument("--score-only", action="store_true", help="score the last results; run nothing")

@@ -3,7 +3,8 @@
 Not part of the test suite (pytest's ``testpaths`` is ``tests/``): ``benchmarks/mutation.py`` points mutmut at
 this file and sets the budget through the environment, so one mutant set can be scored at several budgets:
 ``DSPEX_MUTATION_EXAMPLES`` (cases per module, default 300), ``DSPEX_MUTATION_SEEDS`` (comma-separated, default
-the CI seed 20261125) and ``DSPEX_MUTATION_TIMEOUT`` (seconds of wall clock for the whole check, default 900).
+the CI seed 20261125) and ``DSPEX_MUTATION_TIMEOUT`` (CPU seconds for the whole check, default 900: CPU, not wall clock, so a
+survivor on a busy machine is not mistaken for a mutant that hangs).
 Shrinking is off and the run stops at the first failing module: a mutant needs one counterexample to count as
 killed, and survivors are what cost time.
 """
@@ -34,8 +35,8 @@ def test_parity_gate_finds_no_difference() -> None:
     from dspex.parity.runner import run_suite
 
     examples, seeds, timeout = budget()
-    previous = signal.signal(signal.SIGALRM, _time_out)
-    signal.alarm(timeout)
+    previous = signal.signal(signal.SIGVTALRM, _time_out)
+    signal.setitimer(signal.ITIMER_VIRTUAL, timeout)
     try:
         for seed in seeds:
             report = run_suite((), examples, seed, corpus_dir=os.devnull, shrink=False, fail_fast=True)
@@ -43,5 +44,5 @@ def test_parity_gate_finds_no_difference() -> None:
             assert not failed, "\n".join(f"{m.module_type} (seed {seed}): {m.status} "
                                          f"{m.failure and m.failure['diff'][:2000]}" for m in failed)
     finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+        signal.signal(signal.SIGVTALRM, previous)

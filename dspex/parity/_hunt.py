@@ -81,7 +81,15 @@ SHAPES: dict[str, list[str]] = {
                "{'x': 1, 'tags': ('a',)}", "b'x'", "None", "True"],
     "unicode": ["４２", "٣", "ü", "名前", "🎉", "Ⅻ", "½", "ｔｒｕｅ", "«yes»", "zero\u200bwidth"],
 }
-SHAPE_WEIGHTS = {"json bool": 4, "json number": 3, "null": 2}
+SHAPE_WEIGHTS = {"json bool": 2, "json number": 2, "null": 2}
+# Another scalar type's JSON, per annotation: the lax-typing confusions (``true`` read as an int, ``123`` as a
+# ``str | None``) are where one-line bugs hide, so a hunted field meets one of these 3 times in 8.
+CROSS: dict[Any, list[str]] = {
+    int: ["true", "false", "true", "false", "1.5", "null", '"7"', "1.0"],
+    float: ["true", "false", "7", "-0", "null", '"2.5"', "NaN", "1e400"],
+    bool: ["1", "0", "1.0", "null", '"true"', "2", "-0", "True"],
+}
+CROSS_ANY = ["123", "true", "null", "None", '"yes"', "1.5", "[1]", '{"a": 1}', "-0", "false"]
 # Annotation families weigh the same, but for the scalars LMs answer most (and mistype most).
 FAMILY_WEIGHTS = {"int": 3, "float": 2, "bool": 3, "optional str": 3}
 
@@ -124,10 +132,13 @@ def well_formed_texts(tp: Any) -> st.SearchStrategy[str]:
 
 
 def answer_texts(tp: Any) -> st.SearchStrategy[str]:
-    """What a hunting LM writes for a ``tp`` field: a quarter well-formed, the rest of the wrong shape."""
+    """What a hunting LM writes for a ``tp`` field: a quarter well-formed, 3/8 another scalar's JSON, 3/8 a
+    shape category. (Weighted with ``sampled_from``: ``st.one_of`` draws among *distinct* strategies evenly.)"""
     if tp is str:
         return st.one_of(texts, st.sampled_from([t for pool in SHAPES.values() for t in pool]))
-    return st.one_of(well_formed_texts(tp), wrong_shape_texts(tp), wrong_shape_texts(tp), wrong_shape_texts(tp))
+    kind = st.sampled_from(["well formed"] * 2 + ["cross"] * 3 + ["shape"] * 3)
+    return kind.flatmap(lambda k: well_formed_texts(tp) if k == "well formed" else wrong_shape_texts(tp)
+                        if k == "shape" else st.sampled_from(CROSS.get(tp, CROSS_ANY)))
 
 
 wrong_shape_values = st.sampled_from(_VALUES)

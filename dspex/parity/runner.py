@@ -86,13 +86,17 @@ def _builtin_strategy(module: str) -> Any:
         case = Case(module, SignatureSpec(fields=(), raw=text, form="string"), {"q": "x"}, LMSpec((answer, ['{"a": "1"}'])))  # type: ignore[arg-type]
         return BuiltinExample("bad signature", case)
 
-    # 4/9 hunting cases (typed fields meet wrong-shape answers), 2/9 general ones, 3/9 error cases.
-    return st.one_of(
-        generated, generated, hunting, hunting, hunting, hunting,
-        st.builds(lm_raises, base, lm_exceptions, st.integers(0, 1), mode),
-        st.builds(garbage, base, garbage_responses, garbage_responses, mode),
-        st.builds(bad_signature, bad_signature_strings()),
-    )
+    # Weighted by kind: 4/9 hunting cases (typed fields meet wrong-shape answers), 2/9 general ones, 1/9 for each
+    # error kind. (``st.one_of`` would not do it: it draws among its *distinct* strategies evenly.)
+    kinds = {
+        "generated": generated,
+        "hunting": hunting,
+        "lm raises": st.builds(lm_raises, base, lm_exceptions, st.integers(0, 1), mode),
+        "garbage": st.builds(garbage, base, garbage_responses, garbage_responses, mode),
+        "bad signature": st.builds(bad_signature, bad_signature_strings()),
+    }
+    weights = {"generated": 2, "hunting": 4}
+    return st.sampled_from([k for k in kinds for _ in range(weights.get(k, 1))]).flatmap(kinds.__getitem__)
 
 
 def builtin_targets() -> dict[str, Target]:
@@ -235,13 +239,34 @@ def default_corpus_dir() -> Path:
     return project_root() / "shadow" / "corpus"
 
 
+BUDGET_ENV = "DSPEX_PARITY_BUDGET"
+
+
+def module_budgets(default: int, text: str | None = None) -> dict[str, int]:
+    """Examples per module type from ``DSPEX_PARITY_BUDGET`` (``"predict=1000,react=400"``); unlisted module types
+    get ``default``. CI splits its time this way, so a new native module joins the gate with a budget of its own
+    instead of stretching every module's."""
+    import os
+
+    text = os.environ.get(BUDGET_ENV, "") if text is None else text
+    budgets: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, count = part.partition("=")
+        if not name.strip() or not count.strip().isdigit() or int(count) < 1:
+            raise DspexError(f"{BUDGET_ENV}={text!r}: write module_type=examples pairs separated by commas, "
+                             f"e.g. predict=1000,chain_of_thought=600 (bad part {part!r}).")
+        budgets[name.strip()] = int(count)
+    return budgets
+
+
 def run_suite(modules: Sequence[str] = (), examples: int = 100, seed: int | None = None,
               corpus_dir: str | Path | None = None, declared: Sequence[ParityModule] | None = None,
               progress: Progress | None = None, on_module: Callable[[ModuleResult], None] | None = None,
               shrink_seconds: float = 60.0, shrink: bool = True, fail_fast: bool = False) -> ParityReport:
     """Prove every selected module type; ``modules=()`` means all with a native implementation.
 
-    ``fail_fast`` stops at the first module that fails (a mutation run needs one counterexample, not all)."""
+    ``fail_fast`` stops at the first module that fails (a mutation run needs one counterexample, not all);
+    ``DSPEX_PARITY_BUDGET`` gives listed module types their own number of examples (:func:`module_budgets`)."""
     from ..shadow.corpus import load_cases
 
     targets, missing = collect_targets(declared)
@@ -249,6 +274,7 @@ def run_suite(modules: Sequence[str] = (), examples: int = 100, seed: int | None
     if unknown:
         raise DspexError(f"No parity suite for module type(s) {unknown}: choose among {sorted({*targets, *missing})} "
                          "(DSPy-only modules have nothing to prove).")
+    budgets = module_budgets(examples)
     seed = random.randrange(2**32) if seed is None else seed
     corpus_path = Path(corpus_dir) if corpus_dir is not None else default_corpus_dir()
     corpus = load_cases(corpus_path) if corpus_path.is_dir() else []
@@ -260,7 +286,8 @@ def run_suite(modules: Sequence[str] = (), examples: int = 100, seed: int | None
             if module_type in missing:
                 result = ModuleResult(module_type, "no_property", note=missing[module_type])
             else:
-                result = prove(targets[module_type], examples, seed, progress, shrink_seconds, shrink)
+                result = prove(targets[module_type], budgets.get(module_type, examples), seed, progress,
+                               shrink_seconds, shrink)
                 _check_corpus(result, targets[module_type], corpus)
             report.modules[module_type] = result
             if on_module is not None:
