@@ -109,6 +109,12 @@ def snapshot_result(result: Any) -> dict[str, Any]:
     snap["completions"] = _observe(lambda: [(k, typed(list(v))) for k, v in result.completions.items()])
     snap["completions_len"] = _observe(lambda: len(result.completions))
     snap["completion_0"] = _observe(lambda: [(k, typed(v)) for k, v in result.completions[0].items()])
+    # The rest of the Prediction API a caller reaches for: iteration, get, membership, completions by attribute.
+    snap["iter"] = _observe(lambda: [typed(k) for k in result])
+    snap["get"] = _observe(lambda: [(k, typed(result.get(k)), typed(result.get(f"{k}_absent", 0))) for k in result.keys()])
+    snap["contains"] = _observe(lambda: [(k in result, f"{k}_absent" in result) for k in result.keys()])
+    snap["completions_attr"] = _observe(lambda: [(k, typed(list(getattr(result.completions, k))), k in result.completions)
+                                                 for k, _ in result.completions.items()])
     snap["repr"] = _observe(lambda: repr(result))
     return snap
 
