@@ -70,12 +70,14 @@ def statuses() -> dict[str, str]:
 
 
 def load_equivalents(path: Path = EQUIVALENT_FILE) -> tuple[dict[str, str], list[tuple[str, str]]]:
-    """``({mutant: reason}, [(function glob, reason)])`` from the equivalents file."""
+    """``({mutant: reason}, [(function glob, reason)])`` from the equivalents file (``functions``: a glob or a
+    list of them)."""
     if not path.exists():
         return {}, []
     data = tomllib.loads(path.read_text())
     mutants = {e["mutant"]: e["reason"] for e in data.get("equivalent", [])}
-    scopes = [(s["functions"], s["reason"]) for s in data.get("out_of_scope", [])]
+    scopes = [(glob_, s["reason"]) for s in data.get("out_of_scope", [])
+              for glob_ in ([s["functions"]] if isinstance(s["functions"], str) else s["functions"])]
     return mutants, scopes
 
 
@@ -144,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=600, help="CPU seconds one mutant's gate run may take")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--keep-stats", action="store_true", help="reuse mutmut's coverage from the last run")
+    parser.add_argument("--resume", action="store_true",
+                        help="run only the mutants without a result yet (an interrupted run; implies --keep-stats)")
     parser.add_argument("--score-only", action="store_true", help="score the last results; run nothing")
     parser.add_argument("--report", default=str(ROOT / "build" / "mutation.json"))
     parser.add_argument("--show", action="store_true", help="print each surviving mutant's diff")
@@ -154,8 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     with open(Path(args.report).with_suffix(".log"), "a") as log:
         names = _select(generate(args.max_children, log), args)
         print(f"{len(names)} mutants; gate: {args.examples} examples a module, seed(s) {args.gate_seeds}", flush=True)
-        if not args.score_only and names:
-            run(names, args, log)
+        todo = [n for n in names if statuses().get(n, "not checked") == "not checked"] if args.resume else names
+        args.keep_stats = args.keep_stats or args.resume
+        if not args.score_only and todo:
+            run(todo, args, log)
     verdicts = classify(names, statuses())
     summary = score(verdicts)
     report = {"summary": summary, "examples": args.examples, "gate_seeds": args.gate_seeds,
