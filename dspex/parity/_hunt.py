@@ -19,7 +19,7 @@ import pydantic
 from hypothesis import strategies as st
 
 from ._completions import jsonable, nasty_rendering, render_value
-from ._exotic import Color, Level, Shade
+from ._exotic import Color, Level, Opaque, Point, Shade
 from ._type_strategies import texts, values_of
 
 __all__ = ["FAMILIES", "hunt_annotations", "wrong_shape_texts", "answer_texts", "well_formed_texts", "wrong_shape_values",
@@ -53,7 +53,8 @@ FAMILIES: dict[str, list[Any]] = {
               list[int] | dict[str, int]],
     "literal": [Literal["yes", "no"], Literal["A", "b c", "ü"], Literal["True", "1", "None"],
                 Literal[1, 2, 3], Literal[0, 1], Literal[True, False], Literal[None, 1], Literal["x", None],
-                Literal["a", 1, True, None], Literal[Color.RED, Color.GREEN], Literal[Level.LOW, 2]],
+                Literal["a", 1, True, None], Literal[Color.RED, Color.GREEN], Literal[Level.LOW, 2],
+                Literal["it's", 'say "hi"', "both ' and \""]],
     "enum": [Color, Level, Shade],
     "list/dict": [list[int], list[str], list[bool], list[float], dict[str, int], dict[str, list[int]],
                   list[dict[str, int]], list[list[int]]],
@@ -97,7 +98,7 @@ _VALUES: list[Any] = [
     True, False, 1, 0, -1, 1.0, -0.0, 2.5, 1e3, math.nan, math.inf, -math.inf, 2**70, None, "", " ", "1", "1.0",
     "true", "True", "None", "null", " 42 ", "42 apples", "ü名🎉", "４２", "red", "RED", [], {}, [1, "a"], [[1], [2]],
     {"a": [1, {"b": None}]}, {"x": 1}, {"x": "1", "tags": ["a"]}, (1, 2), {1, 2}, frozenset({"a"}), [True, None],
-    Color.RED, Level.HIGH, Shade.DARK,
+    Color.RED, Level.HIGH, Shade.DARK, [Opaque()], {"k": Opaque(), "n": [Point(1)]}, (Opaque(), 1),
 ]
 
 def _weighted(names: Any, weights: dict[str, int]) -> list[str]:

@@ -269,8 +269,8 @@ def cases(
     demos = draw(st.one_of(st.none(), demos_for(spec, module)))
     via = "attribute" if module == "predict" and demos is not None and draw(st.booleans()) else "call"
     repeat = 1 if draw(st.integers(0, 5)) else draw(st.integers(2, 3))
-    for _ in range(repeat - 1):  # answers for the later calls
-        script += draw(scripts_for(outs, n, clean=clean))
+    for _ in range(repeat - 1):  # answers for the later calls: sometimes the same again (an LM at temperature 0)
+        script += script[:3] if draw(st.booleans()) else draw(scripts_for(outs, n, clean=clean))
     call_signature = None
     if draw(st.integers(0, 9 if repeat == 1 else 2)) == 0:  # a per-call signature= override (new instructions, maybe another form)
         call_signature = dataclasses.replace(spec, instructions=draw(instructions), form=draw(st.sampled_from(
