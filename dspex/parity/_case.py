@@ -118,6 +118,7 @@ class Case:
     module_config: dict[str, Any] = field(default_factory=dict)  # constructor ``**config``
     positional: tuple[Any, ...] = ()  # positional call arguments (both modules must refuse them)
     pass_lm: bool = True  # False: call without ``lm=`` and with no global LM configured
+    lm_via: Literal["call", "module"] = "call"  # "module": the LM is set on the module (``module.set_lm(lm)``)
     call_signature: SignatureSpec | None = None  # a per-call ``signature=`` override
     adapter: Literal["chat", "json", "chat_no_fallback"] = "chat"  # the configured adapter for the call
     repeat: int = 1  # call the same module this many times (the script runs on across calls)

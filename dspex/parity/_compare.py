@@ -94,8 +94,9 @@ def snapshot_result(result: Any) -> dict[str, Any]:
     Each observation is taken separately, so a missing API on one side shows up as its own difference
     (``"<error: AttributeError ...>"``) instead of hiding the others.
     """
-    if type(result).__name__ == "Repeated":  # several calls of one module: one snapshot per call
-        return {"calls": [snapshot_result(r) for r in result]}
+    if type(result).__name__ == "Repeated":  # several calls of one module: one snapshot per call, and whether
+        # two calls handed back the very same mutable object (a cache leaking a value a caller may mutate)
+        return {"calls": [snapshot_result(r) for r in result], "shared": _observe(lambda: _shared(result))}
     snap: dict[str, Any] = {"class": type(result).__name__}
     if not hasattr(result, "_store") and not hasattr(result, "completions"):
         snap["value"] = typed(result)
@@ -109,8 +110,26 @@ def snapshot_result(result: Any) -> dict[str, Any]:
     snap["completions"] = _observe(lambda: [(k, typed(list(v))) for k, v in result.completions.items()])
     snap["completions_len"] = _observe(lambda: len(result.completions))
     snap["completion_0"] = _observe(lambda: [(k, typed(v)) for k, v in result.completions[0].items()])
+    # The rest of the Prediction API a caller reaches for: iteration, get, membership, completions by attribute.
+    snap["iter"] = _observe(lambda: [typed(k) for k in result])
+    snap["get"] = _observe(lambda: [(k, typed(result.get(k)), typed(result.get(f"{k}_absent", 0))) for k in result.keys()])
+    snap["contains"] = _observe(lambda: [(k in result, f"{k}_absent" in result) for k in result.keys()])
+    snap["completions_attr"] = _observe(lambda: [(k, typed(list(getattr(result.completions, k))), k in result.completions)
+                                                 for k, _ in result.completions.items()])
+    snap["completions_absent"] = _observe(lambda: getattr(result.completions, "no_such_field"))
     snap["repr"] = _observe(lambda: repr(result))
     return snap
+
+
+def _shared(results: Any) -> list[tuple[int, str]]:
+    first: dict[int, int] = {}
+    out = []
+    for index, prediction in enumerate(results):
+        for key, value in prediction.items():
+            if isinstance(value, (list, dict, set)) or hasattr(value, "model_dump"):
+                if first.setdefault(id(value), index) != index:
+                    out.append((index, key))
+    return out
 
 
 def _observe(fn: Any) -> Any:

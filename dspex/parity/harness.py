@@ -198,7 +198,14 @@ def _case_invokers(case: Case) -> tuple[Invoke, Callable[..., Any]]:
             kwargs["signature"] = run_with_names(dict(spec.names), lambda: build_signature(spec, kit))
         return kwargs
 
+    def own_lm(module: Any, lm: Any) -> Any:
+        if case.lm_via == "module" and lm is not None:
+            module.set_lm(lm)
+            return None
+        return lm
+
     def invoke(module: Any, lm: Any, inputs: dict[str, Any], call_kwargs: dict[str, Any]) -> Any:
+        lm = own_lm(module, lm)
         results = Repeated()
         with _adapter_context(case, module):
             for index in range(case.repeat):
@@ -206,6 +213,7 @@ def _case_invokers(case: Case) -> tuple[Invoke, Callable[..., Any]]:
         return results[0] if case.repeat == 1 else results
 
     async def ainvoke(module: Any, lm: Any, inputs: dict[str, Any], call_kwargs: dict[str, Any]) -> Any:
+        lm = own_lm(module, lm)
         results = Repeated()
         with _adapter_context(case, module):
             for index in range(case.repeat):

@@ -30,6 +30,7 @@ from ..gate._modules import ParityModule, declared_modules
 from ..gate._report import ModuleResult, ParityReport
 from ..gate._versions import dspex_version, dspy_version
 from ._case import Case, LMSpec, SignatureSpec
+from ._hunt_cases import hunt_cases
 from .harness import ParityResult, describe, run_case, run_pair
 from .strategies import bad_signature_strings, cases, garbage_responses, lm_exceptions
 
@@ -70,6 +71,7 @@ def _with_script(case: Case, script: tuple[Any, ...]) -> Case:
 def _builtin_strategy(module: str) -> Any:
     base, mode = cases(modules=(module,)), st.sampled_from(["sync", "async"])
     generated = st.builds(BuiltinExample, st.just("generated"), base, mode)
+    hunting = st.builds(BuiltinExample, st.just("wrong-shape hunt"), hunt_cases(modules=(module,)), mode)
 
     def lm_raises(case: Case, exc: Any, at: int, mode: str) -> BuiltinExample:
         script = list(case.lm.script)
@@ -84,12 +86,17 @@ def _builtin_strategy(module: str) -> Any:
         case = Case(module, SignatureSpec(fields=(), raw=text, form="string"), {"q": "x"}, LMSpec((answer, ['{"a": "1"}'])))  # type: ignore[arg-type]
         return BuiltinExample("bad signature", case)
 
-    return st.one_of(
-        generated, generated,
-        st.builds(lm_raises, base, lm_exceptions, st.integers(0, 1), mode),
-        st.builds(garbage, base, garbage_responses, garbage_responses, mode),
-        st.builds(bad_signature, bad_signature_strings()),
-    )
+    # Weighted by kind: 4/9 hunting cases (typed fields meet wrong-shape answers), 2/9 general ones, 1/9 for each
+    # error kind. (``st.one_of`` would not do it: it draws among its *distinct* strategies evenly.)
+    kinds = {
+        "generated": generated,
+        "hunting": hunting,
+        "lm raises": st.builds(lm_raises, base, lm_exceptions, st.integers(0, 1), mode),
+        "garbage": st.builds(garbage, base, garbage_responses, garbage_responses, mode),
+        "bad signature": st.builds(bad_signature, bad_signature_strings()),
+    }
+    weights = {"generated": 2, "hunting": 4}
+    return st.sampled_from([k for k in kinds for _ in range(weights.get(k, 1))]).flatmap(kinds.__getitem__)
 
 
 def builtin_targets() -> dict[str, Target]:
@@ -170,12 +177,13 @@ def _shrink_budget(seconds: float) -> Iterator[None]:
 
 
 def prove(target: Target, examples: int, seed: int, progress: Progress | None = None,
-          shrink_seconds: float = 60.0) -> ModuleResult:
-    """Run ``target``'s property on ``examples`` cases; a failure is shrunk and kept with its difference."""
+          shrink_seconds: float = 60.0, shrink: bool = True) -> ModuleResult:
+    """Run ``target``'s property on ``examples`` cases; a failure is shrunk (unless ``shrink`` is off: mutation
+    runs only need the verdict) and kept with its difference."""
     state: dict[str, Any] = {"calls": 0, "first_failure": None, "last": None}
 
     @settings(max_examples=examples, database=None, deadline=None, report_multiple_bugs=False, print_blob=False,
-              phases=_PHASES,
+              phases=_PHASES if shrink else _PHASES[:-1],
               verbosity=Verbosity.quiet, suppress_health_check=list(HealthCheck))
     @given(target.strategy)
     def prop(example: Any) -> None:
@@ -235,11 +243,34 @@ def default_corpus_dir() -> Path:
     return project_root() / "shadow" / "corpus"
 
 
+BUDGET_ENV = "DSPEX_PARITY_BUDGET"
+
+
+def module_budgets(default: int, text: str | None = None) -> dict[str, int]:
+    """Examples per module type from ``DSPEX_PARITY_BUDGET`` (``"predict=1000,react=400"``); unlisted module types
+    get ``default``. CI splits its time this way, so a new native module joins the gate with a budget of its own
+    instead of stretching every module's."""
+    import os
+
+    text = os.environ.get(BUDGET_ENV, "") if text is None else text
+    budgets: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, count = part.partition("=")
+        if not name.strip() or not count.strip().isdigit() or int(count) < 1:
+            raise DspexError(f"{BUDGET_ENV}={text!r}: write module_type=examples pairs separated by commas, "
+                             f"e.g. predict=1000,chain_of_thought=600 (bad part {part!r}).")
+        budgets[name.strip()] = int(count)
+    return budgets
+
+
 def run_suite(modules: Sequence[str] = (), examples: int = 100, seed: int | None = None,
               corpus_dir: str | Path | None = None, declared: Sequence[ParityModule] | None = None,
               progress: Progress | None = None, on_module: Callable[[ModuleResult], None] | None = None,
-              shrink_seconds: float = 60.0) -> ParityReport:
-    """Prove every selected module type; ``modules=()`` means all with a native implementation."""
+              shrink_seconds: float = 60.0, shrink: bool = True, fail_fast: bool = False) -> ParityReport:
+    """Prove every selected module type; ``modules=()`` means all with a native implementation.
+
+    ``fail_fast`` stops at the first module that fails (a mutation run needs one counterexample, not all);
+    ``DSPEX_PARITY_BUDGET`` gives listed module types their own number of examples (:func:`module_budgets`)."""
     from ..shadow.corpus import load_cases
 
     targets, missing = collect_targets(declared)
@@ -247,6 +278,7 @@ def run_suite(modules: Sequence[str] = (), examples: int = 100, seed: int | None
     if unknown:
         raise DspexError(f"No parity suite for module type(s) {unknown}: choose among {sorted({*targets, *missing})} "
                          "(DSPy-only modules have nothing to prove).")
+    budgets = module_budgets(examples)
     seed = random.randrange(2**32) if seed is None else seed
     corpus_path = Path(corpus_dir) if corpus_dir is not None else default_corpus_dir()
     corpus = load_cases(corpus_path) if corpus_path.is_dir() else []
@@ -258,10 +290,13 @@ def run_suite(modules: Sequence[str] = (), examples: int = 100, seed: int | None
             if module_type in missing:
                 result = ModuleResult(module_type, "no_property", note=missing[module_type])
             else:
-                result = prove(targets[module_type], examples, seed, progress, shrink_seconds)
+                result = prove(targets[module_type], budgets.get(module_type, examples), seed, progress,
+                               shrink_seconds, shrink)
                 _check_corpus(result, targets[module_type], corpus)
             report.modules[module_type] = result
             if on_module is not None:
                 on_module(result)
+            if fail_fast and result.status in ("failed", "error"):
+                break
     report.seconds = time.perf_counter() - start
     return report

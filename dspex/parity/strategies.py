@@ -264,11 +264,13 @@ def cases(
     script = draw(scripts_for(outs, n, clean=clean))
     if adapter == "json" and draw(st.integers(0, 3)):  # JSON first: mostly answer in JSON
         script = (draw(lm_responses(outs, n, "json", clean=clean)),) + script[1:]
+    if module == "cot" and draw(st.integers(0, 5)) == 0:   # ChainOfThought's own constructor argument
+        module_config = {**module_config, "rationale_field_type": draw(st.sampled_from([str, int, list[str]]))}
     demos = draw(st.one_of(st.none(), demos_for(spec, module)))
     via = "attribute" if module == "predict" and demos is not None and draw(st.booleans()) else "call"
     repeat = 1 if draw(st.integers(0, 5)) else draw(st.integers(2, 3))
-    for _ in range(repeat - 1):  # answers for the later calls
-        script += draw(scripts_for(outs, n, clean=clean))
+    for _ in range(repeat - 1):  # answers for the later calls: sometimes the same again (an LM at temperature 0)
+        script += script[:3] if draw(st.booleans()) else draw(scripts_for(outs, n, clean=clean))
     call_signature = None
     if draw(st.integers(0, 9 if repeat == 1 else 2)) == 0:  # a per-call signature= override (new instructions, maybe another form)
         call_signature = dataclasses.replace(spec, instructions=draw(instructions), form=draw(st.sampled_from(
@@ -278,6 +280,7 @@ def cases(
         lm=LMSpec(script, kwargs, params, schema), demos=demos, demos_via=via, config=config,  # type: ignore[arg-type]
         module_config=module_config, call_signature=call_signature, adapter=adapter,  # type: ignore[arg-type]
         repeat=repeat, callbacks=draw(st.sampled_from([False] * 6 + [True, "broken"])),
+        lm_via=draw(st.sampled_from(["call"] * 4 + ["module"])),
     )
     if draw(st.integers(0, 2)) == 0:
         # The call most programs make (exactly the inputs, no demos, config, adapter or callbacks): native serves

@@ -87,12 +87,16 @@ def literal_spec(draw: Any) -> Spec:
 
 
 SCALARS: list[Spec] = [(str, "str"), (int, "int"), (float, "float"), (bool, "bool"), (Any, "Any")]
+# PEP 604 unions in both orders (written only in class signatures: DSPy's string parser has no `|`).
+UNIONS: list[Spec] = [(str | None, None), (None | str, None), (int | None, None), (None | int, None), (int | str, None),
+                      (str | int, None), (bool | int, None), (float | None, None)]
 HASHABLE: list[Spec] = [(str, "str"), (int, "int"), (bool, "bool")]
 
 
 def type_specs(max_leaves: int = 4) -> st.SearchStrategy[Spec]:
     base = st.one_of(
         st.sampled_from(SCALARS),
+        st.sampled_from(UNIONS),
         st.sampled_from([(e, None) for e in ENUMS]),
         st.sampled_from([(m, None) for m in MODELS]),
         literal_spec(),
@@ -220,8 +224,15 @@ def render(value: Any) -> st.SearchStrategy[str]:
 
 def answer_texts(ann: Any) -> st.SearchStrategy[str]:
     valid = values_of(ann).flatmap(render)
-    # Mostly plausible answers (so most cases parse and the values are compared), some junk.
-    return st.one_of(valid, valid, valid, valid, st.sampled_from(NASTY_TEXTS), st.text(max_size=10))
+    # Mostly plausible answers (so most cases parse and the values are compared), some junk, and other scalars'
+    # JSON (``true`` for an int, ``123`` for a ``str | None``). Weighted by hand: ``st.one_of`` would draw its
+    # distinct strategies evenly whatever their repeats.
+    kinds = {"valid": valid, "nasty": st.sampled_from(NASTY_TEXTS), "text": st.text(max_size=10),
+             "other scalar": st.sampled_from(OTHER_SCALARS)}
+    return st.sampled_from(["valid"] * 4 + ["nasty", "text", "other scalar"]).flatmap(kinds.__getitem__)
+
+
+OTHER_SCALARS = ["true", "false", "1", "0", "1.5", "-0", "null", "None", '"7"', '"yes"', "123", "1e3"]
 
 
 # --- completion layouts --------------------------------------------------------------------------------------------
