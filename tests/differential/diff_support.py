@@ -13,6 +13,8 @@ sync vs async entry point), the result (values and types, recursively, key order
 
 from __future__ import annotations
 
+import re
+
 import asyncio
 import copy
 import enum
@@ -302,9 +304,23 @@ def run(case: Case, ns: Any) -> Outcome:
         root.removeHandler(cap)
         dspy_logger.removeHandler(cap)
         root.setLevel(old_level)
-    out.calls = [(mode, msgs, _kwargs(kw)) for mode, msgs, kw in lm.calls]
+    out.calls = [(mode, _unaddressed(msgs), _kwargs(kw)) for mode, msgs, kw in lm.calls]
     out.warnings = cap.messages
     return out
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _unaddressed(messages: Any) -> Any:
+    """Each side renders its own copy of an input: a default repr's memory address is the one thing that differs."""
+    if isinstance(messages, str):
+        return _ADDRESS.sub(" at 0x?", messages) if type(messages) is str else messages
+    if isinstance(messages, list):
+        return [_unaddressed(m) for m in messages]
+    if isinstance(messages, dict):
+        return {k: _unaddressed(v) for k, v in messages.items()}
+    return messages
 
 
 def diff(case: Case) -> tuple[Outcome, Outcome, list[str]]:
