@@ -16,7 +16,10 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["ModuleSpec", "BUILTINS", "lookup", "module_types", "add", "resolve", "native_class", "implementations"]
+__all__ = ["IMPLEMENTATIONS", "ModuleSpec", "BUILTINS", "lookup", "module_types", "add", "resolve", "native_class", "implementations"]
+
+# What a routing decision can choose: the one list every part of dspex checks against.
+IMPLEMENTATIONS = ("native", "dspy", "shadow")
 
 _NO_NATIVE_YET = "no native implementation yet; DSPy-only until dspex.native.{cls} lands and passes parity"
 

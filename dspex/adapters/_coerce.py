@@ -16,7 +16,7 @@ import json
 import types
 from typing import Any, Callable, Literal, Union, get_args, get_origin
 
-from ..signature._types import annotation_allows_none
+from ..signature import annotation_allows_none
 
 __all__ = [
     "parse_value",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from ..types._roles import is_tool_calls, native_class, role_of  # stdlib only
+from ..types import is_tool_calls, native_class, role_of  # stdlib only
 from ._markers import expand_markers
 from ._roles import without
 from ._values import format_field_value, is_plain_json, serialize_for_json

@@ -13,8 +13,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, get_args, get_origin
 
-from ..signature._field import Field
-from ..signature._types import annotation_name
+from ..signature import Field, annotation_name
 from ._coerce import text_parser
 from ._roles import roles_of
 from ._sections import canonical_reader

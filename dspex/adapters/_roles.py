@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 from .. import hooks
 from ..errors import AdapterParseError
-from ..types._roles import is_history, is_reasoning, is_tool, is_tool_calls, is_tool_list  # stdlib only
+from ..types import is_history, is_reasoning, is_tool, is_tool_calls, is_tool_list  # stdlib only
 
 __all__ = ["Roles", "roles_of", "without", "run", "arun"]
 
@@ -122,7 +122,7 @@ def prepare(adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, de
 # --- after the call -------------------------------------------------------------------------------------------
 def postprocess(adapter: Any, processed: Any, original: Any, outputs: Any, roles: Roles) -> list[dict[str, Any]]:
     """DSPy's ``_call_postprocess``: parse each completion, take native tool calls and reasoning from the response."""
-    from ..types._calls import provider_call_to_dict
+    from ..types import provider_call_to_dict
     from ._plan import fill_defaults
 
     plan = adapter.plan(original)

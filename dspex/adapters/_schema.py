@@ -13,7 +13,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Literal, get_origin
 
-from ..signature._field import MISSING, Field
+from ..signature import MISSING, Field
 
 __all__ = ["type_note", "json_schema", "has_open_ended_mapping", "structured_output_model", "response_format"]
 

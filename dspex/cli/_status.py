@@ -17,12 +17,12 @@ __all__ = ["status"]
               help="Folder of *.flagd.json files (default: flags/ in the project root).")
 def status(markdown: bool, parity_reports: tuple[str, ...], shadow_logs: tuple[str, ...], flags_dir: str | None) -> int:
     from ..gate import build_status, load_reports, to_markdown
-    from ..shadow._settings import project_root
+    from ..environment import project_root
     from ._flags import _load_project_modules
 
     _load_project_modules()
     if shadow_logs:
-        from ..shadow._read import read_for_cli
+        from ..shadow import read_for_cli
 
         if read_for_cli(list(shadow_logs)) is None:
             return 2

@@ -8,25 +8,14 @@ The seed's protocol: ``create(signature, *args, **opts)`` builds an instance, ``
 
 from __future__ import annotations
 
-import importlib.metadata
 from typing import Any, Mapping
 
+from dspex.environment import dspy_version
 from dspex.errors import DSPyNotInstalledError
 from dspex.registry import ModuleSpec, resolve
 
 __all__ = ["DSPyAdapter", "dspy_version", "import_dspy"]
 
-_version: list[str] = []
-
-
-def dspy_version() -> str:
-    """The installed dspy version without importing dspy ("" when it is not installed)."""
-    if not _version:
-        try:
-            _version.append(importlib.metadata.version("dspy"))
-        except importlib.metadata.PackageNotFoundError:
-            _version.append("")
-    return _version[0]
 
 
 def import_dspy(what: str = "This call was routed to DSPy") -> Any:

@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
+from ..environment import find_pyproject
 from ..errors import ConfigError
 
 __all__ = ["ParityModule", "ENTRY_POINT_GROUP", "declared_modules", "find_pyproject"]
@@ -39,14 +40,6 @@ class ParityModule:
     script: Any
     run_pair_options: dict[str, Any] = field(default_factory=dict)
     source: str = "user"
-
-
-def find_pyproject(start: Path | None = None) -> Path | None:
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "pyproject.toml").is_file():
-            return folder / "pyproject.toml"
-    return None
 
 
 def _load(target: str, source: str) -> list[ParityModule]:

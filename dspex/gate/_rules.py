@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 from .. import registry
 from ._flagd import load_with_flagd
+from ..registry import IMPLEMENTATIONS
 from ._problems import Problem
 from ._report import ParityReport, proof_status
 from ._targeting import buckets, outcomes, reachable
@@ -21,7 +22,6 @@ from ._versions import HASHING_METADATA_KEY, hashing_scheme
 
 __all__ = ["check_file", "check_flag", "IMPLEMENTATIONS", "PREFIX"]
 
-IMPLEMENTATIONS = ("native", "dspy", "shadow")
 PREFIX = "dspex."
 
 

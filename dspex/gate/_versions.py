@@ -6,26 +6,11 @@ facts about the installed environment that the gate compares with what a report 
 
 from __future__ import annotations
 
-from importlib import metadata
+from ..environment import dspex_version, dspy_version, installed_version
 
 __all__ = ["installed_version", "dspy_version", "dspex_version", "hashing_scheme", "HASHING_METADATA_KEY"]
 
 HASHING_METADATA_KEY = "fractionalHashing"
-
-
-def installed_version(distribution: str) -> str | None:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def dspy_version() -> str | None:
-    return installed_version("dspy")
-
-
-def dspex_version() -> str:
-    return installed_version("dspex") or "unknown"
 
 
 def hashing_scheme() -> str:

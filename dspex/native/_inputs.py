@@ -10,8 +10,8 @@ import types
 import weakref
 from typing import Any, Callable, Literal, Union, get_args, get_origin
 
-from ..signature import MISSING, _types, ensure_signature
-from ..signature._types import annotation_allows_none
+from ..signature import MISSING, check_signature, ensure_signature
+from ..signature import annotation_allows_none
 
 __all__ = ["InputPlan", "plan_for", "warn_about_inputs", "annotation_allows_none", "CALL_KEYWORDS", "check_postprocess"]
 
@@ -72,7 +72,7 @@ def plan_for(signature: Any) -> InputPlan:
     native = ensure_signature(signature)
     plan = _PLANS.get(native)
     if plan is None:
-        _types.check_signature(native)  # a per-call signature= with an unsupported type fails like a constructor
+        check_signature(native)  # a per-call signature= with an unsupported type fails like a constructor
         plan = _PLANS[native] = InputPlan(native)
     if not isinstance(signature, str) and signature is not native:
         _PLANS[signature] = plan

@@ -22,7 +22,7 @@ def _native_field(field: Any) -> Field:
         kind = extra["__dspy_field_type"]
         if kind not in ("input", "output"):
             raise SignatureError(f"rationale_field has an unknown DSPy field type {kind!r}; use OutputField().")
-        from ..signature._from_dspy import field_from_dspy  # desc=None, defaults, constraints: read as DSPy has them
+        from ..signature import field_from_dspy  # desc=None, defaults, constraints: read as DSPy has them
 
         return field_from_dspy(field)
     raise SignatureError(

@@ -25,7 +25,7 @@ from typing import Any
 
 from .. import hooks
 from ..errors import ConfigError
-from ..signature import SignatureMeta, _types, ensure_signature, is_dspy_signature
+from ..signature import SignatureMeta, check_signature, ensure_signature, is_dspy_signature
 from ._inputs import InputPlan, _logger, check_postprocess, plan_for, warn_about_inputs
 from ._module import Module, Parameter
 from ._prediction import Prediction
@@ -92,7 +92,7 @@ class Predict(Module, Parameter):
         self.callbacks = list(callbacks or [])
         self.history: list[Any] = []
         self.signature = ensure_signature(signature)
-        _types.check_signature(self.signature)  # UnsupportedTypeError now, not a wrong prompt later
+        check_signature(self.signature)  # UnsupportedTypeError now, not a wrong prompt later
         self.fields: dict[str, Any] = {}
         self.config = config
         self._plan: InputPlan = plan_for(self.signature)

@@ -132,7 +132,7 @@ class _Recorder:
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         from dspex.gate import ModuleResult, ParityReport
-        from dspex.gate._versions import dspex_version, dspy_version
+        from dspex.environment import dspex_version, dspy_version
 
         report = ParityReport(dspy_version(), dspex_version(), None, 0, self.started)
         if self.path.exists():

@@ -26,9 +26,8 @@ from hypothesis import strategies as st
 
 from .. import registry
 from ..errors import DspexError
-from ..gate._modules import ParityModule, declared_modules
-from ..gate._report import ModuleResult, ParityReport
-from ..gate._versions import dspex_version, dspy_version
+from ..environment import dspex_version, dspy_version
+from ..gate import ModuleResult, ParityModule, ParityReport, declared_modules
 from ._case import Case, LMSpec, SignatureSpec
 from ._hunt_cases import hunt_cases
 from .harness import ParityResult, describe, run_case, run_pair
@@ -238,7 +237,7 @@ def _check_corpus(result: ModuleResult, target: Target, corpus: list[dict[str, A
 
 
 def default_corpus_dir() -> Path:
-    from ..shadow._settings import project_root
+    from ..environment import project_root
 
     return project_root() / "shadow" / "corpus"
 

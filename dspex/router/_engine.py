@@ -27,7 +27,9 @@ _native_sigs: "weakref.WeakKeyDictionary[Any, tuple[str, Any, str]]" = weakref.W
 
 def native_signature(sig: Any) -> tuple[Any, str]:
     """``(native Signature, "")`` for any signature, or ``(None, why native cannot serve it)``."""
-    from dspex.signature import SignatureMeta, ensure_signature, unsupported_fields
+    from dspex.signature import SignatureMeta, ensure_signature
+
+    from ._sigprep import unsupported_reason
 
     if isinstance(sig, SignatureMeta):
         return sig, ""
@@ -40,9 +42,8 @@ def native_signature(sig: Any) -> tuple[Any, str]:
         return cached[1], cached[2]
     try:
         native = _with_native_agent_types(ensure_signature(sig))
-        bad = unsupported_fields(native)
-        why = "; ".join(f"field `{k}`: {v}" for k, v in bad.items()) if isinstance(bad, dict) else ", ".join(map(str, bad))
-        result = (None, f"unsupported field types: {why}") if bad else (native, "")
+        why = unsupported_reason(native)
+        result = (None, f"unsupported field types: {why}") if why else (native, "")
     except Exception as exc:  # noqa: BLE001 - any signature native cannot read is served by DSPy
         result = (None, f"signature not readable natively ({type(exc).__name__}: {exc})")
     try:

@@ -15,8 +15,9 @@ import sys
 import threading
 from typing import Any, ClassVar
 
+from dspex.environment import dspex_version, dspy_version
 from dspex.errors import ConfigError
-from dspex.registry import ModuleSpec, lookup, native_class
+from dspex.registry import IMPLEMENTATIONS, ModuleSpec, lookup, native_class
 
 from . import _runtime
 from ._context import current_request
@@ -27,7 +28,6 @@ from ._variants import impl_class, rebuild, register_public, shape_for, variant
 
 __all__ = ["RoutedModule", "Routing", "IMPLEMENTATIONS"]
 
-IMPLEMENTATIONS = ("native", "dspy", "shadow")
 _STATE = _runtime.STATE
 _build_lock = threading.Lock()
 
@@ -171,15 +171,13 @@ class Routing:
 
         base = self._ctx_attrs
         if base is None:
-            from dspex.dspy_backend import dspy_version
-
             base = self._ctx_attrs = {
                 "module_type": module_type,
                 "module_name": self.name or "",
                 "signature": self.sig.text if self.sig is not None else "",
                 "native_available": self.static_status()[0],
-                "dspy_version": dspy_version(),
-                "dspex_version": _runtime.dspex_version(),
+                "dspy_version": dspy_version() or "",
+                "dspex_version": dspex_version(),
             }
         req = current_request()
         if req is None:

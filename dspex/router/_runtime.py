@@ -38,12 +38,6 @@ class _State:
 STATE = _State()
 
 
-def dspex_version() -> str:
-    import dspex
-
-    return dspex.__version__
-
-
 def flag_source() -> Any:
     if STATE.flags is None:
         from ._flags import FlagSource

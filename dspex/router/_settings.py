@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from dspex.environment import find_pyproject
 from dspex.errors import ConfigError
 
 __all__ = ["Settings", "build_settings", "find_pyproject", "KEYS", "ADAPTIVE_KEYS", "shadow_keys"]
@@ -52,7 +53,7 @@ class Settings:
 def _shadow_defaults() -> dict[str, Any]:
     import dataclasses
 
-    from dspex.shadow._settings import ShadowSettings
+    from dspex.shadow import ShadowSettings
 
     return {f.name: getattr(ShadowSettings(), f.name) for f in dataclasses.fields(ShadowSettings)}
 
@@ -87,7 +88,7 @@ def _coerce_env(key: str, text: str) -> Any:
 
 
 def _validate_shadow(values: Mapping[str, Any], source: str) -> dict[str, Any]:
-    from dspex.shadow._settings import make_settings
+    from dspex.shadow import make_settings
 
     try:
         make_settings(**values)
@@ -105,7 +106,9 @@ def _model() -> Any:
 
     from pydantic import BaseModel, ConfigDict, Field
 
-    Impl = Literal["native", "dspy", "shadow"]
+    from dspex.registry import IMPLEMENTATIONS
+
+    Impl = Literal[IMPLEMENTATIONS]  # type: ignore[valid-type]
 
     class _Adaptive(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -129,16 +132,6 @@ def _model() -> Any:
 
 
 _MODEL: Any = None
-
-
-def find_pyproject(start: Path | None = None) -> Path | None:
-    """The nearest pyproject.toml from ``start`` (the cwd) upwards."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def _from_pyproject(path: Path | None) -> tuple[dict[str, Any], str]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from dspex.errors import SignatureError, UnsupportedTypeError
 
-__all__ = ["PreparedSignature", "prepare_signature", "capture_custom_types"]
+__all__ = ["PreparedSignature", "prepare_signature", "capture_custom_types", "unsupported_reason"]
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _KNOWN = frozenset(dir(builtins)) | frozenset(typing.__dict__)
@@ -52,15 +52,11 @@ class PreparedSignature:
     text: str = ""                     # "question -> answer", for targeting
 
 
-def _unsupported(native_sig: Any) -> str:
-    try:
-        from dspex.signature import _types
-    except ImportError:
-        return ""
-    check = getattr(_types, "unsupported_fields", None)
-    if check is None:
-        return ""
-    bad = check(native_sig)
+def unsupported_reason(native_sig: Any) -> str:
+    """Why native cannot serve this signature's field types ("" when it can), naming each field."""
+    from dspex.signature import unsupported_fields
+
+    bad = unsupported_fields(native_sig)
     if not bad:
         return ""
     if isinstance(bad, dict):
@@ -94,6 +90,6 @@ def prepare_signature(sig: Any, frame: FrameType | None, custom: dict[str, Any] 
             raise  # a malformed string or class fails at construction, as in DSPy, with the same error
         # a valid dspy.Signature the native reader cannot translate: DSPy serves it
         return PreparedSignature(sig, None, f"{type(exc).__name__}: {exc}", custom, _text(sig))
-    why = _unsupported(native)
+    why = unsupported_reason(native)
     return PreparedSignature(sig, None if why else native, why and f"unsupported field types: {why}", custom,
                              native.signature)

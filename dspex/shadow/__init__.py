@@ -11,13 +11,16 @@ from ._call import ShadowCall
 from ._compare import comparator_for, compare_results
 from ._lm import ShadowReplayError
 from ._runner import arun_shadow, configure, get_settings, in_candidate, reset, run_id, run_shadow, shutdown, stats
-from ._settings import ShadowSettings
+from ._read import read_for_cli
+from ._settings import ShadowSettings, make_settings
 from ._tools import AGENT_TYPES, ToolReplayError, ToolTape, replaying, tape_from_error, tape_from_result
 from ._trajectory import first_divergence
 
 __all__ = [
     "ShadowCall",
     "ShadowSettings",
+    "make_settings",
+    "read_for_cli",
     "ShadowReplayError",
     "configure",
     "get_settings",

@@ -14,21 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from ..environment import project_root
 from ..errors import ConfigError
 
 __all__ = ["ShadowSettings", "make_settings", "default_log_path", "default_log_dir", "process_log_name", "project_root"]
 
 _MODES = ("replay", "live")
 DEFAULT_LOG_FILE = "divergences.jsonl"
-
-
-def project_root(start: Path | None = None) -> Path:
-    """The nearest folder upwards holding ``pyproject.toml`` (or ``.git``); else the working directory."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "pyproject.toml").is_file() or (folder / ".git").exists():
-            return folder
-    return here
 
 
 def default_log_dir() -> Path:

@@ -3,7 +3,7 @@
 from ._field import MISSING, Field, InputField, OutputField
 from ._from_dspy import field_from_dspy, from_dspy_signature
 from ._signature import Signature, SignatureMeta, ensure_signature, infer_prefix, is_dspy_signature, make_signature
-from ._types import annotation_name, check_field, check_signature, is_supported, unsupported_fields
+from ._types import annotation_allows_none, annotation_name, check_field, check_signature, is_supported, unsupported_fields
 
 __all__ = [
     "MISSING",
@@ -12,6 +12,7 @@ __all__ = [
     "OutputField",
     "Signature",
     "SignatureMeta",
+    "annotation_allows_none",
     "annotation_name",
     "check_field",
     "check_signature",

@@ -11,7 +11,7 @@ from typing import Any
 
 __all__ = ["Tool", "ToolCalls", "ToolCallResults", "History", "Reasoning", "Type", "as_tool", "is_tool_like",
            "role_of", "has_roles", "is_history", "is_tool", "is_tool_list", "is_tool_calls", "is_reasoning",
-           "is_type_class", "native_class"]
+           "is_type_class", "native_class", "provider_call_to_dict"]
 
 _LAZY = {
     "Tool": "._tool",
@@ -31,6 +31,7 @@ _LAZY = {
     "is_tool_calls": "._roles",
     "is_reasoning": "._roles",
     "native_class": "._roles",
+    "provider_call_to_dict": "._calls",
 }
 
 

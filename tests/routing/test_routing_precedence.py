@@ -87,9 +87,9 @@ def test_native_unavailable_without_fallback_is_a_clear_error(routed):
 
 
 def test_unsupported_signature_type_makes_native_unavailable(routed, monkeypatch):
-    import dspex.signature._types as types_mod
+    import dspex.signature as signature_pkg
 
-    monkeypatch.setattr(types_mod, "unsupported_fields", lambda sig: {"answer": "type not supported natively"},
+    monkeypatch.setattr(signature_pkg, "unsupported_fields", lambda sig: {"answer": "type not supported natively"},
                         raising=False)
     p = dspex.Predict("question -> answer")
     assert p(question="u").answer == "A:u"
