@@ -33,8 +33,8 @@ PLANTS: dict[str, tuple[str, str, str, tuple[str, str, Any, Any, Any]]] = {
         "dspex.adapters._coerce", "return candidate if type(candidate) is annotation else",
         "return candidate if isinstance(candidate, annotation) else", ("text_parser", "true", int, 1, True)),
     "int answered true: isinstance for type(...) is (any parsed value)": (
-        "dspex.adapters._coerce", "if annotation in _EXACT and type(value) is annotation:",
-        "if annotation in _EXACT and isinstance(value, annotation):", ("parse_value", "True", int, 1, True)),
+        "dspex.adapters._coerce", "if annotation in _EXACT and type(candidate) is annotation:",
+        "if annotation in _EXACT and isinstance(candidate, annotation):", ("parse_value", "True", int, 1, True)),
 }
 
 
