@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._adapter import DSPyAdapter, dspy_version, import_dspy
+from ._backend import DSPyBackend, dspy_signature, dspy_version, import_dspy
 from ._signature import to_dspy_signature
 
 __all__ = [
-    "DSPyAdapter", "dspy_version", "import_dspy", "to_dspy_signature", "install_bridge",
+    "DSPyBackend", "dspy_signature", "dspy_version", "import_dspy", "to_dspy_signature", "install_bridge",
     "as_dspy_lm", "native_adapter_for", "default_lm", "run_root", "arun_root", "running_natively",
     "to_dspy_prediction", "to_dspy_error", "configured_adapter", "to_dspy_tool", "to_dspy_value",
 ]

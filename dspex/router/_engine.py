@@ -201,6 +201,6 @@ def _as_dspy_lm(lm: Any) -> Any:
 
 
 def _to_dspy_signature(sig: Any) -> Any:
-    from dspex.dspy_backend import DSPyAdapter
+    from dspex.dspy_backend import dspy_signature
 
-    return DSPyAdapter.dspy_signature(sig)
+    return dspy_signature(sig)

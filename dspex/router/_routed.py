@@ -22,9 +22,10 @@ from dspex.registry import IMPLEMENTATIONS, ModuleSpec, lookup, native_class
 from . import _runtime
 from ._context import current_request
 from ._decision import Decision, decide
+from ._backends import backend_for
 from ._engine import Engine
 from ._sigprep import PreparedSignature, prepare_signature
-from ._variants import impl_class, rebuild, register_public, shape_for, variant
+from ._variants import rebuild, register_public, shape_for, variant
 
 __all__ = ["RoutedModule", "Routing", "IMPLEMENTATIONS"]
 
@@ -89,9 +90,7 @@ class Routing:
         if sig is not None:
             native_sig = sig.native if side == "native" else None
             if side == "dspy":
-                from dspex.dspy_backend import DSPyAdapter
-
-                converted = DSPyAdapter.dspy_signature(sig.original, sig.custom_types)
+                converted = _backend().dspy_signature(sig.original, sig.custom_types)
             else:
                 converted = native_sig if native_sig is not None else sig.original
             if args:
@@ -134,15 +133,7 @@ class Routing:
                 if engine is None:
                     side = "dspy" if type(module)._shape == "native" else "native"
                     args, kwargs = self.side_args(side)
-                    if side == "native":
-                        cls, why = native_class(self.spec)
-                        if cls is None:
-                            from dspex.errors import NativeUnavailableError
-
-                            raise NativeUnavailableError(f"dspex.{self.spec.module_type} has no native implementation: {why}.")
-                    else:
-                        cls = impl_class(self.spec, "dspy")
-                    engine = self._engine = Engine(cls(*args, **kwargs), side)
+                    engine = self._engine = Engine(backend_for(self.spec, side).create(*args, **kwargs), side)
         return engine
 
     def native_status(self, module: Any) -> tuple[bool, str]:

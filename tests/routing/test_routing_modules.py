@@ -40,11 +40,11 @@ def test_registry_unknown_type_and_bad_registrations():
 
 
 def test_dspy_adapter_reports_missing_dspy(monkeypatch):
-    from dspex.dspy_backend import DSPyAdapter
+    from dspex.dspy_backend import DSPyBackend
 
     monkeypatch.setitem(sys.modules, "dspy", None)    # import dspy -> ImportError
     with pytest.raises(DSPyNotInstalledError, match=r"dspex\[dspy\]"):
-        DSPyAdapter(registry.lookup("predict")).create("question -> answer")
+        DSPyBackend(registry.lookup("predict")).create("question -> answer")
 
 
 # --- routed classes ---------------------------------------------------------------------------------------------
