@@ -326,6 +326,23 @@ def _reraise(exc: Exception) -> None:
     raise converted from exc.__cause__
 
 
+def _needs_dspy_call(root: Any) -> bool:
+    """Whether this native call must go through DSPy's own ``Module.__call__``: callbacks to call, usage to track,
+    a ``forward`` patched onto the instance (GEPA's trace capture), or a subclass's own ``__call__``."""
+    if not isinstance(root, dspy.Module):
+        return False        # a factory-built module: its books are kept here
+    if "forward" in vars(root) or "aforward" in vars(root) or _callbacks(root):
+        return True
+    seen = _seen()
+    if seen.get("track_usage"):
+        return True
+    impl = type(root)._impl
+    return impl.__call__ is not _PREDICT_CALL and impl.__call__ is not dspy.Module.__call__
+
+
+_PREDICT_CALL = dspy.Predict.__call__
+
+
 def run_root(root: Any, args: tuple, kwargs: dict[str, Any], instance: Any) -> Any:
     """A routed module's native call, inside DSPy's own ``Module.__call__`` (callbacks, history, usage, in DSPy's
     order, and any ``forward`` an optimizer patched onto the instance): its ``forward`` runs ``instance``, the
@@ -338,9 +355,11 @@ def run_root(root: Any, args: tuple, kwargs: dict[str, Any], instance: Any) -> A
 
     token = _ROOT.set((root, run))
     try:
-        if isinstance(root, dspy.Module):
+        if _needs_dspy_call(root):
             return type(root)._impl.__call__(root, *args, **kwargs)
-        return _books(root, kwargs, lambda kw: run(*args, **kw))   # a factory-built module: books kept here
+        # Nothing DSPy's __call__ would add beyond caller_modules (no callbacks, usage tracking or forward patch):
+        # the same books, kept here for a fraction of the cost.
+        return _books(root, kwargs, lambda kw: run(*args, **kw))
     finally:
         _ROOT.reset(token)
 
@@ -354,7 +373,7 @@ async def arun_root(root: Any, args: tuple, kwargs: dict[str, Any], instance_aca
 
     token = _ROOT.set((root, run))
     try:
-        if isinstance(root, dspy.Module):
+        if _needs_dspy_call(root):
             return await type(root)._impl.acall(root, *args, **kwargs)
 
         async def body(kw: dict[str, Any]) -> Any:
