@@ -33,10 +33,17 @@ def _is_plain_json(value: Any, depth: int = 0) -> bool:
         return math.isfinite(value)  # nested inf/nan become None in pydantic's JSON mode
     if depth >= _MAX_FAST_DEPTH:
         return False
+    # Plain loops, not all(generator): agents render every earlier turn's values again on each turn.
     if t is list:
-        return all(_is_plain_json(v, depth + 1) for v in value)
+        for v in value:
+            if not _is_plain_json(v, depth + 1):
+                return False
+        return True
     if t is dict:
-        return all(type(k) is str and _plain_key(k) and _is_plain_json(v, depth + 1) for k, v in value.items())
+        for k, v in value.items():
+            if type(k) is not str or not (k.isascii() or _plain_key(k)) or not _is_plain_json(v, depth + 1):
+                return False
+        return True
     return False
 
 
