@@ -37,6 +37,9 @@ class Bridge(Protocol):
     async def arun_predict(self, predictor: Any, kwargs: dict[str, Any], run: Any) -> Any:
         """The async twin of :meth:`run_predict`."""
 
+    def adapter_events(self) -> bool:
+        """Whether format and parse must be reported to DSPy's callbacks now."""
+
     def format(self, adapter: Any, signature: Any, demos: Any, inputs: Any) -> Any:
         """``adapter.format(...)`` with DSPy's adapter callbacks around it."""
 

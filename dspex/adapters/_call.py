@@ -22,15 +22,21 @@ def prepare(
     adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any], inputs: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     """Adjust ``lm_kwargs`` as DSPy does and return the messages to send."""
-    adapter._prepare_response_format(lm, lm_kwargs, signature)
-    if lm_kwargs and not adapter.use_native_function_calling:  # (most calls have no LM kwargs at all)
-        for key in _TOOL_KEYS:
-            lm_kwargs.pop(key, None)
+    return _prepare(adapter, adapter.plan(signature), lm, lm_kwargs, signature, demos, inputs)
+
+
+def _prepare(adapter: Any, plan: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any],
+             inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
+    if not adapter._plain_request or lm_kwargs:   # a response format to choose, or LM kwargs to adjust
+        adapter._prepare_response_format(lm, lm_kwargs, signature)
+        if lm_kwargs and not adapter.use_native_function_calling:
+            for key in _TOOL_KEYS:
+                lm_kwargs.pop(key, None)
     bridge = hooks.bridge
-    if bridge is None:
-        messages = adapter.format(signature, demos, inputs)
-    else:  # DSPy is loaded: its adapter callbacks see the formatting, as they do in DSPy
+    if bridge is not None and bridge.adapter_events():   # DSPy's adapter callbacks see the formatting
         messages = bridge.format(adapter, signature, demos, inputs)
+    else:
+        messages = adapter.format(signature, demos, inputs)
     if lm_kwargs and lm_kwargs.get("parallel_tool_calls") is not None:
         lm_kwargs.setdefault("tool_choice", "auto")
     return messages
@@ -38,7 +44,10 @@ def prepare(
 
 def postprocess(adapter: Any, signature: Any, outputs: Any) -> list[dict[str, Any]]:
     """Parse each completion; a dict's ``logprobs`` ride along; an empty one fails the whole call."""
-    plan = adapter.plan(signature)
+    return _postprocess(adapter, adapter.plan(signature), outputs)
+
+
+def _postprocess(adapter: Any, plan: Any, outputs: Any) -> list[dict[str, Any]]:
     bridge = hooks.bridge
     values = []
     for output in outputs:
@@ -71,37 +80,67 @@ def postprocess(adapter: Any, signature: Any, outputs: Any) -> list[dict[str, An
     return values
 
 
+# The two drivers, twins side by side: the same steps, only the LM call differs. A request the plan renders whole
+# (system and inputs: no demos, no LM kwargs, no adapter callbacks) and a single plain completion are read straight
+# from the plan. A parse error gets DSPy's one JSONAdapter retry. (ChatAdapter's ``__call__`` / ``acall`` are these.)
 def run(
     adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any], inputs: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
-    roles = adapter.plan(signature).roles
-    if roles is not None:  # history, tools, tool calls or reasoning fields (see _roles)
-        from . import _roles
+    """Format, call ``lm(messages=..., **lm_kwargs)``, parse; one JSONAdapter retry on a parse error."""
+    plan = adapter.plan(signature)
+    try:
+        if plan.roles is not None:  # history, tools, tool calls or reasoning fields (see _roles)
+            from . import _roles
 
-        return _roles.run(adapter, lm, lm_kwargs, adapter.plan(signature).signature, demos, inputs, roles)
-    messages = prepare(adapter, lm, lm_kwargs, signature, demos, inputs)
-    bridge = hooks.bridge
-    outputs = lm(messages=messages, **lm_kwargs) if bridge is None else bridge.call_lm(lm, messages, lm_kwargs)
-    return postprocess(adapter, signature, outputs)
+            return _roles.run(adapter, lm, lm_kwargs, plan.signature, demos, inputs, plan.roles)
+        bridge = hooks.bridge
+        plain = (adapter._plain_request and not lm_kwargs and not demos and type(demos) is list
+                 and (bridge is None or not bridge.adapter_events()))
+        messages = adapter._plain_messages(plan, inputs) if plain else \
+            _prepare(adapter, plan, lm, lm_kwargs, signature, demos, inputs)
+        outputs = lm(messages=messages, **lm_kwargs) if bridge is None else bridge.call_lm(lm, messages, lm_kwargs)
+        if plain and adapter._fast_parse and type(outputs) is list and len(outputs) == 1:
+            text = outputs[0]
+            if type(text) is str and text:
+                return [adapter._parse(plan, text)]
+        return _postprocess(adapter, plan, outputs)
+    except AdapterParseError:
+        fallback = adapter._json_fallback()
+        if fallback is None:
+            raise
+        return fallback(lm, lm_kwargs, signature, demos, inputs)
 
 
 async def arun(
     adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any], inputs: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
-    roles = adapter.plan(signature).roles
-    if roles is not None:
-        from . import _roles
+    """The async twin of ``run``: ``await lm.acall(...)`` if the LM has it, else the sync call in a thread."""
+    plan = adapter.plan(signature)
+    try:
+        if plan.roles is not None:
+            from . import _roles
 
-        return await _roles.arun(adapter, lm, lm_kwargs, adapter.plan(signature).signature, demos, inputs, roles)
-    messages = prepare(adapter, lm, lm_kwargs, signature, demos, inputs)
-    bridge = hooks.bridge
-    if bridge is not None:
-        return postprocess(adapter, signature, await bridge.acall_lm(lm, messages, lm_kwargs))
-    acall = getattr(lm, "acall", None)
-    if acall is not None:
-        outputs = await acall(messages=messages, **lm_kwargs)
-    else:
-        import asyncio  # only async callers pay for importing asyncio
+            return await _roles.arun(adapter, lm, lm_kwargs, plan.signature, demos, inputs, plan.roles)
+        bridge = hooks.bridge
+        plain = (adapter._plain_request and not lm_kwargs and not demos and type(demos) is list
+                 and (bridge is None or not bridge.adapter_events()))
+        messages = adapter._plain_messages(plan, inputs) if plain else \
+            _prepare(adapter, plan, lm, lm_kwargs, signature, demos, inputs)
+        if bridge is not None:
+            outputs = await bridge.acall_lm(lm, messages, lm_kwargs)
+        elif (acall := getattr(lm, "acall", None)) is not None:
+            outputs = await acall(messages=messages, **lm_kwargs)
+        else:
+            import asyncio  # only async callers pay for importing asyncio
 
-        outputs = await asyncio.to_thread(lambda: lm(messages=messages, **lm_kwargs))
-    return postprocess(adapter, signature, outputs)
+            outputs = await asyncio.to_thread(lambda: lm(messages=messages, **lm_kwargs))
+        if plain and adapter._fast_parse and type(outputs) is list and len(outputs) == 1:
+            text = outputs[0]
+            if type(text) is str and text:
+                return [adapter._parse(plan, text)]
+        return _postprocess(adapter, plan, outputs)
+    except AdapterParseError:
+        fallback = adapter._json_fallback()
+        if fallback is None:
+            raise
+        return await fallback.acall(lm, lm_kwargs, signature, demos, inputs)

@@ -39,9 +39,18 @@ class ChatAdapter:
 
     _plans: "weakref.WeakKeyDictionary[Any, Plan]" = weakref.WeakKeyDictionary()
 
+    # The plan decides what a class's subclasses may take straight from it: one plain completion parsed from the
+    # plan, a request without demos built from it and no response format to choose. A subclass that formats,
+    # parses or asks its own way is called through its own methods.
+    _fast_parse = True
+    _plain_request = True
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._plans = weakref.WeakKeyDictionary()  # plans depend on the class's formatting methods
+        cls._fast_parse = cls.parse is ChatAdapter.parse and cls._parse is ChatAdapter._parse
+        cls._plain_request = (cls.format is ChatAdapter.format and cls._plain_messages is ChatAdapter._plain_messages
+                              and cls._prepare_response_format is ChatAdapter._prepare_response_format)
 
     def __init__(
         self,
@@ -262,49 +271,7 @@ class ChatAdapter:
             use_native_function_calling=self.use_native_function_calling, parallel_tool_calls=self.parallel_tool_calls
         )
 
-    def __call__(
-        self, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any], inputs: Mapping[str, Any]
-    ) -> list[dict[str, Any]]:
-        """Format, call ``lm(messages=..., **lm_kwargs)``, parse; one JSONAdapter retry on a parse error."""
-        try:
-            return _call.run(self, lm, lm_kwargs, signature, demos, inputs)
-        except AdapterParseError:
-            fallback = self._json_fallback()
-            if fallback is None:
-                raise
-            return fallback(lm, lm_kwargs, signature, demos, inputs)
-
-    def call_plain(self, lm: Any, signature: Any, inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """``__call__`` with no demos and no LM kwargs, the commonest call, without the general layering.
-
-        Only for a ``ChatAdapter`` itself: a subclass may override any step, so it takes ``__call__``.
-        """
-        plan = self.plan(signature)
-        if plan.roles is not None:  # history, tools or reasoning: the general path knows them
-            return self(lm, {}, signature, [], inputs)
-        messages = self._plain_messages(plan, inputs)
-        bridge = hooks.bridge
-        outputs = lm(messages=messages) if bridge is None else bridge.call_lm(lm, messages, {})
-        try:
-            if type(outputs) is list and len(outputs) == 1:
-                text = outputs[0]
-                if type(text) is str and text:  # what postprocess would do for one plain completion
-                    return [self._parse(plan, text)]
-            return _call.postprocess(self, signature, outputs)
-        except AdapterParseError:
-            fallback = self._json_fallback()
-            if fallback is None:
-                raise
-            return fallback(lm, {}, signature, [], inputs)
-
-    async def acall(
-        self, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any], inputs: Mapping[str, Any]
-    ) -> list[dict[str, Any]]:
-        """The async twin of ``__call__``: ``await lm.acall(...)`` if the LM has it, else the sync call in a thread."""
-        try:
-            return await _call.arun(self, lm, lm_kwargs, signature, demos, inputs)
-        except AdapterParseError:
-            fallback = self._json_fallback()
-            if fallback is None:
-                raise
-            return await fallback.acall(lm, lm_kwargs, signature, demos, inputs)
+    # Format, call ``lm(messages=..., **lm_kwargs)``, parse, with one JSONAdapter retry on a parse error: the
+    # sync and async drivers of ``_call``, used as methods (no extra frame on every call).
+    __call__ = _call.run
+    acall = _call.arun

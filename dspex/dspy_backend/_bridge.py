@@ -204,6 +204,10 @@ class Bridge:
         return await _abooks(twin, kwargs, inner)
 
     # --- adapter callbacks ----------------------------------------------------------------------------------
+    def adapter_events(self) -> bool:
+        """Whether format and parse must be reported to DSPy's callbacks (a routed native call, callbacks set)."""
+        return _ROOT.get() is not None and bool(_callbacks())
+
     def format(self, adapter: Any, signature: Any, demos: Any, inputs: Any) -> Any:
         if _ROOT.get() is None or not _callbacks():
             return adapter.format(signature, demos, inputs)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import sys
 from typing import Any, Iterator
 
 from .. import hooks
@@ -21,6 +22,7 @@ from ..errors import ConfigError
 __all__ = ["NativeSettings", "settings"]
 
 _KEYS = ("lm", "adapter", "warn_on_type_mismatch")
+_modules = sys.modules
 _UNSET: Any = object()
 
 
@@ -38,8 +40,14 @@ class NativeSettings:
         """Every setting as this thread / task sees it, in one lookup (read-only: do not mutate it)."""
         local = self._local.get()
         base = self._global if local is None else {**self._global, **local}
-        bridge = hooks.bridge if hooks.bridge is not None else hooks.current()
-        return base if bridge is None else bridge.settings(base, local)
+        bridge = hooks.bridge
+        if bridge is None:
+            if _modules.get("dspy") is None:   # DSPy not loaded: dspex's own values (the common native case)
+                return base
+            bridge = hooks.current()
+            if bridge is None:
+                return base
+        return bridge.settings(base, local)
 
     @property
     def lm(self) -> Any:

@@ -8,9 +8,10 @@ three input warnings, then ``ChatAdapter()(lm, config, signature, demos, inputs)
 * construction never touches the global ``random`` (DSPy's draws ``stage`` from it); ``stage`` comes from
   ``os.urandom`` instead, so building a module cannot change a seeded program's random stream;
 * per-signature facts are computed once and cached, the default adapter is built once: a call costs a few
-  microseconds on top of the adapter and the LM; the commonest call (exactly the signature's inputs, maybe
-  ``lm=``; no demos, config, configured adapter or multi-sample LM) takes ``_run_plain``, which skips the steps
-  that would have nothing to do (tests/unit/test_native_plain_path.py holds both paths to DSPy);
+  microseconds on top of the adapter and the LM; sync and async share one pipeline (prepare, the adapter's
+  format / call / parse, build), and the commonest call (exactly the signature's inputs, maybe ``lm=``; no
+  demos, config, configured adapter or multi-sample LM) is prepared with the steps that would have nothing to
+  do skipped (tests/unit/test_native_plain_path.py holds it to DSPy);
 * any callable ``lm(messages=[...], **kwargs)`` is accepted (DSPy insists on ``dspy.BaseLM``), and a missing
   LM is a :class:`~dspex.errors.ConfigError` (a ``ValueError``, like DSPy's) that names ``lm=`` and
   ``dspex.configure``;
@@ -190,48 +191,51 @@ class Predict(Module, Parameter):
             return await hooks.bridge.arun_predict(self, kwargs, self._arun_here)
         return await self._arun_here(kwargs)
 
+    # --- the one pipeline: prepare, then the adapter (format, call the LM, parse), then build the Prediction ----
+    # (Twins: the same steps, only the adapter call differs. One fresh dict from the adapter is used without a copy.)
     def _run_here(self, kwargs: dict[str, Any]) -> Prediction:
+        adapter, lm, config, signature, demos, inputs = self._prepare(kwargs)
+        completions = adapter(lm, config, signature, demos, inputs)
+        if "completions" in inputs:
+            check_postprocess(inputs)
+        if type(completions) is list and len(completions) == 1:
+            return Prediction._from_parsed(completions[0], signature)
+        return Prediction.from_completions(completions, signature=signature)
+
+    async def _arun_here(self, kwargs: dict[str, Any]) -> Prediction:
+        adapter, lm, config, signature, demos, inputs = self._prepare(kwargs)
+        completions = await adapter.acall(lm, config, signature, demos, inputs)
+        if "completions" in inputs:
+            check_postprocess(inputs)
+        if type(completions) is list and len(completions) == 1:
+            return Prediction._from_parsed(completions[0], signature)
+        return Prediction.from_completions(completions, signature=signature)
+
+    def _prepare(self, kwargs: dict[str, Any]) -> tuple[Any, Any, dict[str, Any], Any, Any, dict[str, Any]]:
+        """DSPy's ``_forward_preprocess``: ``(adapter, lm, config, signature, demos, inputs)`` for this call."""
         plan = self._plan
         if self._plan_source is not self.signature:  # module.signature was reassigned (an optimizer, an engine sync)
             plan = self._plan = plan_for(self.signature)
             self._plan_source = self.signature
-        # Inline rather than a helper: this test runs on every call, and it is most of the plain path's gain.
+        current = settings.current()
+        # The commonest call (exactly the signature's inputs, maybe lm=; no demos, config, configured adapter or
+        # multi-sample LM) leaves most of the preprocessing nothing to do; the plan knows when (``plan.plain``).
         if (
             plan.plain
             and not self.config
             and self.demos == []
             and (kwargs.keys() == plan.name_set or kwargs.keys() == plan.name_set_lm)
+            and current["adapter"] is None
+            and current["plain"]
         ):
-            current = settings.current()
-            if current["adapter"] is None and current["plain"]:
-                lm = _check_lm(kwargs.get("lm", self.lm) or current["lm"])
-                if not _samples(lm):
-                    kwargs.pop("lm", None)
-                    return self._run_plain(plan, lm, kwargs, current)
-        else:
-            current = settings.current()
+            lm = _check_lm(kwargs.get("lm", self.lm) or current["lm"])
+            if not _samples(lm):   # (several samples: DSPy's temperature rule may apply, so the general steps)
+                kwargs.pop("lm", None)
+                if plan.typed:
+                    warn_about_inputs(LOGGER_NAME, plan, kwargs, bool(current["warn_on_type_mismatch"]))
+                return _chat_adapter(), lm, {}, plan.signature, [], kwargs
         lm, config, signature, demos, inputs = self._preprocess(kwargs, current)
-        completions = _adapter(current)(lm, lm_kwargs=config, signature=signature, demos=demos, inputs=inputs)
-        check_postprocess(inputs)
-        return Prediction.from_completions(completions, signature=signature)
-
-    def _run_plain(self, plan: InputPlan, lm: Any, inputs: dict[str, Any], current: dict[str, Any]) -> Prediction:
-        """The commonest call (exactly the inputs, no demos, config or adapter, one sample): ``_preprocess`` and
-        the adapter's general layering have nothing to do, so they are skipped; the result is the same."""
-        if plan.typed:
-            warn_about_inputs(LOGGER_NAME, plan, inputs, bool(current["warn_on_type_mismatch"]))
-        signature = plan.signature
-        values = _chat_adapter().call_plain(lm, signature, inputs)
-        if len(values) == 1:
-            return Prediction._from_parsed(values[0], signature)
-        return Prediction.from_completions(values, signature=signature)
-
-    async def _arun_here(self, kwargs: dict[str, Any]) -> Prediction:
-        current = settings.current()
-        lm, config, signature, demos, inputs = self._preprocess(kwargs, current)
-        completions = await _adapter(current).acall(lm, lm_kwargs=config, signature=signature, demos=demos, inputs=inputs)
-        check_postprocess(inputs)
-        return Prediction.from_completions(completions, signature=signature)
+        return _adapter(current), lm, config, signature, demos, inputs
 
     def _preprocess(
         self, kwargs: dict[str, Any], current: dict[str, Any]

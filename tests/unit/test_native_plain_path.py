@@ -1,9 +1,10 @@
 """Predict's plain path (exactly the inputs, nothing else) against its general path and against dspy.Predict.
 
-The plain path skips ``_preprocess`` and the adapter's layering; it may only do so when they would have nothing
-to do. Each case below either takes the plain path and must equal DSPy, or has something that forces the general
-path (and must still equal DSPy): a spy on ``Predict._run_plain`` tells which path ran, so the tests fail if the
-plain path is taken when it must not be, or is never taken at all.
+One pipeline serves every call; a plain call is prepared with the steps that would have nothing to do skipped
+(``Predict._prepare`` without its general steps, ``Predict._preprocess``), and may only be when they would have
+nothing to do. Each case below either is prepared plainly and must equal DSPy, or has something that forces the
+general preparation (and must still equal DSPy): spies on both tell which ran, so the tests fail if the plain
+preparation is used when it must not be, or is never used at all.
 """
 
 from __future__ import annotations
@@ -22,13 +23,22 @@ from dspex.native import Predict, settings
 @pytest.fixture
 def plain_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
     seen: list[Any] = []
-    original = Predict._run_plain
+    general: list[Any] = []
+    prepare, preprocess = Predict._prepare, Predict._preprocess
 
-    def spy(self: Predict, *args: Any, **kwargs: Any) -> Any:
-        seen.append(self)
-        return original(self, *args, **kwargs)
+    def spy_prepare(self: Predict, *args: Any, **kwargs: Any) -> Any:
+        before = len(general)
+        prepared = prepare(self, *args, **kwargs)
+        if len(general) == before:   # prepared without the general steps: a plain call
+            seen.append(self)
+        return prepared
 
-    monkeypatch.setattr(Predict, "_run_plain", spy)
+    def spy_preprocess(self: Predict, *args: Any, **kwargs: Any) -> Any:
+        general.append(self)
+        return preprocess(self, *args, **kwargs)
+
+    monkeypatch.setattr(Predict, "_prepare", spy_prepare)
+    monkeypatch.setattr(Predict, "_preprocess", spy_preprocess)
     yield seen
 
 
