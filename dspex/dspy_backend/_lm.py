@@ -125,6 +125,7 @@ class _NoOwner:
 def record_lm_call(owner: Any, prompt: Any, messages: Any, kwargs: dict[str, Any], outputs: Any,
                    response: Any, own_history: bool = True) -> None:
     """One entry in DSPy's global, LM and calling-module histories, and the call's usage in DSPy's tracker."""
+    cost = response.pop("_dspex_cost", None) if isinstance(response, dict) else None   # dspex.LM passes a copy
     usage = dict((response or {}).get("usage") or {}) if isinstance(response, dict) else {}
     if usage and dspy_settings.usage_tracker:
         dspy_settings.usage_tracker.add_usage(getattr(owner, "model", "?"), usage)
@@ -133,7 +134,7 @@ def record_lm_call(owner: Any, prompt: Any, messages: Any, kwargs: dict[str, Any
     record_history(owner if own_history else _NoOwner(), {
         "prompt": prompt, "messages": messages,
         "kwargs": {k: v for k, v in kwargs.items() if not k.startswith("api_")},
-        "response": response, "outputs": outputs, "usage": usage, "cost": None,
+        "response": response, "outputs": outputs, "usage": usage, "cost": cost,
         "timestamp": datetime.datetime.now().isoformat(), "uuid": str(uuid.uuid4()),
         "model": getattr(owner, "model", None),
         "response_model": response.get("model") if isinstance(response, dict) else None,
@@ -144,19 +145,60 @@ def record_lm_call(owner: Any, prompt: Any, messages: Any, kwargs: dict[str, Any
 _lm_classes: dict[type, type] = {}
 
 
+def _dspy_stream() -> tuple[Any, Any]:
+    """DSPy's streaming convention: inside ``dspy.streamify`` the LM sends chunks to ``settings.send_stream``,
+    tagged with the predictor that asked (``caller_predict``). ``(stream, predict_id)``, or ``(None, None)``.
+
+    A native predictor is not DSPy's ``caller_predict``, so with stream listeners (which are keyed by predictor)
+    a call from the native route cannot be attributed: it is not streamed, and the Prediction still arrives."""
+    stream = dspy_settings.send_stream
+    if stream is None:
+        return None, None
+    caller = dspy_settings.caller_predict
+    if caller is None and dspy_settings.stream_listeners:
+        return None, None
+    return stream, (id(caller) if caller is not None else None)
+
+
+def _engine_chunk(chunk: dict[str, Any], model: str, predict_id: Any) -> Any:
+    from dspy.clients.call_result import attributes
+    from dspy.clients.engines.streaming import EngineChunk
+
+    choices = chunk.get("choices") or [{"index": 0, "delta": {}, "finish_reason": None}]
+    return EngineChunk(id=chunk.get("id"), model=chunk.get("model") or model, predict_id=predict_id,
+                       choices=[attributes({"index": c.get("index", 0), "delta": {"content": None, **c.get("delta", {})},
+                                            "finish_reason": c.get("finish_reason")}) for c in choices])
+
+
 def lm_class(cls: type) -> type:
     """``dspex.LM`` (or a subclass) joined with ``dspy.BaseLM``: DSPy accepts it as its own LM.
 
     Its call is dspex's HTTP client, with DSPy's callbacks around it (global and the LM's own) in place of
     dspex's; capabilities stay plain attributes (``BaseLM`` makes them read-only properties); its history entries
-    go to DSPy's global and module histories once (dspex's ``_record`` reports them)."""
+    go to DSPy's global and module histories once (dspex's ``_record`` reports them); inside ``dspy.streamify``
+    it streams its chunks to DSPy's listeners as ``dspy.LM`` does."""
     made = _lm_classes.get(cls)
     if made is None:
         def __call__(self: Any, prompt: Any = None, messages: Any = None, **kwargs: Any) -> Any:  # noqa: N807
-            return cls._call_once(self, prompt, messages, kwargs)
+            stream, predict_id = _dspy_stream()
+            if stream is None:
+                return cls._call_once(self, prompt, messages, kwargs)
+            import anyio
+
+            def send(chunk: dict[str, Any]) -> None:
+                anyio.from_thread.run(stream.send, _engine_chunk(chunk, self.model, predict_id))
+
+            return cls._call_once(self, prompt, messages, kwargs, send)
 
         async def acall(self: Any, prompt: Any = None, messages: Any = None, **kwargs: Any) -> Any:
-            return await asyncio.to_thread(cls._call_once, self, prompt, messages, kwargs)
+            stream, predict_id = _dspy_stream()
+            if stream is None:
+                return await cls._acall_once(self, prompt, messages, kwargs)
+
+            async def send(chunk: dict[str, Any]) -> None:
+                await stream.send(_engine_chunk(chunk, self.model, predict_id))
+
+            return await cls._acall_once(self, prompt, messages, kwargs, send)
 
         made = _lm_classes[cls] = type(cls.__name__, (cls, dspy.BaseLM), {
             "__module__": cls.__module__, "__qualname__": cls.__qualname__, "_dspy_twin_of": cls,
