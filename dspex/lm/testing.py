@@ -163,6 +163,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128   # socketserver's default backlog of 5 resets bursts of new connections
     owner: "OpenAICompatServer"
 
     def handle_error(self, request: Any, client_address: Any) -> None:
