@@ -23,7 +23,7 @@ from . import _observe
 from ._complete import cached, failed, finish, prepare
 from ._models import model_info
 from ._retry import apost_json, post_json
-from ._stream import Assembler, achunks, chunks
+from ._stream import Assembler, achunks, chunks, whole_chunk
 from ._wire import Wire
 
 __all__ = ["LM"]
@@ -143,8 +143,7 @@ class LM:
         return outputs
 
     def _callbacks_start(self, prompt: Any, messages: Any, kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        call_id = uuid.uuid4().hex
-        inputs = {"prompt": prompt, "messages": messages, **kwargs}
+        call_id, inputs = uuid.uuid4().hex, {"prompt": prompt, "messages": messages, **kwargs}
         for cb in self.callbacks:
             cb.on_lm_start(call_id=call_id, instance=self, inputs=inputs)
         return call_id, inputs
@@ -162,9 +161,7 @@ class LM:
         hit = cached(self, prep)
         if hit is not None:
             return hit
-        obs = _observe.observer
-        if obs is not None:
-            prep.token = obs.lm_start(self, prep.payload, streaming)
+        _watched(self, prep, streaming)
         try:
             if streaming:
                 response = Assembler().feed(chunks(prep, on_chunk)).completion()
@@ -183,9 +180,7 @@ class LM:
         hit = cached(self, prep)
         if hit is not None:
             return hit
-        obs = _observe.observer
-        if obs is not None:
-            prep.token = obs.lm_start(self, prep.payload, streaming)
+        _watched(self, prep, streaming)
         try:
             if streaming:
                 assembler = Assembler()
@@ -209,11 +204,9 @@ class LM:
         prep = prepare(self, prompt, messages, {**kwargs, "stream": True})
         hit = cached(self, prep)
         if hit is not None:
-            yield _whole(hit)
+            yield whole_chunk(hit)
             return
-        obs = _observe.observer
-        if obs is not None:
-            prep.token = obs.lm_start(self, prep.payload, True)
+        _watched(self, prep, True)
         assembler = Assembler()
         try:
             for chunk in chunks(prep, None):
@@ -230,11 +223,9 @@ class LM:
         prep = prepare(self, prompt, messages, {**kwargs, "stream": True})
         hit = cached(self, prep)
         if hit is not None:
-            yield _whole(hit)
+            yield whole_chunk(hit)
             return
-        obs = _observe.observer
-        if obs is not None:
-            prep.token = obs.lm_start(self, prep.payload, True)
+        _watched(self, prep, True)
         assembler = Assembler()
         try:
             async for chunk in achunks(prep):
@@ -306,9 +297,9 @@ class LM:
 
 
 
-def _whole(outputs: Any) -> dict[str, Any]:
-    """A cache hit, streamed: one chunk holding the whole first answer (what DSPy's listeners get on a hit)."""
-    first = outputs[0] if isinstance(outputs, list) and outputs else outputs
-    text = first.get("text") if isinstance(first, dict) else getattr(first, "text", first)
-    return {"object": "chat.completion.chunk", "cache_hit": True,
-            "choices": [{"index": 0, "delta": {"role": "assistant", "content": text}, "finish_reason": "stop"}]}
+
+def _watched(lm: LM, prep: Any, streaming: bool) -> None:
+    """Tell metrics / OpenTelemetry a request is going out (one global read when nobody watches)."""
+    obs = _observe.observer
+    if obs is not None:
+        prep.token = obs.lm_start(lm, prep.payload, streaming)

@@ -14,7 +14,7 @@ from ..errors import LMResponseError
 from ._retry import request_headers, status_error, transport_error
 from ._wire import Unreachable
 
-__all__ = ["parse_event", "Assembler", "chunks", "achunks"]
+__all__ = ["parse_event", "Assembler", "chunks", "achunks", "whole_chunk"]
 
 
 def parse_event(line: str, url: str) -> dict[str, Any] | None:
@@ -128,3 +128,11 @@ async def achunks(prep: Any) -> AsyncIterator[dict[str, Any]]:
                     yield chunk
     except Unreachable as exc:
         raise transport_error(prep.wire, exc, prep.timeout, 1) from None
+
+
+def whole_chunk(outputs: Any) -> dict[str, Any]:
+    """A cache hit, streamed: one chunk holding the whole first answer (what DSPy's listeners get on a hit)."""
+    first = outputs[0] if isinstance(outputs, list) and outputs else outputs
+    text = first.get("text") if isinstance(first, dict) else getattr(first, "text", first)
+    return {"object": "chat.completion.chunk", "cache_hit": True,
+            "choices": [{"index": 0, "delta": {"role": "assistant", "content": text}, "finish_reason": "stop"}]}
