@@ -27,7 +27,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 import dspex
 from dspex import metrics as dspex_metrics
 from dspex import telemetry
-from dspex.lm import _observe
+from dspex.lm import add_observer, remove_observer
 
 __all__ = ["instrument"]
 
@@ -164,7 +164,7 @@ def instrument(tracer_provider: Any = None, meter_provider: Any = None, flag_hoo
     _shadow_counters(meter)
     dspex_metrics.enable()                 # its accumulator gives each span the call's LM wait
     telemetry.add_watcher(spans)           # after metrics' watcher: started inside it, ended before it
-    _observe.install(lm_spans)
+    add_observer(lm_spans)
     hook = None
     if flag_hooks:
         from openfeature.contrib.hook.opentelemetry import TracingHook
@@ -176,7 +176,7 @@ def instrument(tracer_provider: Any = None, meter_provider: Any = None, flag_hoo
 
     def uninstrument() -> None:
         telemetry.remove_watcher(spans)
-        _observe.uninstall(lm_spans)
+        remove_observer(lm_spans)
         dspex_metrics.disable()
         if hook is not None:
             from dspex.router import flag_client

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from ..errors import (
+    ContextWindowExceededError,
     LMAuthenticationError,
     LMConnectionError,
     LMError,
@@ -67,8 +68,21 @@ def _server_message(data: bytes) -> str:
     return text[:500]
 
 
-def status_error(url: str, status: int, data: bytes, attempts: int) -> LMStatusError:
+def _context_window(status: int, data: bytes, said: str) -> bool:
+    """OpenAI's ``context_length_exceeded`` code, or the wording OpenAI-compatible servers (vLLM, ...) use."""
+    if status not in (400, 413):
+        return False
+    text = said.lower()
+    return b"context_length_exceeded" in data or "maximum context length" in text or "context window" in text
+
+
+def status_error(url: str, status: int, data: bytes, attempts: int) -> LMError:
     said = _server_message(data)
+    if _context_window(status, data, said):
+        # the class agents (ReAct) catch to shorten their trajectory, DSPy's name and wording
+        error = ContextWindowExceededError(message=f"LM request to {url} failed with HTTP {status}: {said}")
+        error.url, error.attempts, error.status, error.body = url, attempts, status, said   # type: ignore[attr-defined]
+        return error
     cls: type[LMStatusError] = LMStatusError
     if status in (401, 403):
         cls, hint = LMAuthenticationError, "the server rejected the credentials; check api_key= (or OPENAI_API_KEY)."

@@ -34,25 +34,25 @@ def enable() -> None:
     """Start collecting (idempotent per caller: each ``enable`` is undone by one ``disable``)."""
     global _users
     from dspex import telemetry
-    from dspex.lm import _observe
+    from dspex.lm import add_observer
 
     with _lock:
         _users += 1
         telemetry.add_watcher(_route)
-        _observe.install(_lm)
+        add_observer(_lm)
 
 
 def disable() -> None:
     """Undo one :func:`enable`; collection stops when the last user disables it (counts are kept)."""
     global _users
     from dspex import telemetry
-    from dspex.lm import _observe
+    from dspex.lm import remove_observer
 
     with _lock:
         _users = max(0, _users - 1)
         if _users == 0:
             telemetry.remove_watcher(_route)
-            _observe.uninstall(_lm)
+            remove_observer(_lm)
 
 
 def enabled() -> bool:

@@ -17,6 +17,7 @@ import pytest
 
 import dspex.lm._retry as retry_mod
 from dspex.errors import (
+    ContextWindowExceededError,
     LMAuthenticationError,
     LMConnectionError,
     LMError,
@@ -162,6 +163,18 @@ def test_typed_errors_and_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
     with OpenAICompatServer(lambda r: Reply(200, "not json")) as s:
         with pytest.raises(LMResponseError):
             LM("openai/test", api_base=s.api_base, api_key="k")("x")
+
+
+def test_a_context_window_error_is_the_class_agents_catch() -> None:
+    too_long = {"error": {"message": "This model's maximum context length is 8192 tokens. However, you requested "
+                                     "9000 tokens.", "code": "context_length_exceeded"}}
+    with OpenAICompatServer(lambda r: Reply(400, too_long)) as s:
+        lm = LM("openai/test", api_base=s.api_base, api_key="k", cache=False, num_retries=3)
+        with pytest.raises(ContextWindowExceededError, match="maximum context length") as info:
+            lm("x")
+        assert info.value.status == 400 and len(s.requests) == 1     # never retried: it would fail the same way
+        with pytest.raises(ContextWindowExceededError):
+            asyncio.run(lm.acall("x"))
 
 
 def test_usage_and_cost_from_the_server_or_pricing() -> None:
