@@ -264,13 +264,18 @@ class LM:
         new.__dict__.update(self.__dict__)
         new.history, new.callbacks, new.kwargs = [], list(self.callbacks), dict(self.kwargs)
         new._cache, new._cache_lock = collections.OrderedDict(), threading.Lock()
+        new._wires = dict(self._wires)   # connections shared with the original; a changed transport gets its own
         for key, value in kwargs.items():
             if key in ("model", "kwargs", "history") or key.startswith("_"):
                 raise ConfigError(f"copy() cannot change {key!r}; build a new LM instead.")
             if hasattr(new, key):
                 setattr(new, key, value)
-                if key == "api_base":
-                    new._explicit_api_base, new._wire = value, new._wire_for(value)
+                if key in ("http2", "verify"):
+                    new._wires = {}
+                if key in ("api_base", "http2", "verify"):
+                    if key == "api_base":
+                        new._explicit_api_base = value
+                    new._wire = new._wire_for(new.api_base)
             elif value is None:
                 new.kwargs.pop(key, None)
             else:
