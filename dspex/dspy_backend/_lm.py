@@ -10,6 +10,7 @@ wraps; one wrapper per LM object, so DSPy sees a stable identity (history, ``get
 from __future__ import annotations
 
 import asyncio
+import sys
 import datetime
 import uuid
 import weakref
@@ -17,7 +18,6 @@ from typing import Any
 
 import dspy
 from dspy.clients.base_lm import record_history
-from dspy.dsp.utils.settings import settings as dspy_settings
 from dspy.utils.callback import with_callbacks
 
 __all__ = ["CallableLM", "as_dspy_lm", "record_lm_call", "lm_class"]
@@ -122,19 +122,40 @@ class _NoOwner:
     history = _Discard()
 
 
+_SETTINGS = sys.modules["dspy.dsp.utils.settings"]
+
+
+def _seen() -> Any:
+    """DSPy's settings as this thread / task sees them, read directly (``dspy.settings.x`` costs a lookup chain)."""
+    overrides = _SETTINGS.thread_local_overrides.get()
+    return overrides if overrides else _SETTINGS.main_thread_config
+
+
 def record_lm_call(owner: Any, prompt: Any, messages: Any, kwargs: dict[str, Any], outputs: Any,
                    response: Any, own_history: bool = True) -> None:
-    """One entry in DSPy's global, LM and calling-module histories, and the call's usage in DSPy's tracker."""
-    cost = response.pop("_dspex_cost", None) if isinstance(response, dict) else None   # dspex.LM passes a copy
+    """One entry in DSPy's global, LM and calling-module histories, and the call's usage in DSPy's tracker.
+
+    dspex.LM passes its own history entry as ``{"_dspex_entry": entry}``: that one object goes into every history,
+    as DSPy's own LM does with its entry."""
+    entry = response.get("_dspex_entry") if isinstance(response, dict) else None
+    seen = _seen()
+    if entry is not None:
+        usage = entry["usage"]
+        tracker = seen.get("usage_tracker")
+        if usage and tracker:
+            tracker.add_usage(getattr(owner, "model", "?"), usage)
+        if not seen.get("disable_history"):
+            record_history(owner if own_history else _NoOwner(), entry)
+        return
     usage = dict((response or {}).get("usage") or {}) if isinstance(response, dict) else {}
-    if usage and dspy_settings.usage_tracker:
-        dspy_settings.usage_tracker.add_usage(getattr(owner, "model", "?"), usage)
-    if dspy_settings.disable_history:
+    if usage and seen.get("usage_tracker"):
+        seen.get("usage_tracker").add_usage(getattr(owner, "model", "?"), usage)
+    if seen.get("disable_history"):
         return
     record_history(owner if own_history else _NoOwner(), {
         "prompt": prompt, "messages": messages,
         "kwargs": {k: v for k, v in kwargs.items() if not k.startswith("api_")},
-        "response": response, "outputs": outputs, "usage": usage, "cost": cost,
+        "response": response, "outputs": outputs, "usage": usage, "cost": None,
         "timestamp": datetime.datetime.now().isoformat(), "uuid": str(uuid.uuid4()),
         "model": getattr(owner, "model", None),
         "response_model": response.get("model") if isinstance(response, dict) else None,
@@ -151,11 +172,12 @@ def _dspy_stream() -> tuple[Any, Any]:
 
     A native predictor is not DSPy's ``caller_predict``, so with stream listeners (which are keyed by predictor)
     a call from the native route cannot be attributed: it is not streamed, and the Prediction still arrives."""
-    stream = dspy_settings.send_stream
+    seen = _seen()
+    stream = seen.get("send_stream")
     if stream is None:
         return None, None
-    caller = dspy_settings.caller_predict
-    if caller is None and dspy_settings.stream_listeners:
+    caller = seen.get("caller_predict")
+    if caller is None and seen.get("stream_listeners"):
         return None, None
     return stream, (id(caller) if caller is not None else None)
 

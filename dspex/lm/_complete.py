@@ -173,5 +173,4 @@ def _record(lm: Any, prep: Prepared, response: dict[str, Any], outputs: Any, usa
         del history[: len(history) - HISTORY_SIZE]
     bridge = hooks.bridge
     if bridge is not None:  # a DSPy program: dspy.inspect_history, module history and usage see this call
-        bridge.record_lm(lm, prep.prompt, prep.messages, prep.kwargs, outputs,
-                         {**response, "usage": usage, "_dspex_cost": cost})
+        bridge.record_lm(lm, prep.prompt, prep.messages, prep.kwargs, outputs, {"_dspex_entry": entry})

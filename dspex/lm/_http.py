@@ -36,9 +36,10 @@ class Endpoint:
         """This thread's connection, and whether it was reused (a reused one may have been closed by the peer)."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
-            conn.timeout = timeout
-            if conn.sock is not None:
-                conn.sock.settimeout(timeout)
+            if conn.timeout != timeout:   # a syscall or two: only when the call's timeout differs
+                conn.timeout = timeout
+                if conn.sock is not None:
+                    conn.sock.settimeout(timeout)
             return conn, True
         cls = http.client.HTTPSConnection if self.scheme == "https" else http.client.HTTPConnection
         conn = cls(self.host, self.port, timeout=timeout)
