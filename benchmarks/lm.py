@@ -4,7 +4,8 @@ A loopback OpenAI-compatible server runs in its own process (``lm_server.py``) a
 latency, batches of each row are interleaved round by round and each row's number is the median of its batches:
 
 * ``raw http.client``: one kept-alive ``http.client`` connection POSTing the exact body and headers native Predict
-  sends through dspex.LM and decoding the JSON answer: the least any client can do for that request (the floor);
+  sends through dspex.LM, with the same socket timeout, and decoding the JSON answer: the least any production
+  client can do for that request (the floor);
 * ``raw httpx.Client``: the same with httpx's client (what a plain httpx design costs per request);
 * ``native + dspex.LM``: ``dspex.native.Predict`` over ``dspex.LM`` (sync plain HTTP: its stdlib lane);
 * ``native + dspex.LM (httpx lane)``: the same LM forced onto its httpx client (what dspex.LM costs behind a proxy,
@@ -81,7 +82,7 @@ def rows_for(server: Server, rounds: int, batch: int, pure: bool = False) -> dic
     body = json.dumps({"model": "test", "messages": lm.history[-1]["messages"]}).encode()
     headers = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": "dspex",
                "Authorization": "Bearer k"}   # what dspex.LM sends
-    conn = http.client.HTTPConnection("127.0.0.1", server.port)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=lm.timeout)   # a timeout, as in production
     conn.connect()
     conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # as dspex.LM's stdlib lane does
     client = httpx.Client()
