@@ -1,12 +1,16 @@
 """Routing overhead, measured in one run: a routed call vs calling the native module directly.
 
-Two flag shapes on a real flagd FILE provider: a static variant (resolved once per flag-file version, cached)
-and a 30/70 fractional rollout (evaluated per call, sticky per targeting key). The LM is an instant in-process
-function, so the numbers are the routing cost itself. Run: ``.venv/bin/python benchmarks/routing.py``.
+Flag shapes on a real flagd FILE provider: a static variant (resolved once per flag-file version, cached); a 30/70
+fractional rollout inside ``dspex.request(targeting_key=...)`` (sticky: flagd's answer kept per context until the
+flags change) and without one (a fresh key per call: flagd evaluates every call); the static flag with a
+subscribed no-op ``dspex.router.route`` handler; and ``acall`` on the static flag. The LM is an instant in-process
+function, so the numbers are the routing cost itself. Targets: a no-op handler adds <= 1 us, a sticky fractional
+flag <= 25 us over a direct call. Run: ``.venv/bin/python benchmarks/routing.py``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 import tempfile
@@ -74,22 +78,65 @@ def main() -> None:
         for _ in range(200):
             direct(question="q", lm=instant_lm), routed(question="q"), routed_frac(question="q")
             direct_cot(question="q", lm=instant_lm)
+        import dspex.telemetry as telemetry
+
+        def noop_handler(event: Any, measurements: Any, metadata: Any) -> None:
+            return None
+
+        def with_handler() -> None:
+            routed(question="q")
+
+        loop = asyncio.new_event_loop()
+
+        def sync_native() -> Any:
+            return direct(question="q", lm=instant_lm)
+
+        async def many_async(k: int) -> None:
+            for _ in range(k):
+                await routed.acall(question="q")
+
+        async def many_native_async(k: int) -> None:
+            for _ in range(k):
+                await direct.acall(question="q", lm=instant_lm)
+
+        def sticky() -> Any:
+            return routed_frac(question="q")
+
         rows = []
+        detach = None
         for label, base, fn, calls in (
             ("routing alone (no-op)", lambda: noop(question="q", lm=instant_lm), lambda: routed_noop(question="q"), n * 10),
             ("static flag (cached)", lambda: direct(question="q", lm=instant_lm), lambda: routed(question="q"), n),
-            ("fractional 30/70", lambda: direct_cot(question="q", lm=instant_lm), lambda: routed_frac(question="q"), n),
+            ("static + no-op handler", lambda: routed(question="q"), with_handler, n),
+            ("fractional, sticky key", lambda: direct_cot(question="q", lm=instant_lm), sticky, n),
+            ("fractional, fresh key", lambda: direct_cot(question="q", lm=instant_lm), lambda: routed_frac(question="q"), n),
+            ("acall, static flag", lambda: loop.run_until_complete(many_native_async(50)),
+             lambda: loop.run_until_complete(many_async(50)), n // 50),
         ):
             b, r = [], []
             for _ in range(25):   # many small interleaved batches: the minimum of each side dodges load spikes
+                if label == "fractional, sticky key":
+                    with dspex.request(targeting_key="user-42"):
+                        b.append(per_call_us(base, calls // 10, 1))
+                        r.append(per_call_us(fn, calls // 10, 1))
+                    continue
                 b.append(per_call_us(base, calls // 10, 1))
+                if label == "static + no-op handler":
+                    detach = telemetry.attach("dspex.router.route", noop_handler)
                 r.append(per_call_us(fn, calls // 10, 1))
-            base_us, routed_us = min(b), min(r)
+                if detach is not None:
+                    detach()
+                    detach = None
+            scale = 50 if label.startswith("acall") else 1
+            base_us, routed_us = min(b) / scale, min(r) / scale
             rows.append((label, base_us, routed_us))
+        loop.close()
         dspex.shutdown()
-    print(f"{'flag shape':<24}{'native direct':>16}{'routed':>12}{'overhead':>12}{'ratio':>8}")
+    print(f"{'flag shape':<26}{'baseline':>14}{'routed':>12}{'overhead':>12}{'ratio':>8}")
     for label, base_us, routed_us in rows:
-        print(f"{label:<24}{base_us:>13.1f} us{routed_us:>9.1f} us{routed_us - base_us:>9.1f} us{routed_us / base_us:>8.3f}")
+        print(f"{label:<26}{base_us:>11.2f} us{routed_us:>9.2f} us{routed_us - base_us:>9.2f} us{routed_us / base_us:>8.3f}")
+    print("baselines: the native module called directly; for the handler row, the same routed call with no handler;")
+    print("for acall, the native module's own acall. Targets: no-op handler <= 1 us; sticky fractional <= 25 us.")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ _LAZY: dict[str, str] = {
     "Prediction": "dspex.native:Prediction",
     "LM": "dspex.lm:LM",
     "telemetry": "dspex.telemetry",
+    "metrics": "dspex.metrics",
     "errors": "dspex.errors",
     "registry": "dspex.registry",
     "router": "dspex.router",

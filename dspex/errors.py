@@ -19,6 +19,13 @@ __all__ = [
     "LMError",
     "ContextWindowExceededError",
     "ToolError",
+    "LMConnectionError",
+    "LMTimeoutError",
+    "LMStatusError",
+    "LMRateLimitError",
+    "LMAuthenticationError",
+    "LMServerError",
+    "LMResponseError",
     "ConfigError",
     "FlagFileError",
     "DSPyNotInstalledError",
@@ -84,7 +91,49 @@ class AdapterParseError(DspexError):
 
 
 class LMError(DspexError):
-    """dspex's own HTTP LM client failed to get an answer; the message says from where and why."""
+    """dspex's own HTTP LM client failed to get an answer; the message says from where and why.
+
+    The subclasses below say which way it failed, so a caller can ``except`` the kind it can act on (back off on
+    :class:`LMRateLimitError`, fix credentials on :class:`LMAuthenticationError`) without parsing messages."""
+
+    def __init__(self, message: str, *, url: str | None = None, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.url = url
+        self.attempts = attempts
+
+
+class LMConnectionError(LMError):
+    """The endpoint (or the proxy in front of it) could not be reached."""
+
+
+class LMTimeoutError(LMConnectionError):
+    """The endpoint did not answer within ``timeout=``."""
+
+
+class LMStatusError(LMError):
+    """The endpoint answered with an HTTP error status (``status``); ``body`` holds what it said (truncated)."""
+
+    def __init__(self, message: str, *, status: int, body: str = "", url: str | None = None,
+                 attempts: int = 1) -> None:
+        super().__init__(message, url=url, attempts=attempts)
+        self.status = status
+        self.body = body
+
+
+class LMRateLimitError(LMStatusError):
+    """HTTP 429 after every retry: lower the request rate or raise ``num_retries=``."""
+
+
+class LMAuthenticationError(LMStatusError):
+    """HTTP 401/403: the endpoint refused the credentials."""
+
+
+class LMServerError(LMStatusError):
+    """HTTP 5xx after every retry: the endpoint itself failed."""
+
+
+class LMResponseError(LMError):
+    """The endpoint answered 200 with something that is not an OpenAI-compatible completion."""
 
 
 class ContextWindowExceededError(LMError):

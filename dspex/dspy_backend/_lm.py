@@ -10,6 +10,7 @@ wraps; one wrapper per LM object, so DSPy sees a stable identity (history, ``get
 from __future__ import annotations
 
 import asyncio
+import sys
 import datetime
 import uuid
 import weakref
@@ -17,7 +18,6 @@ from typing import Any
 
 import dspy
 from dspy.clients.base_lm import record_history
-from dspy.dsp.utils.settings import settings as dspy_settings
 from dspy.utils.callback import with_callbacks
 
 __all__ = ["CallableLM", "as_dspy_lm", "record_lm_call", "lm_class"]
@@ -122,13 +122,35 @@ class _NoOwner:
     history = _Discard()
 
 
+_SETTINGS = sys.modules["dspy.dsp.utils.settings"]
+
+
+def _seen() -> Any:
+    """DSPy's settings as this thread / task sees them, read directly (``dspy.settings.x`` costs a lookup chain)."""
+    overrides = _SETTINGS.thread_local_overrides.get()
+    return overrides if overrides else _SETTINGS.main_thread_config
+
+
 def record_lm_call(owner: Any, prompt: Any, messages: Any, kwargs: dict[str, Any], outputs: Any,
                    response: Any, own_history: bool = True) -> None:
-    """One entry in DSPy's global, LM and calling-module histories, and the call's usage in DSPy's tracker."""
+    """One entry in DSPy's global, LM and calling-module histories, and the call's usage in DSPy's tracker.
+
+    dspex.LM passes its own history entry as ``{"_dspex_entry": entry}``: that one object goes into every history,
+    as DSPy's own LM does with its entry."""
+    entry = response.get("_dspex_entry") if isinstance(response, dict) else None
+    seen = _seen()
+    if entry is not None:
+        usage = entry["usage"]
+        tracker = seen.get("usage_tracker")
+        if usage and tracker:
+            tracker.add_usage(getattr(owner, "model", "?"), usage)
+        if not seen.get("disable_history"):
+            record_history(owner if own_history else _NoOwner(), entry)
+        return
     usage = dict((response or {}).get("usage") or {}) if isinstance(response, dict) else {}
-    if usage and dspy_settings.usage_tracker:
-        dspy_settings.usage_tracker.add_usage(getattr(owner, "model", "?"), usage)
-    if dspy_settings.disable_history:
+    if usage and seen.get("usage_tracker"):
+        seen.get("usage_tracker").add_usage(getattr(owner, "model", "?"), usage)
+    if seen.get("disable_history"):
         return
     record_history(owner if own_history else _NoOwner(), {
         "prompt": prompt, "messages": messages,
@@ -144,19 +166,61 @@ def record_lm_call(owner: Any, prompt: Any, messages: Any, kwargs: dict[str, Any
 _lm_classes: dict[type, type] = {}
 
 
+def _dspy_stream() -> tuple[Any, Any]:
+    """DSPy's streaming convention: inside ``dspy.streamify`` the LM sends chunks to ``settings.send_stream``,
+    tagged with the predictor that asked (``caller_predict``). ``(stream, predict_id)``, or ``(None, None)``.
+
+    A native predictor is not DSPy's ``caller_predict``, so with stream listeners (which are keyed by predictor)
+    a call from the native route cannot be attributed: it is not streamed, and the Prediction still arrives."""
+    seen = _seen()
+    stream = seen.get("send_stream")
+    if stream is None:
+        return None, None
+    caller = seen.get("caller_predict")
+    if caller is None and seen.get("stream_listeners"):
+        return None, None
+    return stream, (id(caller) if caller is not None else None)
+
+
+def _engine_chunk(chunk: dict[str, Any], model: str, predict_id: Any) -> Any:
+    from dspy.clients.call_result import attributes
+    from dspy.clients.engines.streaming import EngineChunk
+
+    choices = chunk.get("choices") or [{"index": 0, "delta": {}, "finish_reason": None}]
+    return EngineChunk(id=chunk.get("id"), model=chunk.get("model") or model, predict_id=predict_id,
+                       choices=[attributes({"index": c.get("index", 0), "delta": {"content": None, **c.get("delta", {})},
+                                            "finish_reason": c.get("finish_reason")}) for c in choices])
+
+
 def lm_class(cls: type) -> type:
     """``dspex.LM`` (or a subclass) joined with ``dspy.BaseLM``: DSPy accepts it as its own LM.
 
     Its call is dspex's HTTP client, with DSPy's callbacks around it (global and the LM's own) in place of
     dspex's; capabilities stay plain attributes (``BaseLM`` makes them read-only properties); its history entries
-    go to DSPy's global and module histories once (dspex's ``_record`` reports them)."""
+    go to DSPy's global and module histories once (dspex's ``_record`` reports them); inside ``dspy.streamify``
+    it streams its chunks to DSPy's listeners as ``dspy.LM`` does."""
     made = _lm_classes.get(cls)
     if made is None:
         def __call__(self: Any, prompt: Any = None, messages: Any = None, **kwargs: Any) -> Any:  # noqa: N807
-            return cls._call_once(self, prompt, messages, kwargs)
+            stream, predict_id = _dspy_stream()
+            if stream is None:
+                return cls._call_once(self, prompt, messages, kwargs)
+            import anyio
+
+            def send(chunk: dict[str, Any]) -> None:
+                anyio.from_thread.run(stream.send, _engine_chunk(chunk, self.model, predict_id))
+
+            return cls._call_once(self, prompt, messages, kwargs, send)
 
         async def acall(self: Any, prompt: Any = None, messages: Any = None, **kwargs: Any) -> Any:
-            return await asyncio.to_thread(cls._call_once, self, prompt, messages, kwargs)
+            stream, predict_id = _dspy_stream()
+            if stream is None:
+                return await cls._acall_once(self, prompt, messages, kwargs)
+
+            async def send(chunk: dict[str, Any]) -> None:
+                await stream.send(_engine_chunk(chunk, self.model, predict_id))
+
+            return await cls._acall_once(self, prompt, messages, kwargs, send)
 
         made = _lm_classes[cls] = type(cls.__name__, (cls, dspy.BaseLM), {
             "__module__": cls.__module__, "__qualname__": cls.__qualname__, "_dspy_twin_of": cls,

@@ -68,12 +68,16 @@ def _stages(files: Sequence[Path]) -> dict[str, dict[str, Any]]:
 
 
 def _shadow_summary(module_type: str, shadow_modules: dict[str, Any]) -> str:
+    from ..shadow.report import cost_cells
+
     parts = []
     for key, m in sorted(shadow_modules.items()):
         if key != module_type and not key.startswith(module_type + ":"):
             continue
         label = "" if key == module_type else key.split(":", 1)[1] + ": "
-        parts.append(f"{label}{m['rate']:.2%} of {m['comparisons']} ({m['verdict']})")
+        canary = cost_cells(m.get("costs"))[1] if m.get("costs") else None
+        parts.append(f"{label}{m['rate']:.2%} of {m['comparisons']} ({m['verdict']})"
+                     + (f"; canary: {canary}" if canary else ""))
     return "; ".join(parts) or "no shadow data"
 
 

@@ -13,8 +13,11 @@ import asyncio
 from typing import Any, Protocol, runtime_checkable
 
 from ._client import LM
+from ._observe import LMObserver
+from ._observe import install as add_observer
+from ._observe import uninstall as remove_observer
 
-__all__ = ["LM", "LMLike", "call_lm", "acall_lm"]
+__all__ = ["LM", "LMLike", "LMObserver", "call_lm", "acall_lm", "add_observer", "remove_observer"]
 
 
 @runtime_checkable

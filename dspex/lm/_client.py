@@ -2,34 +2,35 @@
 
 Swapping ``dspy.LM("openai/m", api_base=..., api_key=...)`` for ``dspex.LM(...)`` keeps the arguments and
 what a call returns (``list[str]``, or dicts when logprobs / tool calls / reasoning come back), without
-importing dspy or litellm. Differences, on purpose: the cache is in memory only (bounded LRU); ``n > 1`` is
+importing dspy or litellm. It also answers DSPy 3.4's typed form, ``lm(dspy.lm15.Request(...)) -> Response``.
+Transport: httpx (sync and async, pooled keep-alive, proxies and CA bundles from the environment, HTTP/2 with
+``http2=True``), see ``_wire``. Differences, on purpose: the cache is in memory only (bounded LRU); ``n > 1`` is
 one request with ``n`` (DSPy sends ``n`` requests); ``api_key`` / ``api_base`` are attributes, never part of
-``kwargs``, history or saved state; there is no network lookup of model metadata.
+``kwargs``, history or saved state; there is no network call but the endpoint's (no model-metadata lookup).
 """
 
 from __future__ import annotations
 
-import asyncio
 import collections
-import datetime
-import json
 import os
 import threading
 import uuid
-from typing import Any
+from typing import Any, AsyncIterator, Callable, Iterator
 
 from .. import hooks
-from ..errors import ConfigError, LMError
-from ._http import Endpoint, post_json
+from ..errors import ConfigError
+from . import _observe
+from ._complete import cached, failed, finish, prepare
 from ._models import model_info
+from ._retry import apost_json, post_json
+from ._stream import Assembler, achunks, chunks, whole_chunk
+from ._wire import Wire
 
 __all__ = ["LM"]
 
 _DEFAULT_API_BASE = "https://api.openai.com/v1"
 _OPENAI_COMPATIBLE_PREFIXES = frozenset({"openai", "hosted_vllm", "custom_openai", "openai_like", "lm_studio"})
 Messages = list[dict[str, Any]]
-HISTORY_SIZE = 10_000
-CACHE_SIZE = 1_024
 
 
 class LM:
@@ -57,6 +58,9 @@ class LM:
         api_base: str | None = None,
         api_key: str | None = None,
         timeout: float = 120.0,
+        http2: bool = False,
+        verify: bool | str = True,
+        pricing: dict[str, float] | None = None,
         **kwargs: Any,
     ) -> None:
         if not isinstance(model, str) or not model:
@@ -100,124 +104,137 @@ class LM:
         self.supports_function_calling = info.function_calling
         self.supported_params: set[str] = set(info.params)
         self.history: list[dict[str, Any]] = []
-        self._endpoints: dict[str, Endpoint] = {}
-        self._endpoint = self._endpoint_for(self.api_base)
+        self.http2, self.verify, self.pricing = http2, verify, dict(pricing) if pricing else None
+        self._wires: dict[str, Wire] = {}
+        self._wire = self._wire_for(self.api_base)
         self._cache: collections.OrderedDict[str, tuple[dict[str, Any], list[Any]]] = collections.OrderedDict()
         self._cache_lock = threading.Lock()
 
-    def _endpoint_for(self, api_base: str) -> Endpoint:
-        endpoint = self._endpoints.get(api_base)
-        if endpoint is None:
-            endpoint = self._endpoints[api_base] = Endpoint(api_base)
-        return endpoint
+    def _wire_for(self, api_base: str) -> Wire:
+        wire = self._wires.get(api_base)
+        if wire is None:
+            wire = self._wires[api_base] = Wire(api_base, http2=self.http2, verify=self.verify)
+        return wire
 
     # --- calling ----------------------------------------------------------------------------------------------
-    def __call__(self, prompt: str | None = None, messages: Messages | None = None, **kwargs: Any) -> list[Any]:
+    def __call__(self, prompt: Any = None, messages: Messages | None = None, **kwargs: Any) -> Any:
         if not self.callbacks:
             return self._call_once(prompt, messages, kwargs)
-        if messages is None:
-            if not isinstance(prompt, str):
-                raise ConfigError("Call the LM with messages=[{'role': 'user', 'content': ...}] or a prompt string.")
-            messages = [{"role": "user", "content": prompt}]
-        call_id = uuid.uuid4().hex
-        for cb in self.callbacks:
-            cb.on_lm_start(call_id=call_id, instance=self, inputs={"prompt": prompt, "messages": messages, **kwargs})
+        call_id, inputs = self._callbacks_start(prompt, messages, kwargs)
         try:
-            outputs = self._complete(prompt, messages, kwargs)
+            outputs = self._call_once(prompt, messages, kwargs)
         except Exception as exc:
-            for cb in self.callbacks:
-                cb.on_lm_end(call_id=call_id, outputs=None, exception=exc)
+            self._callbacks_end(call_id, None, exc)
             raise
+        self._callbacks_end(call_id, outputs, None)
+        return outputs
+
+    async def acall(self, prompt: Any = None, messages: Messages | None = None, **kwargs: Any) -> Any:
+        """The same call on httpx's async client: the event loop keeps running while the server thinks."""
+        if not self.callbacks:
+            return await self._acall_once(prompt, messages, kwargs)
+        call_id, inputs = self._callbacks_start(prompt, messages, kwargs)
+        try:
+            outputs = await self._acall_once(prompt, messages, kwargs)
+        except Exception as exc:
+            self._callbacks_end(call_id, None, exc)
+            raise
+        self._callbacks_end(call_id, outputs, None)
+        return outputs
+
+    def _callbacks_start(self, prompt: Any, messages: Any, kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        call_id, inputs = uuid.uuid4().hex, {"prompt": prompt, "messages": messages, **kwargs}
         for cb in self.callbacks:
-            cb.on_lm_end(call_id=call_id, outputs=outputs, exception=None)
-        return outputs
+            cb.on_lm_start(call_id=call_id, instance=self, inputs=inputs)
+        return call_id, inputs
 
-    def _call_once(self, prompt: str | None, messages: Messages | None, kwargs: dict[str, Any]) -> list[Any]:
-        """One completion request, without callbacks (DSPy's side puts its own around it)."""
-        if messages is None:
-            if not isinstance(prompt, str):
-                raise ConfigError("Call the LM with messages=[{'role': 'user', 'content': ...}] or a prompt string.")
-            messages = [{"role": "user", "content": prompt}]
-        return self._complete(prompt, messages, kwargs)
+    def _callbacks_end(self, call_id: str, outputs: Any, exc: BaseException | None) -> None:
+        for cb in self.callbacks:
+            cb.on_lm_end(call_id=call_id, outputs=outputs, exception=exc)
 
-    async def acall(self, prompt: str | None = None, messages: Messages | None = None, **kwargs: Any) -> list[Any]:
-        """The same call in a worker thread, so the event loop keeps running while the server thinks."""
-        return await asyncio.to_thread(self.__call__, prompt, messages, **kwargs)
+    def _call_once(self, prompt: Any, messages: Messages | None, kwargs: dict[str, Any],
+                   on_chunk: Callable[[dict[str, Any]], None] | None = None) -> Any:
+        """One completion without callbacks (DSPy's side puts its own around it). ``stream=True`` (or an
+        ``on_chunk`` receiver) streams it over server-sent events; the result is the same either way."""
+        streaming = bool(kwargs.get("stream")) or on_chunk is not None
+        prep = prepare(self, prompt, messages, dict(kwargs))
+        hit = cached(self, prep)
+        if hit is not None:
+            return hit
+        _watched(self, prep, streaming)
+        try:
+            if streaming:
+                response = Assembler().feed(chunks(prep, on_chunk)).completion()
+            else:
+                response = post_json(prep.wire, prep.payload, prep.api_key, prep.timeout, prep.num_retries,
+                                     prep.headers)
+        except BaseException as exc:
+            failed(self, prep, exc)
+            raise
+        return finish(self, prep, response)
 
-    def _complete(self, prompt: str | None, messages: list[dict[str, Any]], kwargs: dict[str, Any]) -> list[Any]:
-        merged = {**self.kwargs, **kwargs}
-        use_cache = merged.pop("cache", self.cache)
-        timeout = merged.pop("timeout", self.timeout)
-        num_retries = merged.pop("num_retries", self.num_retries)
-        rollout_id = merged.pop("rollout_id", None)
-        api_key = merged.pop("api_key", None) or self.api_key
-        base = merged.pop("api_base", None) or merged.pop("base_url", None)
-        endpoint = self._endpoint if base is None else self._endpoint_for(base)
-        extra_headers = merged.pop("extra_headers", None)
-        merged.pop("num_generations", None)
-        payload = {"model": self.request_model, "messages": messages}
-        payload.update((k, v) for k, v in merged.items() if v is not None)
-        key = None
-        if use_cache:
-            key = json.dumps([endpoint.url, rollout_id, payload], sort_keys=True, default=repr)
-            with self._cache_lock:
-                hit = self._cache.get(key)
-                if hit is not None:
-                    self._cache.move_to_end(key)
-            if hit is not None:
-                self._record(prompt, messages, kwargs, hit[0], hit[1])
-                return list(hit[1])
-        response = post_json(endpoint, payload, api_key, timeout, num_retries, extra_headers)
-        outputs = self._outputs(response, endpoint.url, bool(merged.get("logprobs")))
-        if key is not None:
-            with self._cache_lock:
-                self._cache[key] = (response, outputs)
-                if len(self._cache) > CACHE_SIZE:
-                    self._cache.popitem(last=False)
-        self._record(prompt, messages, kwargs, response, outputs)
-        return list(outputs)
+    async def _acall_once(self, prompt: Any, messages: Messages | None, kwargs: dict[str, Any],
+                          on_chunk: Callable[[dict[str, Any]], Any] | None = None) -> Any:
+        streaming = bool(kwargs.get("stream")) or on_chunk is not None
+        prep = prepare(self, prompt, messages, dict(kwargs))
+        hit = cached(self, prep)
+        if hit is not None:
+            return hit
+        _watched(self, prep, streaming)
+        try:
+            if streaming:
+                assembler = Assembler()
+                async for chunk in achunks(prep):
+                    assembler.push(chunk)
+                    if on_chunk is not None:
+                        await on_chunk(chunk)
+                response = assembler.completion()
+            else:
+                response = await apost_json(prep.wire, prep.payload, prep.api_key, prep.timeout, prep.num_retries,
+                                            prep.headers)
+        except BaseException as exc:
+            failed(self, prep, exc)
+            raise
+        return finish(self, prep, response)
 
-    @staticmethod
-    def _outputs(response: Any, url: str, logprobs: bool) -> list[Any]:
-        """DSPy's reading of a chat completion: strings, or dicts when there is more than text."""
-        if not isinstance(response, dict) or not isinstance(response.get("choices"), list):
-            raise LMError(f"LM at {url} answered without a 'choices' list; is it an OpenAI-compatible endpoint?")
-        outputs: list[dict[str, Any]] = []
-        for choice in response["choices"]:
-            message = choice.get("message")
-            output: dict[str, Any] = {"text": message.get("content") if message is not None else choice.get("text")}
-            if message is not None and message.get("reasoning_content"):
-                output["reasoning_content"] = message["reasoning_content"]
-            if logprobs:
-                output["logprobs"] = choice.get("logprobs")
-            if message is not None and message.get("tool_calls"):
-                output["tool_calls"] = message["tool_calls"]
-            outputs.append(output)
-        if all(len(o) == 1 for o in outputs):
-            return [o["text"] for o in outputs]
-        return outputs
+    def stream(self, prompt: Any = None, messages: Messages | None = None, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        """Yield the call's chunks (OpenAI ``chat.completion.chunk`` dicts) as the server sends them; once all are
+        read the call is cached and recorded exactly like ``lm(...)`` (same outputs, usage, cost). A cached call
+        yields one chunk holding the whole answer. Never retried: a failure mid-stream would repeat what was read."""
+        prep = prepare(self, prompt, messages, {**kwargs, "stream": True})
+        hit = cached(self, prep)
+        if hit is not None:
+            yield whole_chunk(hit)
+            return
+        _watched(self, prep, True)
+        assembler = Assembler()
+        try:
+            for chunk in chunks(prep, None):
+                assembler.push(chunk)
+                yield chunk
+        except BaseException as exc:
+            failed(self, prep, exc)
+            raise
+        finish(self, prep, assembler.completion())
 
-    def _record(self, prompt: Any, messages: Any, kwargs: dict[str, Any], response: dict[str, Any],
-                outputs: Any) -> None:
-        self.history.append({
-            "prompt": prompt,
-            "messages": messages,
-            "kwargs": {k: v for k, v in kwargs.items() if not k.startswith("api_")},
-            "response": response,
-            "outputs": outputs,
-            "usage": dict(response.get("usage") or {}),
-            "cost": None,
-            "timestamp": datetime.datetime.now().isoformat(),
-            "uuid": str(uuid.uuid4()),
-            "model": self.model,
-            "response_model": response.get("model"),
-            "model_type": self.model_type,
-        })
-        if len(self.history) > HISTORY_SIZE:
-            del self.history[: len(self.history) - HISTORY_SIZE]
-        bridge = hooks.bridge
-        if bridge is not None:  # a DSPy program: dspy.inspect_history, module history and usage see this call
-            bridge.record_lm(self, prompt, messages, kwargs, outputs, response)
+    async def astream(self, prompt: Any = None, messages: Messages | None = None,
+                      **kwargs: Any) -> AsyncIterator[dict[str, Any]]:
+        """The async twin of :meth:`stream`."""
+        prep = prepare(self, prompt, messages, {**kwargs, "stream": True})
+        hit = cached(self, prep)
+        if hit is not None:
+            yield whole_chunk(hit)
+            return
+        _watched(self, prep, True)
+        assembler = Assembler()
+        try:
+            async for chunk in achunks(prep):
+                assembler.push(chunk)
+                yield chunk
+        except BaseException as exc:
+            failed(self, prep, exc)
+            raise
+        finish(self, prep, assembler.completion())
 
     # --- state ------------------------------------------------------------------------------------------------
     def dump_state(self) -> dict[str, Any]:
@@ -247,13 +264,18 @@ class LM:
         new.__dict__.update(self.__dict__)
         new.history, new.callbacks, new.kwargs = [], list(self.callbacks), dict(self.kwargs)
         new._cache, new._cache_lock = collections.OrderedDict(), threading.Lock()
+        new._wires = dict(self._wires)   # connections shared with the original; a changed transport gets its own
         for key, value in kwargs.items():
             if key in ("model", "kwargs", "history") or key.startswith("_"):
                 raise ConfigError(f"copy() cannot change {key!r}; build a new LM instead.")
             if hasattr(new, key):
                 setattr(new, key, value)
-                if key == "api_base":
-                    new._explicit_api_base, new._endpoint = value, new._endpoint_for(value)
+                if key in ("http2", "verify"):
+                    new._wires = {}
+                if key in ("api_base", "http2", "verify"):
+                    if key == "api_base":
+                        new._explicit_api_base = value
+                    new._wire = new._wire_for(new.api_base)
             elif value is None:
                 new.kwargs.pop(key, None)
             else:
@@ -262,15 +284,27 @@ class LM:
 
     # Connections, locks and the cache are per process: copies and pickles start with fresh ones.
     def __getstate__(self) -> dict[str, Any]:
-        skip = ("_endpoints", "_endpoint", "_cache", "_cache_lock")
+        skip = ("_wires", "_wire", "_cache", "_cache_lock")
         return {k: v for k, v in self.__dict__.items() if k not in skip}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._endpoints = {}
-        self._endpoint = self._endpoint_for(self.api_base)
+        self.__dict__.setdefault("http2", False)
+        self.__dict__.setdefault("verify", True)
+        self.__dict__.setdefault("pricing", None)
+        self._wires = {}
+        self._wire = self._wire_for(self.api_base)
         self._cache = collections.OrderedDict()
         self._cache_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"LM(model={self.model!r}, api_base={self.api_base!r})"
+
+
+
+
+def _watched(lm: LM, prep: Any, streaming: bool) -> None:
+    """Tell metrics / OpenTelemetry a request is going out (one global read when nobody watches)."""
+    obs = _observe.observer
+    if obs is not None:
+        prep.token = obs.lm_start(lm, prep.payload, streaming)

@@ -89,7 +89,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         data = body if isinstance(body, bytes) else (body if isinstance(body, str) else json.dumps(body)).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        if "Content-Type" not in (headers or {}):
+            self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         for k, v in (headers or {}).items():
             self.send_header(k, v)
@@ -136,12 +137,33 @@ class _Handler(BaseHTTPRequestHandler):
         n = request.get("n") or 1
         if isinstance(answer, str) and n > 1:
             texts = texts * n
+        if request.get("stream"):
+            self._send_stream(texts, request)
+            return
         self._send(200, chat_completion(texts, request.get("model", "test")))
+
+    def _send_stream(self, texts: list[str], request: dict[str, Any]) -> None:
+        """Server-sent events: each text in pieces of ``owner.stream_piece`` characters, then usage and [DONE]."""
+        step = max(1, self.server.owner.stream_piece)
+        base = {"id": "chatcmpl-dspex-test", "object": "chat.completion.chunk", "created": int(time.time()),
+                "model": request.get("model", "test")}
+        events = []
+        for i, text in enumerate(texts):
+            events.append({**base, "choices": [{"index": i, "delta": {"role": "assistant", "content": ""},
+                                                "finish_reason": None}]})
+            events += [{**base, "choices": [{"index": i, "delta": {"content": text[j:j + step]},
+                                             "finish_reason": None}]} for j in range(0, len(text), step)]
+            events.append({**base, "choices": [{"index": i, "delta": {}, "finish_reason": "stop"}]})
+        if (request.get("stream_options") or {}).get("include_usage"):
+            events.append({**base, "choices": [], "usage": chat_completion(texts)["usage"]})
+        data = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+        self._send(200, data.encode(), {"Content-Type": "text/event-stream"})
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128   # socketserver's default backlog of 5 resets bursts of new connections
     owner: "OpenAICompatServer"
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -159,6 +181,7 @@ class OpenAICompatServer:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("OpenAICompatServer binds loopback only; pass host='127.0.0.1'.")
         self.reply = reply
+        self.stream_piece = 4      # characters per streamed chunk
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.clients: list[tuple[Any, ...]] = []  # (host, port) per request: one port = one kept-alive connection

@@ -29,6 +29,13 @@ def settings():  # noqa: ANN201 - the effective Settings (loads env / pyproject 
     return load()
 
 
+def flag_client():  # noqa: ANN201 - openfeature's client
+    """The OpenFeature client of domain "dspex" that routing evaluates flags with (hooks go here)."""
+    from ._runtime import flag_source
+
+    return flag_source().client
+
+
 def metrics() -> dict:
     """Per-module adaptive-routing counters (empty when ``adaptive.enabled`` is off)."""
     from ._runtime import STATE
@@ -39,5 +46,5 @@ def metrics() -> dict:
 __all__ = [
     "BestOfN", "ChainOfThought", "MultiChainComparison", "Predict", "ProgramOfThought", "ReAct", "ReActV2", "Refine",
     "register", "request", "Decision", "RoutedModule", "Routing", "ShadowUnavailableError", "configure", "reset",
-    "set_provider", "shutdown", "settings", "metrics",
+    "set_provider", "shutdown", "settings", "metrics", "flag_client",
 ]

@@ -78,8 +78,12 @@ def decide(
         ok, why = native_status()
         if not ok:
             return unavailable(d, why, settings, module_type, module_name)
-        if d.implementation == "native" and not d.forced and circuit_allows is not None and not circuit_allows():
-            return replace(d, implementation="dspy", reason=f"{d.reason}; adaptive circuit open -> dspy")
+        if d.implementation == "native" and not d.forced and circuit_allows is not None:
+            verdict = circuit_allows()
+            if not verdict:   # a falsy verdict may say which rule holds the circuit open
+                rule = getattr(verdict, "why", None)
+                opened = f"adaptive circuit open ({rule})" if rule else "adaptive circuit open"
+                return replace(d, implementation="dspy", reason=f"{d.reason}; {opened} -> dspy")
     return d
 
 

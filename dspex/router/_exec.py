@@ -27,7 +27,6 @@ from ._sides import adspy_call, anative_call, dspy_call, native_call
 __all__ = ["call", "acall", "route", "ShadowUnavailableError"]
 
 _log = logging.getLogger("dspex.router")
-_ROUTE = "dspex.router.route"
 _FALLBACK = "dspex.router.fallback"
 
 
@@ -84,14 +83,22 @@ def _can_fall_back(module: Any, d: Decision, settings: Any) -> bool:
     return not (isinstance(spec.dspy, str) and spec.dspy.startswith("dspy:")) or STATE.dspy_installed
 
 
-def _fell_back(module: Any, d: Decision, exc: BaseException, info: dict[str, Any] | None) -> None:
+def _native_failed(module: Any, d: Decision, start: float) -> None:
+    """Native raised and the caller gets the error (fallback off): the adaptive circuit counts it all the same;
+    a forced ``implementation='native'`` call is a test of native, outside the circuit."""
+    if STATE.circuit is not None and start and not d.forced:
+        STATE.circuit.record_failure(type(module).module_type, time.perf_counter() - start)
+
+
+def _fell_back(module: Any, d: Decision, exc: BaseException, info: dict[str, Any] | None, start: float) -> None:
     mt = type(module).module_type
     if STATE.circuit is not None:
-        STATE.circuit.record_failure(mt)
+        STATE.circuit.record_failure(mt, time.perf_counter() - start if start else None)
     _log.debug("dspex.%s: native raised %r; DSPy answers (fallback)", mt, exc)
     if info is not None:
         info["implementation"] = "dspy"
         info["reason"] = f"{d.reason}; native raised {type(exc).__name__} -> dspy fallback"
+        info["fallback"] = type(exc).__name__
     if telemetry.has_listeners(_FALLBACK):
         telemetry.emit(_FALLBACK, {}, {
             "module_type": mt, "module_name": module._dspex.name, "reason": d.reason,
@@ -106,15 +113,18 @@ def _run(module: Any, d: Decision, settings: Any, args: tuple, kwargs: dict[str,
         return dspy_call(module, args, kwargs)
     if impl == "shadow":
         return _runner("run_shadow")(shadow_call(module, d, args, kwargs, keybox))
+    circuit = STATE.circuit
+    start = time.perf_counter() if circuit is not None else 0.0
     try:
         result = native_call(module, args, kwargs)
     except Exception as exc:
         if not _can_fall_back(module, d, settings):
+            _native_failed(module, d, start)
             raise
-        _fell_back(module, d, exc, info)
+        _fell_back(module, d, exc, info, start)
         return dspy_call(module, args, kwargs)
-    if STATE.circuit is not None:
-        STATE.circuit.record_success(type(module).module_type)
+    if circuit is not None:
+        circuit.record_success(type(module).module_type, time.perf_counter() - start)
     return result
 
 
@@ -125,64 +135,71 @@ async def _arun(module: Any, d: Decision, settings: Any, args: tuple, kwargs: di
         return await adspy_call(module, args, kwargs)
     if impl == "shadow":
         return await _runner("arun_shadow")(shadow_call(module, d, args, kwargs, keybox))
+    circuit = STATE.circuit
+    start = time.perf_counter() if circuit is not None else 0.0
     try:
         result = await anative_call(module, args, kwargs)
     except Exception as exc:
         if not _can_fall_back(module, d, settings):
+            _native_failed(module, d, start)
             raise
-        _fell_back(module, d, exc, info)
+        _fell_back(module, d, exc, info, start)
         return await adspy_call(module, args, kwargs)
-    if STATE.circuit is not None:
-        STATE.circuit.record_success(type(module).module_type)
+    if circuit is not None:
+        circuit.record_success(type(module).module_type, time.perf_counter() - start)
     return result
 
 
 def call(module: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
-    settings, d, keybox = route(module, kwargs)
-    if settings.call_timeout_s is not None:
-        return _deadline(module, settings.call_timeout_s, _timed_call, module, d, settings, args, kwargs, keybox)
-    return _timed_call(module, d, settings, args, kwargs, keybox)
-
-
-def _timed_call(module: Any, d: Decision, settings: Any, args: tuple, kwargs: dict[str, Any], keybox: list[str]) -> Any:
-    if not telemetry.has_listeners(_ROUTE):
+    watch = telemetry.watching   # None unless a route listener, dspex.metrics or OpenTelemetry is on
+    if watch is None:
+        settings, d, keybox = route(module, kwargs)
+        if settings.call_timeout_s is not None:
+            return _deadline(module, settings.call_timeout_s, _run, module, d, settings, args, kwargs, keybox, None)
         return _run(module, d, settings, args, kwargs, keybox, None)
-    start = time.perf_counter()
+    token = watch.start(module, "call")   # before routing: flag evaluations happen inside the watched call
     info: dict[str, Any] = {}
+    d = None
     try:
-        return _run(module, d, settings, args, kwargs, keybox, info)
+        settings, d, keybox = route(module, kwargs)
+        if settings.call_timeout_s is not None:
+            result = _deadline(module, settings.call_timeout_s, _run, module, d, settings, args, kwargs, keybox, info)
+        else:
+            result = _run(module, d, settings, args, kwargs, keybox, info)
     except BaseException as exc:
-        info["error"] = type(exc).__name__
+        watch.end(token, module, "call", d, info, exc)
         raise
-    finally:
-        _emit_route(module, "call", d, start, info)
+    watch.end(token, module, "call", d, info, None)
+    return result
 
 
 async def acall(module: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
-    settings, d, keybox = route(module, kwargs)
-    if settings.call_timeout_s is None:
-        return await _timed_acall(module, d, settings, args, kwargs, keybox)
+    watch = telemetry.watching
+    if watch is None:
+        settings, d, keybox = route(module, kwargs)
+        run = _arun(module, d, settings, args, kwargs, keybox, None)
+        return await (run if settings.call_timeout_s is None else _timed(module, settings.call_timeout_s, run))
+    token = watch.start(module, "acall")
+    info: dict[str, Any] = {}
+    d = None
+    try:
+        settings, d, keybox = route(module, kwargs)
+        run = _arun(module, d, settings, args, kwargs, keybox, info)
+        result = await (run if settings.call_timeout_s is None else _timed(module, settings.call_timeout_s, run))
+    except BaseException as exc:
+        watch.end(token, module, "acall", d, info, exc)
+        raise
+    watch.end(token, module, "acall", d, info, None)
+    return result
+
+
+async def _timed(module: Any, seconds: float, run: Any) -> Any:
     import asyncio
 
     try:
-        return await asyncio.wait_for(_timed_acall(module, d, settings, args, kwargs, keybox), settings.call_timeout_s)
+        return await asyncio.wait_for(run, seconds)
     except asyncio.TimeoutError:
-        raise _timeout_error(module, settings.call_timeout_s) from None
-
-
-async def _timed_acall(module: Any, d: Decision, settings: Any, args: tuple, kwargs: dict[str, Any],
-                       keybox: list[str]) -> Any:
-    if not telemetry.has_listeners(_ROUTE):
-        return await _arun(module, d, settings, args, kwargs, keybox, None)
-    start = time.perf_counter()
-    info: dict[str, Any] = {}
-    try:
-        return await _arun(module, d, settings, args, kwargs, keybox, info)
-    except BaseException as exc:
-        info["error"] = type(exc).__name__
-        raise
-    finally:
-        _emit_route(module, "acall", d, start, info)
+        raise _timeout_error(module, seconds) from None
 
 
 def _timeout_error(module: Any, seconds: float) -> CallTimeoutError:
@@ -218,26 +235,6 @@ def _pool() -> Any:
 
         _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="dspex-call")
     return _POOL
-
-
-def _emit_route(module: Any, operation: str, d: Decision, start: float, info: dict[str, Any]) -> None:
-    r = module._dspex
-    telemetry.emit(
-        _ROUTE,
-        {"duration": time.perf_counter() - start},
-        {
-            "operation": operation,
-            "implementation": info.get("implementation", d.implementation),
-            "native_available": r.static_status()[0],
-            "reason": info.get("reason", d.reason),
-            "variant": d.variant,
-            "flag_key": r.spec.flag_key,
-            "module_type": type(module).module_type,
-            "module_name": r.name,
-            "source": d.source,
-            "error": info.get("error"),
-        },
-    )
 
 
 def _runner(name: str) -> Any:

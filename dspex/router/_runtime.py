@@ -98,7 +98,10 @@ def _apply(settings: Settings, *, provider: Any = _UNSET, flags_given: bool = Fa
     if settings.adaptive.enabled:
         from ._circuit import Circuit
 
-        STATE.circuit = Circuit(settings.adaptive.failure_threshold, settings.adaptive.reset_after_s)
+        a = settings.adaptive
+        STATE.circuit = Circuit(a.failure_threshold, a.reset_after_s, window=a.window, min_calls=a.min_calls,
+                                max_error_rate=a.max_error_rate, latency_slo_ms=a.latency_slo_ms,
+                                latency_quantile=a.latency_quantile)
     else:
         STATE.circuit = None
 

@@ -21,7 +21,8 @@ __all__ = ["Settings", "build_settings", "find_pyproject", "KEYS", "ADAPTIVE_KEY
 
 KEYS = ("lm", "flags", "implementation_preference", "allow_fallback", "module_overrides", "shadow", "adaptive",
         "call_timeout_s")
-ADAPTIVE_KEYS = ("enabled", "failure_threshold", "reset_after_s")
+ADAPTIVE_KEYS = ("enabled", "failure_threshold", "reset_after_s", "window", "min_calls", "max_error_rate",
+                 "latency_slo_ms", "latency_quantile")
 # [tool.dspex] keys that belong to the parity gate (dspex parity / status), not to the router: skipped here.
 GATE_KEYS = frozenset({"parity_modules"})
 GATE_ENV_PREFIX = "DSPEX_PARITY_"   # the parity suite's knobs (examples, profile): not router settings
@@ -33,6 +34,11 @@ class AdaptiveSettings:
     enabled: bool = False
     failure_threshold: int = 5
     reset_after_s: float = 60.0
+    window: int = 100                      # native calls the rate and latency rules look back over
+    min_calls: int = 20                    # calls in the window before those rules may open the circuit
+    max_error_rate: float | None = None    # e.g. 0.2: open when 20% of the window failed
+    latency_slo_ms: float | None = None    # e.g. 500: open when the window's latency quantile exceeds it
+    latency_quantile: float = 0.95
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +121,11 @@ def _model() -> Any:
         enabled: bool = False
         failure_threshold: int = Field(5, ge=1)
         reset_after_s: float = Field(60.0, gt=0)
+        window: int = Field(100, ge=1)
+        min_calls: int = Field(20, ge=1)
+        max_error_rate: float | None = Field(None, gt=0, le=1)
+        latency_slo_ms: float | None = Field(None, gt=0)
+        latency_quantile: float = Field(0.95, gt=0, le=1)
 
     class _Settings(BaseModel):
         model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)

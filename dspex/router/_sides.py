@@ -27,9 +27,10 @@ def _native_settings() -> Any:
 
 
 
-def _own_lm(module: Any) -> Any:
-    """The LM a Predict-shaped module (Predict, ChainOfThought's inner predict) carries itself."""
-    if module._dspex.spec.module_type == "predict":
+def _own_lm(module: Any, spec: Any = None) -> Any:
+    """The LM a Predict-shaped module (Predict, ChainOfThought's inner predict) carries itself; ``spec`` for an
+    engine instance, which has no routing of its own."""
+    if (spec or module._dspex.spec).module_type == "predict":
         return getattr(module, "lm", None)
     return getattr(getattr(module, "predict", None), "lm", None)
 
@@ -63,7 +64,7 @@ def _dspy_lm(module: Any, target: Any, kwargs: dict[str, Any], lm: Any) -> Itera
         kwargs = {k: v for k, v in kwargs.items() if k != "lm"}
     if module._dspex.spec.lm_kwarg:
         if chosen is None:
-            own = _own_lm(target)
+            own = _own_lm(target, module._dspex.spec)
             chosen = own if own is not None and not isinstance(own, dspy.BaseLM) else None
         if chosen is not None:
             kwargs = {**kwargs, "lm": as_dspy_lm(chosen)}

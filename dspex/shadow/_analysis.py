@@ -44,6 +44,38 @@ def _summary(values: list[float]) -> dict[str, float | None]:
             "n": len(values)}
 
 
+def _costs(pairs: list[tuple[Any, ...]]) -> dict[str, Any] | None:
+    """Honest paired costs: each side's own compute (its duration minus its LM wait), LM calls and tokens per call,
+    and what a canary changes end to end: the same LM wait plus native's own compute instead of DSPy's. The replayed
+    candidate never waits for the LM, so its duration is never shown as a latency."""
+    full = [p for p in pairs if len(p) >= 7]
+    if not full:
+        return None
+    c_own = [max(0.0, p[0] - p[2]) for p in full]
+    d_own = [max(0.0, p[1] - p[3]) for p in full]
+    saves = [c - d for c, d in zip(c_own, d_own)]
+    tokens = [p[6] for p in full if p[6] is not None]
+    control_total = statistics.median(p[0] for p in full)
+    return {
+        "n": len(full),
+        "dspy": {"own_ms": statistics.median(c_own), "lm_wait_ms": statistics.median(p[2] for p in full),
+                 "total_ms": control_total, "lm_calls_per_call": sum(p[4] for p in full) / len(full),
+                 "tokens_per_call": sum(tokens) / len(tokens) if tokens else None},
+        "native": {"own_ms": statistics.median(d_own), "lm_calls_per_call": sum(p[5] for p in full) / len(full)},
+        "canary": {"dspy_ms": control_total, "saves_ms": statistics.median(saves),
+                   "native_ms": control_total - statistics.median(saves)},
+    }
+
+
+def _record_costs(r: dict[str, Any]) -> tuple[Any, ...] | None:
+    c, d = r.get("control") or {}, r.get("candidate") or {}
+    keys = ("duration_ms", "lm_wait_ms", "lm_calls")
+    if any(c.get(k) is None for k in keys) or any(d.get(k) is None for k in keys):
+        return None
+    return (c["duration_ms"], d["duration_ms"], c["lm_wait_ms"], d["lm_wait_ms"], c["lm_calls"], d["lm_calls"],
+            c.get("tokens"))
+
+
 def _module_key(r: dict[str, Any]) -> str:
     name = r.get("module_name")
     return f"{r.get('module_type')}:{name}" if name else str(r.get("module_type"))
@@ -75,7 +107,7 @@ def analyse(read: LogRead, threshold: float = 0.02, min_comparisons: int = 200, 
         lines = lines_by_module.get(module, [])
         counts: Counter[str] = Counter()
         noise_fields: Counter[str] = Counter()
-        latency: list[tuple[float, float]] = []
+        latency: list[tuple[Any, ...]] = []
         for s in stats.get(module, []):
             counts.update(s.get("counts", {}))
             noise_fields.update(s.get("noise_fields", {}))
@@ -104,7 +136,7 @@ def analyse(read: LogRead, threshold: float = 0.02, min_comparisons: int = 200, 
         real_divergent = max(0, divergent - noise_only)
         low, high = wilson(real_divergent, comparisons)
         if not latency:
-            latency = [(r["control"]["duration_ms"], r["candidate"]["duration_ms"]) for r in lines
+            latency = [_record_costs(r) or (r["control"]["duration_ms"], r["candidate"]["duration_ms"]) for r in lines
                        if (r.get("control") or {}).get("duration_ms") is not None
                        and (r.get("candidate") or {}).get("duration_ms") is not None]
         ready = comparisons >= min_comparisons and high <= threshold
@@ -117,9 +149,8 @@ def analyse(read: LogRead, threshold: float = 0.02, min_comparisons: int = 200, 
             "noise_only": noise_only, "kinds": dict(kinds), "rate": real_divergent / comparisons if comparisons else 0.0,
             "ci95": [low, high], "fields": fields, "noise_runs": noise_runs,
             "dropped": counts["dropped"], "sampled_out": counts["sampled_out"], "log_errors": counts["log_errors"],
-            "latency_ms": {"control": _summary([c for c, _ in latency]),
-                           "candidate": _summary([d for _, d in latency]),
-                           "candidate_minus_control": _summary([d - c for c, d in latency])},
+            "latency_ms": {"control": _summary([p[0] for p in latency])},
+            "costs": _costs(latency),
             "examples": [{"id": r.get("id"), "kind": r.get("kind"), "fields": r.get("fields"),
                           "inputs": r.get("inputs"), "source": r.get("_source")} for r in lines[:examples]],
             "verdict": "ready for canary" if ready else "not ready",

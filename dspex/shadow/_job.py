@@ -19,6 +19,7 @@ from ._compare import Rules, compare_errors, compare_results
 from ._diff import positional_mismatches, transcript_diff
 from ._jsonsafe import error_info
 from ._lm import LMCall, ShadowReplayError, Transcript, lm_attributes, make_recorder, make_replayer
+from ._transcript import lm_cost
 from ._record import build_record
 from ._settings import ShadowSettings
 
@@ -140,8 +141,11 @@ class ShadowJob:
         matched = kind == "divergence" and not diffs and prompt_diff is None
         counter = "matched" if matched else ("candidate_errors" if kind == "candidate_error" else "diverged")
         fields = sorted(diffs) + (["<prompt>"] if prompt_diff else [])
+        c_lm, c_calls, c_tokens = lm_cost(self.transcript)
+        d_lm, d_calls, _ = lm_cost(outcome.requests)
         compared = self.runtime.stats.record_comparison(self.key, counter, [] if matched else fields,
-                                                        self.control_s * 1000, outcome.seconds * 1000)
+                                                        self.control_s * 1000, outcome.seconds * 1000,
+                                                        (c_lm, d_lm, c_calls, d_calls, c_tokens))
         if not matched:
             self._publish(kind, outcome, diffs, prompt_diff, mismatch_items)
         self.runtime.maybe_write_stats(self.key, compared)
@@ -180,6 +184,7 @@ class ShadowJob:
             transcript=self.transcript,
             candidate_transcript=outcome.requests if self.settings.mode == "live" else None,
             lm_attrs=lm_attributes(self.call.lm), notes=self._notes(outcome),
+            candidate_requests=outcome.requests,
         )
         self.runtime.write(record)
         self.runtime.emit(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+import time
 from typing import Any, Callable
 
 from .. import hooks
@@ -90,6 +91,8 @@ class _RecorderCore(_Forwarding):
 
     def __call__(self, prompt: Any = None, messages: Any = None, **kwargs: Any) -> Any:
         entry = LMCall(messages=list(messages) if messages is not None else None, kwargs=dict(kwargs), prompt=prompt)
+        before = _last_history(self._inner)
+        start = time.perf_counter()
         try:
             if prompt is not None:
                 outputs = self._inner(prompt, messages=messages, **kwargs)
@@ -98,16 +101,18 @@ class _RecorderCore(_Forwarding):
             else:
                 outputs = self._inner(messages=messages, **kwargs)
         except BaseException as exc:
-            entry.error = exc
+            entry.error, entry.seconds = exc, time.perf_counter() - start
             self.transcript.add(entry)
             raise
-        entry.outputs = outputs
+        entry.outputs, entry.seconds, entry.usage = outputs, time.perf_counter() - start, _usage(self._inner, before)
         self.transcript.add(entry)
         return outputs
 
     async def acall(self, prompt: Any = None, messages: Any = None, **kwargs: Any) -> Any:
         entry = LMCall(messages=list(messages) if messages is not None else None, kwargs=dict(kwargs), prompt=prompt)
         args = (prompt,) if prompt is not None else ()
+        before = _last_history(self._inner)
+        start = time.perf_counter()
         try:
             inner_acall = getattr(self._inner, "acall", None)
             if not args and hooks.bridge is not None:
@@ -117,12 +122,27 @@ class _RecorderCore(_Forwarding):
             else:
                 outputs = await asyncio.to_thread(self._inner, *args, messages=messages, **kwargs)
         except BaseException as exc:
-            entry.error = exc
+            entry.error, entry.seconds = exc, time.perf_counter() - start
             self.transcript.add(entry)
             raise
-        entry.outputs = outputs
+        entry.outputs, entry.seconds, entry.usage = outputs, time.perf_counter() - start, _usage(self._inner, before)
         self.transcript.add(entry)
         return outputs
+
+
+def _last_history(lm: Any) -> Any:
+    history = getattr(lm, "history", None)
+    return history[-1] if isinstance(history, list) and history else None
+
+
+def _usage(lm: Any, before: Any) -> dict[str, Any] | None:
+    """The usage the LM's own history (dspy.LM, dspex.LM) recorded for the call just made, if it recorded one.
+    Under concurrency another call may land in between; the report treats tokens as an estimate."""
+    last = _last_history(lm)
+    if last is None or last is before or not isinstance(last, dict):
+        return None
+    usage = last.get("usage")
+    return dict(usage) if isinstance(usage, dict) and usage else None
 
 
 class TranscriptReplay(_Forwarding):
@@ -147,10 +167,11 @@ class TranscriptReplay(_Forwarding):
         self._init_base()
 
     def _serve(self, messages: Any, kwargs: dict[str, Any], prompt: Any) -> Any:
+        start = time.perf_counter()
         with self._lock:
             index = len(self.requests)
-            self.requests.append(LMCall(messages=list(messages) if messages is not None else None,
-                                        kwargs=dict(kwargs), prompt=prompt))
+            asked = LMCall(messages=list(messages) if messages is not None else None, kwargs=dict(kwargs), prompt=prompt)
+            self.requests.append(asked)
             chosen = self._match(index, messages, kwargs, prompt)
             if chosen is None:
                 self.mismatches.append((index, None))
@@ -161,6 +182,7 @@ class TranscriptReplay(_Forwarding):
                 )
             self._used[chosen] = True
             recorded = self._calls[chosen]
+        asked.seconds = time.perf_counter() - start   # the replayed "LM wait": serving from memory
         if recorded.error is not None:
             raise recorded.error
         return recorded.outputs

@@ -120,7 +120,8 @@ def _shape_error(r: dict[str, Any]) -> str | None:
     if kind == "stats":
         latency = r.get("latency_ms")
         ok_latency = latency is None or (isinstance(latency, list) and all(
-            isinstance(p, list) and len(p) == 2 and all(_number(x) and x is not None for x in p) for p in latency))
+            isinstance(p, list) and len(p) in (2, 7) and all(_number(x) and x is not None for x in p[:6])
+            and _number(p[6 % len(p)]) for p in latency))
         if not (isinstance(r.get("counts"), dict) and _int_map(r["counts"]) and _int_map(r.get("noise_fields"))
                 and _int_map(r.get("fields")) and ok_latency):
             return "stats counts"

@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from ._jsonsafe import error_info, redact_fields, to_jsonable, versions
 from ._lm import LMCall
+from ._transcript import lm_cost
 from ._redact import REDACTED, Redactor
 
 __all__ = ["signature_spec", "type_name", "transcript_json", "build_record", "iso_time"]
@@ -85,12 +86,19 @@ def _cleaned(value: Any, clean: Callable[[Any], Any] | None) -> Any:
         return f"<clean failed: {type(exc).__name__}>"
 
 
+def _lm_side(calls: Sequence[LMCall]) -> dict[str, Any]:
+    """What the LM took of one side's duration: the rest is that implementation's own compute."""
+    wait_ms, count, tokens = lm_cost(list(calls))
+    return {"lm_wait_ms": round(wait_ms, 3), "lm_calls": count, "tokens": tokens}
+
+
 def build_record(
     *, kind: str, call: Any, settings: Any, run_id: str, call_id: str, started: float, control: Any,
     control_error: BaseException | None, control_s: float, candidate: Any, candidate_error: BaseException | None,
     candidate_s: float | None, differences: Mapping[str, Mapping[str, Any]], prompt_diff: str | None,
     mismatches: list[dict[str, Any]], transcript: Sequence[LMCall], candidate_transcript: Sequence[LMCall] | None,
     lm_attrs: Mapping[str, Any], notes: Mapping[str, Any] | None = None,
+    candidate_requests: Sequence[LMCall] | None = None,
 ) -> dict[str, Any]:
     clean = settings.clean
     inputs = to_jsonable(dict(call.inputs))
@@ -119,10 +127,12 @@ def build_record(
         "demos": to_jsonable(getattr(call, "demos", None)),
         "config": to_jsonable(getattr(call, "config", None)),
         "control": {"output": _cleaned(control, clean) if control_error is None else None,
-                    "error": error_info(control_error), "duration_ms": round(control_s * 1000, 3)},
+                    "error": error_info(control_error), "duration_ms": round(control_s * 1000, 3),
+                    **_lm_side(transcript)},
         "candidate": {"output": _cleaned(candidate, clean) if candidate_error is None and kind != "timeout" else None,
                       "error": error_info(candidate_error),
-                      "duration_ms": None if candidate_s is None else round(candidate_s * 1000, 3)},
+                      "duration_ms": None if candidate_s is None else round(candidate_s * 1000, 3),
+                      **_lm_side(candidate_requests or ())},
         "differences": diffs,
         "fields": sorted(diffs),
         "prompt_diff": prompt_diff,

@@ -25,7 +25,9 @@ class _Module:
         self.counts: Counter[str] = Counter()
         self.fields: Counter[str] = Counter()          # candidate divergences per field
         self.noise_fields: Counter[str] = Counter()    # control-vs-control divergences per field
-        self.latency: list[tuple[float, float]] = []   # (control_ms, candidate_ms) reservoir
+        # (control_ms, candidate_ms[, control_lm_ms, candidate_lm_ms, control_lm_calls, candidate_lm_calls,
+        #  control_tokens]) reservoir: paired durations and what the LM took of each
+        self.latency: list[tuple[Any, ...]] = []
         self.seen = 0
 
 
@@ -51,7 +53,7 @@ class ShadowStats:
             return m.counts["compared"]
 
     def record_comparison(self, key: tuple[str, str | None], outcome: str, fields: list[str],
-                          control_ms: float, candidate_ms: float | None) -> int:
+                          control_ms: float, candidate_ms: float | None, costs: tuple[Any, ...] = ()) -> int:
         with self._lock:
             m = self._module(key)
             m.counts["compared"] += 1
@@ -59,7 +61,8 @@ class ShadowStats:
             m.fields.update(fields)
             if candidate_ms is not None:
                 m.seen += 1
-                pair = (round(control_ms, 3), round(candidate_ms, 3))
+                pair = (round(control_ms, 3), round(candidate_ms, 3),
+                        *(round(c, 3) if isinstance(c, float) else c for c in costs))
                 if len(m.latency) < _RESERVOIR:
                     m.latency.append(pair)
                 else:

@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["LMCall", "Transcript"]
+__all__ = ["LMCall", "Transcript", "lm_cost"]
 
 
 @dataclass(slots=True)
@@ -18,6 +18,8 @@ class LMCall:
     outputs: Any = None
     error: BaseException | None = None
     prompt: Any = None
+    seconds: float = 0.0          # how long the LM took to answer (the caller's LM wait for this call)
+    usage: dict[str, Any] | None = None   # token usage, when the LM's history reports it
 
 
 @dataclass(slots=True)
@@ -34,3 +36,9 @@ class Transcript:
     def snapshot(self) -> list[LMCall]:
         with self.lock:
             return list(self.calls)
+
+
+def lm_cost(calls: list[LMCall]) -> tuple[float, int, int | None]:
+    """``(LM wait in ms, LM calls, total tokens or None when no call reported usage)`` of a transcript."""
+    tokens = [c.usage.get("total_tokens") for c in calls if c.usage and c.usage.get("total_tokens") is not None]
+    return sum(c.seconds for c in calls) * 1000, len(calls), (sum(tokens) if tokens else None)

@@ -1,7 +1,10 @@
 """``dspex shadow report LOG...``: per module, how often native diverges from DSPy and whether it may go live.
 
 Prints comparisons, the divergence rate with its 95% Wilson interval, the diverging fields (with live-mode noise
-set apart), example divergences, paired latency, and a verdict: *ready for canary* when there are at least
+set apart), example divergences, paired costs per call (each side's own compute, i.e. its duration minus its LM
+wait, LM calls and tokens) with the end-to-end change a canary brings ("native saves X ms of Y ms per call": the
+same LM wait, native's own compute instead of DSPy's; a replayed candidate's duration is never shown as a
+latency, since it never waits for the LM), and a verdict: *ready for canary* when there are at least
 ``--min-comparisons`` comparisons and the interval's upper bound is at most ``--threshold``. Exit code 0, or with
 ``--fail-unready`` 1 when some module is not ready; 2 on bad arguments or input that holds no divergence-log line.
 Names from the log are printed as text, never as rich markup.
@@ -17,7 +20,7 @@ from typing import Any, Sequence
 from ._analysis import analyse
 from ._read import read_for_cli, read_logs
 
-__all__ = ["main", "build_report"]
+__all__ = ["main", "build_report", "cost_cells"]
 
 
 def build_report(logs: Sequence[str | Path], threshold: float = 0.02, min_comparisons: int = 200,
@@ -26,7 +29,21 @@ def build_report(logs: Sequence[str | Path], threshold: float = 0.02, min_compar
 
 
 def _ms(v: float | None) -> str:
-    return "-" if v is None else f"{v:.1f}"
+    return "-" if v is None else f"{v:.2f}" if abs(v) < 10 else f"{v:.1f}"
+
+
+def cost_cells(costs: dict[str, Any] | None) -> tuple[str, str]:
+    """``(per call, canary)`` texts: own compute and LM use per implementation, and what a canary changes."""
+    if not costs:
+        return "no LM timing in these logs (written by an older dspex)", "-"
+    d, n, c = costs["dspy"], costs["native"], costs["canary"]
+    tokens = "" if d["tokens_per_call"] is None else f", {d['tokens_per_call']:.0f} tokens"
+    per_call = (f"own compute dspy {_ms(d['own_ms'])} / native {_ms(n['own_ms'])} ms; "
+                f"LM {d['lm_calls_per_call']:.2g} / {n['lm_calls_per_call']:.2g} calls{tokens}, "
+                f"{_ms(d['lm_wait_ms'])} ms wait")
+    verb = "saves" if c["saves_ms"] >= 0 else "adds"
+    canary = f"native {verb} {_ms(abs(c['saves_ms']))} ms of {_ms(c['dspy_ms'])} ms per call"
+    return per_call, canary
 
 
 def _render(report: dict[str, Any]) -> None:
@@ -38,26 +55,28 @@ def _render(report: dict[str, Any]) -> None:
     console = Console()
     table = Table(title=f"dspex shadow report (ready: >= {report['min_comparisons']} comparisons and "
                         f"95% upper bound <= {report['threshold']:.1%})")
-    for col in ("module", "comparisons", "divergent", "rate [95% CI]", "diverging fields",
-                "latency ms dspy / native (median, p95)", "verdict"):
+    for col in ("module", "comparisons", "divergent", "rate [95% CI]", "diverging fields", "verdict"):
         table.add_column(col)
     for module, m in report["modules"].items():
         fields = ", ".join(
             f"{plain_text(name)} {f['count']}" + ("" if f["real"] else f" (noise {f['noise_rate']:.0%})")
             for name, f in list(m["fields"].items())[:5]
         ) or "-"
-        lat = m["latency_ms"]
-        latency = (f"{_ms(lat['control']['median'])} / {_ms(lat['candidate']['median'])}, "
-                   f"{_ms(lat['control']['p95'])} / {_ms(lat['candidate']['p95'])}")
         low, high = m["ci95"]
         verdict = cell(m["verdict"], "green" if m["verdict"] == "ready for canary" else "red")
         verdict.append("\n" + m["verdict_reason"], style="")
         table.add_row(cell(module), str(m["comparisons"]), str(m["real_divergent"]),
-                      cell(f"{m['rate']:.2%} [{low:.2%}, {high:.2%}]"), cell(fields), latency, verdict)
+                      cell(f"{m['rate']:.2%} [{low:.2%}, {high:.2%}]"), cell(fields), verdict)
         lost = {k: m[k] for k in ("dropped", "log_errors") if m.get(k)}
         if lost:
             table.add_row(cell(f"  {module}: comparisons lost: {lost}", "yellow"))
     console.print(table)
+    for module, m in report["modules"].items():
+        per_call, canary = cost_cells(m.get("costs"))
+        n = (m.get("costs") or {}).get("n")
+        paired = f" (medians of {n} paired calls)" if n else ""
+        console.print(cell(f"  {module} per call{paired}: {per_call}. Canary, end to end: {canary}."),
+                      highlight=False, soft_wrap=True)
     for module, m in report["modules"].items():
         for ex in m["examples"]:
             console.print(cell(f"  {module} {ex['kind']} {ex['id']}: fields {ex['fields']} inputs "

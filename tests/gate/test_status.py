@@ -37,8 +37,9 @@ def test_status_rows(flags_copy):
 def test_status_with_a_shadow_log(shadow_log, flags_copy, capsys):
     log = shadow_log
     rows = {r.module_type: r for r in build_status(flags_copy, shadow_logs=[str(log)]).rows}
-    assert rows["predict"].shadow == "20.00% of 10 (not ready)"
+    assert rows["predict"].shadow.startswith("20.00% of 10 (not ready); canary: native ")
+    assert rows["predict"].shadow.endswith(" ms per call")
     assert rows["chain_of_thought"].shadow == "no shadow data"
     assert main(["status", "--markdown", "--flags-dir", str(flags_copy), "--shadow-log", str(log)]) == 0
-    assert "| 20.00% of 10 (not ready) |" in capsys.readouterr().out
+    assert "| 20.00% of 10 (not ready); canary: native " in capsys.readouterr().out
     assert main(["status", "--flags-dir", str(flags_copy), "--shadow-log", str(log)]) == 0   # the rich table

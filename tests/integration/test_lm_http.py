@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import dspy
 import pytest
 
-import dspex.lm._http as http_mod
+import dspex.lm._retry as retry_mod
 import dspex.native as native
 from dspex.errors import ConfigError, LMError
 from dspex.lm import LM
@@ -28,7 +28,7 @@ def server() -> Iterator[OpenAICompatServer]:
 
 @pytest.fixture
 def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(http_mod, "_MAX_BACKOFF_S", 0.001)
+    monkeypatch.setattr(retry_mod, "MAX_BACKOFF_S", 0.001)
 
 
 @pytest.fixture
@@ -237,9 +237,9 @@ def test_state_moves_between_dspy_and_dspex() -> None:
 
 
 def test_history_is_capped(server: OpenAICompatServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    import dspex.lm._client as client
+    import dspex.lm._complete as complete
 
-    monkeypatch.setattr(client, "HISTORY_SIZE", 3)
+    monkeypatch.setattr(complete, "HISTORY_SIZE", 3)
     lm = LM("openai/test", api_base=server.api_base, api_key="k", cache=False)
     for i in range(5):
         lm(f"m{i}")

@@ -179,7 +179,7 @@ def test_adaptive_circuit_opens_after_consecutive_native_failures(lm, events):
         assert m() == "dspy"                          # native raised, DSPy answered
     assert circuit[-1][2]["state"] == "open"
     assert m() == "dspy"
-    assert last(seen)[1].endswith("adaptive circuit open -> dspy")
+    assert last(seen)[1].endswith("adaptive circuit open (consecutive_failures: 3 native failures in a row >= 3) -> dspy")
     state["fail"] = False
     import time
 

@@ -1,0 +1,176 @@
+"""One completion, start to end, shared by ``LM.__call__``, ``acall``, ``stream`` and ``astream``.
+
+:func:`prepare` turns a call (``prompt=`` / ``messages=`` / an lm15 ``Request``, plus kwargs merged over the LM's
+defaults) into a request; :func:`finish` reads the answer DSPy's way, caches it, and records it (history with
+usage and cost, DSPy's books when DSPy is loaded, metrics / OpenTelemetry when they listen).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from .. import hooks
+from ..errors import ConfigError, LMError
+from . import _observe
+from ._lm15 import is_request, request_payload, to_response
+
+__all__ = ["Prepared", "prepare", "finish", "outputs_of", "cost_of", "HISTORY_SIZE", "CACHE_SIZE"]
+
+HISTORY_SIZE = 10_000
+CACHE_SIZE = 1_024
+
+
+@dataclass(slots=True)
+class Prepared:
+    prompt: Any
+    messages: Any
+    kwargs: dict[str, Any]        # the call's own kwargs (history)
+    payload: dict[str, Any]
+    wire: Any
+    api_key: str | None
+    timeout: float
+    num_retries: int
+    headers: dict[str, str] | None
+    key: str | None               # cache key, None when the cache is off
+    request: Any                  # the lm15 Request, when the call was made with one
+    logprobs: bool
+    token: Any = None             # what the observer asked to get back
+
+
+def prepare(lm: Any, prompt: Any, messages: Any, kwargs: dict[str, Any]) -> Prepared:
+    request = None
+    if is_request(prompt) or is_request(kwargs.get("request")):
+        request = prompt if is_request(prompt) else kwargs.pop("request")
+        extra = set(kwargs) - {"cache", "rollout_id"}
+        if extra or messages is not None:
+            raise ConfigError(f"Generation options belong in the Request's config, not beside it: {sorted(extra)}.")
+        if request.model != lm.model:
+            raise ConfigError(f"Request.model {request.model!r} must match the LM's model {lm.model!r}.")
+        prompt = None
+        merged = dict(kwargs)
+    else:
+        if messages is None:
+            if not isinstance(prompt, str):
+                raise ConfigError("Call the LM with messages=[{'role': 'user', 'content': ...}] or a prompt string.")
+            messages = [{"role": "user", "content": prompt}]
+        merged = {**lm.kwargs, **kwargs}
+    use_cache = merged.pop("cache", lm.cache)
+    timeout = merged.pop("timeout", lm.timeout)
+    num_retries = merged.pop("num_retries", lm.num_retries)
+    rollout_id = merged.pop("rollout_id", None)
+    api_key = merged.pop("api_key", None) or lm.api_key
+    base = merged.pop("api_base", None) or merged.pop("base_url", None)
+    wire = lm._wire if base is None else lm._wire_for(base)
+    headers = merged.pop("extra_headers", None)
+    merged.pop("num_generations", None)
+    merged.pop("stream", None)
+    if request is not None:
+        payload = request_payload(request, lm.request_model)
+        messages = payload["messages"]
+    else:
+        payload = {"model": lm.request_model, "messages": messages}
+        payload.update((k, v) for k, v in merged.items() if v is not None)
+    key = json.dumps([wire.url, rollout_id, payload], sort_keys=True, default=repr) if use_cache else None
+    return Prepared(prompt, messages, kwargs, payload, wire, api_key, timeout, num_retries, headers, key, request,
+                    bool(payload.get("logprobs")))
+
+
+def cached(lm: Any, prep: Prepared) -> Any:
+    """The call's answer from the LM's memory cache (recorded like DSPy records a hit), or None."""
+    if prep.key is None:
+        return None
+    with lm._cache_lock:
+        hit = lm._cache.get(prep.key)
+        if hit is not None:
+            lm._cache.move_to_end(prep.key)
+    if hit is None:
+        return None
+    return finish(lm, prep, hit[0], hit[1], cache_hit=True)
+
+
+def outputs_of(response: Any, url: str, logprobs: bool) -> list[Any]:
+    """DSPy's reading of a chat completion: strings, or dicts when there is more than text."""
+    if not isinstance(response, dict) or not isinstance(response.get("choices"), list):
+        raise LMError(f"LM at {url} answered without a 'choices' list; is it an OpenAI-compatible endpoint?")
+    outputs: list[dict[str, Any]] = []
+    for choice in response["choices"]:
+        message = choice.get("message")
+        output: dict[str, Any] = {"text": message.get("content") if message is not None else choice.get("text")}
+        if message is not None and message.get("reasoning_content"):
+            output["reasoning_content"] = message["reasoning_content"]
+        if logprobs:
+            output["logprobs"] = choice.get("logprobs")
+        if message is not None and message.get("tool_calls"):
+            output["tool_calls"] = message["tool_calls"]
+        outputs.append(output)
+    if all(len(o) == 1 for o in outputs):
+        return [o["text"] for o in outputs]
+    return outputs
+
+
+def cost_of(lm: Any, usage: dict[str, Any]) -> float | None:
+    """USD for one call: what the server reports (``usage.cost``, as OpenRouter-style gateways send), else the
+    LM's ``pricing`` ({"input": $, "output": $} per million tokens) times the usage; None when neither is known."""
+    reported = usage.get("cost")
+    if isinstance(reported, (int, float)) and not isinstance(reported, bool):
+        return float(reported)
+    pricing = lm.pricing
+    if not pricing or not usage:
+        return None
+    inp, out = usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0
+    return (inp * pricing.get("input", 0.0) + out * pricing.get("output", 0.0)) / 1_000_000
+
+
+def finish(lm: Any, prep: Prepared, response: dict[str, Any], outputs: Any = None, cache_hit: bool = False) -> Any:
+    if outputs is None:
+        outputs = outputs_of(response, prep.wire.url, prep.logprobs)
+        if prep.key is not None:
+            with lm._cache_lock:
+                lm._cache[prep.key] = (response, outputs)
+                if len(lm._cache) > CACHE_SIZE:
+                    lm._cache.popitem(last=False)
+    usage = {} if cache_hit else dict(response.get("usage") or {})
+    cost = cost_of(lm, usage)
+    result = to_response(prep.request, response, lm.model) if prep.request is not None else list(outputs)
+    _record(lm, prep, response, outputs, usage, cost)
+    obs = _observe.observer
+    if obs is not None and (prep.token is not None or cache_hit):
+        obs.lm_end(prep.token, lm, response, usage, cost, None, cache_hit)
+    return result
+
+
+def failed(lm: Any, prep: Prepared, error: BaseException) -> None:
+    obs = _observe.observer
+    if obs is not None and prep.token is not None:
+        obs.lm_end(prep.token, lm, None, {}, None, error, False)
+
+
+def _record(lm: Any, prep: Prepared, response: dict[str, Any], outputs: Any, usage: dict[str, Any],
+            cost: float | None) -> None:
+    entry = {
+        "prompt": prep.prompt,
+        "messages": prep.messages,
+        "kwargs": {k: v for k, v in prep.kwargs.items() if not k.startswith("api_")},
+        "response": response,
+        "outputs": outputs,
+        "usage": usage,
+        "cost": cost,
+        "timestamp": datetime.datetime.now().isoformat(),
+        "uuid": str(uuid.uuid4()),
+        "model": lm.model,
+        "response_model": response.get("model"),
+        "model_type": lm.model_type,
+    }
+    if prep.request is not None:
+        entry["request"] = prep.request
+    history = lm.history
+    history.append(entry)
+    if len(history) > HISTORY_SIZE:
+        del history[: len(history) - HISTORY_SIZE]
+    bridge = hooks.bridge
+    if bridge is not None:  # a DSPy program: dspy.inspect_history, module history and usage see this call
+        bridge.record_lm(lm, prep.prompt, prep.messages, prep.kwargs, outputs, {"_dspex_entry": entry})

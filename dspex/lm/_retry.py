@@ -1,0 +1,206 @@
+"""POST a chat request and decode the answer: retries through tenacity, failures as typed ``dspex.errors``.
+
+The contract is the usual one: 429, 408, 409 and 5xx answers and connection failures are retried (``num_retries``
+times) with capped, jittered exponential backoff, ``Retry-After`` honoured (capped at 30 s); other 4xx answers are
+the caller's mistake and fail at once. The first attempt runs inline; tenacity (imported only then) drives the
+retries, so a healthy call pays nothing for them. No message ever includes the API key.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..errors import (
+    ContextWindowExceededError,
+    LMAuthenticationError,
+    LMConnectionError,
+    LMError,
+    LMRateLimitError,
+    LMResponseError,
+    LMServerError,
+    LMStatusError,
+    LMTimeoutError,
+)
+from ._wire import TimedOut, Unreachable, Wire
+
+__all__ = ["post_json", "apost_json", "request_headers", "status_error", "transport_error", "RETRY_STATUSES"]
+
+RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+MAX_BACKOFF_S = 8.0
+MAX_RETRY_AFTER_S = 30.0
+
+
+class _Retryable(Exception):
+    """One failed attempt worth another: carries the error to raise if it was the last, and Retry-After."""
+
+    def __init__(self, error: LMError, retry_after: float | None) -> None:
+        self.error = error
+        self.retry_after = retry_after
+
+
+def request_headers(api_key: str | None, extra: dict[str, str] | None) -> dict[str, str]:
+    headers = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": "dspex"}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    if extra:
+        headers.update(extra)
+    return headers
+
+
+def _retry_after(headers: dict[str, str]) -> float | None:
+    try:
+        return min(MAX_RETRY_AFTER_S, max(0.0, float(headers["retry-after"])))
+    except (KeyError, ValueError):
+        return None
+
+
+def _server_message(data: bytes) -> str:
+    try:
+        payload = json.loads(data)
+    except ValueError:
+        payload = None
+    message = None
+    if isinstance(payload, dict):
+        error = payload.get("error")
+        message = error.get("message") if isinstance(error, dict) else error if isinstance(error, str) else None
+    text = message if isinstance(message, str) and message else data.decode("utf-8", "replace")
+    return text[:500]
+
+
+def _context_window(status: int, data: bytes, said: str) -> bool:
+    """OpenAI's ``context_length_exceeded`` code, or the wording OpenAI-compatible servers (vLLM, ...) use."""
+    if status not in (400, 413):
+        return False
+    text = said.lower()
+    return b"context_length_exceeded" in data or "maximum context length" in text or "context window" in text
+
+
+def status_error(url: str, status: int, data: bytes, attempts: int) -> LMError:
+    said = _server_message(data)
+    if _context_window(status, data, said):
+        # the class agents (ReAct) catch to shorten their trajectory, DSPy's name and wording
+        error = ContextWindowExceededError(message=f"LM request to {url} failed with HTTP {status}: {said}")
+        error.url, error.attempts, error.status, error.body = url, attempts, status, said   # type: ignore[attr-defined]
+        return error
+    cls: type[LMStatusError] = LMStatusError
+    if status in (401, 403):
+        cls, hint = LMAuthenticationError, "the server rejected the credentials; check api_key= (or OPENAI_API_KEY)."
+    elif status == 404:
+        hint = "no such endpoint or model; check api_base= (usually ending in /v1) and the model name."
+    elif status == 429:
+        cls, hint = LMRateLimitError, "rate limited; lower the request rate or raise num_retries=."
+    elif status >= 500:
+        cls, hint = LMServerError, "the server failed; check its logs, or raise num_retries=."
+    else:
+        hint = "the server refused the request; check the call's kwargs against what the server accepts."
+    tries = f" after {attempts} attempts" if attempts > 1 else ""
+    return cls(f"LM request to {url} failed with HTTP {status}{tries}: {hint} Server said: {said}",
+               status=status, body=said, url=url, attempts=attempts)
+
+
+def transport_error(wire: Wire, exc: Unreachable, timeout: float, attempts: int) -> LMError:
+    if isinstance(exc, TimedOut):
+        error: LMError = LMTimeoutError(
+            f"LM request to {wire.url} got no answer within {timeout:g} s (attempt {attempts}); "
+            "raise timeout= or check the server.", url=wire.url, attempts=attempts)
+    else:
+        error = LMConnectionError(
+            f"Could not reach the LM at {wire.url} ({exc}; attempt {attempts}); is the server running, is "
+            "api_base= right, and does any HTTP(S)_PROXY in the environment apply?", url=wire.url, attempts=attempts)
+    error.__cause__ = exc.__cause__ or exc
+    return error
+
+
+def _decode(wire: Wire, status: int, headers: dict[str, str], data: bytes, attempts: int) -> dict[str, Any]:
+    """The JSON answer of a 200, else raise: :class:`_Retryable` for a status worth retrying."""
+    if status == 200:
+        try:
+            return json.loads(data)
+        except ValueError:
+            raise LMResponseError(
+                f"LM at {wire.url} answered HTTP 200 with a body that is not JSON: "
+                f"{data[:200].decode('utf-8', 'replace')!r}; is api_base= an OpenAI-compatible endpoint?",
+                url=wire.url, attempts=attempts) from None
+    error = status_error(wire.url, status, data, attempts)
+    if status in RETRY_STATUSES:
+        raise _Retryable(error, _retry_after(headers))
+    raise error
+
+
+def _once(wire: Wire, body: bytes, headers: dict[str, str], timeout: float, attempts: int) -> dict[str, Any]:
+    try:
+        status, resp_headers, data = wire.send(body, headers, timeout)
+    except Unreachable as exc:
+        raise _Retryable(transport_error(wire, exc, timeout, attempts), None) from None
+    return _decode(wire, status, resp_headers, data, attempts)
+
+
+async def _aonce(wire: Wire, body: bytes, headers: dict[str, str], timeout: float, attempts: int) -> dict[str, Any]:
+    try:
+        status, resp_headers, data = await wire.asend(body, headers, timeout)
+    except Unreachable as exc:
+        raise _Retryable(transport_error(wire, exc, timeout, attempts), None) from None
+    return _decode(wire, status, resp_headers, data, attempts)
+
+
+def _retrying(num_retries: int, asynchronous: bool) -> Any:
+    """tenacity's loop over every attempt (the inline first one included, so backoff counts it)."""
+    import tenacity
+
+    backoff = tenacity.wait_random_exponential(multiplier=0.25, max=MAX_BACKOFF_S)
+
+    def wait(state: Any) -> float:
+        exc = state.outcome.exception()
+        after = getattr(exc, "retry_after", None)
+        return after if after is not None else min(backoff(state), MAX_BACKOFF_S)
+
+    cls = tenacity.AsyncRetrying if asynchronous else tenacity.Retrying
+    return cls(stop=tenacity.stop_after_attempt(num_retries + 1), wait=wait, reraise=True,
+               retry=tenacity.retry_if_exception_type(_Retryable))
+
+
+def post_json(wire: Wire, payload: dict[str, Any], api_key: str | None, timeout: float, num_retries: int,
+              extra_headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """POST ``payload`` and return the decoded JSON answer, retrying transient failures ``num_retries`` times."""
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    headers = request_headers(api_key, extra_headers)
+    try:
+        return _once(wire, body, headers, timeout, 1)
+    except _Retryable as first:
+        if num_retries <= 0:
+            raise first.error from first.error.__cause__
+        pending: _Retryable | None = first
+    try:
+        for attempt in _retrying(num_retries, False):
+            with attempt:
+                if pending is not None:
+                    failed, pending = pending, None
+                    raise failed
+                return _once(wire, body, headers, timeout, attempt.retry_state.attempt_number)
+    except _Retryable as last:
+        raise last.error from last.error.__cause__
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def apost_json(wire: Wire, payload: dict[str, Any], api_key: str | None, timeout: float, num_retries: int,
+                     extra_headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """The async twin of :func:`post_json` (httpx's AsyncClient, ``asyncio.sleep`` between attempts)."""
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    headers = request_headers(api_key, extra_headers)
+    try:
+        return await _aonce(wire, body, headers, timeout, 1)
+    except _Retryable as first:
+        if num_retries <= 0:
+            raise first.error from first.error.__cause__
+        pending: _Retryable | None = first
+    try:
+        async for attempt in _retrying(num_retries, True):
+            with attempt:
+                if pending is not None:
+                    failed, pending = pending, None
+                    raise failed
+                return await _aonce(wire, body, headers, timeout, attempt.retry_state.attempt_number)
+    except _Retryable as last:
+        raise last.error from last.error.__cause__
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,86 @@
+"""Sticky targeted answers kept per (flag, evaluation context) until the flags change: always flagd's own answer.
+
+Every expectation below is asked of flagd itself, through a second OpenFeature client bound to a provider of its
+own on the same file, never computed by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dspex
+from dspex.router._runtime import STATE
+from routing_helpers import flag, wait_for
+
+
+def _flagd_variant(path: str, flag_key: str, key: str, attrs: dict[str, Any]) -> str:
+    from openfeature import api
+    from openfeature.evaluation_context import EvaluationContext
+
+    from dspex.router._flags import flagd_provider_for
+
+    provider = flagd_provider_for(path)
+    api.set_provider_and_wait(provider, domain="dspex-test-oracle")
+    try:
+        details = api.get_client("dspex-test-oracle").get_string_details(
+            flag_key, "", EvaluationContext(targeting_key=key, attributes=attrs))
+        return details.variant
+    finally:
+        provider.shutdown()
+
+
+def _context_attrs(module: Any) -> dict[str, Any]:
+    return dict(module._dspex._ctx_attrs)
+
+
+def test_sticky_users_get_flagds_answer_and_it_is_kept_until_the_file_changes(flagfile, lm, events):
+    flagfile.write({"dspex.predict": flag("dspy", targeting={"fractional": [["native", 50], ["dspy", 50]]})})
+    dspex.configure(lm=lm, flags=str(flagfile))
+    seen = events("dspex.router.route")
+    p = dspex.Predict("question -> answer")
+    users = [f"user-{i}" for i in range(40)]
+    first = []
+    for user in users:
+        with dspex.request(targeting_key=user):
+            p(question="a")
+            p(question="b")
+        first.append(seen[-1][2]["variant"])
+        assert seen[-2][2]["variant"] == seen[-1][2]["variant"]
+    attrs = _context_attrs(p)
+    assert first == [_flagd_variant(str(flagfile), "dspex.predict", u, attrs) for u in users]
+    assert len(STATE.flags._keyed) == len(users)          # one kept answer per sticky context
+    flagfile.write({"dspex.predict": flag("dspy", targeting={"fractional": [["native", 0], ["dspy", 100]]})})
+    assert wait_for(lambda: not STATE.flags._keyed, timeout=5)
+    for user in users:
+        with dspex.request(targeting_key=user):
+            p(question="c")
+        assert seen[-1][2]["variant"] == "dspy"
+
+
+def test_request_attributes_are_part_of_the_kept_context(flagfile, lm, events):
+    rule = {"if": [{"==": [{"var": "tenant"}, "acme"]}, "native", "dspy"]}
+    flagfile.write({"dspex.predict": flag("dspy", targeting=rule)})
+    dspex.configure(lm=lm, flags=str(flagfile))
+    seen = events("dspex.router.route")
+    p = dspex.Predict("question -> answer")
+    for tenant, expected in (("acme", "native"), ("other", "dspy"), ("acme", "native")):
+        with dspex.request(targeting_key="same-user", tenant=tenant):
+            p(question="q")
+        assert seen[-1][2]["implementation"] == expected
+
+
+def test_fresh_keys_and_time_based_rules_are_never_kept(flagfile, lm, events):
+    flagfile.write({
+        "dspex.predict": flag("dspy", targeting={"fractional": [["native", 50], ["dspy", 50]]}),
+        "dspex.chain_of_thought": flag("dspy", targeting={
+            "if": [{">": [{"var": "$flagd.timestamp"}, 0]}, "native", "dspy"]}),
+    })
+    dspex.configure(lm=lm, flags=str(flagfile))
+    for i in range(10):
+        dspex.Predict("question -> answer")(question=f"q{i}")         # no request: a fresh key per call
+    assert STATE.flags._keyed == {}
+    cot = dspex.ChainOfThought("question -> answer")
+    with dspex.request(targeting_key="u"):
+        cot(question="x")
+        cot(question="y")
+    assert STATE.flags._keyed == {} and STATE.flags._keyable == {"dspex.chain_of_thought": False}
