@@ -4,7 +4,8 @@ Importing this package loads only the standard library; pydantic and json_repair
 """
 
 from .chat import ChatAdapter
+from ._plan import field_descriptions
 from ._values import format_field_value
 from .json_adapter import JSONAdapter
 
-__all__ = ["ChatAdapter", "JSONAdapter", "format_field_value"]
+__all__ = ["ChatAdapter", "JSONAdapter", "format_field_value", "field_descriptions"]

@@ -15,13 +15,22 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable, Iterator, TextIO
 
-__all__ = ["Module", "Parameter"]
+__all__ = ["Module", "Parameter", "no_aforward"]
 
 
 def _logger(name: str) -> Any:
     import logging  # only when there is something to say (``import logging`` is ~10 ms of ``import dspex.native``)
 
     return logging.getLogger(name)
+
+
+def no_aforward() -> property:
+    """For modules DSPy gives no ``aforward`` (BestOfN, Refine, MultiChainComparison): the attribute is absent,
+    so ``acall`` fails with the AttributeError DSPy raises, and ``hasattr(module, "aforward")`` is False."""
+    def missing(self: Any) -> Any:
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute 'aforward'")
+
+    return property(missing)
 
 
 class Parameter:

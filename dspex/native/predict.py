@@ -14,8 +14,9 @@ three input warnings, then ``ChatAdapter()(lm, config, signature, demos, inputs)
 * any callable ``lm(messages=[...], **kwargs)`` is accepted (DSPy insists on ``dspy.BaseLM``), and a missing
   LM is a :class:`~dspex.errors.ConfigError` (a ``ValueError``, like DSPy's) that names ``lm=`` and
   ``dspex.configure``;
-* there is no trace, usage tracker, streaming or global callback list; instance ``callbacks`` get
-  ``on_module_start`` / ``on_module_end``.
+* there is no usage tracker, streaming or global callback list; instance ``callbacks`` get
+  ``on_module_start`` / ``on_module_end``; the trace is native (``_trace``: kept only while BestOfN or Refine
+  hold a scope open; DSPy's own trace is the bridge's business).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 from .. import hooks
 from ..errors import ConfigError
 from ..signature import SignatureMeta, _types, ensure_signature, is_dspy_signature
+from . import _trace
 from ._inputs import InputPlan, _logger, check_postprocess, plan_for, warn_about_inputs
 from ._module import Module, Parameter
 from ._prediction import Prediction
@@ -37,6 +39,7 @@ LOGGER_NAME = __name__  # "dspex.native.predict"; logging itself is imported onl
 CALLBACK_LOGGER = "dspex.native.callbacks"
 
 _default_adapter: Any = None
+_TRACE = _trace.TRACE
 _EMPTY: dict[str, Any] = {}  # read-only stand-in for "no per-call config" (saves a dict per call)
 
 
@@ -180,15 +183,25 @@ class Predict(Module, Parameter):
     # kept for the object DSPy's optimizers know (see dspex.hooks); plain native modules never have one.
     _dspex_twin: Any = None
 
+    # The native trace (``_trace``) records each call while BestOfN / Refine hold a scope open; ``kwargs`` is
+    # consumed in place by the call, so afterwards it holds the inputs DSPy's trace records.
     def _run(self, kwargs: dict[str, Any]) -> Prediction:
         if self._dspex_twin is not None and hooks.bridge is not None:
-            return hooks.bridge.run_predict(self, kwargs, self._run_here)
-        return self._run_here(kwargs)
+            pred = hooks.bridge.run_predict(self, kwargs, self._run_here)
+        else:
+            pred = self._run_here(kwargs)
+        if _TRACE.get() is not None:
+            _trace.record(self, kwargs, pred)
+        return pred
 
     async def _arun(self, kwargs: dict[str, Any]) -> Prediction:
         if self._dspex_twin is not None and hooks.bridge is not None:
-            return await hooks.bridge.arun_predict(self, kwargs, self._arun_here)
-        return await self._arun_here(kwargs)
+            pred = await hooks.bridge.arun_predict(self, kwargs, self._arun_here)
+        else:
+            pred = await self._arun_here(kwargs)
+        if _TRACE.get() is not None:
+            _trace.record(self, kwargs, pred)
+        return pred
 
     def _run_here(self, kwargs: dict[str, Any]) -> Prediction:
         plan = self._plan

@@ -5,15 +5,22 @@ Importing this package loads neither OpenFeature nor dspy; the flag source is cr
 """
 
 from ._classes import (
+    KNN,
+    RLM,
     BestOfN,
     ChainOfThought,
+    CodeAct,
+    Majority,
     MultiChainComparison,
+    Parallel,
     Predict,
     ProgramOfThought,
     ReAct,
+    ReActV2,
     Refine,
     register,
 )
+from ._functions import majority
 from ._context import request
 from ._decision import Decision
 from ._exec import ShadowUnavailableError
@@ -36,7 +43,7 @@ def metrics() -> dict:
 
 
 __all__ = [
-    "BestOfN", "ChainOfThought", "MultiChainComparison", "Predict", "ProgramOfThought", "ReAct", "Refine",
-    "register", "request", "Decision", "RoutedModule", "Routing", "ShadowUnavailableError", "configure", "reset",
+    "BestOfN", "ChainOfThought", "MultiChainComparison", "Predict", "ProgramOfThought", "ReAct", "ReActV2", "Refine",
+    "Parallel", "Majority", "majority", "CodeAct", "RLM", "KNN", "register", "request", "Decision", "RoutedModule", "Routing", "ShadowUnavailableError", "configure", "reset",
     "set_provider", "shutdown", "settings", "metrics",
 ]

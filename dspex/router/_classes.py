@@ -12,7 +12,8 @@ from dspex.registry import ModuleSpec
 from ._routed import RoutedModule
 
 __all__ = [
-    "Predict", "ChainOfThought", "ReAct", "MultiChainComparison", "BestOfN", "Refine", "ProgramOfThought", "register",
+    "Predict", "ChainOfThought", "ReAct", "ReActV2", "MultiChainComparison", "BestOfN", "Refine", "Parallel",
+    "Majority", "ProgramOfThought", "CodeAct", "RLM", "KNN", "register",
 ]
 
 
@@ -35,6 +36,13 @@ class ReAct(RoutedModule):
     module_type = "react"
 
 
+class ReActV2(RoutedModule):
+    """``dspex.ReActV2(signature, tools, max_iters=20, *, implementation=None, name=None)``; flag ``dspex.react_v2``
+    (experimental in DSPy 3.4.1)."""
+
+    module_type = "react_v2"
+
+
 class MultiChainComparison(RoutedModule):
     """``dspex.MultiChainComparison(signature, M=3, temperature=0.7, **config)``; flag ``dspex.multi_chain_comparison``."""
 
@@ -55,10 +63,41 @@ class Refine(RoutedModule):
     module_type = "refine"
 
 
+class Parallel(RoutedModule):
+    """``dspex.Parallel(num_threads=None, max_errors=None, access_examples=True, return_failed_examples=False, ...)``;
+    flag ``dspex.parallel`` (which executor runs the pairs; each module in them routes on its own flag)."""
+
+    module_type = "parallel"
+
+
+class Majority(RoutedModule):
+    """``dspy.majority`` as a routed object (flag ``dspex.majority``); ``dspex.majority(...)`` calls one."""
+
+    module_type = "majority"
+
+
 class ProgramOfThought(RoutedModule):
     """``dspex.ProgramOfThought(signature, max_iters=3, interpreter=None)``: DSPy-only, flag ``dspex.program_of_thought``."""
 
     module_type = "program_of_thought"
+
+
+class CodeAct(RoutedModule):
+    """``dspex.CodeAct(signature, tools, max_iters=5, interpreter=None)``: DSPy-only, flag ``dspex.code_act``."""
+
+    module_type = "code_act"
+
+
+class RLM(RoutedModule):
+    """``dspex.RLM(signature, max_iters=20, ...)``: DSPy-only, flag ``dspex.rlm``."""
+
+    module_type = "rlm"
+
+
+class KNN(RoutedModule):
+    """``dspex.KNN(k, trainset, vectorizer)``: DSPy-only, flag ``dspex.knn``."""
+
+    module_type = "knn"
 
 
 def _class_name(module_type: str) -> str:
