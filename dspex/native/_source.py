@@ -17,7 +17,7 @@ import linecache
 import os
 from typing import Any
 
-__all__ = ["class_source", "DSPY_SOURCES"]
+__all__ = ["class_source", "module_source", "DSPY_SOURCES"]
 
 # native class (module, qualname) -> (file under the dspy package, class name there)
 DSPY_SOURCES: dict[tuple[str, str], tuple[str, str]] = {
@@ -58,6 +58,13 @@ def _cut(path: str, qualname: str) -> str | None:
     assert node is not None
     first = node.decorator_list[0].lineno if node.decorator_list else node.lineno
     return "".join(inspect.getblock(lines[first - 1:]))
+
+
+def module_source(module: Any) -> str:
+    """The source Refine shows for ``module``: a routed module's native engine names the class DSPy sees
+    (``_dspex_source``, set by the router), else :func:`class_source` of its own class."""
+    shown = getattr(module, "_dspex_source", None)
+    return inspect.getsource(shown) if isinstance(shown, type) else class_source(module.__class__)
 
 
 def class_source(cls: type) -> str:

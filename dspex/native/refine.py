@@ -21,7 +21,7 @@ from ._feedback import OfferFeedback, dump, inspect_modules
 from ._module import Module, no_aforward
 from ._rollouts import attempt_module, attempt_trace, keep_trace, report_failure, rollout_lm
 from ._settings import settings
-from ._source import class_source
+from ._source import module_source
 from .predict import Predict
 
 __all__ = ["Refine"]
@@ -58,7 +58,7 @@ class Refine(Module):
         self.threshold = threshold
         self.N = N
         self.fail_count = fail_count or N
-        self.module_code = class_source(module.__class__)
+        self.module_code = module_source(module)
         try:
             self.reward_fn_code = inspect.getsource(reward_fn)
         except TypeError:
