@@ -9,6 +9,9 @@ runs in a copy of the caller's context (``dspex.request``, ``settings.context``,
 program has loaded DSPy, which live in a contextvar too).
 
 Not reproduced: the tqdm progress bar DSPy prints on stdout (native prints nothing) and DSPy's SIGINT handler.
+Threads are kept between runs: a run takes an idle pool of its size (or makes one) and gives it back only when
+every task it submitted has finished, so each run still has its own ``num_threads`` workers (nested and
+concurrent runs included) without paying for new threads every time.
 """
 
 from __future__ import annotations
@@ -24,6 +27,28 @@ from typing import Any, Callable
 __all__ = ["Executor", "CANCELLED"]
 
 _log = logging.getLogger("dspex.native.parallel")
+_IDLE: dict[int, list[ThreadPoolExecutor]] = {}
+_IDLE_LOCK = threading.Lock()
+_MAX_IDLE = 4   # idle pools kept per size
+
+
+def _take_pool(size: int) -> ThreadPoolExecutor:
+    with _IDLE_LOCK:
+        idle = _IDLE.get(size)
+        if idle:
+            return idle.pop()
+    return ThreadPoolExecutor(max_workers=size, thread_name_prefix="dspex-parallel")
+
+
+def _give_back(pool: ThreadPoolExecutor, size: int, futures: Any) -> None:
+    """Keep the pool for the next run if nothing it ran is still going (a straggler, a cancelled run's tail)."""
+    if all(f.done() for f in futures):
+        with _IDLE_LOCK:
+            idle = _IDLE.setdefault(size, [])
+            if len(idle) < _MAX_IDLE:
+                idle.append(pool)
+                return
+    pool.shutdown(wait=False)
 _UNSET = object()
 _JOB_CANCELLED = "cancelled"
 CANCELLED = "Execution cancelled due to errors or interruption."
@@ -108,9 +133,9 @@ class Executor:
         def submit(submission: int, index: int, item: Any) -> Any:
             return pool.submit(contextvars.copy_context().run, worker, submission, index, item)
 
-        pool = ThreadPoolExecutor(max_workers=self.num_threads)
+        pool = _take_pool(self.num_threads)
+        futures: dict[Any, tuple[int, int, Any]] = {}
         try:
-            futures: dict[Any, tuple[int, int, Any]] = {}
             pending: set[Any] = set()
             counter = 0
             for idx, item in enumerate(data):
@@ -147,5 +172,5 @@ class Executor:
                             pending.add(nf)
                             counter += 1
         finally:
-            pool.shutdown(wait=False)
+            _give_back(pool, self.num_threads, futures)
         return self._finish(results)

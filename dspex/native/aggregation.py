@@ -18,13 +18,12 @@ from ._prediction import Completions, Prediction
 __all__ = ["majority", "default_normalize", "normalize_text", "Majority"]
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
-_PUNCTUATION = frozenset(string.punctuation)
+_NO_PUNCTUATION = str.maketrans("", "", string.punctuation)
 
 
 def normalize_text(s: str) -> str:
-    """DSPy's ``dspy.evaluate.normalize_text``."""
-    s = unicodedata.normalize("NFD", s).lower()
-    s = "".join(ch for ch in s if ch not in _PUNCTUATION)
+    """DSPy's ``dspy.evaluate.normalize_text`` (punctuation dropped by one ``translate`` rather than per character)."""
+    s = unicodedata.normalize("NFD", s).lower().translate(_NO_PUNCTUATION)
     return " ".join(_ARTICLES.sub(" ", s).split())
 
 

@@ -136,6 +136,29 @@ class Predict(Module, Parameter):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.signature})"
 
+    # Copies share what is derived from the signature (its cached input plan; a signature class is never
+    # copied anyway) and deep-copy the rest, as ``copy.deepcopy`` would: BestOfN and Refine copy the module on
+    # every attempt, and deep-copying a plan's tuples of slots was most of an attempt's cost.
+    _SHARED_ON_COPY = frozenset({"_plan", "_plan_source", "signature"})
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "Predict":
+        import copy
+
+        cls = type(self)
+        new = cls.__new__(cls)
+        memo[id(self)] = new
+        shared = cls._SHARED_ON_COPY
+        state = new.__dict__
+        for key, value in self.__dict__.items():
+            t = type(value)
+            if key in shared or value is None or t is str:
+                state[key] = value
+            elif (t is list or t is dict) and not value:   # most of a Predict's state: empty lists and dicts
+                state[key] = t()
+            else:
+                state[key] = copy.deepcopy(value, memo)
+        return new
+
     # --- calling ----------------------------------------------------------------------------------------------
     def _positional_error(self) -> ValueError:
         names = list(self.signature.input_fields)

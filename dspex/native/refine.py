@@ -14,9 +14,10 @@ native built-in module that is DSPy's class's source (``_source``), so the LM re
 from __future__ import annotations
 
 import inspect
+import weakref
 from typing import Any, Callable
 
-from ..signature import InputField
+from ..signature import InputField, SignatureMeta
 from ._feedback import OfferFeedback, dump, inspect_modules
 from ._module import Module, no_aforward
 from ._rollouts import attempt_module, attempt_trace, keep_trace, report_failure, rollout_lm
@@ -27,14 +28,30 @@ from .predict import Predict
 __all__ = ["Refine"]
 
 
+_HINTED: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
+
+
+def _with_hint(signature: Any) -> Any:
+    """``signature.append("hint_", InputField(...))``, made once per signature class (signatures are immutable),
+    so the adapter's per-signature prompt parts are built once instead of on every hinted call."""
+    native = isinstance(signature, SignatureMeta)   # a dspy signature can change in place: never cached
+    if native:
+        hinted = _HINTED.get(signature)
+        if hinted is not None:
+            return hinted
+    hinted = signature.append("hint_", InputField(desc="A hint to the module from an earlier run"))
+    if native:
+        _HINTED[signature] = hinted
+    return hinted
+
+
 def _hinting_adapter(adapter: Any, advice: dict[str, Any], signature2name: dict[Any, str]) -> Any:
     """DSPy's ``WrapperAdapter``: a subclass of the adapter's class whose ``__call__`` adds the ``hint_`` input and
     hands the call to the original adapter (only ``__call__``: ``acall`` stays the class's own)."""
     class WrapperAdapter(adapter.__class__):  # type: ignore[name-defined, misc]
         def __call__(self, lm: Any, lm_kwargs: Any, signature: Any, demos: Any, inputs: Any) -> Any:
             inputs["hint_"] = advice.get(signature2name.get(signature), "N/A")
-            signature = signature.append("hint_", InputField(desc="A hint to the module from an earlier run"))
-            return adapter(lm, lm_kwargs, signature, demos, inputs)
+            return adapter(lm, lm_kwargs, _with_hint(signature), demos, inputs)
 
     return WrapperAdapter()
 
