@@ -32,6 +32,8 @@ __all__ = [
     "Completions",
     "ChatAdapter",
     "JSONAdapter",
+    "XMLAdapter",
+    "TwoStepAdapter",
     "LM",
     "AdapterParseError",
     "settings",
@@ -52,6 +54,8 @@ __all__ = [
 _LAZY = {
     "ChatAdapter": "dspex.adapters",
     "JSONAdapter": "dspex.adapters",
+    "XMLAdapter": "dspex.adapters",
+    "TwoStepAdapter": "dspex.adapters",
     "LM": "dspex.lm",
     "ReAct": "dspex.native.react",
     "ReActV2": "dspex.native.react_v2",
