@@ -15,8 +15,8 @@ __version__ = "0.1.0"
 # public name -> "module:attr" (or "module" for a submodule)
 _LAZY: dict[str, str] = {
     **{n: f"dspex.router:{n}" for n in (
-        "Predict", "ChainOfThought", "ReAct", "ReActV2", "MultiChainComparison", "BestOfN", "Refine", "ProgramOfThought",
-        "register", "request", "configure", "set_provider", "shutdown",
+        "Predict", "ChainOfThought", "ReAct", "ReActV2", "MultiChainComparison", "BestOfN", "Refine", "Parallel",
+        "majority", "ProgramOfThought", "CodeAct", "RLM", "KNN", "register", "request", "configure", "set_provider", "shutdown",
     )},
     "Signature": "dspex.signature:Signature",
     "InputField": "dspex.signature:InputField",

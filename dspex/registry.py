@@ -2,8 +2,9 @@
 
 Each module type names where its native and DSPy classes live (``"package.module:Attr"`` strings, resolved only
 when a call needs them, so reading the registry imports neither side). A built-in without a native class is
-DSPy-only and says why; ``program_of_thought`` stays DSPy-only for good. User types join with
-:func:`dspex.register`, which adds a :class:`ModuleSpec` here and returns a routed class.
+DSPy-only and says why (``program_of_thought``, ``code_act``, ``rlm``, ``knn``): the registry lists only
+implementations that exist. User types join with :func:`dspex.register`, which adds a :class:`ModuleSpec` here
+and returns a routed class.
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ __all__ = ["IMPLEMENTATIONS", "ModuleSpec", "BUILTINS", "lookup", "module_types"
 # What a routing decision can choose: the one list every part of dspex checks against.
 IMPLEMENTATIONS = ("native", "dspy", "shadow")
 
-_NO_NATIVE_YET = "no native implementation yet; DSPy-only until dspex.native.{cls} lands and passes parity"
+# Why the DSPy-only built-ins stay DSPy-only (shown by ``dspex status``, route events and docs/migration/status.md).
+_EXECUTES_CODE = ("DSPy-only by design: it executes model-written code in DSPy's {where}; a native twin would add a "
+                  "second code-execution surface, not remove one")
+_KNN_WHY = ("DSPy-only: neighbours are ranked by numpy float32 dot products through numpy's unstable argsort, "
+            "whose rounding and tie order cannot be reproduced exactly without numpy, and its vectorizer is a "
+            "dspy.Embedder; a numpy-backed twin would only repeat DSPy's code")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +53,7 @@ def _builtin(module_type: str, cls: str, native: bool, **kw: Any) -> ModuleSpec:
         module_type=module_type,
         native=f"dspex.native:{cls}" if native else None,
         dspy=f"dspy:{cls}",
-        note=kw.pop("note", "" if native else _NO_NATIVE_YET.format(cls=cls)),
+        note=kw.pop("note", ""),
         builtin=True,
         **kw,
     )
@@ -64,12 +70,15 @@ BUILTINS: dict[str, ModuleSpec] = {
         _builtin("multi_chain_comparison", "MultiChainComparison", True),
         _builtin("best_of_n", "BestOfN", True, signature_arg=False, wraps_module=True),
         _builtin("refine", "Refine", True, signature_arg=False, wraps_module=True),
-        _builtin(
-            "program_of_thought",
-            "ProgramOfThought",
-            False,
-            note="DSPy-only by design: it executes model-written code in DSPy's Deno sandbox; no native is planned",
-        ),
+        _builtin("parallel", "Parallel", True, signature_arg=False),
+        # A function in both libraries: routed as a callable object (dspex.majority calls one).
+        ModuleSpec("majority", native="dspex.native:Majority", dspy="dspex.router._functions:DSPyMajority",
+                   signature_arg=False, builtin=True),
+        _builtin("program_of_thought", "ProgramOfThought", False,
+                 note=_EXECUTES_CODE.format(where="Deno/Pyodide sandbox")),
+        _builtin("code_act", "CodeAct", False, note=_EXECUTES_CODE.format(where="Deno/Pyodide sandbox, with tools")),
+        _builtin("rlm", "RLM", False, note=_EXECUTES_CODE.format(where="REPL interpreter (recursive sub-LM calls)")),
+        _builtin("knn", "KNN", False, signature_arg=False, note=_KNN_WHY),
     )
 }
 
@@ -141,7 +150,7 @@ def implementations(module_type: str) -> dict[str, str]:
     out = {"native": "available" if native is not None else why}
     if spec.dspy is None:
         out["dspy"] = "not registered"
-    elif isinstance(spec.dspy, str) and spec.dspy.startswith("dspy:"):
+    elif isinstance(spec.dspy, str) and spec.dspy.startswith(("dspy:", "dspex.router._functions:")):
         out["dspy"] = "available (needs the dspex[dspy] extra)"
     else:
         out["dspy"] = "available"

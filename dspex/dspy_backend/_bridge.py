@@ -83,9 +83,9 @@ def _weakable(obj: Any) -> bool:
 
 
 def _make_twin(adapter: Any) -> Any:
-    from dspex.adapters import ChatAdapter, JSONAdapter
+    from dspex.adapters import ChatAdapter, JSONAdapter, TwoStepAdapter, XMLAdapter
 
-    if isinstance(adapter, ChatAdapter):  # already a native adapter
+    if isinstance(adapter, ChatAdapter):  # already a native adapter (TwoStepAdapter included)
         return adapter
     from dspy.adapters.base import _DEFAULT_NATIVE_RESPONSE_TYPES as default_types  # what DSPy's adapters default to
 
@@ -96,6 +96,12 @@ def _make_twin(adapter: Any) -> Any:
     if type(adapter) is dspy.ChatAdapter:
         return ChatAdapter(adapter.use_native_function_calling, adapter.use_json_adapter_fallback,
                            adapter.parallel_tool_calls)
+    if type(adapter) is dspy.XMLAdapter:
+        return XMLAdapter(adapter.use_native_function_calling, adapter.use_json_adapter_fallback,
+                          adapter.parallel_tool_calls)
+    if type(adapter) is dspy.TwoStepAdapter:   # its extraction LM is called as any LM is, through this bridge
+        return TwoStepAdapter(adapter.extraction_model, use_native_function_calling=adapter.use_native_function_calling,
+                              parallel_tool_calls=adapter.parallel_tool_calls)
     return None
 
 

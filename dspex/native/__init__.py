@@ -2,7 +2,8 @@
 
 ``import dspex.native`` loads only the signature model, ``Predict``, ``ChainOfThought`` and ``Prediction``;
 the adapters, the HTTP ``LM``, the agents (``ReAct``, ``ReActV2``) and their value types (``Tool``,
-``ToolCalls``, ``ToolCallResults``, ``History``) are imported on first use (attribute access), so the import
+``ToolCalls``, ``ToolCallResults``, ``History``), and the composite modules (``MultiChainComparison``,
+``BestOfN``, ``Refine``, ``Parallel``, ``majority``) are imported on first use (attribute access), so the import
 stays in the tens of milliseconds where ``import dspy`` takes over a second.
 """
 
@@ -31,6 +32,8 @@ __all__ = [
     "Completions",
     "ChatAdapter",
     "JSONAdapter",
+    "XMLAdapter",
+    "TwoStepAdapter",
     "LM",
     "AdapterParseError",
     "settings",
@@ -40,11 +43,19 @@ __all__ = [
     "ToolCalls",
     "ToolCallResults",
     "History",
+    "MultiChainComparison",
+    "BestOfN",
+    "Refine",
+    "Parallel",
+    "majority",
+    "Majority",
 ]
 
 _LAZY = {
     "ChatAdapter": "dspex.adapters",
     "JSONAdapter": "dspex.adapters",
+    "XMLAdapter": "dspex.adapters",
+    "TwoStepAdapter": "dspex.adapters",
     "LM": "dspex.lm",
     "ReAct": "dspex.native.react",
     "ReActV2": "dspex.native.react_v2",
@@ -52,6 +63,12 @@ _LAZY = {
     "ToolCalls": "dspex.types",
     "ToolCallResults": "dspex.types",
     "History": "dspex.types",
+    "MultiChainComparison": "dspex.native.multi_chain_comparison",
+    "BestOfN": "dspex.native.best_of_n",
+    "Refine": "dspex.native.refine",
+    "Parallel": "dspex.native.parallel",
+    "majority": "dspex.native.aggregation",
+    "Majority": "dspex.native.aggregation",
 }
 
 

@@ -15,13 +15,31 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable, Iterator, TextIO
 
-__all__ = ["Module", "Parameter"]
+__all__ = ["Module", "Parameter", "no_aforward"]
 
 
 def _logger(name: str) -> Any:
     import logging  # only when there is something to say (``import logging`` is ~10 ms of ``import dspex.native``)
 
     return logging.getLogger(name)
+
+
+_OBJECT_GETSTATE = getattr(object, "__getstate__", None)
+
+
+def _pickling_copy(obj: Any, memo: dict[int, Any]) -> Any:
+    """``copy.deepcopy``'s own route for an object whose class customises pickling."""
+    rv = obj.__reduce_ex__(4)
+    return copy._reconstruct(obj, memo, *rv)  # type: ignore[attr-defined]
+
+
+def no_aforward() -> property:
+    """For modules DSPy gives no ``aforward`` (BestOfN, Refine, MultiChainComparison): the attribute is absent,
+    so ``acall`` fails with the AttributeError DSPy raises, and ``hasattr(module, "aforward")`` is False."""
+    def missing(self: Any) -> Any:
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute 'aforward'")
+
+    return property(missing)
 
 
 class Parameter:
@@ -44,6 +62,20 @@ class Module:
     def __init__(self, callbacks: list[Any] | None = None) -> None:
         self.callbacks = list(callbacks or [])
         self.history = []
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "Module":
+        """What ``copy.deepcopy`` does for a plain instance (a new object, each attribute deep-copied with the same
+        memo), without the pickling protocol's detour; a class that customises pickling or copying gets that."""
+        cls = type(self)
+        if cls.__reduce_ex__ is not object.__reduce_ex__ or cls.__reduce__ is not object.__reduce__ or \
+                getattr(cls, "__getstate__", None) is not _OBJECT_GETSTATE or hasattr(cls, "__setstate__"):
+            return _pickling_copy(self, memo)
+        new = object.__new__(cls)
+        memo[id(self)] = new
+        state = new.__dict__
+        for key, value in self.__dict__.items():
+            state[key] = copy.deepcopy(value, memo)
+        return new
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)

@@ -15,8 +15,9 @@ three input warnings, then ``ChatAdapter()(lm, config, signature, demos, inputs)
 * any callable ``lm(messages=[...], **kwargs)`` is accepted (DSPy insists on ``dspy.BaseLM``), and a missing
   LM is a :class:`~dspex.errors.ConfigError` (a ``ValueError``, like DSPy's) that names ``lm=`` and
   ``dspex.configure``;
-* there is no trace, usage tracker, streaming or global callback list; instance ``callbacks`` get
-  ``on_module_start`` / ``on_module_end``.
+* there is no usage tracker, streaming or global callback list; instance ``callbacks`` get
+  ``on_module_start`` / ``on_module_end``; the trace is native (``_trace``: kept only while BestOfN or Refine
+  hold a scope open; DSPy's own trace is the bridge's business).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 from .. import hooks
 from ..errors import ConfigError
 from ..signature import SignatureMeta, check_signature, ensure_signature, is_dspy_signature
+from . import _trace
 from ._inputs import InputPlan, _logger, check_postprocess, plan_for, warn_about_inputs
 from ._module import Module, Parameter
 from ._prediction import Prediction
@@ -38,6 +40,7 @@ LOGGER_NAME = __name__  # "dspex.native.predict"; logging itself is imported onl
 CALLBACK_LOGGER = "dspex.native.callbacks"
 
 _default_adapter: Any = None
+_TRACE = _trace.TRACE
 _EMPTY: dict[str, Any] = {}  # read-only stand-in for "no per-call config" (saves a dict per call)
 
 
@@ -134,6 +137,29 @@ class Predict(Module, Parameter):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.signature})"
 
+    # Copies share what is derived from the signature (its cached input plan; a signature class is never
+    # copied anyway) and deep-copy the rest, as ``copy.deepcopy`` would: BestOfN and Refine copy the module on
+    # every attempt, and deep-copying a plan's tuples of slots was most of an attempt's cost.
+    _SHARED_ON_COPY = frozenset({"_plan", "_plan_source", "signature"})
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "Predict":
+        import copy
+
+        cls = type(self)
+        new = cls.__new__(cls)
+        memo[id(self)] = new
+        shared = cls._SHARED_ON_COPY
+        state = new.__dict__
+        for key, value in self.__dict__.items():
+            t = type(value)
+            if key in shared or value is None or t is str:
+                state[key] = value
+            elif (t is list or t is dict) and not value:   # most of a Predict's state: empty lists and dicts
+                state[key] = t()
+            else:
+                state[key] = copy.deepcopy(value, memo)
+        return new
+
     # --- calling ----------------------------------------------------------------------------------------------
     def _positional_error(self) -> ValueError:
         names = list(self.signature.input_fields)
@@ -181,15 +207,25 @@ class Predict(Module, Parameter):
     # kept for the object DSPy's optimizers know (see dspex.hooks); plain native modules never have one.
     _dspex_twin: Any = None
 
+    # The native trace (``_trace``) records each call while BestOfN / Refine hold a scope open; ``kwargs`` is
+    # consumed in place by the call, so afterwards it holds the inputs DSPy's trace records.
     def _run(self, kwargs: dict[str, Any]) -> Prediction:
         if self._dspex_twin is not None and hooks.bridge is not None:
-            return hooks.bridge.run_predict(self, kwargs, self._run_here)
-        return self._run_here(kwargs)
+            pred = hooks.bridge.run_predict(self, kwargs, self._run_here)
+        else:
+            pred = self._run_here(kwargs)
+        if _TRACE.get() is not None:
+            _trace.record(self, kwargs, pred)
+        return pred
 
     async def _arun(self, kwargs: dict[str, Any]) -> Prediction:
         if self._dspex_twin is not None and hooks.bridge is not None:
-            return await hooks.bridge.arun_predict(self, kwargs, self._arun_here)
-        return await self._arun_here(kwargs)
+            pred = await hooks.bridge.arun_predict(self, kwargs, self._arun_here)
+        else:
+            pred = await self._arun_here(kwargs)
+        if _TRACE.get() is not None:
+            _trace.record(self, kwargs, pred)
+        return pred
 
     # --- the one pipeline: prepare, then the adapter (format, call the LM, parse), then build the Prediction ----
     # (Twins: the same steps, only the adapter call differs. One fresh dict from the adapter is used without a copy.)

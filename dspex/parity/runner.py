@@ -101,12 +101,14 @@ def _builtin_strategy(module: str) -> Any:
 def builtin_targets() -> dict[str, Target]:
     """The built-in module types the harness knows how to generate cases for."""
     from ._agent_targets import agent_targets
+    from ._composite_targets import composite_targets
 
     targets = {
         mt: Target(mt, _builtin_strategy(mod), lambda ex: run_case(ex.case, ex.mode))
         for mt, mod in _HARNESS_MODULE.items()
     }
     targets.update(agent_targets(Target))   # react, react_v2 (dspex/parity/_agent_targets.py)
+    targets.update(composite_targets(Target))   # MultiChainComparison, BestOfN, Refine, Parallel, majority
     return targets
 
 

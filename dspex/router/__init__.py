@@ -5,9 +5,14 @@ Importing this package loads neither OpenFeature nor dspy; the flag source is cr
 """
 
 from ._classes import (
+    KNN,
+    RLM,
     BestOfN,
     ChainOfThought,
+    CodeAct,
+    Majority,
     MultiChainComparison,
+    Parallel,
     Predict,
     ProgramOfThought,
     ReAct,
@@ -15,6 +20,7 @@ from ._classes import (
     Refine,
     register,
 )
+from ._functions import majority
 from ._context import request
 from ._decision import Decision
 from ._exec import ShadowUnavailableError
@@ -45,6 +51,6 @@ def metrics() -> dict:
 
 __all__ = [
     "BestOfN", "ChainOfThought", "MultiChainComparison", "Predict", "ProgramOfThought", "ReAct", "ReActV2", "Refine",
-    "register", "request", "Decision", "RoutedModule", "Routing", "ShadowUnavailableError", "configure", "reset",
+    "Parallel", "Majority", "majority", "CodeAct", "RLM", "KNN", "register", "request", "Decision", "RoutedModule", "Routing", "ShadowUnavailableError", "configure", "reset",
     "set_provider", "shutdown", "settings", "metrics", "flag_client",
 ]

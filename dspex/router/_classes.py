@@ -10,9 +10,11 @@ from dspex import registry
 from dspex.registry import ModuleSpec
 
 from ._routed import RoutedModule
+from ._wrapping import WrappingRouting
 
 __all__ = [
-    "Predict", "ChainOfThought", "ReAct", "ReActV2", "MultiChainComparison", "BestOfN", "Refine", "ProgramOfThought", "register",
+    "Predict", "ChainOfThought", "ReAct", "ReActV2", "MultiChainComparison", "BestOfN", "Refine", "Parallel",
+    "Majority", "ProgramOfThought", "CodeAct", "RLM", "KNN", "register",
 ]
 
 
@@ -48,7 +50,15 @@ class MultiChainComparison(RoutedModule):
     module_type = "multi_chain_comparison"
 
 
-class BestOfN(RoutedModule):
+class _WrapsModule(RoutedModule):
+    """BestOfN / Refine: a routed ``module=`` gets its engine before the wrapper's (see ``_wrapping``)."""
+
+    def __init__(self, *args: Any, implementation: str | None = None, name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, implementation=implementation, name=name, **kwargs)
+        self.__dict__["_dspex"].__class__ = WrappingRouting
+
+
+class BestOfN(_WrapsModule):
     """``dspex.BestOfN(module, N, reward_fn, threshold, fail_count=None)``; flag ``dspex.best_of_n``.
 
     A routed ``module`` is unwrapped per side: DSPy's BestOfN gets the inner module's DSPy instance."""
@@ -56,16 +66,47 @@ class BestOfN(RoutedModule):
     module_type = "best_of_n"
 
 
-class Refine(RoutedModule):
+class Refine(_WrapsModule):
     """``dspex.Refine(module, N, reward_fn, threshold, fail_count=None)``; flag ``dspex.refine``."""
 
     module_type = "refine"
+
+
+class Parallel(RoutedModule):
+    """``dspex.Parallel(num_threads=None, max_errors=None, access_examples=True, return_failed_examples=False, ...)``;
+    flag ``dspex.parallel`` (which executor runs the pairs; each module in them routes on its own flag)."""
+
+    module_type = "parallel"
+
+
+class Majority(RoutedModule):
+    """``dspy.majority`` as a routed object (flag ``dspex.majority``); ``dspex.majority(...)`` calls one."""
+
+    module_type = "majority"
 
 
 class ProgramOfThought(RoutedModule):
     """``dspex.ProgramOfThought(signature, max_iters=3, interpreter=None)``: DSPy-only, flag ``dspex.program_of_thought``."""
 
     module_type = "program_of_thought"
+
+
+class CodeAct(RoutedModule):
+    """``dspex.CodeAct(signature, tools, max_iters=5, interpreter=None)``: DSPy-only, flag ``dspex.code_act``."""
+
+    module_type = "code_act"
+
+
+class RLM(RoutedModule):
+    """``dspex.RLM(signature, max_iters=20, ...)``: DSPy-only, flag ``dspex.rlm``."""
+
+    module_type = "rlm"
+
+
+class KNN(RoutedModule):
+    """``dspex.KNN(k, trainset, vectorizer)``: DSPy-only, flag ``dspex.knn``."""
+
+    module_type = "knn"
 
 
 def _class_name(module_type: str) -> str:

@@ -44,7 +44,8 @@ def test_lazy_exports_resolve() -> None:
     assert set(native.__all__) == {
         "Signature", "InputField", "OutputField", "Module", "Predict", "ChainOfThought", "Prediction", "Completions",
         "ChatAdapter", "JSONAdapter", "LM", "AdapterParseError", "settings", "ReAct", "ReActV2", "Tool", "ToolCalls",
-        "ToolCallResults", "History",
+        "ToolCallResults", "History", "XMLAdapter", "TwoStepAdapter", "MultiChainComparison", "BestOfN", "Refine",
+        "Parallel", "majority", "Majority",
     }
     for name in native.__all__:
         assert getattr(native, name) is not None

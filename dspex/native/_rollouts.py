@@ -1,0 +1,83 @@
+"""What BestOfN and Refine share: the LM copies per rollout, the fresh trace per attempt, DSPy's failure rule.
+
+Each attempt runs a deep copy of the wrapped module whose predictors all use ``lm.copy(rollout_id=start + i,
+temperature=1.0)``, where ``lm`` is the module's own LM (``get_lm()``) or the default one and ``start`` its
+``rollout_id`` kwarg (0 when unset); the attempt runs in a fresh trace. A failed attempt is printed (DSPy
+prints, it does not log) and counted against ``fail_count``, which DSPy decrements on the module itself, so the
+budget shrinks across calls; the attempt that finds ``idx > fail_count`` re-raises.
+
+DSPy's trace: inside a routed module's native call, DSPy's optimizers read ``dspy.settings.trace``. When the
+installed bridge offers ``trace_scope()`` (a context manager yielding DSPy's fresh trace list) and
+``extend_trace(entries)``, each attempt gets a fresh DSPy trace too and only the best attempt's entries are
+kept, as in DSPy; without them DSPy's trace sees every attempt (docs/parity.md, known differences).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator
+
+from .. import hooks
+from . import _trace
+from ._settings import settings
+
+__all__ = ["rollout_lm", "attempt_module", "Attempt", "attempt_trace", "keep_trace", "report_failure"]
+
+
+def rollout_lm(module: Any) -> tuple[Any, int]:
+    """``(lm, first rollout id)``: the module's LM or the default one, as DSPy's ``get_lm() or settings.lm``."""
+    lm = module.get_lm() or settings.lm
+    return lm, lm.kwargs.get("rollout_id", 0)
+
+
+def attempt_module(module: Any, lm: Any, rollout_id: int) -> Any:
+    copy_lm = lm.copy(rollout_id=rollout_id, temperature=1.0)
+    mod = module.deepcopy()
+    mod.set_lm(copy_lm)
+    return mod
+
+
+class Attempt:
+    """One attempt's traces: native entries (``native``) and, through the bridge, DSPy's (``dspy``)."""
+
+    __slots__ = ("native", "dspy")
+
+    def __init__(self, native: list[Any], dspy: list[Any] | None) -> None:
+        self.native = native
+        self.dspy = dspy
+
+    def copy(self) -> "Attempt":
+        return Attempt(list(self.native), None if self.dspy is None else list(self.dspy))
+
+    def __bool__(self) -> bool:
+        return bool(self.native) or bool(self.dspy)
+
+
+@contextlib.contextmanager
+def attempt_trace() -> Iterator[Attempt]:
+    """A fresh native trace (and DSPy's, when the bridge can scope it) for one attempt."""
+    bridge = hooks.bridge
+    scope = getattr(bridge, "trace_scope", None) if bridge is not None else None
+    with _trace.scope() as native, (scope() if scope is not None else contextlib.nullcontext()) as dspy:
+        yield Attempt(native, dspy)
+
+
+def keep_trace(best: Attempt | None) -> None:
+    """The best attempt's entries join the enclosing traces (DSPy's ``settings.trace.extend(best_trace)``)."""
+    if not best:
+        return
+    outer = _trace.current()
+    if outer is not None:
+        outer.extend(best.native)
+    bridge = hooks.bridge
+    extend = getattr(bridge, "extend_trace", None) if bridge is not None else None
+    if extend is not None and best.dspy:
+        extend(best.dspy)
+
+
+def report_failure(owner: Any, idx: int, message: str, exc: Exception) -> None:
+    """DSPy's handling of a failed attempt: print it, re-raise once ``idx > fail_count``, else spend one."""
+    print(message)
+    if idx > owner.fail_count:
+        raise exc
+    owner.fail_count -= 1

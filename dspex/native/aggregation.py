@@ -1,0 +1,83 @@
+"""Native ``majority``: the most common completion of a field, as ``dspy.majority`` picks it in DSPy 3.4.1.
+
+Values are normalised with DSPy's ``normalize_text`` (NFD, lower case, punctuation and English articles removed,
+whitespace collapsed; an empty result is ``None`` and ignored unless every value is ``None``); the first
+completion holding the winning value wins ties, and the result is a one-completion ``Prediction`` carrying
+the completions' signature. Predictions and Completions are read by duck typing, so DSPy's objects work too.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+from typing import Any, Callable
+
+from ._prediction import Completions, Prediction
+
+__all__ = ["majority", "default_normalize", "normalize_text", "Majority"]
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_NO_PUNCTUATION = str.maketrans("", "", string.punctuation)
+
+
+def normalize_text(s: str) -> str:
+    """DSPy's ``dspy.evaluate.normalize_text`` (punctuation dropped by one ``translate`` rather than per character)."""
+    s = unicodedata.normalize("NFD", s).lower().translate(_NO_PUNCTUATION)
+    return " ".join(_ARTICLES.sub(" ", s).split())
+
+
+def default_normalize(s: str) -> str | None:
+    return normalize_text(s) or None
+
+
+def _kind(value: Any) -> str | None:
+    """``prediction``, ``completions`` or ``list`` for this package's classes and DSPy's alike."""
+    if isinstance(value, Prediction):
+        return "prediction"
+    if isinstance(value, Completions):
+        return "completions"
+    if isinstance(value, list):
+        return "list"
+    for cls in type(value).__mro__:
+        if cls.__module__ == "dspy.primitives.prediction":
+            if cls.__name__ == "Prediction":
+                return "prediction"
+            if cls.__name__ == "Completions":
+                return "completions"
+    return None
+
+
+def majority(prediction_or_completions: Any, normalize: Callable[[Any], Any] | None = default_normalize,
+             field: str | None = None) -> Prediction:
+    """The completion whose ``field`` (default: the signature's last output, else the first completion's last
+    key) is the most common after ``normalize``."""
+    kind = _kind(prediction_or_completions)
+    if __debug__ and kind is None:   # DSPy's bare ``assert`` (see multi_chain_comparison)
+        raise AssertionError
+    completions = prediction_or_completions.completions if kind == "prediction" else prediction_or_completions
+    try:
+        signature = completions.signature
+    except Exception:  # noqa: BLE001 - DSPy's own catch-all: a list has no signature
+        signature = None
+    if not field:
+        field = list(signature.output_fields.keys())[-1] if signature else list(completions[0].keys())[-1]
+    normalize = normalize if normalize else (lambda x: x)
+    values = [normalize(completion[field]) for completion in completions]
+    counted = [v for v in values if v is not None] or values
+    counts: dict[Any, int] = {}
+    for value in counted:
+        counts[value] = counts.get(value, 0) + 1
+    winner = max(counts, key=counts.get)  # type: ignore[arg-type]
+    for completion in completions:
+        if normalize(completion[field]) == winner:
+            break
+    return Prediction.from_completions([completion], signature=signature)
+
+
+class Majority:
+    """``majority`` as a callable object, so that ``dspex.majority`` can route on flag ``dspex.majority``."""
+
+    def __call__(self, prediction_or_completions: Any, normalize: Callable[[Any], Any] | None = default_normalize,
+                 field: str | None = None) -> Prediction:
+        return majority(prediction_or_completions, normalize=normalize, field=field)

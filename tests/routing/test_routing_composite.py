@@ -1,0 +1,148 @@
+"""The composite modules routed: BestOfN / Refine around a routed module on every route, Parallel, majority,
+shadow, and the DSPy-only rows (every built-in either native or DSPy-only with a reason, none unimportable)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import threading
+
+import dspy
+import pytest
+
+import dspex
+from dspex import registry
+from dspex.parity._composite_lm import TapeLM
+from routing_helpers import flag
+
+_ADVICE = ['[[ ## discussion ## ]]\nd\n\n[[ ## advice ## ]]\n{"predict": "say yes"}\n\n[[ ## completed ## ]]']
+
+
+def _answer(text: str) -> list[str]:
+    return [f"[[ ## reasoning ## ]]\nthink\n\n[[ ## answer ## ]]\n{text}\n\n[[ ## completed ## ]]"]
+
+
+def reward_yes(args, pred):
+    return 1.0 if pred.answer == "yes" else 0.0
+
+
+def _run(make, impl: str, script: list, **call):
+    lm = TapeLM(script)
+    out = io.StringIO()
+    with dspy.context(lm=lm), contextlib.redirect_stdout(out):
+        module = make()
+        result = module(implementation=impl, **call)
+    return result, lm.calls, out.getvalue()
+
+
+def _calls(calls):
+    return [(c.messages, c.kwargs) for c in calls]
+
+
+@pytest.mark.parametrize("kind", ["best_of_n", "refine"])
+def test_a_routed_wrapper_around_a_routed_module_runs_natively_as_dspy_does(kind):
+    """The wrapper's native engine wraps the inner module's native engine (built first: no lock is taken twice),
+    and the LM sees what the DSPy route sends, Refine's program source (the routed class DSPy inspects)
+    included; the LM copies carry the same rollout ids and temperatures."""
+    cls = dspex.BestOfN if kind == "best_of_n" else dspex.Refine
+    script = [_answer("no"), _ADVICE, _answer("yes")] if kind == "refine" else [_answer("no"), _answer("yes")]
+
+    def make():
+        return cls(dspex.ChainOfThought("question -> answer"), N=3, reward_fn=reward_yes, threshold=1.0)
+
+    done: dict = {}
+    worker = threading.Thread(target=lambda: done.update(native=_run(make, "native", script, question="q")), daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "the native route hung building the wrapper's engine"
+    via_dspy = _run(make, "dspy", script, question="q")
+    native = done["native"]
+    assert native[0].answer == via_dspy[0].answer == "yes"
+    assert isinstance(native[0], dspy.Prediction)
+    assert _calls(native[1]) == _calls(via_dspy[1])
+    assert [c.kwargs["lm.kwargs"].get("rollout_id") for c in native[1] if "rollout_id" in c.kwargs["lm.kwargs"]] == [0, 1]
+    if kind == "refine":
+        assert "class ChainOfThought(RoutedModule):" in native[1][1].messages[1]["content"]
+
+
+def test_wrapper_copies_keep_the_engine_order_fix():
+    best = dspex.BestOfN(dspex.Predict("q -> a"), N=1, reward_fn=reward_yes, threshold=1.0)
+    copied = best.deepcopy()
+    assert type(copied._dspex).__name__ == "WrappingRouting"
+    assert [n for n, _ in copied.named_predictors()] == ["module"] == [n for n, _ in best.named_predictors()]
+
+
+def test_best_of_n_failures_are_printed_and_counted_on_both_routes():
+    def make():
+        return dspex.BestOfN(dspex.Predict("question -> answer"), N=2, reward_fn=reward_yes, threshold=1.0)
+
+    script = [["garbage"], ["still garbage"], ["[[ ## answer ## ]]\nyes\n\n[[ ## completed ## ]]"]]
+    native = _run(make, "native", script, question="q")
+    via_dspy = _run(make, "dspy", script, question="q")
+    assert native[2] == via_dspy[2] and "BestOfN: Attempt 1 failed with rollout id 0" in native[2]
+    assert native[0].answer == via_dspy[0].answer == "yes"
+
+
+def test_majority_routes_on_its_own_flag(flagfile, events):
+    flagfile.write({"dspex.majority": flag("native")})
+    dspex.configure(flags=str(flagfile))
+    seen = events("dspex.router.route")
+    votes = [{"answer": "Paris!"}, {"answer": "rome"}, {"answer": "the paris"}]
+    native = dspex.majority(votes)
+    assert seen[-1][2]["implementation"] == "native" and seen[-1][2]["flag_key"] == "dspex.majority"
+    assert dict(native) == dict(dspy.majority(votes)) == {"answer": "Paris!"}
+    assert dict(dspex.majority(votes, implementation="dspy")) == {"answer": "Paris!"}
+    assert seen[-1][2]["implementation"] == "dspy"
+
+
+def test_parallel_routes_and_each_pair_routes_on_its_own_flag(flagfile, lm, events):
+    flagfile.write({"dspex.parallel": flag("native"), "dspex.predict": flag("dspy")})
+    dspex.configure(lm=lm, flags=str(flagfile))
+    seen = events("dspex.router.route")
+    predict = dspex.Predict("question -> answer")
+    parallel = dspex.Parallel(num_threads=2, disable_progress_bar=True)
+    results = parallel([(predict, {"question": "a"}), (predict, dspy.Example(question="b").with_inputs("question"))])
+    assert [r.answer for r in results] == ["A:a", "A:b"]
+    routes = {(md["module_type"], md["implementation"]) for _, _, md in seen}
+    assert routes == {("parallel", "native"), ("predict", "dspy")}
+
+
+def test_parallel_error_budget_cancels_with_dspys_error(lm, caplog):
+    dspex.configure(lm=lm)
+    predict = dspex.Predict("question -> answer")
+    parallel = dspex.Parallel(num_threads=1, max_errors=1, disable_progress_bar=True)
+    with caplog.at_level(logging.ERROR), pytest.raises(Exception, match="Execution cancelled due to errors"):
+        parallel([(predict, 42), (predict, {"question": "b"})], implementation="native")
+    assert "Invalid example type: <class 'int'>" in caplog.text
+
+
+def test_every_builtin_is_native_or_dspy_only_with_a_reason():
+    for module_type in registry.module_types():
+        spec = registry.lookup(module_type)
+        native, why = registry.native_class(spec)
+        assert native is not None or spec.note, module_type
+        assert "not importable" not in why, (module_type, why)
+    for dspy_only in ("program_of_thought", "code_act", "rlm", "knn"):
+        assert registry.native_class(registry.lookup(dspy_only))[0] is None
+        assert registry.implementations(dspy_only)["native"].startswith("DSPy-only")
+    for native in ("multi_chain_comparison", "best_of_n", "refine", "parallel", "majority"):
+        assert registry.implementations(native)["native"] == "available"
+
+
+@pytest.mark.parametrize("module_type, name, args", [("code_act", "CodeAct", ("question -> answer", [])),
+                                                    ("rlm", "RLM", ("question -> answer",)),
+                                                    ("knn", "KNN", None)])
+def test_dspy_only_modules_are_dspy_modules_with_the_reason_as_status(module_type, name, args, flagfile):
+    flagfile.write({f"dspex.{module_type}": flag("native")})
+    dspex.configure(flags=str(flagfile))
+    cls = getattr(dspex, name)
+    assert cls.module_type == module_type
+    if args is None:   # KNN needs an embedder and numpy data: its class is enough here
+        from dspex.router._variants import variant
+
+        assert issubclass(variant(cls, "dspy"), dspy.KNN)
+        return
+    module = cls(*args)
+    assert isinstance(module, getattr(dspy, name))
+    assert module._dspex.static_status() == (False, registry.lookup(module_type).note)
