@@ -353,6 +353,13 @@ def _needs_dspy_call(root: Any) -> bool:
 _PREDICT_CALL = dspy.Predict.__call__
 
 
+def _keeps_books(root: Any) -> bool:
+    """DSPy keeps module books (callbacks, ``caller_modules``, history) for a ``dspy.Module`` only: ``dspy.Parallel``
+    is a plain class, and an LM call under it must not try to record history on it. A factory-built module's
+    books are kept here."""
+    return isinstance(root, dspy.Module) or "_dspex_hosted" in vars(root)
+
+
 def run_root(root: Any, args: tuple, kwargs: dict[str, Any], instance: Any) -> Any:
     """A routed module's native call, inside DSPy's own ``Module.__call__`` (callbacks, history, usage, in DSPy's
     order, and any ``forward`` an optimizer patched onto the instance): its ``forward`` runs ``instance``, the
@@ -365,6 +372,8 @@ def run_root(root: Any, args: tuple, kwargs: dict[str, Any], instance: Any) -> A
 
     token = _ROOT.set((root, run))
     try:
+        if not _keeps_books(root):
+            return run(*args, **kwargs)
         if _needs_dspy_call(root):
             return type(root)._impl.__call__(root, *args, **kwargs)
         # Nothing DSPy's __call__ would add beyond caller_modules (no callbacks, usage tracking or forward patch):
@@ -383,6 +392,8 @@ async def arun_root(root: Any, args: tuple, kwargs: dict[str, Any], instance_aca
 
     token = _ROOT.set((root, run))
     try:
+        if not _keeps_books(root):
+            return await run(*args, **kwargs)
         if _needs_dspy_call(root):
             return await type(root)._impl.acall(root, *args, **kwargs)
 
