@@ -4,7 +4,8 @@ The module is DSPy's or native's Predict / ChainOfThought built from the same si
 library's own class, configured for the call in each library's settings (``dspy.context`` / native
 ``settings.context``), exactly as a program configures it. A TwoStepAdapter gets its own scripted extraction LM
 per side, whose calls are compared after the main LM's. The LM declares the capabilities DSPy's adapters read
-(``supported_params``, ``supports_response_schema``, ``supports_function_calling``).
+(``supported_params``, ``supports_response_schema``, ``supports_function_calling``), or is a real ``dspy.LM``
+(:class:`PlannedLM`) whose capabilities DSPy itself works out from its model, engine and the call's options.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class AdapterCase:
     config: dict[str, Any] | None = None
     mode: Literal["sync", "async"] = "sync"
     kind: str = "generated"
+    planned: tuple[str, str] | None = None    # (model, engine): a real dspy.LM's capabilities (PlannedLM)
 
     def __repr__(self) -> str:
         return f"{self.kind} ({self.mode})\n{describe_adapter_case(self)}"
@@ -52,7 +54,8 @@ def describe_adapter_case(case: AdapterCase) -> str:
         f"case: {case.adapter} adapter, {case.module} {spec.form} signature {spec.as_string()!r} "
         f"instructions={show(spec.instructions, 120)}\n  inputs={show(case.inputs, 300)} config={case.config} "
         f"demos={show(case.demos, 300)}\n  lm.kwargs={case.lm.kwargs} supported_params={case.lm.supported_params} "
-        f"schema={case.lm.supports_response_schema} function_calling={case.function_calling}\n"
+        f"schema={case.lm.supports_response_schema} function_calling={case.function_calling} "
+        f"dspy.LM(model, engine)={case.planned}\n"
         f"  script={show(case.lm.script, 3000)}\n  extraction={show(case.extraction, 3000)}"
     )
 
@@ -107,6 +110,16 @@ def _invokers(case: AdapterCase, extraction: Any) -> tuple[Any, Any]:
     return invoke, ainvoke
 
 
+def _lm(case: AdapterCase) -> Any:
+    if case.planned is not None:
+        from ._planned_lm import PlannedLM
+
+        return PlannedLM(*case.planned, case.lm.script, case.lm.kwargs)
+    return AgentLM(case.lm.script, kwargs=case.lm.kwargs, supported_params=case.lm.supported_params,
+                   supports_response_schema=case.lm.supports_response_schema,
+                   supports_function_calling=case.function_calling)
+
+
 def run_adapter_case(case: AdapterCase) -> ParityResult:
     """Run DSPy's and native's module under the case's adapter; compare what the LMs saw and the caller got."""
     call_kwargs: dict[str, Any] = {}
@@ -117,9 +130,7 @@ def run_adapter_case(case: AdapterCase) -> ParityResult:
         call_kwargs["demos"] = demos
     runs = []
     for side in ("dspy", "native"):
-        lm = AgentLM(case.lm.script, kwargs=case.lm.kwargs, supported_params=case.lm.supported_params,
-                     supports_response_schema=case.lm.supports_response_schema,
-                     supports_function_calling=case.function_calling)
+        lm = _lm(case)
         extraction = ScriptedLM(case.extraction)
         invoke, ainvoke = _invokers(case, extraction)
         run = run_side(side, _factory(case, side), lm, case.inputs, call_kwargs, case.mode,

@@ -8,7 +8,8 @@ ChatAdapter's format instead). TwoStepAdapter's main LM answers in prose (or emp
 raises) and its extraction LM answers the extractor signature in the ChatAdapter's format (then JSON for the
 fallback). JSON cases draw every combination of ``response_format`` support, response-schema support, function
 calling and ``use_native_function_calling``, over outputs that allow a schema and outputs that do not
-(``dict[...]``).
+(``dict[...]``); a third of them use a real ``dspy.LM`` (:class:`PlannedLM`) over models and engines whose
+capabilities differ, with call options that change DSPy's backend choice.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ._adapter_case import AdapterCase
 from ._case import LMSpec
 from ._completions import chat_completions, jsonable, lm_responses, render_value
 from ._error_strategies import lm_exceptions
+from ._planned_lm import PLANNED_MODELS
 from ._type_strategies import texts, values_of
 from .strategies import demos_for, inputs_for, module_fields, signature_specs
 
@@ -39,8 +41,9 @@ def _escape(text: str) -> str:
 
 @st.composite
 def _xml_field(draw: Any, name: str, tp: Any) -> str:
-    from ..adapters._xml import uses_nested_xml, value_to_xml
+    import dspy   # DSPy's own XML writer: the generator must not borrow the implementation it tests
 
+    uses_nested_xml, value_to_xml = dspy.XMLAdapter._uses_nested_xml, dspy.XMLAdapter._value_to_xml
     value = draw(values_of(tp))
     plain = jsonable(value)
     style = draw(st.sampled_from(["xml", "xml", "json", "text"]))
@@ -139,13 +142,24 @@ def two_step_cases(draw: Any) -> AdapterCase:
                        mode=draw(_modes))
 
 
+# Call options DSPy's backend selection reads: any client key but api_key/api_base/base_url/timeout sends an lm15
+# model through LiteLLM, whose capability answers differ (an Anthropic model gains ``response_format``).
+_CLIENT_CONFIGS = [None, None, {"extra_headers": {"x-parity": "1"}}, {"api_base": "http://127.0.0.1:9/v1"},
+                   {"custom_llm_provider": "openai"}, {"temperature": 0.3, "organization": "org-parity"}]
+
+
 @st.composite
 def json_capability_cases(draw: Any) -> AdapterCase:
     spec, module, inputs, demos, config = draw(_base())
     _, outs = module_fields(spec, module)
+    planned = None
+    if draw(st.integers(0, 2)) == 0:   # a real dspy.LM: DSPy works its capabilities out (model, engine, options)
+        planned = (draw(st.sampled_from(PLANNED_MODELS)), draw(st.sampled_from(["auto", "litellm"])))
+        config = draw(st.sampled_from(_CLIENT_CONFIGS))
     lm = _lm(draw, (), schema_params=draw(st.integers(0, 3)) > 0)
     n = _n(lm, config)
     script = (draw(lm_responses(outs, n, "json", clean=draw(st.booleans()))), draw(lm_responses(outs, n, "json")))
     return AdapterCase(draw(st.sampled_from(["json", "json_no_fc"])), module, spec, inputs,
                        LMSpec(script, lm.kwargs, lm.supported_params, lm.supports_response_schema),
-                       function_calling=draw(st.booleans()), demos=demos, config=config, mode=draw(_modes))
+                       function_calling=draw(st.booleans()), demos=demos, config=config, mode=draw(_modes),
+                       planned=planned)
