@@ -20,7 +20,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from ._adapter_case import AdapterCase
-from ._case import LMSpec
+from ._case import FieldSpec, LMSpec, SignatureSpec
 from ._completions import chat_completions, jsonable, lm_responses, render_value
 from ._error_strategies import lm_exceptions
 from ._planned_lm import PLANNED_MODELS
@@ -148,9 +148,27 @@ _CLIENT_CONFIGS = [None, None, {"extra_headers": {"x-parity": "1"}}, {"api_base"
                    {"custom_llm_provider": "openai"}, {"temperature": 0.3, "organization": "org-parity"}]
 
 
+def _weather(city: str) -> str:
+    """Weather in a city."""
+    return "sunny"
+
+
+@st.composite
+def _tool_calls_base(draw: Any) -> tuple[Any, str, dict[str, Any], Any, dict[str, Any] | None]:
+    """A ``dspy.ToolCalls`` output beside ``tools: list[dspy.Tool]``: the only signature on which function-calling
+    support and ``use_native_function_calling`` change the request (tools sent, the schema without the field)."""
+    import dspy
+
+    spec = SignatureSpec((FieldSpec("question", "input", str), FieldSpec("tools", "input", list[dspy.Tool]),
+                          FieldSpec("answer", "output", str), FieldSpec("calls", "output", dspy.ToolCalls)),
+                         "Use the tools.", "dspy_class")
+    inputs = {"question": draw(texts), "tools": [dspy.Tool(_weather)]}
+    return spec, draw(st.sampled_from(["predict", "cot"])), inputs, None, draw(st.sampled_from([None, {"n": 2}]))
+
+
 @st.composite
 def json_capability_cases(draw: Any) -> AdapterCase:
-    spec, module, inputs, demos, config = draw(_base())
+    spec, module, inputs, demos, config = draw(_tool_calls_base() if draw(st.integers(0, 3)) == 0 else _base())
     _, outs = module_fields(spec, module)
     planned = None
     if draw(st.integers(0, 2)) == 0:   # a real dspy.LM: DSPy works its capabilities out (model, engine, options)

@@ -10,6 +10,8 @@ import json
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
+import dspy
+import pytest
 from adapter_diff_support import AdapterCase, assert_same_adapter
 from diff_strategies import answer_texts, build_signature, json_completion, parse_json_text, signature_spec, values_of
 from diff_support import chat, examples, typed
@@ -151,3 +153,39 @@ def test_a_call_option_that_moves_dspy_lm_to_litellm_changes_the_response_format
                            [[answer]], "json", model=("anthropic/claude-3-5-sonnet-20240620", "auto"))
         a, _ = assert_same_adapter(case)
         assert a.calls[0][3].get("response_format") == (None if expected is None else typed(expected))
+
+
+def get_weather(city: str) -> str:
+    """Weather in a city."""
+    return "sunny"
+
+
+class ToolSig(dspy.Signature):
+    """Use tools."""
+
+    question: str = dspy.InputField()
+    tools: list[dspy.Tool] = dspy.InputField()
+    answer: str = dspy.OutputField()
+    calls: dspy.ToolCalls = dspy.OutputField()
+
+
+_CALLED = {"answer": "x", "calls": {"tool_calls": [{"name": "get_weather", "args": {"city": "P"}}]}}
+_NATIVE_CALL = [{"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "P"}'}}]
+
+
+@pytest.mark.parametrize("capability", [((), False, False), (("response_format",), False, True),
+                                        (("response_format",), True, False), (("response_format",), True, True),
+                                        ("openai/gpt-4o-mini", "auto"), ("anthropic/claude-3-5-sonnet-20240620", "auto"),
+                                        ("openai/gpt-3.5-turbo", "litellm")])
+@pytest.mark.parametrize("kind", ["json", "json-nofc"])
+def test_json_adapter_with_a_tool_calls_output_matches_dspy_for_each_capability(capability, kind) -> None:
+    """A ToolCalls output: native function calling (tools in the request, the structured schema without the
+    field) or not (JSON mode, the calls written in the JSON), as each capability answer makes DSPy choose."""
+    response = [{"text": json.dumps(_CALLED), "tool_calls": _NATIVE_CALL}]
+    declared = isinstance(capability[-1], bool)
+    case = AdapterCase(lambda ns: ns.Predict(ToolSig), {"question": "q", "tools": [dspy.Tool(get_weather)]},
+                       [response, response], kind, params=capability[0] if declared else (),
+                       schema=capability[1] if declared else False, fc=capability[2] if declared else False,
+                       model=None if declared else capability, label=f"{capability} {kind}")
+    a, _ = assert_same_adapter(case)
+    assert a.error is None and a.calls
