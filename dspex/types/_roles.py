@@ -12,8 +12,13 @@ from typing import Any, get_args, get_origin
 
 __all__ = [
     "is_history", "is_tool", "is_tool_list", "is_tool_calls", "is_tool_call_results", "is_reasoning", "role_of",
-    "native_class", "has_roles", "is_type_class",
+    "native_class", "has_roles", "is_type_class", "content_type_name",
 ]
+
+# DSPy's content types (and any twins this package grows): Image, Audio, File, Document, Code. Their values render
+# through their own ``format()`` (pydantic serialises a ``dspy.Type`` to DSPy's custom-type markers, which the
+# adapter splits into image_url / input_audio / file content parts), so they need no role, only recognising.
+_CONTENT_MODULES = {"Image": "image", "Audio": "audio", "File": "file", "Document": "document", "Code": "code"}
 
 _TYPE_BASES = {("Type", "dspex.types._base"), ("Type", "dspy.adapters.types.base_type")}
 
@@ -80,6 +85,17 @@ def role_of(annotation: Any) -> str | None:
 def has_roles(fields: Any) -> bool:
     """Whether any of these fields (a mapping of name -> Field) needs the agent-aware adapter path."""
     return any(role_of(f.annotation) is not None for f in fields.values())
+
+
+def content_type_name(annotation: Any) -> str | None:
+    """"Image", "Audio", "File", "Document" or "Code" (``Code["python"]`` too) when ``annotation`` is DSPy's class
+    of that name or a subclass, read from the MRO's names and modules (nothing is imported); else None."""
+    for c in getattr(annotation, "__mro__", ()) if isinstance(annotation, type) else ():
+        name = c.__name__
+        kind = _CONTENT_MODULES.get(name)
+        if kind is not None and c.__module__ in (f"dspy.adapters.types.{kind}", f"dspex.types._{kind}"):
+            return name
+    return None
 
 
 def is_type_class(annotation: Any) -> bool:
