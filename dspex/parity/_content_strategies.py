@@ -6,7 +6,8 @@ into image_url / input_audio / file / document content parts), an annotation thr
 ``description()`` ("Type description of Code_python: ..."), and a ``Code`` output parses as DSPy parses it. The
 signature is a ``dspy.Signature`` class handed to both sides, as a migrating program hands it; values are DSPy's
 own objects. Answers write each output in the ChatAdapter's format (a JSON object for the fallback), ``Code``
-fenced, bare, JSON-wrapped or as junk.
+fenced, bare, JSON-wrapped or as junk; a ``Citations`` output as JSON text, or as the response's native
+``citations`` (read by the class's own ``parse_lm_response``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ _URLS = ["https://example.com/cat.png", "https://example.com/a%20b.jpg?x=1&y=«2
 _AUDIO = [("AAAA", "wav"), ("SUQzBAAAAA==", "mp3"), ("", "wav")]
 _FILES = [{"file_id": "file-abc123"}, {"file_data": "data:application/pdf;base64,JVBERi0=", "filename": "a.pdf"},
           {"file_data": "data:text/plain;base64,aGk=", "filename": "notes «1».txt"}, {"file_id": "f", "filename": "x"}]
+_CITES = [{"type": "char_location", "cited_text": "The sky is blue.", "document_index": 0, "document_title": "Sky",
+           "start_char_index": 0, "end_char_index": 16}, {"cited_text": "x", "document_index": 1}]
 _CODE = ["print(1)", "def f(x):\n    return x * 2\n", "", "x = '```'\n", "SELECT 1;"]
 
 
@@ -89,16 +92,24 @@ def content_cases(draw: Any) -> tuple[Case, str]:
     outputs: list[tuple[str, Any]] = [("answer", str)]
     if draw(st.booleans()):
         outputs.append(("code", dspy.Code["python"]))
+    cites = draw(st.integers(0, 2)) == 0
+    if cites:   # DSPy's Citations: from the text, or from the response's native ``citations``
+        from dspy.experimental import Citations
+
+        outputs.append(("citations", Citations))
     if draw(st.integers(0, 3)) == 0:
         outputs.append(("when", datetime.date))
     fields += [FieldSpec(n, "output", tp, desc=draw(st.sampled_from([None, "the result"]))) for n, tp in outputs]
     module = draw(st.sampled_from(["predict", "cot"]))
-    values = {"answer": draw(texts), "code": draw(_code_answer()), "when": draw(st.sampled_from(["2024-02-29", "x"]))}
+    values = {"answer": draw(texts), "code": draw(_code_answer()), "when": draw(st.sampled_from(["2024-02-29", "x"])),
+              "citations": draw(st.sampled_from([json.dumps(_CITES), "[]", "none", json.dumps(_CITES[0])]))}
     if module == "cot":
         outputs.insert(0, ("reasoning", str))
         values["reasoning"] = draw(texts)
     chat = "".join(f"[[ ## {n} ## ]]\n{values[n]}\n\n" for n, _ in outputs) + "[[ ## completed ## ]]"
     first = draw(st.one_of(st.just([chat]), st.just([chat[: len(chat) // 2]]), lm_exceptions))
+    if cites and isinstance(first, list) and draw(st.booleans()):
+        first = [{"text": first[0], "citations": draw(st.sampled_from([_CITES, [], "junk"]))}]
     fallback = [json.dumps({n: values[n] for n, _ in outputs})]
     spec = SignatureSpec(tuple(fields), draw(st.sampled_from([None, "Describe the media."])), "dspy_class")
     case = Case(module, spec, inputs, LMSpec((first, fallback)),

@@ -39,8 +39,7 @@ def _is_dspy_class(cls: type) -> bool:
 
 # DSPy's content types (Image, Audio, File, Document, Code) are read by duck typing: a value renders through its
 # own ``format()``, an annotation through its name and ``description()``, an output parses with pydantic as DSPy
-# parses it. ``Citations`` stays DSPy-only: DSPy asks the LM for native citations (a provider feature) and reads
-# them from the response, which native adapters do not do.
+# parses it. (DSPy's ``Citations`` class is a role: see ``_ROLE_KINDS`` and ``dspex/adapters/_roles.py``.)
 _DATETIME = frozenset({"datetime", "date", "time"})
 
 
@@ -57,8 +56,6 @@ def _is_native_content(annotation: type) -> bool:
 def _why_content(annotation: type) -> str | None:
     if _content_name(annotation) is not None:
         return None
-    if annotation.__name__ == "Citations":
-        return "DSPy's Citations use the LM's native citations feature, which native adapters do not request"
     return "a DSPy type: DSPy formats it with its own rules"
 
 
@@ -69,6 +66,7 @@ def _is_base_model(cls: type) -> bool:
 # The agent types (dspex.types and DSPy's own), natively supported where DSPy's adapters give them a role:
 # History and Tool / list[Tool] as inputs, ToolCalls as an output, Reasoning either way (a str to adapters).
 _ROLE_KINDS = {"history": ("input",), "tools": ("input",), "tool_calls": ("output",), "reasoning": ("input", "output"),
+               "citations": ("input", "output"),
                "tool_call_results": ("input",)}
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 __all__ = ["Tool", "ToolCalls", "ToolCallResults", "History", "Reasoning", "Type", "as_tool", "is_tool_like",
            "role_of", "has_roles", "is_history", "is_tool", "is_tool_list", "is_tool_calls", "is_reasoning",
-           "is_type_class", "native_class", "provider_call_to_dict", "content_type_name"]
+           "is_type_class", "native_class", "provider_call_to_dict", "content_type_name", "is_citations"]
 
 _LAZY = {
     "Tool": "._tool",
@@ -24,6 +24,7 @@ _LAZY = {
     "Type": "._base",
     "is_type_class": "._roles",
     "content_type_name": "._roles",
+    "is_citations": "._roles",
     "role_of": "._roles",
     "has_roles": "._roles",
     "is_history": "._roles",

@@ -12,6 +12,7 @@ from typing import Any, get_args, get_origin
 
 __all__ = [
     "is_history", "is_tool", "is_tool_list", "is_tool_calls", "is_tool_call_results", "is_reasoning", "role_of",
+    "is_citations",
     "native_class", "has_roles", "is_type_class", "content_type_name",
 ]
 
@@ -71,8 +72,17 @@ def is_reasoning(annotation: Any) -> bool:
     return _is(annotation, "Reasoning")
 
 
+def is_citations(annotation: Any) -> bool:
+    """DSPy's ``Citations`` class itself (DSPy's adapters compare it by equality; dspex has no twin of it)."""
+    return (isinstance(annotation, type) and annotation.__name__ == "Citations"
+            and annotation.__module__ == "dspy.adapters.types.citation")
+
+
 def role_of(annotation: Any) -> str | None:
-    """"history", "tools", "tool_calls", "tool_call_results", "reasoning", or None for an ordinary type."""
+    """"history", "tools", "tool_calls", "tool_call_results", "reasoning", "citations", or None for an ordinary
+    type."""
+    if is_citations(annotation):
+        return "citations"
     if isinstance(annotation, type):
         for name, role in (("History", "history"), ("Tool", "tools"), ("ToolCalls", "tool_calls"),
                            ("ToolCallResults", "tool_call_results"), ("Reasoning", "reasoning")):

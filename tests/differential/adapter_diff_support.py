@@ -61,7 +61,7 @@ class RecDspyLM(dspy.LM):
 
 @dataclass
 class AdapterCase:
-    """``adapter``: xml | xml-nofallback | two-step | json | json-nofc. ``model``: (model, engine) for a RecDspyLM."""
+    """``adapter``: chat | xml | xml-nofallback | two-step | json | json-nofc. ``model``: (model, engine) for a RecDspyLM."""
 
     build: Callable[[Any], Any]
     call: dict[str, Any]
@@ -85,6 +85,8 @@ def _adapter(ns: Any, case: AdapterCase, extraction: Any) -> Any:
         return ns.XMLAdapter(use_json_adapter_fallback=False)
     if kind == "two-step":
         return ns.TwoStepAdapter(extraction)
+    if kind == "chat":
+        return ns.ChatAdapter()
     return ns.JSONAdapter(use_native_function_calling=kind == "json")
 
 

@@ -1,6 +1,7 @@
 """Held-out runs of DSPy's content types and of dates against DSPy 3.4.1: Image / Audio / File / Document / Code
 values built by this file (random URLs, data URIs of random bytes, audio formats, file ids, titles, code), alone,
-in lists, optional, nested in dicts; Code and date/time outputs answered a dozen ways. Identical LM requests
+in lists, optional, nested in dicts; Code and date/time outputs answered a dozen ways; Citations on models with
+and without native citations. Identical LM requests
 (content parts included), outputs, errors and warnings under ChatAdapter and JSONAdapter."""
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import json
 from typing import Any, Optional
 
 import dspy
+import pytest
+from adapter_diff_support import AdapterCase, assert_same_adapter
 from diff_support import Case, assert_same, chat, examples
-from dspy.experimental import Document
+from dspy.experimental import Citations, Document
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -128,3 +131,36 @@ def test_an_image_reaches_the_lm_as_an_image_url_part_on_both_sides() -> None:
     a, _ = assert_same(case)
     user = a.calls[0][1][-1]["content"]
     assert {"type": "image_url", "image_url": {"url": "https://img.example/cat.png"}} in user
+
+
+CITED = [{"type": "char_location", "cited_text": "The sky is blue.", "document_index": 0, "document_title": "Sky",
+          "start_char_index": 0, "end_char_index": 16}]
+
+
+class Cited(dspy.Signature):
+    """Answer with citations."""
+
+    documents: list[Document] = dspy.InputField()
+    question: str = dspy.InputField()
+    answer: str = dspy.OutputField()
+    citations: Citations = dspy.OutputField()
+
+
+@pytest.mark.parametrize("model", ["anthropic/claude-3-5-sonnet-20240620", "openai/gpt-4o-mini"])
+@pytest.mark.parametrize("response", [
+    {"text": chat(answer="blue"), "citations": CITED},            # native citations beside the text
+    chat(answer="blue", citations=json.dumps(CITED)),               # written in the text
+    {"text": chat(answer="blue", citations="[]"), "citations": "junk"},
+    chat(answer="blue"),
+], ids=["native", "in_text", "junk_native", "missing"])
+def test_citations_match_dspy_for_models_with_and_without_native_citations(model: str, response: Any) -> None:
+    """An Anthropic model is not asked for the Citations output (DSPy deletes it from the prompt) and its
+    response's ``citations`` become the field; any other model is asked for it in the text."""
+    case = AdapterCase(lambda ns: ns.Predict(Cited), {"documents": [Document(data="The sky is blue.", title="Sky")],
+                                                      "question": "What colour?"},
+                       [[response], [json.dumps({"answer": "blue", "citations": CITED})]], "chat",
+                       model=(model, "auto"), label=model)
+    a, _ = assert_same_adapter(case)
+    prompt = json.dumps(a.calls[0][2], ensure_ascii=False)
+    assert ("citations" in prompt.split("Your output fields are")[1].split("All interactions")[0]) is \
+        (not model.startswith("anthropic/"))

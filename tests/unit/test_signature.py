@@ -153,8 +153,7 @@ SUPPORTED = [
     datetime.datetime, datetime.date, datetime.time, list[datetime.date], Optional[datetime.datetime],
 ]
 UNSUPPORTED = [
-    (dspy.History, "DSPy type"), (dspy.Tool, "DSPy type"), (Citations, "native citations feature"),
-    (list[Citations], "native citations feature"), (HasImage, "field `picture` is a DSPy type"),
+    (dspy.History, "DSPy type"), (dspy.Tool, "DSPy type"), (list[Citations], "DSPy type"), (HasImage, "field `picture` is a DSPy type"),
     (Wrapper, "field `picture` is a DSPy type"), (datetime.timedelta, "not a date or time"),
     (typing.Callable[[int], str], "not among"), (len, "not a type"), (complex, "not among"), (bytes, "not among"),
     (object, "not among"), (typing.Literal, "not a type"), (Literal[b"x"], "Literal value b'x'"),
@@ -181,7 +180,7 @@ def test_unsupported_annotations_name_field_and_type(annotation: Any, why: str) 
 
 AGENT_ROLES = [  # (annotation, kinds where native adapters give it DSPy's role)
     (dspy.History, {"input"}), (dspy.Tool, {"input"}), (list[dspy.Tool], {"input"}), (dspy.ToolCalls, {"output"}),
-    (dspy.Reasoning, {"input", "output"}), (dspy.ToolCallResults, {"input"}),
+    (dspy.Reasoning, {"input", "output"}), (dspy.ToolCallResults, {"input"}), (Citations, {"input", "output"}),
 ]
 
 
@@ -229,9 +228,9 @@ def test_unsupported_fields_reads_native_and_dspy_signatures() -> None:
         cites: Citations = dspy.OutputField()
         a: int = dspy.OutputField()
 
-    assert unsupported_fields(Mixed) == ["raw", "cites"]
+    assert unsupported_fields(Mixed) == ["raw"]
     native = from_dspy_signature(Mixed)
-    assert unsupported_fields(native) == ["raw", "cites"]
+    assert unsupported_fields(native) == ["raw"]
     with pytest.raises(UnsupportedTypeError, match="`raw`"):
         check_signature(native)
     check_signature(Signature("q: list[str] -> a: Optional[int]"))
