@@ -67,8 +67,8 @@ def _postprocess(adapter: Any, plan: Any, outputs: Any) -> list[dict[str, Any]]:
             value = adapter.parse(plan.signature, text)
         else:
             value = bridge.parse(adapter, plan.signature, text)
-        if plan.any_optional_output:
-            from ._plan import fill_defaults
+        if plan.any_optional_output or value.keys() != plan.by_name.keys():   # DSPy keeps only output fields
+            from ._plan import fill_defaults                                  # (TwoStep's extraction may add logprobs)
 
             value = fill_defaults(plan, value)
         if len(value) != len(plan.output_names):  # parse already returns every output when it succeeds
