@@ -16,10 +16,11 @@ __all__ = [
     "native_class", "has_roles", "is_type_class", "content_type_name",
 ]
 
-# DSPy's content types (and any twins this package grows): Image, Audio, File, Document, Code. Their values render
+# DSPy's content types and this package's twins of them: Image, Audio, File, Document, Code. Their values render
 # through their own ``format()`` (pydantic serialises a ``dspy.Type`` to DSPy's custom-type markers, which the
 # adapter splits into image_url / input_audio / file content parts), so they need no role, only recognising.
 _CONTENT_MODULES = {"Image": "image", "Audio": "audio", "File": "file", "Document": "document", "Code": "code"}
+_NATIVE_CONTENT_MODULES = ("dspex.types._media", "dspex.types._document")
 
 _TYPE_BASES = {("Type", "dspex.types._base"), ("Type", "dspy.adapters.types.base_type")}
 
@@ -103,7 +104,7 @@ def content_type_name(annotation: Any) -> str | None:
     for c in getattr(annotation, "__mro__", ()) if isinstance(annotation, type) else ():
         name = c.__name__
         kind = _CONTENT_MODULES.get(name)
-        if kind is not None and c.__module__ in (f"dspy.adapters.types.{kind}", f"dspex.types._{kind}"):
+        if kind is not None and c.__module__ in (f"dspy.adapters.types.{kind}", *_NATIVE_CONTENT_MODULES):
             return name
     return None
 

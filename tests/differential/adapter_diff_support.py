@@ -64,7 +64,7 @@ class AdapterCase:
     """``adapter``: chat | xml | xml-nofallback | two-step | json | json-nofc. ``model``: (model, engine) for a RecDspyLM."""
 
     build: Callable[[Any], Any]
-    call: dict[str, Any]
+    call: dict[str, Any] | Callable[[Any], dict[str, Any]]   # or call(ns): each library's own values
     script: list[Any]
     adapter: str
     extraction: list[Any] = field(default_factory=list)
@@ -106,11 +106,12 @@ def run(case: AdapterCase, ns: Any) -> Outcome:
         module = case.build(ns)
         out.stage = "call"
         ctx = (dspy.context if ns is dspy else native.settings.context)(lm=lm, adapter=_adapter(ns, case, extraction))
+        call = case.call(ns) if callable(case.call) else case.call
         with ctx:
             if case.mode == "sync":
-                result = module(**case.call)
+                result = module(**call)
             else:
-                result = asyncio.run(module.acall(**case.call))
+                result = asyncio.run(module.acall(**call))
         out.raw = result
         out.result = _prediction(result)
     except Exception as e:  # noqa: BLE001 - errors are compared

@@ -164,3 +164,61 @@ def test_citations_match_dspy_for_models_with_and_without_native_citations(model
     prompt = json.dumps(a.calls[0][2], ensure_ascii=False)
     assert ("citations" in prompt.split("Your output fields are")[1].split("All interactions")[0]) is \
         (not model.startswith("anthropic/"))
+
+
+# --- dspex.types' own classes on the native side, DSPy's on DSPy's -----------------------------------------------
+def _twin(ns: Any, name: str) -> Any:
+    if ns is dspy:
+        return Document if name == "Document" else getattr(dspy, name)
+    import dspex.types as nt
+
+    return getattr(nt, name)
+
+
+@st.composite
+def twin_inputs(draw: Any) -> tuple[str, str, list[tuple[str, tuple[Any, ...], dict[str, Any]]]]:
+    """A type name, a shape and the constructor calls (args, kwargs) each side makes with its own class."""
+    name = draw(st.sampled_from(["Image", "Audio", "File", "Document", "Code"]))
+    blob = _b64(draw(st.binary(max_size=16)))
+    makers = {
+        "Image": st.sampled_from([((f"data:image/png;base64,{blob}",), {}), (("https://img.example/a.png",), {}),
+                                  ((), {"url": "gs://b/c.jpg"})]),
+        "Audio": st.sampled_from([((), {"data": blob, "audio_format": "wav"}), ((f"data:audio/x-mp3;base64,{blob}",),
+                                                                                 {})]),
+        "File": st.sampled_from([((), {"file_id": "file-9"}), ((f"data:application/pdf;base64,{blob}",), {}),
+                                 ((), {"file_data": f"data:text/plain;base64,{blob}", "filename": "n «1».txt"})]),
+        "Document": st.sampled_from([((), {"data": "The sky is blue.", "title": "Sky"}), ((), {"data": blob}),
+                                     ((), {"data": blob, "media_type": "application/pdf", "context": "c"})]),
+        "Code": st.sampled_from([((), {"code": "print(1)"}), ((), {"code": "```python\nx = 2\n```"})]),
+    }
+    calls = [(name, *draw(makers[name])) for _ in range(draw(st.integers(1, 3)))]
+    return name, draw(st.sampled_from(["one", "list", "optional"])), calls
+
+
+@settings(max_examples=examples(60, 600), **SETTINGS)
+@given(twin_inputs(), st.booleans(), st.sampled_from(["chat", "json"]), st.sampled_from(["sync", "async"]))
+def test_dspex_types_twins_send_what_dspys_classes_send(spec: Any, code_out: bool, adapter: str, mode: str) -> None:
+    """A native program builds its media with dspex.types (no dspy); DSPy's program with dspy's classes: the same
+    requests, results (a Code output parses into each side's own Code_python) and errors."""
+    name, shape, calls = spec
+
+    def annotation(ns: Any) -> Any:
+        tp = _twin(ns, name) if name != "Code" else _twin(ns, "Code")["python"]
+        return list[tp] if shape == "list" else Optional[tp] if shape == "optional" else tp
+
+    def build(ns: Any) -> Any:
+        code = _twin(ns, "Code")["python"]
+        fields = {"media": (annotation(ns), ns.InputField()), "answer": (str, ns.OutputField())}
+        if code_out:
+            fields["snippet"] = (code, ns.OutputField())
+        return ns.Predict(ns.Signature(fields, "Use the media."))
+
+    def call(ns: Any) -> dict[str, Any]:
+        cls = _twin(ns, name) if name != "Code" else _twin(ns, "Code")["python"]
+        values = [cls(*args, **kwargs) for _, args, kwargs in calls]
+        return {"media": values if shape == "list" else values[0]}
+
+    answers = {"answer": "ok", **({"snippet": "```python\nprint(3)\n```"} if code_out else {})}
+    text = chat(**answers) if adapter == "chat" else json.dumps(answers)
+    assert_same_adapter(AdapterCase(build, call, [[text], [json.dumps(answers)]], adapter, mode=mode,
+                                    label=f"{name} {shape} {calls}"))
