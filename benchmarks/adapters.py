@@ -13,7 +13,6 @@ Run from the repository root: ``python benchmarks/adapters.py`` (``--quick``, ``
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -22,7 +21,7 @@ from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.composite import TARGET_RATIO, _scripted_lm  # noqa: E402
+from benchmarks.composite import _scripted_lm, report  # noqa: E402
 
 _XML = "<answer>Paris</answer>\n<cities><item>Paris</item><item>Lyon</item></cities>"
 _CHAT = "[[ ## answer ## ]]\nParis\n\n[[ ## cities ## ]]\n[\"Paris\", \"Lyon\"]\n\n[[ ## completed ## ]]"
@@ -107,14 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="PATH", help="also write the numbers as JSON")
     args = parser.parse_args(argv)
     rounds, batch = (3, 5) if args.quick else (9, 20)
-    rows = measure(rounds, batch)
-    print(f"{'workload':<24}{'DSPy/call':>12}{'native/call':>13}{'ratio':>8}")
-    for r in rows:
-        verdict = "meets" if r["ratio"] >= TARGET_RATIO else "below"
-        print(f"{r['module']:<24}{r['dspy_run_us']:>10.0f}us{r['native_run_us']:>11.0f}us{r['ratio']:>7.1f}x  "
-              f"({verdict} the {TARGET_RATIO:.0f}x target)")
-    if args.json:
-        Path(args.json).write_text(json.dumps({"adapters": rows, "target_ratio": TARGET_RATIO}, indent=2))
+    report(measure(rounds, batch), "adapters", args.json)
     return 0
 
 
