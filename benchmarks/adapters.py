@@ -12,8 +12,6 @@ Run from the repository root: ``python benchmarks/adapters.py`` (``--quick``, ``
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -21,7 +19,7 @@ from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.composite import _scripted_lm, report  # noqa: E402
+from benchmarks.composite import _scripted_lm, cli, interleaved  # noqa: E402
 
 _XML = "<answer>Paris</answer>\n<cities><item>Paris</item><item>Lyon</item></cities>"
 _CHAT = "[[ ## answer ## ]]\nParis\n\n[[ ## cities ## ]]\n[\"Paris\", \"Lyon\"]\n\n[[ ## completed ## ]]"
@@ -91,23 +89,13 @@ def measure(rounds: int, batch: int) -> list[dict[str, Any]]:
                 outs.append(repr(dict(run())))
         if outs[0] != outs[1]:
             raise SystemExit(f"{kind}: native and DSPy disagree ({outs[0]} vs {outs[1]}); fix parity first")
-        d_times, n_times = [], []
-        for _ in range(rounds):
-            d_times.append(_time(d_run, d_lm, dspy.context, d_adapter(), batch))
-            n_times.append(_time(n_run, n_lm, native.settings.context, n_adapter(), batch * 5))
-        d_s, n_s = statistics.median(d_times), statistics.median(n_times)
-        rows.append({"module": kind, "dspy_run_us": d_s * 1e6, "native_run_us": n_s * 1e6, "ratio": d_s / n_s})
+        rows.append(interleaved(kind, rounds, lambda: _time(d_run, d_lm, dspy.context, d_adapter(), batch),
+                                lambda: _time(n_run, n_lm, native.settings.context, n_adapter(), batch * 5)))
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer rounds (a rough number in a few seconds)")
-    parser.add_argument("--json", metavar="PATH", help="also write the numbers as JSON")
-    args = parser.parse_args(argv)
-    rounds, batch = (3, 5) if args.quick else (9, 20)
-    report(measure(rounds, batch), "adapters", args.json)
-    return 0
+    return cli(argv, __doc__, measure, "adapters", quick=(3, 5), full=(9, 20))
 
 
 if __name__ == "__main__":
