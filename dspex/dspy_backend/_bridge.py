@@ -31,6 +31,7 @@ from dspy.utils.callback import with_callbacks
 from dspex import hooks
 from dspex.errors import ConfigError
 
+from ._capabilities import acapability_scope, capability_scope, plans_capabilities
 from ._lm import as_dspy_lm, lm_class, record_lm_call
 from ._values import to_dspy_error, to_dspy_prediction
 
@@ -154,6 +155,10 @@ class Bridge:
                 "plain": plain}
 
     # --- the LM call ---------------------------------------------------------------------------------------
+    plans_capabilities = staticmethod(plans_capabilities)   # a dspy.LM: its capabilities depend on the call
+    capability_scope = staticmethod(capability_scope)
+    acapability_scope = staticmethod(acapability_scope)
+
     def call_lm(self, lm: Any, messages: list[dict[str, Any]], kwargs: dict[str, Any]) -> Any:
         if isinstance(lm, dspy.BaseLM):   # marked as DSPy's adapter marks its own call (adapter_message_call)
             token = _ADAPTER_CALL.set((lm, messages))
