@@ -45,7 +45,8 @@ def _scripted_lm(script: list[str]) -> Any:
     import dspy
 
     class ScriptedLM(dspy.BaseLM):
-        """Answers call i of a run with script[i] (copies share ``state``); ``rewind()`` starts the next run."""
+        """Answers call i of a run with script[i] (copies share ``state``; a call asking for ``n`` completions gets
+        the next ``n``); ``rewind()`` starts the next run."""
 
         def __init__(self) -> None:
             super().__init__(model="bench/scripted", cache=False)
@@ -55,9 +56,9 @@ def _scripted_lm(script: list[str]) -> Any:
             self.state["i"] = 0
 
         def __call__(self, prompt: Any = None, messages: Any = None, **kwargs: Any) -> list[str]:  # type: ignore[override]
-            state = self.state
-            state["i"] += 1
-            return [state["script"][(state["i"] - 1) % len(state["script"])]]
+            state, n = self.state, kwargs.get("n") or 1   # n completions: the next n answers
+            state["i"] += n
+            return [state["script"][(state["i"] - n + k) % len(state["script"])] for k in range(n)]
 
     return ScriptedLM()
 
