@@ -17,19 +17,44 @@ from ._values import format_field_value, is_plain_json, serialize_for_json
 
 __all__ = ["format_with_history", "conversation"]
 
+
+
+def _plain_encoder() -> Any:
+    """``json.dumps(x, ensure_ascii=False)`` for values ``is_plain_json`` has passed (what ``format_field_value``
+    renders for them): the C encoder built once, without the circular-reference bookkeeping ``dumps`` sets up on
+    every call (a plain value has none: its depth is bounded). The pure-Python encoder where there is no C one."""
+    reference = json.JSONEncoder(ensure_ascii=False)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return reference.encode
+    try:
+        encoder = make(None, reference.default, json.encoder.encode_basestring, None, ": ", ", ", False, False, True)
+        probe = {"a": [1, -0.0, 1e16, "é\n\"", None, True, {"": []}]}
+        if "".join(encoder(probe, 0)) != reference.encode(probe):
+            return reference.encode
+    except Exception:  # noqa: BLE001 - another interpreter's C encoder: the documented path is always right
+        return reference.encode
+    return lambda value: "".join(encoder(value, 0))
+
+
+_dumps = _plain_encoder()
 _results_signature: Any = None
 
 
 _classes: dict[str, Any] = {}
 
 
-def _chat_method() -> Any:
-    method = _classes.get("chat_user_content")
-    if method is None:
+def _chat_class() -> Any:
+    cls = _classes.get("ChatAdapter")
+    if cls is None:
         from .chat import ChatAdapter  # imported here: chat imports this module lazily
 
-        method = _classes["chat_user_content"] = ChatAdapter.format_user_message_content
-    return method
+        cls = _classes["ChatAdapter"] = ChatAdapter
+    return cls
+
+
+def _chat_method() -> Any:
+    return _chat_class().format_user_message_content
 
 
 def _native(name: str) -> Any:
@@ -84,19 +109,30 @@ def _as_tool_calls(value: Any) -> Any:
 
 
 def _tool_calls_in(message: Mapping[str, Any]) -> tuple[str | None, Any]:
+    native = _native("ToolCalls")
     for name, value in message.items():
+        if type(value) is native:  # an agent's own turns: nothing to read or validate
+            return name, value
         if _is_instance(value, "ToolCalls") or (isinstance(value, dict) and "tool_calls" in value):
             return name, _as_tool_calls(value)
     return None, None
 
 
-def _without_results(tool_calls: Any) -> Any:
+def _chat_assistant(adapter: Any) -> bool:
+    """Whether the adapter renders assistant turns with ChatAdapter's own code (each value under its header)."""
+    chat, t = _chat_class(), type(adapter)
+    return (t.format_assistant_message_content is chat.format_assistant_message_content
+            and t._assistant_content is chat._assistant_content)
+
+
+def _without_results(tool_calls: Any, as_text: bool) -> Any:
     """The calls without their results as the prompt shows them: ``{"tool_calls": [{"name", "args"}, ...]}``, what
     the ToolCalls serializer returns, built directly when pydantic would dump it unchanged (else the model, whose
-    dump may fail and fall back to its ``str()``, as in DSPy)."""
+    dump may fail and fall back to its ``str()``, as in DSPy). ``as_text``: for ChatAdapter's own rendering, the
+    plain form already as the JSON text it renders (a ``str`` value is rendered as is), checked only once."""
     calls = [{"name": c.name, "args": c.args} for c in tool_calls.tool_calls]
     if is_plain_json(calls):
-        return {"tool_calls": calls}
+        return _dumps({"tool_calls": calls}) if as_text else {"tool_calls": calls}
     return tool_calls.model_copy(update={"tool_call_results": None})
 
 
@@ -109,20 +145,28 @@ def _openai_call(call: Any) -> dict[str, Any]:
     return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": arguments}}
 
 
-def _results_payload(results: Any) -> Any:
-    """What pydantic dumps a ToolCallResults to, as plain data when it would dump unchanged (else the model)."""
+def _results_payload(results: Any, as_text: bool) -> Any:
+    """What pydantic dumps a ToolCallResults to, as plain data when it would dump unchanged (else the model);
+    ``as_text``: for ChatAdapter's own rendering, the plain form already as its JSON text (checked only once)."""
     rows = [{"call_id": r.call_id, "name": r.name, "value": r.value, "is_error": r.is_error}
             for r in results.tool_call_results]
-    return {"tool_call_results": rows} if is_plain_json(rows) else results
+    if not is_plain_json(rows):
+        return results
+    return _dumps({"tool_call_results": rows}) if as_text else {"tool_call_results": rows}
 
 
-def _results_message(adapter: Any, results: Any) -> str:
+def _results_message(adapter: Any, results: Any, own_user: bool) -> str:
+    """The ``[[ ## tool_call_results ## ]]`` user message; ``own_user``: the adapter's user content is ChatAdapter's
+    own, which renders plain results as the field's header and their JSON text (one part: nothing to strip)."""
     global _results_signature
     if _results_signature is None:
         from ..signature import InputField, make_signature
 
         _results_signature = make_signature({"tool_call_results": (_native("ToolCallResults"), InputField())})
-    return _user_content(adapter, _results_signature, {"tool_call_results": _results_payload(results)}, False)
+    payload = _results_payload(results, own_user)
+    if own_user and type(payload) is str:
+        return adapter.plan(_results_signature).inputs[0].header + payload
+    return _user_content(adapter, _results_signature, {"tool_call_results": payload}, False)
 
 
 def _native_turn(adapter: Any, signature: Any, message: Mapping[str, Any], tool_calls: Any, results: Any,
@@ -159,21 +203,24 @@ def conversation(adapter: Any, signature: Any, history_name: str, inputs: dict[s
         tc_name, tool_calls = _tool_calls_in(message)
         results = _as_results(tool_calls.tool_call_results) \
             if tool_calls is not None and tool_calls.tool_call_results is not None else None
-        user = _user_content(adapter, signature, message, any(n in message for n in input_names))
-        if user:
-            out.append({"role": "user", "content": user})
+        main_request = any(n in message for n in input_names)
+        own_user = type(adapter).format_user_message_content is _chat_method()
+        if main_request or not own_user:  # ChatAdapter's own user content of an output-only turn is "": skipped
+            user = _user_content(adapter, signature, message, main_request)
+            if user:
+                out.append({"role": "user", "content": user})
         if adapter.use_native_function_calling and tool_calls is not None:
             _native_turn(adapter, signature, message, tool_calls, results, out)
             continue
         values = message
         if tc_name is not None and results is not None:
             values = dict(message)
-            values[tc_name] = _without_results(tool_calls)
+            values[tc_name] = _without_results(tool_calls, _chat_assistant(adapter))
         assistant = adapter.format_assistant_message_content(signature, values)
         if assistant:
             out.append({"role": "assistant", "content": assistant})
         if results is not None:
-            out.append({"role": "user", "content": _results_message(adapter, results)})
+            out.append({"role": "user", "content": _results_message(adapter, results, own_user)})
     del inputs[history_name]
     return out
 

@@ -101,9 +101,8 @@ def preprocess(adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any,
         elif tout:
             for key in _TOOL_KEYS:
                 lm_kwargs.pop(key, None)
-    for name, field in dict(signature._output_fields).items():
-        if is_reasoning(field.annotation):
-            signature = _adapt_reasoning(signature, name, lm, lm_kwargs)
+    for name, _ in roles.reasoning:  # the Reasoning outputs, in order (the tool fields taken out are none of them)
+        signature = _adapt_reasoning(signature, name, lm, lm_kwargs)
     return signature
 
 
@@ -120,11 +119,22 @@ def prepare(adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, de
 
 
 # --- after the call -------------------------------------------------------------------------------------------
+_helpers: dict[str, Any] = {}
+
+
+def _fill_defaults() -> Any:
+    """``_plan.fill_defaults``, imported once (``_plan`` imports this module)."""
+    fill = _helpers.get("fill_defaults")
+    if fill is None:
+        from ._plan import fill_defaults as fill
+
+        _helpers["fill_defaults"] = fill
+    return fill
+
+
 def postprocess(adapter: Any, processed: Any, original: Any, outputs: Any, roles: Roles) -> list[dict[str, Any]]:
     """DSPy's ``_call_postprocess``: parse each completion, take native tool calls and reasoning from the response."""
-    from ..types import provider_call_to_dict
-    from ._plan import fill_defaults
-
+    fill_defaults = _fill_defaults()
     plan = adapter.plan(original)
     tout = roles.tool_output
     bridge = hooks.bridge
@@ -151,6 +161,8 @@ def postprocess(adapter: Any, processed: Any, original: Any, outputs: Any, roles
         for name in plan.output_names:
             value.setdefault(name, None)
         if tool_calls and tout:
+            from ..types import provider_call_to_dict
+
             calls = [provider_call_to_dict(call) for call in tool_calls]
             value[tout] = original._output_fields[tout].annotation.from_dict_list(calls)
         for name, cls in roles.reasoning:

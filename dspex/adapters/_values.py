@@ -33,15 +33,22 @@ def _is_plain_json(value: Any, depth: int = 0) -> bool:
         return math.isfinite(value)  # nested inf/nan become None in pydantic's JSON mode
     if depth >= _MAX_FAST_DEPTH:
         return False
-    # Plain loops, not all(generator): agents render every earlier turn's values again on each turn.
+    # Plain loops, not all(generator), and strings / ints / bools / None checked in place (no call for each):
+    # agents render every earlier turn's values again on each turn.
     if t is list:
         for v in value:
-            if not _is_plain_json(v, depth + 1):
+            tv = type(v)
+            if tv is not str and tv is not int and tv is not bool and v is not None \
+                    and not _is_plain_json(v, depth + 1):
                 return False
         return True
     if t is dict:
         for k, v in value.items():
-            if type(k) is not str or not (k.isascii() or _plain_key(k)) or not _is_plain_json(v, depth + 1):
+            if type(k) is not str or not (k.isascii() or _plain_key(k)):
+                return False
+            tv = type(v)
+            if tv is not str and tv is not int and tv is not bool and v is not None \
+                    and not _is_plain_json(v, depth + 1):
                 return False
         return True
     return False

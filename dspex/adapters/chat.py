@@ -34,6 +34,19 @@ def _as_signature(signature: Any) -> Any:
     return ensure_signature(signature)
 
 
+_lazy: dict[str, Any] = {}
+
+
+def _format_with_history() -> Any:
+    """``_history.format_with_history``, imported on the first signature with a History input, then kept."""
+    format_with_history = _lazy.get("format_with_history")
+    if format_with_history is None:
+        from ._history import format_with_history
+
+        _lazy["format_with_history"] = format_with_history
+    return format_with_history
+
+
 class ChatAdapter:
     """Format a signature's prompt, call the LM, parse ``[[ ## field ## ]]`` sections; retry as JSON on failure."""
 
@@ -128,9 +141,7 @@ class ChatAdapter:
         """The chat messages DSPy's adapter sends: system, demo pairs (incomplete ones first), the request."""
         plan = self.plan(signature)
         if plan.roles is not None and plan.roles.history is not None:
-            from ._history import format_with_history
-
-            return format_with_history(self, plan.signature, demos, inputs, plan.roles.history)
+            return _format_with_history()(self, plan.signature, demos, inputs, plan.roles.history)
         if not demos and type(demos) is list:
             return self._plain_messages(plan, inputs)
         messages: list[dict[str, Any]] = [{"role": "system", "content": self._system(plan)}]
