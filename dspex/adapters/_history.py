@@ -13,31 +13,12 @@ from typing import Any, Mapping
 from ..types import is_tool_calls, native_class, role_of  # stdlib only
 from ._markers import expand_markers
 from ._roles import without
+from ._encode import plain_dumps as _dumps
 from ._values import format_field_value, is_plain_json, serialize_for_json
 
 __all__ = ["format_with_history", "conversation"]
 
 
-
-def _plain_encoder() -> Any:
-    """``json.dumps(x, ensure_ascii=False)`` for values ``is_plain_json`` has passed (what ``format_field_value``
-    renders for them): the C encoder built once, without the circular-reference bookkeeping ``dumps`` sets up on
-    every call (a plain value has none: its depth is bounded). The pure-Python encoder where there is no C one."""
-    reference = json.JSONEncoder(ensure_ascii=False)
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:
-        return reference.encode
-    try:
-        encoder = make(None, reference.default, json.encoder.encode_basestring, None, ": ", ", ", False, False, True)
-        probe = {"a": [1, -0.0, 1e16, "é\n\"", None, True, {"": []}]}
-        if "".join(encoder(probe, 0)) != reference.encode(probe):
-            return reference.encode
-    except Exception:  # noqa: BLE001 - another interpreter's C encoder: the documented path is always right
-        return reference.encode
-    return lambda value: "".join(encoder(value, 0))
-
-
-_dumps = _plain_encoder()
 _results_signature: Any = None
 
 
@@ -111,9 +92,11 @@ def _as_tool_calls(value: Any) -> Any:
 def _tool_calls_in(message: Mapping[str, Any]) -> tuple[str | None, Any]:
     native = _native("ToolCalls")
     for name, value in message.items():
-        if type(value) is native:  # an agent's own turns: nothing to read or validate
+        t = type(value)
+        if t is native:  # an agent's own turns: nothing to read or validate
             return name, value
-        if _is_instance(value, "ToolCalls") or (isinstance(value, dict) and "tool_calls" in value):
+        if (t.__name__ == "ToolCalls" and _is_instance(value, "ToolCalls")) \
+                or (isinstance(value, dict) and "tool_calls" in value):
             return name, _as_tool_calls(value)
     return None, None
 
@@ -232,7 +215,10 @@ def format_with_history(adapter: Any, signature: Any, demos: list[Any], inputs: 
     rest = without(signature, history_name)
     earlier = conversation(adapter, rest, history_name, inputs_copy)
     messages: list[dict[str, Any]] = [{"role": "system", "content": adapter._system(adapter.plan(signature))}]
-    messages.extend(adapter.format_demos(signature, demos))
+    chat, t = _chat_class(), type(adapter)
+    if demos or type(demos) is not list or t.format_demos is not chat.format_demos \
+            or t._format_demos is not chat._format_demos:  # ChatAdapter's own of no demos: none
+        messages.extend(adapter.format_demos(signature, demos))
     content = _user_content(adapter, rest, inputs_copy, True)
     messages.extend(earlier)
     if content:

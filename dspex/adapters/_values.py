@@ -14,6 +14,8 @@ import math
 import weakref
 from typing import Any
 
+from ._encode import plain_dumps
+
 __all__ = ["format_field_value", "serialize_for_json", "format_blob", "format_input_list", "to_json_text",
            "is_plain_json"]
 
@@ -150,6 +152,8 @@ def format_field_value(annotation_is_str: bool, value: Any) -> str:
         return str(value)
     if isinstance(value, list) and annotation_is_str:
         return format_input_list(value)
+    if t is list and _native_tools(value):  # an agent's tools: serialize_for_json gives their str()s
+        return plain_dumps([str(v) for v in value])
     jsonable = serialize_for_json(value)
     if isinstance(jsonable, (dict, list)):
         return _dumps(jsonable)

@@ -74,7 +74,9 @@ class ChatAdapter:
         self.use_native_function_calling = use_native_function_calling
         self.use_json_adapter_fallback = use_json_adapter_fallback
         self.parallel_tool_calls = parallel_tool_calls
-        self._last: Plan | None = None  # the last plan used: most adapters serve one signature at a time
+        # The plans this adapter used lately, by id(signature) (checked against the plan's weak reference): an
+        # agent's call alternates between a few signatures (the call's, its history-less rest, the results').
+        self._recent: dict[int, Plan] = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -82,22 +84,22 @@ class ChatAdapter:
     # --- per-signature plan -----------------------------------------------------------------------------------
     def plan(self, signature: Any) -> Plan:
         """The signature's cached prompt parts for this adapter class."""
-        last = self._last
-        if last is not None and last.signature is signature:
-            return last
+        recent = self._recent
+        plan = recent.get(id(signature))
+        if plan is not None and plan.signature_ref() is signature:
+            return plan
         try:
             plan = self._plans[signature]
-            self._last = plan
-            return plan
         except KeyError:
-            pass
+            if not isinstance(signature, SignatureMeta):
+                return self.plan(_as_signature(signature))
+            plan = build_plan(signature, self.user_message_output_requirements)
+            self._plans[signature] = plan
         except TypeError:  # not weak-referenceable: a dspy signature or a string
             return self.plan(_as_signature(signature))
-        if not isinstance(signature, SignatureMeta):
-            return self.plan(_as_signature(signature))
-        plan = build_plan(signature, self.user_message_output_requirements)
-        self._plans[signature] = plan
-        self._last = plan
+        if len(recent) >= 16:
+            recent.clear()
+        recent[id(signature)] = plan
         return plan
 
     # --- system message ---------------------------------------------------------------------------------------
