@@ -101,13 +101,6 @@ def _tool_calls_in(message: Mapping[str, Any]) -> tuple[str | None, Any]:
     return None, None
 
 
-def _chat_assistant(adapter: Any) -> bool:
-    """Whether the adapter renders assistant turns with ChatAdapter's own code (each value under its header)."""
-    chat, t = _chat_class(), type(adapter)
-    return (t.format_assistant_message_content is chat.format_assistant_message_content
-            and t._assistant_content is chat._assistant_content)
-
-
 def _without_results(tool_calls: Any, as_text: bool) -> Any:
     """The calls without their results as the prompt shows them: ``{"tool_calls": [{"name", "args"}, ...]}``, what
     the ToolCalls serializer returns, built directly when pydantic would dump it unchanged (else the model, whose
@@ -128,27 +121,23 @@ def _openai_call(call: Any) -> dict[str, Any]:
     return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": arguments}}
 
 
-def _results_payload(results: Any, as_text: bool) -> Any:
-    """What pydantic dumps a ToolCallResults to, as plain data when it would dump unchanged (else the model);
-    ``as_text``: for ChatAdapter's own rendering, the plain form already as its JSON text (checked only once)."""
-    rows = [{"call_id": r.call_id, "name": r.name, "value": r.value, "is_error": r.is_error}
-            for r in results.tool_call_results]
-    if not is_plain_json(rows):
-        return results
-    return _dumps({"tool_call_results": rows}) if as_text else {"tool_call_results": rows}
-
-
 def _results_message(adapter: Any, results: Any, own_user: bool) -> str:
-    """The ``[[ ## tool_call_results ## ]]`` user message; ``own_user``: the adapter's user content is ChatAdapter's
-    own, which renders plain results as the field's header and their JSON text (one part: nothing to strip)."""
+    """The ``[[ ## tool_call_results ## ]]`` user message. Its payload is what pydantic dumps a ToolCallResults to:
+    the rows as plain data when it would dump them unchanged (else the model). With ``own_user`` (the adapter's user
+    content is ChatAdapter's own) plain rows render as the field's header and their JSON text (one part: nothing to
+    strip), checked and encoded once."""
     global _results_signature
     if _results_signature is None:
         from ..signature import InputField, make_signature
 
         _results_signature = make_signature({"tool_call_results": (_native("ToolCallResults"), InputField())})
-    payload = _results_payload(results, own_user)
-    if own_user and type(payload) is str:
-        return adapter.plan(_results_signature).inputs[0].header + payload
+    rows = [{"call_id": r.call_id, "name": r.name, "value": r.value, "is_error": r.is_error}
+            for r in results.tool_call_results]
+    payload: Any = results
+    if is_plain_json(rows):
+        if own_user:
+            return adapter.plan(_results_signature).inputs[0].header + _dumps({"tool_call_results": rows})
+        payload = {"tool_call_results": rows}
     return _user_content(adapter, _results_signature, {"tool_call_results": payload}, False)
 
 
@@ -176,18 +165,22 @@ def _native_turn(adapter: Any, signature: Any, message: Mapping[str, Any], tool_
 
 def conversation(adapter: Any, signature: Any, history_name: str, inputs: dict[str, Any]) -> list[dict[str, Any]]:
     """The earlier turns as messages (``signature`` is the one without the history field); the history input is
-    then removed from ``inputs``, as DSPy removes it."""
+    then removed from ``inputs``, as DSPy removes it. The adapter's methods are looked up for every turn, as DSPy
+    calls them; ChatAdapter's own assistant content is its ``_assistant_content`` of the signature's plan."""
     turns = inputs[history_name].messages if history_name in inputs else None
     if turns is None:
         return []
     out: list[dict[str, Any]] = []
     input_names = list(signature._input_fields)
+    chat, results_cls = _chat_class(), _native("ToolCallResults")
     for message in turns:
         tc_name, tool_calls = _tool_calls_in(message)
-        results = _as_results(tool_calls.tool_call_results) \
-            if tool_calls is not None and tool_calls.tool_call_results is not None else None
-        main_request = any(n in message for n in input_names)
-        own_user = type(adapter).format_user_message_content is _chat_method()
+        results = None if tool_calls is None else tool_calls.tool_call_results
+        if results is not None and type(results) is not results_cls:
+            results = _as_results(results)
+        main_request = not message.keys().isdisjoint(input_names)  # any input field in the turn
+        cls = type(adapter)
+        own_user = cls.format_user_message_content is chat.format_user_message_content
         if main_request or not own_user:  # ChatAdapter's own user content of an output-only turn is "": skipped
             user = _user_content(adapter, signature, message, main_request)
             if user:
@@ -195,11 +188,16 @@ def conversation(adapter: Any, signature: Any, history_name: str, inputs: dict[s
         if adapter.use_native_function_calling and tool_calls is not None:
             _native_turn(adapter, signature, message, tool_calls, results, out)
             continue
+        own_assistant = cls.format_assistant_message_content is chat.format_assistant_message_content \
+            and cls._assistant_content is chat._assistant_content
         values = message
         if tc_name is not None and results is not None:
             values = dict(message)
-            values[tc_name] = _without_results(tool_calls, _chat_assistant(adapter))
-        assistant = adapter.format_assistant_message_content(signature, values)
+            values[tc_name] = _without_results(tool_calls, own_assistant)
+        if own_assistant:
+            assistant = adapter._assistant_content(adapter.plan(signature), values, None)
+        else:
+            assistant = adapter.format_assistant_message_content(signature, values)
         if assistant:
             out.append({"role": "assistant", "content": assistant})
         if results is not None:

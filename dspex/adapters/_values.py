@@ -154,6 +154,8 @@ def format_field_value(annotation_is_str: bool, value: Any) -> str:
         return format_input_list(value)
     if t is list and _native_tools(value):  # an agent's tools: serialize_for_json gives their str()s
         return plain_dumps([str(v) for v in value])
+    if t.__name__ == "Reasoning" and t.__module__ == "dspex.types._history" and type(value.content) is str:
+        return value.content  # serialize_for_json gives its text, a str: rendered as itself
     jsonable = serialize_for_json(value)
     if isinstance(jsonable, (dict, list)):
         return _dumps(jsonable)

@@ -216,10 +216,11 @@ class ChatAdapter:
         return "\n\n".join(parts).strip()
 
     def _assistant_content(self, plan: Plan, outputs: Mapping[str, Any], missing: str | None) -> str:
-        body = "\n\n".join(
-            slot.header + format_field_value(slot.is_str, outputs.get(slot.name, missing)) for slot in plan.outputs
-        ).strip()
-        return body + "\n\n[[ ## completed ## ]]\n"
+        parts = []
+        for slot in plan.outputs:
+            value = outputs.get(slot.name, missing)  # a str renders as itself
+            parts.append(slot.header + (value if type(value) is str else format_field_value(slot.is_str, value)))
+        return "\n\n".join(parts).strip() + "\n\n[[ ## completed ## ]]\n"
 
     def _format_demos(self, plan: Plan, demos: list[Any]) -> list[dict[str, Any]]:
         complete, incomplete = [], []
