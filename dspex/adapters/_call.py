@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 from .. import hooks
 from ..errors import AdapterParseError
+from . import _roles  # history, tool, tool-call and reasoning fields (loaded with the plans anyway)
 
 __all__ = ["run", "arun", "prepare", "postprocess"]
 
@@ -111,8 +112,6 @@ def _run(
     plan = adapter.plan(signature)
     try:
         if plan.roles is not None:  # history, tools, tool calls or reasoning fields (see _roles)
-            from . import _roles
-
             return _roles.run(adapter, lm, lm_kwargs, plan.signature, demos, inputs, plan.roles)
         bridge = hooks.bridge
         plain = (adapter._plain_request and not lm_kwargs and not demos and type(demos) is list
@@ -138,8 +137,6 @@ async def _arun(
     plan = adapter.plan(signature)
     try:
         if plan.roles is not None:
-            from . import _roles
-
             return await _roles.arun(adapter, lm, lm_kwargs, plan.signature, demos, inputs, plan.roles)
         bridge = hooks.bridge
         plain = (adapter._plain_request and not lm_kwargs and not demos and type(demos) is list

@@ -17,6 +17,7 @@ import types
 from typing import Any, Callable, Literal, Union, get_args, get_origin
 
 from ..signature import annotation_allows_none
+from ..types import is_type_class  # stdlib only; bound here: parse_value asks on every parse of a Type field
 
 __all__ = [
     "parse_value",
@@ -118,7 +119,7 @@ def parse_value(value: Any, annotation: Any) -> Any:
             candidate = ast.literal_eval(value)
         except (ValueError, SyntaxError):
             candidate = value
-    if _is_type_class(annotation):  # a dspy.Type (or dspex.types.Type) may parse its own text (Reasoning does)
+    if is_type_class(annotation):  # a dspy.Type (or dspex.types.Type) may parse its own text (Reasoning does)
         import pydantic
 
         adapter = type_adapter(annotation)
@@ -155,12 +156,6 @@ def _is_reasoning(annotation: Any) -> bool:
     return is_reasoning(annotation)
 
 
-def _is_type_class(annotation: Any) -> bool:
-    from ..types import is_type_class
-
-    return is_type_class(annotation)
-
-
 def text_parser(annotation: Any) -> Callable[[str], Any] | None:
     """A parser equal to ``parse_value(text, annotation)`` for LM text, specialised once per field.
 
@@ -170,7 +165,7 @@ def text_parser(annotation: Any) -> Callable[[str], Any] | None:
     if annotation is str:
         return None
     direct = functools.partial(parse_value, annotation=annotation)  # a C-level call: no frame in a traceback
-    if _is_type_class(annotation):  # Type values are not memoised
+    if is_type_class(annotation):  # Type values are not memoised
         return _reasoning_parser(annotation, direct) if _is_reasoning(annotation) else direct
     if annotation in _EXACT:
 

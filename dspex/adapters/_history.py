@@ -13,9 +13,11 @@ from typing import Any, Mapping
 from ..types import is_tool_calls, native_class, role_of  # stdlib only
 from ._markers import expand_markers
 from ._roles import without
+from ._encode import plain_dumps as _dumps
 from ._values import format_field_value, is_plain_json, serialize_for_json
 
 __all__ = ["format_with_history", "conversation"]
+
 
 _results_signature: Any = None
 
@@ -23,13 +25,17 @@ _results_signature: Any = None
 _classes: dict[str, Any] = {}
 
 
-def _chat_method() -> Any:
-    method = _classes.get("chat_user_content")
-    if method is None:
+def _chat_class() -> Any:
+    cls = _classes.get("ChatAdapter")
+    if cls is None:
         from .chat import ChatAdapter  # imported here: chat imports this module lazily
 
-        method = _classes["chat_user_content"] = ChatAdapter.format_user_message_content
-    return method
+        cls = _classes["ChatAdapter"] = ChatAdapter
+    return cls
+
+
+def _chat_method() -> Any:
+    return _chat_class().format_user_message_content
 
 
 def _native(name: str) -> Any:
@@ -84,19 +90,25 @@ def _as_tool_calls(value: Any) -> Any:
 
 
 def _tool_calls_in(message: Mapping[str, Any]) -> tuple[str | None, Any]:
+    native = _native("ToolCalls")
     for name, value in message.items():
-        if _is_instance(value, "ToolCalls") or (isinstance(value, dict) and "tool_calls" in value):
+        t = type(value)
+        if t is native:  # an agent's own turns: nothing to read or validate
+            return name, value
+        if (t.__name__ == "ToolCalls" and _is_instance(value, "ToolCalls")) \
+                or (isinstance(value, dict) and "tool_calls" in value):
             return name, _as_tool_calls(value)
     return None, None
 
 
-def _without_results(tool_calls: Any) -> Any:
+def _without_results(tool_calls: Any, as_text: bool) -> Any:
     """The calls without their results as the prompt shows them: ``{"tool_calls": [{"name", "args"}, ...]}``, what
     the ToolCalls serializer returns, built directly when pydantic would dump it unchanged (else the model, whose
-    dump may fail and fall back to its ``str()``, as in DSPy)."""
+    dump may fail and fall back to its ``str()``, as in DSPy). ``as_text``: for ChatAdapter's own rendering, the
+    plain form already as the JSON text it renders (a ``str`` value is rendered as is), checked only once."""
     calls = [{"name": c.name, "args": c.args} for c in tool_calls.tool_calls]
     if is_plain_json(calls):
-        return {"tool_calls": calls}
+        return _dumps({"tool_calls": calls}) if as_text else {"tool_calls": calls}
     return tool_calls.model_copy(update={"tool_call_results": None})
 
 
@@ -109,20 +121,24 @@ def _openai_call(call: Any) -> dict[str, Any]:
     return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": arguments}}
 
 
-def _results_payload(results: Any) -> Any:
-    """What pydantic dumps a ToolCallResults to, as plain data when it would dump unchanged (else the model)."""
-    rows = [{"call_id": r.call_id, "name": r.name, "value": r.value, "is_error": r.is_error}
-            for r in results.tool_call_results]
-    return {"tool_call_results": rows} if is_plain_json(rows) else results
-
-
-def _results_message(adapter: Any, results: Any) -> str:
+def _results_message(adapter: Any, results: Any, own_user: bool) -> str:
+    """The ``[[ ## tool_call_results ## ]]`` user message. Its payload is what pydantic dumps a ToolCallResults to:
+    the rows as plain data when it would dump them unchanged (else the model). With ``own_user`` (the adapter's user
+    content is ChatAdapter's own) plain rows render as the field's header and their JSON text (one part: nothing to
+    strip), checked and encoded once."""
     global _results_signature
     if _results_signature is None:
         from ..signature import InputField, make_signature
 
         _results_signature = make_signature({"tool_call_results": (_native("ToolCallResults"), InputField())})
-    return _user_content(adapter, _results_signature, {"tool_call_results": _results_payload(results)}, False)
+    rows = [{"call_id": r.call_id, "name": r.name, "value": r.value, "is_error": r.is_error}
+            for r in results.tool_call_results]
+    payload: Any = results
+    if is_plain_json(rows):
+        if own_user:
+            return adapter.plan(_results_signature).inputs[0].header + _dumps({"tool_call_results": rows})
+        payload = {"tool_call_results": rows}
+    return _user_content(adapter, _results_signature, {"tool_call_results": payload}, False)
 
 
 def _native_turn(adapter: Any, signature: Any, message: Mapping[str, Any], tool_calls: Any, results: Any,
@@ -149,31 +165,43 @@ def _native_turn(adapter: Any, signature: Any, message: Mapping[str, Any], tool_
 
 def conversation(adapter: Any, signature: Any, history_name: str, inputs: dict[str, Any]) -> list[dict[str, Any]]:
     """The earlier turns as messages (``signature`` is the one without the history field); the history input is
-    then removed from ``inputs``, as DSPy removes it."""
+    then removed from ``inputs``, as DSPy removes it. The adapter's methods are looked up for every turn, as DSPy
+    calls them; ChatAdapter's own assistant content is its ``_assistant_content`` of the signature's plan."""
     turns = inputs[history_name].messages if history_name in inputs else None
     if turns is None:
         return []
     out: list[dict[str, Any]] = []
     input_names = list(signature._input_fields)
+    chat, results_cls = _chat_class(), _native("ToolCallResults")
     for message in turns:
         tc_name, tool_calls = _tool_calls_in(message)
-        results = _as_results(tool_calls.tool_call_results) \
-            if tool_calls is not None and tool_calls.tool_call_results is not None else None
-        user = _user_content(adapter, signature, message, any(n in message for n in input_names))
-        if user:
-            out.append({"role": "user", "content": user})
+        results = None if tool_calls is None else tool_calls.tool_call_results
+        if results is not None and type(results) is not results_cls:
+            results = _as_results(results)
+        main_request = not message.keys().isdisjoint(input_names)  # any input field in the turn
+        cls = type(adapter)
+        own_user = cls.format_user_message_content is chat.format_user_message_content
+        if main_request or not own_user:  # ChatAdapter's own user content of an output-only turn is "": skipped
+            user = _user_content(adapter, signature, message, main_request)
+            if user:
+                out.append({"role": "user", "content": user})
         if adapter.use_native_function_calling and tool_calls is not None:
             _native_turn(adapter, signature, message, tool_calls, results, out)
             continue
+        own_assistant = cls.format_assistant_message_content is chat.format_assistant_message_content \
+            and cls._assistant_content is chat._assistant_content
         values = message
         if tc_name is not None and results is not None:
             values = dict(message)
-            values[tc_name] = _without_results(tool_calls)
-        assistant = adapter.format_assistant_message_content(signature, values)
+            values[tc_name] = _without_results(tool_calls, own_assistant)
+        if own_assistant:
+            assistant = adapter._assistant_content(adapter.plan(signature), values, None)
+        else:
+            assistant = adapter.format_assistant_message_content(signature, values)
         if assistant:
             out.append({"role": "assistant", "content": assistant})
         if results is not None:
-            out.append({"role": "user", "content": _results_message(adapter, results)})
+            out.append({"role": "user", "content": _results_message(adapter, results, own_user)})
     del inputs[history_name]
     return out
 
@@ -185,7 +213,10 @@ def format_with_history(adapter: Any, signature: Any, demos: list[Any], inputs: 
     rest = without(signature, history_name)
     earlier = conversation(adapter, rest, history_name, inputs_copy)
     messages: list[dict[str, Any]] = [{"role": "system", "content": adapter._system(adapter.plan(signature))}]
-    messages.extend(adapter.format_demos(signature, demos))
+    chat, t = _chat_class(), type(adapter)
+    if demos or type(demos) is not list or t.format_demos is not chat.format_demos \
+            or t._format_demos is not chat._format_demos:  # ChatAdapter's own of no demos: none
+        messages.extend(adapter.format_demos(signature, demos))
     content = _user_content(adapter, rest, inputs_copy, True)
     messages.extend(earlier)
     if content:

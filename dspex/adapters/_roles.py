@@ -125,11 +125,22 @@ def prepare(adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, de
 
 
 # --- after the call -------------------------------------------------------------------------------------------
+_helpers: dict[str, Any] = {}
+
+
+def _fill_defaults() -> Any:
+    """``_plan.fill_defaults``, imported once (``_plan`` imports this module)."""
+    fill = _helpers.get("fill_defaults")
+    if fill is None:
+        from ._plan import fill_defaults as fill
+
+        _helpers["fill_defaults"] = fill
+    return fill
+
+
 def postprocess(adapter: Any, processed: Any, original: Any, outputs: Any, roles: Roles) -> list[dict[str, Any]]:
     """DSPy's ``_call_postprocess``: parse each completion, take native tool calls and reasoning from the response."""
-    from ..types import provider_call_to_dict
-    from ._plan import fill_defaults
-
+    fill_defaults = _fill_defaults()
     plan = adapter.plan(original)
     tout = roles.tool_output
     bridge = hooks.bridge
@@ -156,6 +167,8 @@ def postprocess(adapter: Any, processed: Any, original: Any, outputs: Any, roles
         for name in plan.output_names:
             value.setdefault(name, None)
         if tool_calls and tout:
+            from ..types import provider_call_to_dict
+
             calls = [provider_call_to_dict(call) for call in tool_calls]
             value[tout] = original._output_fields[tout].annotation.from_dict_list(calls)
         for name, cls in roles.reasoning:

@@ -43,7 +43,7 @@ def wanted_sections(completion: str, wanted: Container[str]) -> list[tuple[str, 
     if isinstance(completion, str):
         if "[[ ## " not in completion:
             return []
-        if _EXOTIC_BREAK.search(completion) is None:
+        if not _exotic(completion):
             return _wanted_fast(completion, wanted)
     # Rare inputs (other line breaks, non-str completions, which fail inside ``re`` as in DSPy): the full split.
     seen: set[Any] = set()
@@ -125,24 +125,41 @@ def canonical_reader(names: Sequence[str]) -> Callable[[str], list[tuple[str, st
     r"""A reader for the completion an LM writes when it follows the prompt exactly, for outputs ``names``.
 
     That completion is each output's header on its own line, in order, then ``[[ ## completed ## ]]``, with no
-    other ``[[ ## `` and only "\n" line breaks. One anchored regex recognises it and yields what
+    other ``[[ ## `` and only "\n" line breaks. A few ``str.find`` calls recognise it and yield what
     ``wanted_sections`` would; any other completion gets ``None`` (the caller then takes ``wanted_sections``).
     Names that are not ``\w+`` are never headers to DSPy, so they get no reader.
     """
     if not names or not all(_WORD(n) for n in names):
         return None
-    body = "".join(rf"\[\[ ## {re.escape(n)} ## \]\]\n(.*?)\n" for n in names)
-    match = re.compile(body + r"\[\[ ## completed ## \]\]", re.S).match
+    # The shape is ``[[ ## a ## ]]\n<a>\n[[ ## b ## ]]\n<b>\n[[ ## completed ## ]]...``. With exactly one "[[ ## "
+    # per header in the completion, each separator below occurs at most once, so cutting at the first occurrence
+    # of each in turn finds what matching ``\[\[ ## a ## \]\]\n(.*?)\n\[\[ ## b ...`` (re.S) at the start finds.
+    first = f"[[ ## {names[0]} ## ]]\n"
+    seps = tuple(f"\n[[ ## {n} ## ]]\n" for n in names[1:]) + ("\n[[ ## completed ## ]]",)
     headers = len(names) + 1
     pairs = tuple(names)
 
     def read(completion: str) -> list[tuple[str, str]] | None:
-        m = match(completion)
-        if m is None or completion.count("[[ ## ") != headers or _EXOTIC_BREAK.search(completion) is not None:
+        if not completion.startswith(first) or completion.count("[[ ## ") != headers or _exotic(completion):
             return None
-        return [(name, value.strip()) for name, value in zip(pairs, m.groups())]
+        values = []
+        start = len(first)
+        for sep in seps:
+            end = completion.find(sep, start)
+            if end < 0:
+                return None
+            values.append(completion[start:end].strip())
+            start = end + len(sep)
+        return list(zip(pairs, values))
 
     return read
+
+
+def _exotic(text: str) -> bool:
+    """``_EXOTIC_BREAK.search(text) is not None``; an ASCII ``str`` is searched for its six candidates directly."""
+    if type(text) is str and text.isascii():
+        return "\r" in text or "\x0b" in text or "\x0c" in text or "\x1c" in text or "\x1d" in text or "\x1e" in text
+    return _EXOTIC_BREAK.search(text) is not None
 
 
 def first_balanced_braces(text: str) -> str | None:

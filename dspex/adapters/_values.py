@@ -14,6 +14,8 @@ import math
 import weakref
 from typing import Any
 
+from ._encode import plain_dumps
+
 __all__ = ["format_field_value", "serialize_for_json", "format_blob", "format_input_list", "to_json_text",
            "is_plain_json"]
 
@@ -33,15 +35,22 @@ def _is_plain_json(value: Any, depth: int = 0) -> bool:
         return math.isfinite(value)  # nested inf/nan become None in pydantic's JSON mode
     if depth >= _MAX_FAST_DEPTH:
         return False
-    # Plain loops, not all(generator): agents render every earlier turn's values again on each turn.
+    # Plain loops, not all(generator), and strings / ints / bools / None checked in place (no call for each):
+    # agents render every earlier turn's values again on each turn.
     if t is list:
         for v in value:
-            if not _is_plain_json(v, depth + 1):
+            tv = type(v)
+            if tv is not str and tv is not int and tv is not bool and v is not None \
+                    and not _is_plain_json(v, depth + 1):
                 return False
         return True
     if t is dict:
         for k, v in value.items():
-            if type(k) is not str or not (k.isascii() or _plain_key(k)) or not _is_plain_json(v, depth + 1):
+            if type(k) is not str or not (k.isascii() or _plain_key(k)):
+                return False
+            tv = type(v)
+            if tv is not str and tv is not int and tv is not bool and v is not None \
+                    and not _is_plain_json(v, depth + 1):
                 return False
         return True
     return False
@@ -143,6 +152,10 @@ def format_field_value(annotation_is_str: bool, value: Any) -> str:
         return str(value)
     if isinstance(value, list) and annotation_is_str:
         return format_input_list(value)
+    if t is list and _native_tools(value):  # an agent's tools: serialize_for_json gives their str()s
+        return plain_dumps([str(v) for v in value])
+    if t.__name__ == "Reasoning" and t.__module__ == "dspex.types._history" and type(value.content) is str:
+        return value.content  # serialize_for_json gives its text, a str: rendered as itself
     jsonable = serialize_for_json(value)
     if isinstance(jsonable, (dict, list)):
         return _dumps(jsonable)

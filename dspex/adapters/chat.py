@@ -34,6 +34,19 @@ def _as_signature(signature: Any) -> Any:
     return ensure_signature(signature)
 
 
+_lazy: dict[str, Any] = {}
+
+
+def _format_with_history() -> Any:
+    """``_history.format_with_history``, imported on the first signature with a History input, then kept."""
+    format_with_history = _lazy.get("format_with_history")
+    if format_with_history is None:
+        from ._history import format_with_history
+
+        _lazy["format_with_history"] = format_with_history
+    return format_with_history
+
+
 class ChatAdapter:
     """Format a signature's prompt, call the LM, parse ``[[ ## field ## ]]`` sections; retry as JSON on failure."""
 
@@ -61,7 +74,9 @@ class ChatAdapter:
         self.use_native_function_calling = use_native_function_calling
         self.use_json_adapter_fallback = use_json_adapter_fallback
         self.parallel_tool_calls = parallel_tool_calls
-        self._last: Plan | None = None  # the last plan used: most adapters serve one signature at a time
+        # The plans this adapter used lately, by id(signature) (checked against the plan's weak reference): an
+        # agent's call alternates between a few signatures (the call's, its history-less rest, the results').
+        self._recent: dict[int, Plan] = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -69,22 +84,22 @@ class ChatAdapter:
     # --- per-signature plan -----------------------------------------------------------------------------------
     def plan(self, signature: Any) -> Plan:
         """The signature's cached prompt parts for this adapter class."""
-        last = self._last
-        if last is not None and last.signature is signature:
-            return last
+        recent = self._recent
+        plan = recent.get(id(signature))
+        if plan is not None and plan.signature_ref() is signature:
+            return plan
         try:
             plan = self._plans[signature]
-            self._last = plan
-            return plan
         except KeyError:
-            pass
+            if not isinstance(signature, SignatureMeta):
+                return self.plan(_as_signature(signature))
+            plan = build_plan(signature, self.user_message_output_requirements)
+            self._plans[signature] = plan
         except TypeError:  # not weak-referenceable: a dspy signature or a string
             return self.plan(_as_signature(signature))
-        if not isinstance(signature, SignatureMeta):
-            return self.plan(_as_signature(signature))
-        plan = build_plan(signature, self.user_message_output_requirements)
-        self._plans[signature] = plan
-        self._last = plan
+        if len(recent) >= 16:
+            recent.clear()
+        recent[id(signature)] = plan
         return plan
 
     # --- system message ---------------------------------------------------------------------------------------
@@ -128,9 +143,7 @@ class ChatAdapter:
         """The chat messages DSPy's adapter sends: system, demo pairs (incomplete ones first), the request."""
         plan = self.plan(signature)
         if plan.roles is not None and plan.roles.history is not None:
-            from ._history import format_with_history
-
-            return format_with_history(self, plan.signature, demos, inputs, plan.roles.history)
+            return _format_with_history()(self, plan.signature, demos, inputs, plan.roles.history)
         if not demos and type(demos) is list:
             return self._plain_messages(plan, inputs)
         messages: list[dict[str, Any]] = [{"role": "system", "content": self._system(plan)}]
@@ -203,10 +216,11 @@ class ChatAdapter:
         return "\n\n".join(parts).strip()
 
     def _assistant_content(self, plan: Plan, outputs: Mapping[str, Any], missing: str | None) -> str:
-        body = "\n\n".join(
-            slot.header + format_field_value(slot.is_str, outputs.get(slot.name, missing)) for slot in plan.outputs
-        ).strip()
-        return body + "\n\n[[ ## completed ## ]]\n"
+        parts = []
+        for slot in plan.outputs:
+            value = outputs.get(slot.name, missing)  # a str renders as itself
+            parts.append(slot.header + (value if type(value) is str else format_field_value(slot.is_str, value)))
+        return "\n\n".join(parts).strip() + "\n\n[[ ## completed ## ]]\n"
 
     def _format_demos(self, plan: Plan, demos: list[Any]) -> list[dict[str, Any]]:
         complete, incomplete = [], []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import types
 import weakref
+from itertools import repeat
 from typing import Any, Callable, Literal, Union, get_args, get_origin
 
 from ..signature import MISSING, check_signature, ensure_signature
@@ -95,7 +96,7 @@ def warn_about_inputs(logger_name: str, plan: InputPlan, inputs: dict[str, Any],
     """Log DSPy's three input warnings (extra fields, type mismatches, missing fields); never raises."""
     name_set = plan.name_set
     exact = inputs.keys() == name_set  # the common case: exactly the signature's inputs, nothing to report
-    extra = [] if exact else [k for k in inputs if k not in name_set]
+    extra = [] if exact or inputs.keys() <= name_set else [k for k in inputs if k not in name_set]
     if extra:
         _logger(logger_name).warning(
             "Input contains fields not in signature. These fields will be ignored: %s. Expected fields: %s.",
@@ -114,7 +115,7 @@ def warn_about_inputs(logger_name: str, plan: InputPlan, inputs: dict[str, Any],
                         type_name(expected),
                         value,
                     )
-    if exact:
+    if exact or all(map(inputs.__contains__, plan.not_optional)):
         return
     missing = [k for k in plan.not_optional if k not in inputs]
     if missing:
@@ -142,7 +143,7 @@ def _checker(expected: Any) -> Callable[[Any], bool]:
     """``lambda value: _compatible(value, expected)``, specialised once per field for the common annotations
     (checked on every call with typed inputs; typing's ``get_origin``/``get_args`` per value would dominate)."""
     if expected is str:
-        return lambda v: isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
+        return lambda v: isinstance(v, str) or (isinstance(v, list) and all(map(isinstance, v, repeat(str))))
     if expected is Any:
         return lambda v: True
     origin = get_origin(expected)
@@ -152,7 +153,7 @@ def _checker(expected: Any) -> Callable[[Any], bool]:
     if origin is list and len(args) == 1 and args[0] is not Any and get_origin(args[0]) is None \
             and isinstance(args[0], type):
         item = args[0]
-        return lambda v: isinstance(v, list) and all(isinstance(x, item) for x in v)
+        return lambda v: isinstance(v, list) and all(map(isinstance, v, repeat(item)))
     return lambda v: _compatible(v, expected)
 
 

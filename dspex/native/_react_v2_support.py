@@ -16,9 +16,16 @@ FORCED = {"tool_choice": {"type": "function", "function": {"name": "submit"}}, "
 
 
 def types() -> Any:
-    from .. import types
+    """``dspex.types`` (stdlib only at import; each class loads on first access), looked up once."""
+    global _types
+    if _types is None:
+        from .. import types as module
 
-    return types
+        _types = module
+    return _types
+
+
+_types: Any = None
 
 
 def is_parse_error(err: BaseException) -> bool:
@@ -58,6 +65,8 @@ def coerce_history(history: Any) -> Any:
 
 def coerce_tool_calls(tool_calls: Any) -> Any:
     cls = types().ToolCalls
+    if type(tool_calls) is cls:  # what the adapter parsed: ``model_validate`` would return this very object
+        return tool_calls
     return cls(tool_calls=[]) if tool_calls is None else cls.model_validate(tool_calls)
 
 

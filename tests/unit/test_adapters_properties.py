@@ -185,7 +185,7 @@ _PIECES = st.one_of(  # mostly plain values (the reader's own ground), sometimes
 @given(va=_PIECES, vb=_PIECES, tail=_PIECES, lead=st.sampled_from(["", "", " ", "\n", "x"]),
        sep=st.sampled_from(["\n", "\n", " \n", "\n\n"]))
 def test_canonical_reader_reads_what_the_full_split_reads(va: str, vb: str, tail: str, lead: str, sep: str) -> None:
-    """The one-regex reader for well-formed completions agrees with DSPy's line walk, and says "not mine" (None)
+    """The fast reader for well-formed completions agrees with DSPy's line walk, and says "not mine" (None)
     for everything else rather than guessing."""
     from dspex.adapters._sections import _EXOTIC_BREAK, canonical_reader, split_sections
 
