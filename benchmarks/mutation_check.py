@@ -7,13 +7,23 @@ the CI seed 20261125) and ``DSPEX_MUTATION_TIMEOUT`` (CPU seconds for the whole 
 survivor on a busy machine is not mistaken for a mutant that hangs).
 Shrinking is off and the run stops at the first failing module: a mutant needs one counterexample to count as
 killed, and survivors are what cost time.
+
+mutmut routes every call of a mutated function through two frames of its own (``mutmut/mutation/trampoline.py``).
+Two things native does see frames: an agent shows the LM a failing call's traceback five frames deep, and a
+signature string's user types are looked up in the caller's frames, starting at the first frame outside dspex.
+``hide_trampolines`` makes those frames invisible to both, so the unmutated code passes the gate under mutmut
+exactly as it does without it (otherwise every agent case with a failing call would "kill" every mutant).
+mutmut also renames each function it copies (``xǁChainOfThoughtǁforward__mutmut_orig``), and Python words some
+errors with the function's qualified name (a call with a stray positional argument); ``unmangle_code_names``
+gives the copies their function's qualified name back.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-from typing import Any
+import traceback
+from typing import Any, Iterator
 
 CI_SEED = 20261125
 TIMEOUT_EXIT = 36   # the exit status mutmut files under "timeout"
@@ -31,7 +41,72 @@ def _time_out(signum: int, frame: Any) -> None:
     os._exit(TIMEOUT_EXIT)
 
 
+def hide_trampolines() -> None:
+    """Tracebacks skip mutmut's trampoline frames, and frame walks take them for dspex's own (see the module
+    docstring). Both sides of a comparison are formatted by the same ``traceback`` module, so DSPy's tracebacks,
+    which hold no such frames, are unchanged."""
+    try:
+        from mutmut.mutation import trampoline
+    except ImportError:   # not under mutmut: nothing to hide
+        return
+    walk = getattr(traceback, "_walk_tb_with_full_positions", None)
+    if walk is None or getattr(walk, "hides_trampolines", False):
+        return
+    path = trampoline.__file__
+
+    def walk_without_trampolines(tb: Any) -> Iterator[Any]:
+        for frame, positions in walk(tb):
+            if frame.f_code.co_filename != path:
+                yield frame, positions
+
+    walk_without_trampolines.hides_trampolines = True  # type: ignore[attr-defined]
+    traceback._walk_tb_with_full_positions = walk_without_trampolines  # type: ignore[attr-defined]
+    # dspex's frame walks skip frames of modules named dspex.* (dspex.signature.* for class namespaces); the
+    # trampoline only ever wraps a dspex function, so it is one of those frames. Set after import: the name is
+    # read from the frame's globals at walk time and by nothing else that runs now.
+    vars(trampoline)["__name__"] = "dspex.signature._mutmut_trampoline"
+
+
+MUTATED_PACKAGES = ("dspex.signature", "dspex.adapters", "dspex.native")
+
+
+def unmangle_code_names() -> None:
+    """Give mutmut's copies of each function (``xǁChainOfThoughtǁforward__mutmut_orig``, ``..._mutmut_3``) the
+    code names of the function they stand for, so the errors Python words from them (``ChainOfThought.forward()
+    takes 1 positional argument but 2 were given``) read as without mutmut. Every mutated module is imported
+    first: one imported lazily later would keep its mangled names."""
+    import importlib
+    import pkgutil
+    import sys
+
+    for package in MUTATED_PACKAGES:
+        for info in pkgutil.walk_packages(importlib.import_module(package).__path__, package + "."):
+            importlib.import_module(info.name)
+    for name, module in list(sys.modules.items()):
+        if name.startswith(MUTATED_PACKAGES):
+            for key, table in list(vars(module).items()):
+                if key.startswith("mutants_") and key.endswith("__mutmut") and isinstance(table, dict):
+                    _rename(module, key[len("mutants_"):-len("__mutmut")], table)
+
+
+def _rename(module: Any, mangled: str, table: dict[str, Any]) -> None:
+    if "ǁ" in mangled:   # a method: xǁClassǁname
+        _, owner, name = mangled.split("ǁ", 2)
+        qualname = f"{getattr(getattr(module, owner, None), '__qualname__', owner)}.{name}"
+    else:   # a module-level function: x_name
+        name = qualname = mangled[2:]
+    for function in table.values():
+        function = getattr(function, "__func__", function)
+        code = getattr(function, "__code__", None)
+        if code is not None and "__mutmut_" in code.co_name:
+            # __name__ stays mangled: mutmut's trampoline looks functions up by it
+            function.__code__ = code.replace(co_name=name, co_qualname=qualname)
+            function.__qualname__ = qualname
+
+
 def test_parity_gate_finds_no_difference() -> None:
+    hide_trampolines()
+    unmangle_code_names()
     from dspex.parity.runner import run_suite
 
     examples, seeds, timeout = budget()
