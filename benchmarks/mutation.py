@@ -70,14 +70,15 @@ def statuses() -> dict[str, str]:
 
 
 def load_equivalents(path: Path = EQUIVALENT_FILE) -> tuple[dict[str, str], list[tuple[str, str]]]:
-    """``({mutant: reason}, [(function glob, reason)])`` from the equivalents file (``functions``: a glob or a
-    list of them)."""
+    """``({mutant: reason}, [(function glob or mutant name, reason)])`` from the equivalents file (an
+    ``out_of_scope`` entry names ``functions``, a glob or a list of them, or single ``mutants``)."""
     if not path.exists():
         return {}, []
     data = tomllib.loads(path.read_text())
     mutants = {e["mutant"]: e["reason"] for e in data.get("equivalent", [])}
     scopes = [(glob_, s["reason"]) for s in data.get("out_of_scope", [])
-              for glob_ in ([s["functions"]] if isinstance(s["functions"], str) else s["functions"])]
+              for key in ("functions", "mutants") if key in s
+              for glob_ in ([s[key]] if isinstance(s[key], str) else s[key])]
     return mutants, scopes
 
 
@@ -88,7 +89,7 @@ def classify(names: list[str], found: dict[str, str]) -> dict[str, tuple[str, st
     for name in names:
         status, reason = found.get(name, "not checked"), ""
         function = name.partition("__mutmut_")[0]
-        scope = next((r for pattern, r in scopes if fnmatch.fnmatchcase(function, pattern)), None)
+        scope = next((r for pattern, r in scopes if pattern == name or fnmatch.fnmatchcase(function, pattern)), None)
         if status not in KILLED and name in equivalent:
             status, reason = "equivalent", equivalent[name]
         elif status not in KILLED and scope is not None:
