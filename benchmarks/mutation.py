@@ -116,6 +116,18 @@ def run(names: list[str], args: argparse.Namespace, log: Any) -> None:
         raise SystemExit(f"mutmut failed (exit {result.returncode}); see {log.name}")
 
 
+def forget(names: list[str]) -> None:
+    """Clear the earlier results of ``names``: a mutant this run does not get to must read "not checked", never
+    keep a verdict from another run (other strategies, another budget)."""
+    wanted = set(names)
+    for meta in glob.glob(str(ROOT / "mutants" / "dspex" / "**" / "*.meta"), recursive=True):
+        data = json.loads(Path(meta).read_text())
+        codes = data["exit_code_by_key"]
+        if wanted & codes.keys():
+            codes.update({n: None for n in wanted & codes.keys()})
+            Path(meta).write_text(json.dumps(data, indent=4))
+
+
 def show(name: str) -> str:
     out = subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=ROOT, capture_output=True, text=True)
     lines = [line for line in out.stdout.splitlines()[1:] if line.startswith(("+", "-")) and
@@ -162,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         todo = [n for n in names if statuses().get(n, "not checked") == "not checked"] if args.resume else names
         args.keep_stats = args.keep_stats or args.resume
         if not args.score_only and todo:
+            if not args.resume:
+                forget(todo)
             run(todo, args, log)
     verdicts = classify(names, statuses())
     summary = score(verdicts)

@@ -6,7 +6,8 @@ this file and sets the budget through the environment, so one mutant set can be 
 the CI seed 20261125) and ``DSPEX_MUTATION_TIMEOUT`` (CPU seconds for the whole check, default 900: CPU, not wall clock, so a
 survivor on a busy machine is not mistaken for a mutant that hangs).
 Shrinking is off and the run stops at the first failing module: a mutant needs one counterexample to count as
-killed, and survivors are what cost time.
+killed, and survivors are what cost time. A mutant that leaves the gate waiting forever uses no CPU, so a watchdog
+also ends the check as a timeout when the process uses next to no CPU for two minutes.
 
 mutmut routes every call of a mutated function through two frames of its own (``mutmut/mutation/trampoline.py``).
 Two things native does see frames: an agent shows the LM a failing call's traceback five frames deep, and a
@@ -39,6 +40,24 @@ def _time_out(signum: int, frame: Any) -> None:
     # A mutant that loops forever (or makes every call crawl) must not stall the run; os._exit because the
     # harness would otherwise catch an exception raised here as one side's error.
     os._exit(TIMEOUT_EXIT)
+
+
+def watch_for_hangs(window: float = 120.0, least_cpu: float = 0.2) -> None:
+    """Exit as a timeout when the process has used next to no CPU for ``window`` seconds: a mutant that leaves
+    a thread waiting forever (a future never resolved) uses no CPU, so the CPU-time limit alone never fires."""
+    import threading
+    import time
+
+    def watch() -> None:
+        last = time.process_time()
+        while True:
+            time.sleep(window)
+            now = time.process_time()
+            if now - last < least_cpu:
+                os._exit(TIMEOUT_EXIT)
+            last = now
+
+    threading.Thread(target=watch, name="mutation-hang-watch", daemon=True).start()
 
 
 def hide_trampolines() -> None:
@@ -104,17 +123,35 @@ def _rename(module: Any, mangled: str, table: dict[str, Any]) -> None:
             function.__qualname__ = qualname
 
 
+# The module type whose cases call a mutated file most directly: its property runs first. Each module's property
+# runs on its own seed whatever the order, so the verdict is the same; only a kill comes sooner.
+FIRST_MODULE = {"chain_of_thought": "chain_of_thought", "react": "react", "react_v2": "react_v2",
+                "_agent_support": "react", "multi_chain_comparison": "multi_chain_comparison",
+                "best_of_n": "best_of_n", "refine": "refine", "parallel": "parallel", "_executor": "parallel",
+                "_batch": "parallel", "majority": "majority"}
+
+
+def module_order(mutant: str, module_types: list[str]) -> list[str]:
+    parts = mutant.split(".")
+    first = FIRST_MODULE.get(parts[2]) if len(parts) > 3 and parts[0] == "dspex" else None
+    return sorted(module_types, key=lambda m: m != first)
+
+
 def test_parity_gate_finds_no_difference() -> None:
     hide_trampolines()
     unmangle_code_names()
-    from dspex.parity.runner import run_suite
+    from dspex.parity.runner import collect_targets, run_suite
+
+    targets, missing = collect_targets()
+    order = module_order(os.environ.get("MUTANT_UNDER_TEST", ""), [*targets, *missing])
 
     examples, seeds, timeout = budget()
+    watch_for_hangs()
     previous = signal.signal(signal.SIGVTALRM, _time_out)
     signal.setitimer(signal.ITIMER_VIRTUAL, timeout)
     try:
         for seed in seeds:
-            report = run_suite((), examples, seed, corpus_dir=os.devnull, shrink=False, fail_fast=True)
+            report = run_suite(order, examples, seed, corpus_dir=os.devnull, shrink=False, fail_fast=True)
             failed = [m for m in report.modules.values() if m.status != "proven"]
             assert not failed, "\n".join(f"{m.module_type} (seed {seed}): {m.status} "
                                          f"{m.failure and m.failure['diff'][:2000]}" for m in failed)

@@ -25,7 +25,8 @@ BAD_SIGNATURE_KINDS: dict[str, list[str]] = {
                    "q -> a: Literal[1][2]"],
     "odd form": ["q: Optional -> a", "q: Literal -> a", "q -> a: Literal[]", "q -> a: Literal[1, 'x', True]",
                  "q: int | str -> a", "q: Optional[int, str] -> a", "q: [int] -> a", "q: -1 -> a", "q: f(x) -> a",
-                 "q: lambda: 1 -> a", "q: str.upper -> a"],
+                 "q: lambda: 1 -> a", "q: str.upper -> a", "q: NoneType -> a", "q -> a: Union[int, NoneType]",
+                 "q: typing.Optional[int] -> a"],
 }
 BAD_SIGNATURES = [text for texts in BAD_SIGNATURE_KINDS.values() for text in texts]
 
