@@ -16,7 +16,7 @@ BAD_SIGNATURE_KINDS: dict[str, list[str]] = {
                "q=1 -> a", "q: int = 3 -> a", "q: -> a", " -> ", "q, -> a", "λ -> μ", "q\n->\na", "q -> a # comment",
                "lambda -> a"],
     "names": ["q -> q", "instructions -> a", "q -> signature", "fields -> a", "q, q -> a", "q -> a, a",
-              "q -> model_config", "q -> dict", "_q -> a", "q -> a_, __b"],
+              "q -> model_config", "q -> dict", "_q -> a", "q -> a_, __b", "__module__ -> answer", "q -> __module__, a"],
     "unknown type": ["q: Foo -> a", "q: NoSuchType -> a: int", "q: json -> a", "q: typing.List[int] -> a",
                      "q: 'str' -> a", "q: list[Foo] -> a", "q -> a: Optional[Bar]"],
     # the evaluated expression is not a type: a TypeError inside evaluation, or a value where a type belongs

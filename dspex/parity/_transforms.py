@@ -45,11 +45,12 @@ def transforms_for(draw: Any, spec: SignatureSpec, custom: bool = True) -> tuple
 
 @st.composite
 def _field_updates(draw: Any, spec: SignatureSpec, ops: tuple[tuple[Any, ...], ...], target: str) -> dict[str, Any]:
-    """``with_updated_fields``' other keyword arguments: a prefix, an extra schema key, or the field's kind
-    flipped (``__dspy_field_type``: the field moves to the other side) while its side keeps another field."""
+    """``with_updated_fields``' other keyword arguments: a prefix, an extra schema key, DSPy's "type undefined"
+    mark (an input so marked is never type-checked), or the field's kind flipped (``__dspy_field_type``: the field
+    moves to the other side) while its side keeps another field."""
     current = effective_fields(dataclasses.replace(spec, transforms=ops))
     kind = next((f.kind for f in current if f.name == target), None)
-    options: list[dict[str, Any]] = [{}, {}, {"prefix": "Say:"}, {"example": "x"}]
+    options: list[dict[str, Any]] = [{}, {}, {"prefix": "Say:"}, {"example": "x"}, {"IS_TYPE_UNDEFINED": True}]
     if kind is not None and sum(f.kind == kind for f in current) > 1:
         options.append({"__dspy_field_type": "output" if kind == "input" else "input"})
     return draw(st.sampled_from(options))
