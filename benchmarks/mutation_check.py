@@ -137,9 +137,20 @@ def module_order(mutant: str, module_types: list[str]) -> list[str]:
     return sorted(module_types, key=lambda m: m != first)
 
 
+def drop_inherited_pools() -> None:
+    """mutmut forks each mutant's run from a process that has run the gate (its clean run). Native Parallel
+    keeps idle thread pools between calls; a pool inherited across fork has no threads, so a forked run would
+    wait forever on it. (A fork-safety gap of native Parallel in its own right: DSPy makes a pool per call.)"""
+    import importlib
+
+    executor = importlib.import_module("dspex.native._executor")
+    executor._IDLE.clear()   # no lock: the forked run has one thread, and a lock held at fork stays held
+
+
 def test_parity_gate_finds_no_difference() -> None:
     hide_trampolines()
     unmangle_code_names()
+    drop_inherited_pools()
     from dspex.parity.runner import collect_targets, run_suite
 
     targets, missing = collect_targets()
