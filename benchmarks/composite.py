@@ -99,6 +99,17 @@ def _time(run: Callable[[], Any], lm: Any, context: Callable[..., Any], n: int) 
 KINDS = ("multi_chain_comparison", "best_of_n", "refine", "parallel", "majority")
 
 
+def interleaved(kind: str, rounds: int, dspy_run: Callable[[], float], native_run: Callable[[], float]
+                ) -> dict[str, Any]:
+    """One row: ``rounds`` alternating timings of each side (seconds per run), the medians and their ratio."""
+    d_times, n_times = [], []
+    for _ in range(rounds):
+        d_times.append(dspy_run())
+        n_times.append(native_run())
+    d_s, n_s = statistics.median(d_times), statistics.median(n_times)
+    return {"module": kind, "dspy_run_us": d_s * 1e6, "native_run_us": n_s * 1e6, "ratio": d_s / n_s}
+
+
 def measure(rounds: int, batch: int) -> list[dict[str, Any]]:
     import contextlib
     import io
@@ -122,30 +133,35 @@ def measure(rounds: int, batch: int) -> list[dict[str, Any]]:
         if repr(dict(d_out) if kind != "parallel" else [dict(p) for p in d_out]) != \
                 repr(dict(n_out) if kind != "parallel" else [dict(p) for p in n_out]):
             raise SystemExit(f"{kind}: native and DSPy disagree ({d_out!r} vs {n_out!r}); fix parity first")
-        d_times, n_times = [], []
-        for _ in range(rounds):
-            d_times.append(_time(d_run, d_lm, dspy.context, batch))
-            n_times.append(_time(n_run, n_lm, native.settings.context, batch * 5))
-        d_s, n_s = statistics.median(d_times), statistics.median(n_times)
-        rows.append({"module": kind, "dspy_run_us": d_s * 1e6, "native_run_us": n_s * 1e6, "ratio": d_s / n_s})
+        rows.append(interleaved(kind, rounds, lambda: _time(d_run, d_lm, dspy.context, batch),
+                                lambda: _time(n_run, n_lm, native.settings.context, batch * 5)))
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    return cli(argv, __doc__, measure, "composite", quick=(3, 3), full=(9, 10))
+
+
+def cli(argv: list[str] | None, doc: str, measure_fn: Callable[[int, int], list[dict[str, Any]]], name: str,
+        quick: tuple[int, int], full: tuple[int, int]) -> int:
+    """A benchmark's command line: ``--quick`` for fewer rounds, ``--json PATH`` to write the numbers."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a rough number in a few seconds)")
     parser.add_argument("--json", metavar="PATH", help="also write the numbers as JSON")
     args = parser.parse_args(argv)
-    rounds, batch = (3, 3) if args.quick else (9, 10)
-    rows = measure(rounds, batch)
-    print(f"{'module':<24}{'DSPy/run':>12}{'native/run':>13}{'ratio':>8}")
+    report(measure_fn(*(quick if args.quick else full)), name, args.json)
+    return 0
+
+
+def report(rows: list[dict[str, Any]], name: str, json_path: str | None) -> None:
+    """Print one line per workload (DSPy and native time per run, their ratio, the verdict); ``json_path`` too."""
+    print(f"{'workload':<24}{'DSPy/run':>12}{'native/run':>13}{'ratio':>8}")
     for r in rows:
         verdict = "meets" if r["ratio"] >= TARGET_RATIO else "below"
         print(f"{r['module']:<24}{r['dspy_run_us']:>10.0f}us{r['native_run_us']:>11.0f}us{r['ratio']:>7.1f}x  "
               f"({verdict} the {TARGET_RATIO:.0f}x target)")
-    if args.json:
-        Path(args.json).write_text(json.dumps({"composite": rows, "target_ratio": TARGET_RATIO}, indent=2))
-    return 0
+    if json_path:
+        Path(json_path).write_text(json.dumps({name: rows, "target_ratio": TARGET_RATIO}, indent=2))
 
 
 if __name__ == "__main__":

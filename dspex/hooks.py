@@ -25,6 +25,16 @@ class Bridge(Protocol):
     def settings(self, base: dict[str, Any], local: dict[str, Any] | None) -> dict[str, Any]:
         """Native defaults (``lm``, ``adapter``, ``warn_on_type_mismatch``, ``plain``) as DSPy's settings see them."""
 
+    def plans_capabilities(self, lm: Any) -> bool:
+        """Whether ``lm`` reads its capabilities through DSPy's planner (a ``dspy.LM``), so that an adapter call
+        must run inside :meth:`capability_scope` / :meth:`acapability_scope` to see what DSPy's adapter sees."""
+
+    def capability_scope(self, lm: Any, lm_kwargs: dict[str, Any]) -> Any:
+        """DSPy's capability planning scope for one adapter call (a context manager)."""
+
+    def acapability_scope(self, lm: Any, lm_kwargs: dict[str, Any]) -> Any:
+        """The async twin of :meth:`capability_scope` (an async context manager)."""
+
     def call_lm(self, lm: Any, messages: list[dict[str, Any]], kwargs: dict[str, Any]) -> Any:
         """``lm(messages=..., **kwargs)``, the way DSPy's adapter calls it."""
 

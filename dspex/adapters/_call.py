@@ -67,8 +67,8 @@ def _postprocess(adapter: Any, plan: Any, outputs: Any) -> list[dict[str, Any]]:
             value = adapter.parse(plan.signature, text)
         else:
             value = bridge.parse(adapter, plan.signature, text)
-        if plan.any_optional_output:
-            from ._plan import fill_defaults
+        if plan.any_optional_output or value.keys() != plan.by_name.keys():   # DSPy keeps only output fields
+            from ._plan import fill_defaults                                  # (TwoStep's extraction may add logprobs)
 
             value = fill_defaults(plan, value)
         if len(value) != len(plan.output_names):  # parse already returns every output when it succeeds
@@ -87,6 +87,27 @@ def run(
     adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any], inputs: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     """Format, call ``lm(messages=..., **lm_kwargs)``, parse; one JSONAdapter retry on a parse error."""
+    bridge = hooks.bridge
+    if bridge is not None and bridge.plans_capabilities(lm):   # a dspy.LM: DSPy's capability planning scope
+        with bridge.capability_scope(lm, lm_kwargs):
+            return _run(adapter, lm, lm_kwargs, signature, demos, inputs)
+    return _run(adapter, lm, lm_kwargs, signature, demos, inputs)
+
+
+async def arun(
+    adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any], inputs: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The async twin of ``run``: ``await lm.acall(...)`` if the LM has it, else the sync call in a thread."""
+    bridge = hooks.bridge
+    if bridge is not None and bridge.plans_capabilities(lm):
+        async with bridge.acapability_scope(lm, lm_kwargs):
+            return await _arun(adapter, lm, lm_kwargs, signature, demos, inputs)
+    return await _arun(adapter, lm, lm_kwargs, signature, demos, inputs)
+
+
+def _run(
+    adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any], inputs: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     plan = adapter.plan(signature)
     try:
         if plan.roles is not None:  # history, tools, tool calls or reasoning fields (see _roles)
@@ -111,10 +132,9 @@ def run(
         return fallback(lm, lm_kwargs, signature, demos, inputs)
 
 
-async def arun(
+async def _arun(
     adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any], inputs: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
-    """The async twin of ``run``: ``await lm.acall(...)`` if the LM has it, else the sync call in a thread."""
     plan = adapter.plan(signature)
     try:
         if plan.roles is not None:

@@ -1,10 +1,12 @@
 """The agent-aware adapter path (DSPy 3.4.1's ``Adapter._call_preprocess`` / ``format`` / ``_call_postprocess``
-for signatures with History, Tool, ToolCalls or Reasoning fields).
+for signatures with History, Tool, ToolCalls, Reasoning or Citations fields).
 
 A signature whose fields play none of these roles never comes here (``Plan.roles`` is None). For the others:
 native function calling (tools sent as the ``tools`` request kwarg, the tool fields taken out of the prompt,
-``tool_calls`` read back from the response), native reasoning (``reasoning_effort``), and conversation history
-rendered as earlier user/assistant (and tool) messages.
+``tool_calls`` read back from the response), native reasoning (``reasoning_effort``), native citations (an
+Anthropic model is not asked for the field; DSPy's ``Citations.parse_lm_response`` reads the response's
+``citations``, duck-typed on the class the signature names), and conversation history rendered as earlier
+user/assistant (and tool) messages.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, Mapping
 
 from .. import hooks
 from ..errors import AdapterParseError
-from ..types import is_history, is_reasoning, is_tool, is_tool_calls, is_tool_list  # stdlib only
+from ..types import is_citations, is_history, is_reasoning, is_tool, is_tool_calls, is_tool_list  # stdlib only
 
 __all__ = ["Roles", "roles_of", "without", "run", "arun"]
 
@@ -28,7 +30,7 @@ class Roles:
     history: str | None        # the first input typed History
     tool_input: str | None     # the first input typed Tool or list[Tool]
     tool_output: str | None    # the first output typed ToolCalls
-    reasoning: tuple[tuple[str, Any], ...]   # outputs typed Reasoning, with their class
+    reasoning: tuple[tuple[str, Any], ...]   # outputs typed Reasoning or Citations (DSPy's native response types)
 
 
 def roles_of(signature: Any) -> Roles | None:
@@ -36,7 +38,8 @@ def roles_of(signature: Any) -> Roles | None:
     history = next((n for n, f in ins.items() if is_history(f.annotation)), None)
     tool_input = next((n for n, f in ins.items() if is_tool_list(f.annotation) or is_tool(f.annotation)), None)
     tool_output = next((n for n, f in outs.items() if is_tool_calls(f.annotation)), None)
-    reasoning = tuple((n, f.annotation) for n, f in outs.items() if is_reasoning(f.annotation))
+    reasoning = tuple((n, f.annotation) for n, f in outs.items()
+                      if is_reasoning(f.annotation) or is_citations(f.annotation))
     if history is None and tool_input is None and tool_output is None and not reasoning:
         return None
     return Roles(history, tool_input, tool_output, reasoning)
@@ -104,6 +107,8 @@ def preprocess(adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any,
     for name, field in dict(signature._output_fields).items():
         if is_reasoning(field.annotation):
             signature = _adapt_reasoning(signature, name, lm, lm_kwargs)
+        elif is_citations(field.annotation) and str(getattr(lm, "model", "")).startswith("anthropic/"):
+            signature = without(signature, name)   # Anthropic returns citations natively: not asked in the prompt
     return signature
 
 

@@ -55,10 +55,18 @@ def type_note(name: str, field: Field) -> str:
         desc = f"must be one of: {'; '.join(str(member.value) for member in t)}"
     elif hasattr(t, "__origin__") and t.__origin__ is Literal:
         desc = f"must exactly match (no extra characters) one of: {'; '.join([str(x) for x in t.__args__])}"
+    elif _is_code(t) and t.description():   # Code's type description already says it all
+        desc = ""
     else:
         desc = f"must adhere to the JSON schema: {json.dumps(json_schema(t), ensure_ascii=False)}"
     note = (" " * 8) + f"# note: the value you produce {desc}" if desc else ""
     return f"{{{name}}}{note}"
+
+
+def _is_code(annotation: Any) -> bool:
+    from ..types import content_type_name
+
+    return content_type_name(annotation) == "Code"
 
 
 def _is_reasoning(annotation: Any) -> bool:

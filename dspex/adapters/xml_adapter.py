@@ -108,7 +108,7 @@ class XMLAdapter(ChatAdapter):
         fields: dict[str, Any] = {}
         for slot in plan.outputs:
             if slot.name in elements:
-                fields[slot.name] = _read_field(sig, slot, elements[slot.name], completion)
+                fields[slot.name] = _read_field(sig, slot, elements[slot.name], completion, plan.extra)
         fields = fill_defaults(plan, fields)
         if len(fields) != len(plan.outputs):
             raise AdapterParseError(adapter_name="XMLAdapter", signature=sig, lm_response=completion,
@@ -116,14 +116,18 @@ class XMLAdapter(ChatAdapter):
         return fields
 
 
-def _read_field(signature: Any, slot: Any, found: list[Any], completion: str) -> Any:
-    """One output: each schema branch in turn (the whole schema, then its ``anyOf``), DSPy's validation order."""
+def _read_field(signature: Any, slot: Any, found: list[Any], completion: str, cache: dict[str, Any]) -> Any:
+    """One output: each schema branch in turn (the whole schema, then its ``anyOf``), DSPy's validation order.
+    The field's JSON schema is built once per plan (pydantic's schema generation is most of a parse's cost)."""
     import pydantic
 
     from ._coerce import parse_value, type_adapter
 
     adapter = type_adapter(slot.annotation)
-    schema = _xml.json_schema_of(slot.annotation)
+    key = ("xml_schema", slot.name)
+    schema = cache.get(key)
+    if schema is None:
+        schema = cache[key] = _xml.json_schema_of(slot.annotation)
     value: Any = None
     error: Exception | None = None
     for candidate in [schema, *schema.get("anyOf", [])]:

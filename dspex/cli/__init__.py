@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Sequence
 
@@ -13,6 +14,9 @@ __all__ = ["main", "plain_text", "cell", "report_error"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (also used by ``python -m dspex``)."""
+    # DSPy imports litellm, which otherwise fetches its model-cost table from GitHub on import: the dspex command
+    # sends nothing anywhere but the LM endpoint the user configured (litellm's bundled table is used instead).
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "true")
     from ._app import build_app
 
     app = build_app()

@@ -39,7 +39,7 @@ def status(markdown: bool, parity_reports: tuple[str, ...], shadow_logs: tuple[s
     for col in ("module type", "implementation", "parity", *table.environments, *(["shadow"] if shadow_logs else [])):
         out.add_column(cell(col), overflow="fold")
     for row in table.rows:
-        impl = cell("native + DSPy", "green") if row.native else cell(f"DSPy-only: {row.native_note}", "yellow")
+        impl = cell(row.implementation, "green" if row.native else "yellow")
         parity = cell(row.parity, "green" if row.proven else None)
         cells = [cell(row.module_type), impl, parity, *(cell(row.stages[e]) for e in table.environments)]
         out.add_row(*cells, *([cell(row.shadow)] if shadow_logs else []))

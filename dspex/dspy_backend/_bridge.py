@@ -31,6 +31,7 @@ from dspy.utils.callback import with_callbacks
 from dspex import hooks
 from dspex.errors import ConfigError
 
+from ._capabilities import acapability_scope, capability_scope, plans_capabilities
 from ._lm import as_dspy_lm, lm_class, record_lm_call
 from ._values import to_dspy_error, to_dspy_prediction
 
@@ -154,6 +155,10 @@ class Bridge:
                 "plain": plain}
 
     # --- the LM call ---------------------------------------------------------------------------------------
+    plans_capabilities = staticmethod(plans_capabilities)   # a dspy.LM: its capabilities depend on the call
+    capability_scope = staticmethod(capability_scope)
+    acapability_scope = staticmethod(acapability_scope)
+
     def call_lm(self, lm: Any, messages: list[dict[str, Any]], kwargs: dict[str, Any]) -> Any:
         if isinstance(lm, dspy.BaseLM):   # marked as DSPy's adapter marks its own call (adapter_message_call)
             token = _ADAPTER_CALL.set((lm, messages))
@@ -353,6 +358,13 @@ def _needs_dspy_call(root: Any) -> bool:
 _PREDICT_CALL = dspy.Predict.__call__
 
 
+def _keeps_books(root: Any) -> bool:
+    """DSPy keeps module books (callbacks, ``caller_modules``, history) for a ``dspy.Module`` only: ``dspy.Parallel``
+    is a plain class, and an LM call under it must not try to record history on it. A factory-built module's
+    books are kept here."""
+    return isinstance(root, dspy.Module) or "_dspex_hosted" in vars(root)
+
+
 def run_root(root: Any, args: tuple, kwargs: dict[str, Any], instance: Any) -> Any:
     """A routed module's native call, inside DSPy's own ``Module.__call__`` (callbacks, history, usage, in DSPy's
     order, and any ``forward`` an optimizer patched onto the instance): its ``forward`` runs ``instance``, the
@@ -365,6 +377,8 @@ def run_root(root: Any, args: tuple, kwargs: dict[str, Any], instance: Any) -> A
 
     token = _ROOT.set((root, run))
     try:
+        if not _keeps_books(root):
+            return run(*args, **kwargs)
         if _needs_dspy_call(root):
             return type(root)._impl.__call__(root, *args, **kwargs)
         # Nothing DSPy's __call__ would add beyond caller_modules (no callbacks, usage tracking or forward patch):
@@ -383,6 +397,8 @@ async def arun_root(root: Any, args: tuple, kwargs: dict[str, Any], instance_aca
 
     token = _ROOT.set((root, run))
     try:
+        if not _keeps_books(root):
+            return await run(*args, **kwargs)
         if _needs_dspy_call(root):
             return await type(root)._impl.acall(root, *args, **kwargs)
 

@@ -29,6 +29,13 @@ class ModuleStatus:
     stages: dict[str, str] = field(default_factory=dict)   # environment -> stage
     shadow: str = ""
 
+    @property
+    def implementation(self) -> str:
+        """The status table's implementation cell: ``native + DSPy``, or ``DSPy-only: <why>``."""
+        if self.native:
+            return "native + DSPy"
+        return self.native_note if self.native_note.startswith("DSPy-only") else f"DSPy-only: {self.native_note}"
+
 
 @dataclass
 class StatusTable:
@@ -131,7 +138,7 @@ def to_markdown(table: StatusTable) -> str:
         "|" + "|".join("---" for _ in header) + "|",
     ]
     for row in table.rows:
-        impl = "native + DSPy" if row.native else f"DSPy-only: {row.native_note}"
+        impl = row.implementation
         cells = [f"`{row.module_type}`", impl, row.parity, *(row.stages[e] for e in table.environments)]
         if table.shadow_logs:
             cells.append(row.shadow)

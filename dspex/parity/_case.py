@@ -157,6 +157,8 @@ def annotation_expr(annotation: Any) -> str:
         return f"{name}[{inner}]" if args else name
     if annotation is typing.Any:
         return "Any"
+    if getattr(annotation, "__module__", None) == "datetime":
+        return f"datetime.{annotation.__name__}"   # resolved through the importable module, as users write it
     return getattr(annotation, "__name__", repr(annotation))
 
 

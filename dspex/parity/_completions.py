@@ -6,6 +6,7 @@ plus malformed wrappers (None, a bare string, too few or too many completions).
 
 from __future__ import annotations
 
+import datetime
 import enum
 import json
 import math
@@ -24,6 +25,8 @@ def jsonable(value: Any) -> Any:
     """A generated value as plain JSON data (what an LM would write inside a JSON answer)."""
     if isinstance(value, enum.Enum):
         return jsonable(value.value)
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
     if hasattr(value, "model_dump"):
         try:
             return value.model_dump(mode="json")
@@ -50,6 +53,9 @@ def render_value(draw: Any, value: Any) -> str:
     """How an LM might write ``value`` after a field header: plain, or a lax-but-plausible variant."""
     if isinstance(value, bool):
         return draw(st.sampled_from([str(value), str(value).lower(), "yes" if value else "no", str(int(value))]))
+    if isinstance(value, (datetime.date, datetime.time)):   # ISO, Python's str, JSON-quoted, or a human's date
+        return draw(st.sampled_from([value.isoformat(), str(value), _dumps(value.isoformat()), "tomorrow",
+                                     value.isoformat().replace("T", " ")]))
     if isinstance(value, int):
         return draw(st.sampled_from([str(value), f"{value}.0", f" {value} ", f"{value}\n"]))
     if isinstance(value, float):

@@ -5,6 +5,7 @@ Enum and pydantic model classes are generated fresh, so each example can carry i
 
 from __future__ import annotations
 
+import datetime
 import enum
 import keyword
 import math
@@ -127,7 +128,10 @@ _rare_literal_values = st.sampled_from([None, "None", "null", 0, "0"])
 
 _scalars = st.sampled_from([str, int, float, bool])
 _rare_types = st.sampled_from([typing.Any, list, dict, tuple, set[int], frozenset[str], type(None), Optional[str],
-                               str | int, list[Any], dict[str, Any], typing.List[int], typing.Dict[str, str]])
+                               str | int, list[Any], dict[str, Any], typing.List[int], typing.Dict[str, str],
+                               datetime.datetime, datetime.date, datetime.time, Optional[datetime.date],
+                               list[datetime.datetime]])
+_timezones = st.sampled_from([None, None, datetime.timezone.utc, datetime.timezone(datetime.timedelta(hours=-5))])
 
 
 @st.composite
@@ -194,6 +198,12 @@ def values_of(tp: Any, depth: int = 0) -> st.SearchStrategy[Any]:
         return _floats
     if tp is type(None):
         return st.none()
+    if tp is datetime.datetime:
+        return st.datetimes(timezones=_timezones)
+    if tp is datetime.date:
+        return st.dates()
+    if tp is datetime.time:
+        return st.times(timezones=_timezones)
     if tp is typing.Any:
         return odd_values(depth + 1)
     if origin is Literal:

@@ -138,6 +138,9 @@ def collect_targets(declared: Sequence[ParityModule] | None = None) -> tuple[dic
         else:
             missing[module_type] = ("native implementation present but no parity property: declare a ParityModule "
                                     "in [tool.dspex] parity_modules (or add cases for it to dspex.parity)")
+    from ._adapter_targets import adapter_targets
+
+    targets.update(adapter_targets(Target))   # XMLAdapter, TwoStepAdapter, JSONAdapter's structured outputs
     for pm in declared:
         targets[pm.module_type] = user_target(pm)
         missing.pop(pm.module_type, None)

@@ -203,3 +203,6 @@ def reset() -> None:
         STATE.circuit = None
         STATE.shadow_applied = {}
         STATE.shadow_run = None
+    native = sys.modules.get("dspex.native")   # the LM dspex.configure handed the native side goes too
+    if native is not None:
+        native.settings.configure(lm=None)

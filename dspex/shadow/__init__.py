@@ -7,17 +7,21 @@ divergence, candidate error or timeout becomes one JSON line in the divergence l
 report|replay|promote`` reads those logs back.
 """
 
-from ._call import ShadowCall
 from ._compare import comparator_for, compare_results
 from ._lm import ShadowReplayError
-from ._runner import arun_shadow, configure, get_settings, in_candidate, reset, run_id, run_shadow, shutdown, stats
+from ._runtime import configure, get_settings, reset, run_id, shutdown, stats
 from ._read import read_for_cli
 from ._settings import ShadowSettings, make_settings
 from ._tools import AGENT_TYPES, ToolReplayError, ToolTape, replaying, tape_from_error, tape_from_result
 from ._trajectory import first_divergence
+from .experiment import ShadowCall, arun_shadow, in_candidate, run_shadow
+from .observation import Observation
+from .result import Result
 
 __all__ = [
     "ShadowCall",
+    "Observation",
+    "Result",
     "ShadowSettings",
     "make_settings",
     "read_for_cli",

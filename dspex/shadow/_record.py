@@ -14,7 +14,7 @@ import typing
 from typing import Any, Callable, Mapping, Sequence
 
 from ._jsonsafe import error_info, redact_fields, to_jsonable, versions
-from ._lm import LMCall
+from ._transcript import LMCall
 from ._transcript import lm_cost
 from ._redact import REDACTED, Redactor
 

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from ..errors import DspexError, NotReplayableError
 from ._compare import Rules, compare_results
-from ._diff import request_diff
+from .result import request_diff
 from ._jsonsafe import to_jsonable
 from ._lm import LMCall, make_replayer
 

@@ -37,6 +37,28 @@ def _is_dspy_class(cls: type) -> bool:
     return any(c.__module__ == "dspy" or c.__module__.startswith("dspy.") for c in getattr(cls, "__mro__", (cls,)))
 
 
+# DSPy's content types (Image, Audio, File, Document, Code) are read by duck typing: a value renders through its
+# own ``format()``, an annotation through its name and ``description()``, an output parses with pydantic as DSPy
+# parses it. (DSPy's ``Citations`` class is a role: see ``_ROLE_KINDS`` and ``dspex/adapters/_roles.py``.)
+_DATETIME = frozenset({"datetime", "date", "time"})
+
+
+def _content_name(annotation: type) -> str | None:
+    from ..types import content_type_name  # stdlib-only module
+
+    return content_type_name(annotation)
+
+
+def _is_native_content(annotation: type) -> bool:
+    return annotation.__module__.startswith("dspex.types.") and _content_name(annotation) is not None
+
+
+def _why_content(annotation: type) -> str | None:
+    if _content_name(annotation) is not None:
+        return None
+    return "a DSPy type: DSPy formats it with its own rules"
+
+
 def _is_base_model(cls: type) -> bool:
     return any(c.__name__ == "BaseModel" and c.__module__ == "pydantic.main" for c in cls.__mro__)
 
@@ -44,6 +66,7 @@ def _is_base_model(cls: type) -> bool:
 # The agent types (dspex.types and DSPy's own), natively supported where DSPy's adapters give them a role:
 # History and Tool / list[Tool] as inputs, ToolCalls as an output, Reasoning either way (a str to adapters).
 _ROLE_KINDS = {"history": ("input",), "tools": ("input",), "tool_calls": ("output",), "reasoning": ("input", "output"),
+               "citations": ("input", "output"),
                "tool_call_results": ("input",)}
 
 
@@ -71,14 +94,14 @@ def why_unsupported(annotation: Any, _seen: frozenset[int] = frozenset()) -> str
     if origin is None:
         if not isinstance(annotation, type):
             return "not a type dspex's native adapters handle"
-        if _is_dspy_class(annotation):
-            return "a DSPy type: DSPy formats it with its own rules"
+        if _is_dspy_class(annotation) or _is_native_content(annotation):
+            return _why_content(annotation)
         if issubclass(annotation, enum.Enum):
             return None
         if _is_base_model(annotation):
             return _why_model(annotation, _seen)
         if annotation.__module__ == "datetime":
-            return "date and time values: native formatting and parsing are not proven identical to DSPy's"
+            return None if annotation.__name__ in _DATETIME else f"`datetime.{annotation.__qualname__}` is not a date or time"
         return f"class `{annotation.__qualname__}` is not among the types native adapters format and parse"
     args = get_args(annotation)
     if origin is Literal:

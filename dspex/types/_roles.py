@@ -12,8 +12,15 @@ from typing import Any, get_args, get_origin
 
 __all__ = [
     "is_history", "is_tool", "is_tool_list", "is_tool_calls", "is_tool_call_results", "is_reasoning", "role_of",
-    "native_class", "has_roles", "is_type_class",
+    "is_citations",
+    "native_class", "has_roles", "is_type_class", "content_type_name",
 ]
+
+# DSPy's content types and this package's twins of them: Image, Audio, File, Document, Code. Their values render
+# through their own ``format()`` (pydantic serialises a ``dspy.Type`` to DSPy's custom-type markers, which the
+# adapter splits into image_url / input_audio / file content parts), so they need no role, only recognising.
+_CONTENT_MODULES = {"Image": "image", "Audio": "audio", "File": "file", "Document": "document", "Code": "code"}
+_NATIVE_CONTENT_MODULES = ("dspex.types._media", "dspex.types._document")
 
 _TYPE_BASES = {("Type", "dspex.types._base"), ("Type", "dspy.adapters.types.base_type")}
 
@@ -66,8 +73,17 @@ def is_reasoning(annotation: Any) -> bool:
     return _is(annotation, "Reasoning")
 
 
+def is_citations(annotation: Any) -> bool:
+    """DSPy's ``Citations`` class itself (DSPy's adapters compare it by equality; dspex has no twin of it)."""
+    return (isinstance(annotation, type) and annotation.__name__ == "Citations"
+            and annotation.__module__ == "dspy.adapters.types.citation")
+
+
 def role_of(annotation: Any) -> str | None:
-    """"history", "tools", "tool_calls", "tool_call_results", "reasoning", or None for an ordinary type."""
+    """"history", "tools", "tool_calls", "tool_call_results", "reasoning", "citations", or None for an ordinary
+    type."""
+    if is_citations(annotation):
+        return "citations"
     if isinstance(annotation, type):
         for name, role in (("History", "history"), ("Tool", "tools"), ("ToolCalls", "tool_calls"),
                            ("ToolCallResults", "tool_call_results"), ("Reasoning", "reasoning")):
@@ -80,6 +96,17 @@ def role_of(annotation: Any) -> str | None:
 def has_roles(fields: Any) -> bool:
     """Whether any of these fields (a mapping of name -> Field) needs the agent-aware adapter path."""
     return any(role_of(f.annotation) is not None for f in fields.values())
+
+
+def content_type_name(annotation: Any) -> str | None:
+    """"Image", "Audio", "File", "Document" or "Code" (``Code["python"]`` too) when ``annotation`` is DSPy's class
+    of that name or a subclass, read from the MRO's names and modules (nothing is imported); else None."""
+    for c in getattr(annotation, "__mro__", ()) if isinstance(annotation, type) else ():
+        name = c.__name__
+        kind = _CONTENT_MODULES.get(name)
+        if kind is not None and c.__module__ in (f"dspy.adapters.types.{kind}", *_NATIVE_CONTENT_MODULES):
+            return name
+    return None
 
 
 def is_type_class(annotation: Any) -> bool:

@@ -151,3 +151,19 @@ def test_instance_callbacks_see_what_dspy_passes(mode: str, fail: bool, script: 
 
     assert_same(Case(build=build, call={"q": "x", "config": {"temperature": 0.5}}, script=script, mode=mode))
     assert events["dspy"] == events["dspex.native"] and events["dspy"]
+
+
+def test_two_step_drops_the_extraction_fallbacks_logprobs_like_dspy() -> None:
+    """Found by the gate (two_step_adapter, seed 20261125): the extraction's chat answer fails, its JSON fallback
+    answer carries logprobs; DSPy's sync path keeps only the output fields, so no ``logprobs`` in the result."""
+    import json
+
+    from adapter_diff_support import AdapterCase, assert_same_adapter
+
+    extraction = [["[[ ## reasoning ## ]]\n\n\n[[ ## b ## ]]\n{}\n\n[[ ## completed ## ]]"],
+                  [{"text": json.dumps({"reasoning": "", "b": []}), "logprobs": {"content": [{"token": "a"}]}}]]
+    for mode in ("sync", "async"):
+        case = AdapterCase(lambda ns: ns.ChainOfThought("a -> b: list"), {"a": "x"}, [[" "]], "two-step",
+                           extraction=extraction, mode=mode)
+        a, _ = assert_same_adapter(case)
+        assert a.error is None

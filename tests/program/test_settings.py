@@ -85,13 +85,21 @@ def test_an_adapter_without_a_native_twin_sends_the_call_to_dspy_with_the_reason
     route_to(route, tmp_path)
     seen = events("dspex.router.route")
     p_lm, q_lm = FieldLM(), FieldLM()
-    with dspy.context(adapter=dspy.XMLAdapter(), lm=p_lm):
+    with dspy.context(adapter=ShoutingAdapter(), lm=p_lm):
         want = dspy.Predict("question -> answer")(question="q")
-    with dspy.context(adapter=dspy.XMLAdapter(), lm=q_lm):
+    with dspy.context(adapter=ShoutingAdapter(), lm=q_lm):
         got = dspex.Predict("question -> answer")(question="q")
     assert q_lm.calls == p_lm.calls and got.toDict() == want.toDict()     # never a different prompt
+    assert "QUESTION" in str(q_lm.calls[0])                                # the user's own formatting ran
     assert seen[-1][2]["implementation"] == "dspy"
-    assert "XMLAdapter has no parity-proven native twin" in seen[-1][2]["reason"]
+    assert "ShoutingAdapter has no parity-proven native twin" in seen[-1][2]["reason"]
+
+
+class ShoutingAdapter(dspy.ChatAdapter):
+    """A team's own adapter (DSPy's built-in ones have native twins): only DSPy can run it."""
+
+    def format_user_message_content(self, *args: Any, **kwargs: Any) -> str:
+        return super().format_user_message_content(*args, **kwargs).upper()
 
 
 class Recorder(BaseCallback):

@@ -52,7 +52,8 @@ def test_a_routed_wrapper_around_a_routed_module_runs_natively_as_dspy_does(kind
         return cls(dspex.ChainOfThought("question -> answer"), N=3, reward_fn=reward_yes, threshold=1.0)
 
     done: dict = {}
-    worker = threading.Thread(target=lambda: done.update(native=_run(make, "native", script, question="q")), daemon=True)
+    worker = threading.Thread(target=lambda: done.update(native=_run(make, "native", script, question="q")),
+                              daemon=True)
     worker.start()
     worker.join(60)
     assert not worker.is_alive(), "the native route hung building the wrapper's engine"

@@ -45,7 +45,7 @@ def test_lazy_exports_resolve() -> None:
         "Signature", "InputField", "OutputField", "Module", "Predict", "ChainOfThought", "Prediction", "Completions",
         "ChatAdapter", "JSONAdapter", "LM", "AdapterParseError", "settings", "ReAct", "ReActV2", "Tool", "ToolCalls",
         "ToolCallResults", "History", "XMLAdapter", "TwoStepAdapter", "MultiChainComparison", "BestOfN", "Refine",
-        "Parallel", "majority", "Majority",
+        "Parallel", "majority", "Majority", "Image", "Audio", "File", "Document", "Code",
     }
     for name in native.__all__:
         assert getattr(native, name) is not None

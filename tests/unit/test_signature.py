@@ -13,6 +13,7 @@ import weakref
 from typing import Any, Literal, Optional, Union
 
 import dspy
+from dspy.experimental import Citations
 import pydantic
 import pytest
 
@@ -122,7 +123,7 @@ def test_signatures_are_immutable_classes() -> None:
 
 
 def test_per_class_work_is_cached() -> None:
-    s = Signature("q: int -> a: datetime.date")
+    s = Signature("q: int -> a: datetime.timedelta")
     assert s.instructions is s.instructions
     assert unsupported_fields(s) == ["a"]
     from dspex.signature._types import _UNSUPPORTED_CACHE
@@ -147,12 +148,13 @@ SUPPORTED = [
     tuple[int, str], set[int], frozenset[str], Optional[int], int | None, Union[int, str], Literal["a", "b"],
     Literal[1, True, None, Color.RED], Color, Item, list[Item], dict[str, Optional[Color]],
     list[dict[str, list[tuple[int, ...]]]], pydantic.BaseModel,
+    # DSPy's content types (values render through their own format()) and dates and times
+    dspy.Image, list[dspy.Image], Optional[dspy.Audio], dspy.File, dspy.Code, dspy.Code["python"],
+    datetime.datetime, datetime.date, datetime.time, list[datetime.date], Optional[datetime.datetime],
 ]
 UNSUPPORTED = [
-    (dspy.Image, "DSPy type"), (dspy.History, "DSPy type"), (dspy.Tool, "DSPy type"), (dspy.Code, "DSPy type"),
-    (list[dspy.Image], "DSPy type"),
-    (Optional[dspy.Audio], "DSPy type"), (HasImage, "field `picture` is a DSPy type"),
-    (Wrapper, "field `picture` is a DSPy type"), (datetime.datetime, "date and time"), (datetime.date, "date"),
+    (dspy.History, "DSPy type"), (dspy.Tool, "DSPy type"), (list[Citations], "DSPy type"), (HasImage, "field `picture` is a DSPy type"),
+    (Wrapper, "field `picture` is a DSPy type"), (datetime.timedelta, "not a date or time"),
     (typing.Callable[[int], str], "not among"), (len, "not a type"), (complex, "not among"), (bytes, "not among"),
     (object, "not among"), (typing.Literal, "not a type"), (Literal[b"x"], "Literal value b'x'"),
     (list[int, str], "2 type arguments"), (dict[str, int, int], "3 type arguments"),
@@ -178,7 +180,7 @@ def test_unsupported_annotations_name_field_and_type(annotation: Any, why: str) 
 
 AGENT_ROLES = [  # (annotation, kinds where native adapters give it DSPy's role)
     (dspy.History, {"input"}), (dspy.Tool, {"input"}), (list[dspy.Tool], {"input"}), (dspy.ToolCalls, {"output"}),
-    (dspy.Reasoning, {"input", "output"}), (dspy.ToolCallResults, {"input"}),
+    (dspy.Reasoning, {"input", "output"}), (dspy.ToolCallResults, {"input"}), (Citations, {"input", "output"}),
 ]
 
 
@@ -197,10 +199,16 @@ def test_agent_types_are_supported_in_their_roles(annotation: Any, kinds: set[st
 
 
 def test_dspy_type_subclasses_are_detected_by_module() -> None:
+    """A content type's subclass renders through its own format() and description(), so it is supported; a
+    subclass of a role type plays no role in DSPy's adapters (they compare by equality) and is not."""
     class MyImage(dspy.Image):
         pass
 
-    assert not is_supported(MyImage) and not is_supported(dict[str, MyImage])
+    class MyHistory(dspy.History):
+        pass
+
+    assert is_supported(MyImage) and is_supported(dict[str, MyImage])
+    assert not is_supported(MyHistory) and not is_supported(dict[str, MyHistory])
 
 
 def test_base_model_is_recognised_by_mro_names_without_importing_pydantic() -> None:
@@ -215,20 +223,22 @@ def test_unsupported_fields_reads_native_and_dspy_signatures() -> None:
     class Mixed(dspy.Signature):
         q: str = dspy.InputField()
         img: dspy.Image = dspy.InputField()
+        raw: bytes = dspy.InputField()
         when: datetime.date = dspy.OutputField()
+        cites: Citations = dspy.OutputField()
         a: int = dspy.OutputField()
 
-    assert unsupported_fields(Mixed) == ["img", "when"]
+    assert unsupported_fields(Mixed) == ["raw"]
     native = from_dspy_signature(Mixed)
-    assert unsupported_fields(native) == ["img", "when"]
-    with pytest.raises(UnsupportedTypeError, match="`img`"):
+    assert unsupported_fields(native) == ["raw"]
+    with pytest.raises(UnsupportedTypeError, match="`raw`"):
         check_signature(native)
     check_signature(Signature("q: list[str] -> a: Optional[int]"))
 
 
 def test_native_module_refuses_an_unsupported_signature_at_construction() -> None:
     with pytest.raises(UnsupportedTypeError, match="`when`"):
-        dspex.native.Predict("q -> when: datetime.datetime")
+        dspex.native.Predict("q -> when: datetime.timedelta")
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""A pytest plugin that points DSPy's own unit tests at dspex: ``dspy.Predict``, ``ChainOfThought``, ``ReAct`` and
-``ReActV2`` (the names tests import from ``dspy``) become the routed ``dspex`` classes, on the route given by ``DSPY_SUITE_ROUTE``
+"""A pytest plugin that points DSPy's own unit tests at dspex: ``dspy.Predict``, ``ChainOfThought``, ``ReAct``,
+``ReActV2``, ``MultiChainComparison``, ``BestOfN``, ``Refine`` and ``Parallel`` (the names tests import from ``dspy``)
+become the routed ``dspex`` classes, on the route given by ``DSPY_SUITE_ROUTE``
 (``native``, ``dspy`` or ``shadow``). Each test's outcome, and whether it built a dspex module at all, is written
 as JSON lines to ``DSPY_SUITE_OUT``. Loaded by ``tools/dspy_suite/run.py``; not part of the dspex package.
 """
@@ -14,7 +15,7 @@ import pytest
 
 _built = {"count": 0}
 # The DSPy classes replaced by their routed dspex twins (module types with a native implementation).
-ROUTED = ("Predict", "ChainOfThought", "ReAct", "ReActV2")
+ROUTED = ("Predict", "ChainOfThought", "ReAct", "ReActV2", "MultiChainComparison", "BestOfN", "Refine", "Parallel")
 
 
 def pytest_configure(config: Any) -> None:
@@ -51,7 +52,8 @@ def _dspex_route(tmp_path: Any) -> Any:
         # production), and no fallback: a native failure shows as the failure it is, not as DSPy answering.
         dspex.configure(implementation_preference="native_first", allow_fallback=False, shadow=shadow)
     else:
-        types = ("predict", "chain_of_thought", "react", "react_v2")
+        types = ("predict", "chain_of_thought", "react", "react_v2", "multi_chain_comparison", "best_of_n", "refine",
+                 "parallel")
         dspex.configure(module_overrides={t: route for t in types}, shadow=shadow)
     yield
     dspex.shutdown(timeout=5)

@@ -1,13 +1,11 @@
-"""The request-path half of shadow mode: run the control, hand the candidate to the pool, return the control's.
+"""Shadow mode's process-wide state: settings, counters, the worker pool and the divergence log.
 
-The caller pays for: a sampling decision, the recorder in front of the LM (a list append per LM call), building
-one job object and a non-blocking ``put_nowait``. Everything else happens on the pool. Any failure of the
-shadow machinery itself is counted and swallowed: it never reaches the caller.
+The pool and the log are created on first use and swapped by ``configure`` when their settings change. Any
+failure of the shadow machinery itself is counted and swallowed here: it never reaches the caller.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import os
@@ -16,17 +14,20 @@ import threading
 import time
 import uuid
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._call import ShadowCall
-from ._job import IN_CANDIDATE, ShadowJob
+from ._job import ShadowJob
 from ._lm import Transcript, make_recorder
 from ._log import DivergenceLog
 from ._pool import ShadowPool
 from ._settings import ShadowSettings, make_settings
 from ._stats import ShadowStats
+from .observation import observe
 
-__all__ = ["configure", "get_settings", "run_id", "run_shadow", "arun_shadow", "shutdown", "stats", "reset", "in_candidate"]
+if TYPE_CHECKING:
+    from .experiment import ShadowCall
+
+__all__ = ["runtime", "configure", "get_settings", "run_id", "shutdown", "stats", "reset"]
 
 logger = logging.getLogger("dspex.shadow")
 _POOL_KEYS = ("workers", "max_queue", "max_abandoned")
@@ -148,7 +149,7 @@ class _Runtime:
                 error: BaseException | None, seconds: float) -> None:
         try:
             noise = s.mode == "live" and s.noise_rate > 0 and self._rng.random() < s.noise_rate
-            job = ShadowJob(call, s, self, transcript.snapshot(), result, error, seconds, noise,
+            job = ShadowJob(call, s, self, observe(result, error, seconds, transcript), noise,
                             started=time.time() - seconds)
             if not self.get_pool(s).submit(job):
                 self.stats.bump(job.key, "dropped")
@@ -162,53 +163,9 @@ _runtime = _Runtime()
 _swap_lock = threading.Lock()
 
 
-def in_candidate() -> bool:
-    """True inside a candidate run: a routed module nested in it should run its candidate, not shadow again."""
-    return IN_CANDIDATE.get()
-
-
-def run_shadow(call: ShadowCall) -> Any:
-    """Run the control for the caller (result or exception unchanged); queue the candidate for comparison."""
-    if IN_CANDIDATE.get():
-        return call.candidate(call.lm) if call.candidate is not None else asyncio.run(call.acandidate(call.lm))
-    rt = _runtime
-    s, transcript, lm = rt.prepare(call)
-    if transcript is None:
-        return call.control(lm)
-    t0 = time.perf_counter()
-    try:
-        result = call.control(lm)
-    except Exception as exc:
-        rt.enqueue(call, s, transcript, None, exc, time.perf_counter() - t0)
-        raise
-    rt.enqueue(call, s, transcript, result, None, time.perf_counter() - t0)
-    return result
-
-
-async def _control_async(call: ShadowCall, lm: Any) -> Any:
-    if call.acontrol is not None:
-        return await call.acontrol(lm)
-    return await asyncio.to_thread(call.control, lm)
-
-
-async def arun_shadow(call: ShadowCall) -> Any:
-    """``run_shadow`` for ``acall``: the control is awaited; the candidate goes to the worker pool."""
-    if IN_CANDIDATE.get():
-        if call.acandidate is not None:
-            return await call.acandidate(call.lm)
-        return await asyncio.to_thread(call.candidate, call.lm)
-    rt = _runtime
-    s, transcript, lm = rt.prepare(call)
-    if transcript is None:
-        return await _control_async(call, lm)
-    t0 = time.perf_counter()
-    try:
-        result = await _control_async(call, lm)
-    except Exception as exc:
-        rt.enqueue(call, s, transcript, None, exc, time.perf_counter() - t0)
-        raise
-    rt.enqueue(call, s, transcript, result, None, time.perf_counter() - t0)
-    return result
+def runtime() -> _Runtime:
+    """The current runtime (``reset`` replaces it)."""
+    return _runtime
 
 
 def configure(settings: ShadowSettings | None = None, /, **changes: Any) -> ShadowSettings:

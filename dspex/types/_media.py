@@ -1,0 +1,249 @@
+"""``Image``, ``Audio`` and ``File``: DSPy 3.4.1's media inputs without DSPy, rendered as the same content parts.
+
+A value formats to one OpenAI content part (``image_url``, ``input_audio``, ``file``); pydantic serialises it to
+DSPy's custom-type markers, which the adapter splits into those parts, exactly as for DSPy's own classes (which
+native modules also accept, read by duck typing). Construction takes what DSPy's takes in memory (URLs and data
+URIs, base64 audio, file ids, raw file bytes) and ``from_path`` reads a local file the way DSPy does. What needs
+a third-party decoder or the network on DSPy's side (image bytes and PIL images through Pillow, audio arrays
+through soundfile, ``from_url``) raises :class:`~dspex.errors.ConfigError` saying to use DSPy's class.
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+import os
+from typing import Any
+from urllib.parse import urlparse
+
+import pydantic
+
+from ..errors import ConfigError
+from . import _media_docs
+from ._base import Type
+
+__all__ = ["Image", "Audio", "File"]
+
+_FROZEN = pydantic.ConfigDict(frozen=True, str_strip_whitespace=True, validate_assignment=True, extra="forbid")
+
+
+def _needs_dspy(what: str) -> ConfigError:
+    return ConfigError(f"{what} needs DSPy's class (it decodes or downloads with a third-party library): "
+                       "build the value with dspy's type; native modules read it as it is")
+
+
+def _data_uri(path: str, mime: str | None) -> str:
+    with open(path, "rb") as f:
+        return f"data:{mime};base64,{base64.b64encode(f.read()).decode('utf-8')}"
+
+
+def _image_url(source: Any) -> str:
+    if isinstance(source, dict) and "url" in source:
+        return _image_url(source["url"])
+    if isinstance(source, Image):
+        return source.url
+    if isinstance(source, str):
+        scheme = urlparse(source)
+        if source.startswith("data:") or (scheme.scheme in ("http", "https", "gs") and scheme.netloc):
+            return source
+        raise ValueError(f"Unrecognized image string: {source}. Local files must be loaded with Image.from_path().")
+    if isinstance(source, bytes) or hasattr(source, "save"):
+        raise _needs_dspy("An image from bytes or a PIL image")
+    raise ValueError(f"Unsupported image type: {type(source)}")
+
+
+class Image(Type):
+    # An image: an http(s)/gs URL or a data URI (``from_path`` for a local file). No docstring: DSPy's Image has
+    # none, and pydantic would put one in the JSON schema an output field shows the LM.
+    url: str
+    model_config = _FROZEN
+
+    def __init__(self, source: Any = None, /, **data: Any) -> None:
+        if source is not None and "url" in data:
+            raise TypeError("Image received both `source` and `url`; provide only one image source")
+        if source is not None:
+            data["url"] = source["url"] if isinstance(source, dict) and set(source) == {"url"} else source
+        if "url" in data:
+            data["url"] = _image_url(data["url"])
+        super().__init__(**data)
+
+    def format(self) -> list[dict[str, Any]]:
+        try:
+            url = _image_url(self.url)
+        except Exception as e:
+            raise ValueError(f"Failed to format image for DSPy: {e}")
+        return [{"type": "image_url", "image_url": {"url": url}}]
+
+    @classmethod
+    def from_path(cls, file_path: str) -> "Image":
+        if not os.path.isfile(file_path):
+            raise ValueError(f"File not found: {file_path}")
+        mime, _ = mimetypes.guess_type(file_path)
+        if mime is None:
+            raise ValueError(f"Could not determine MIME type for file: {file_path}")
+        return cls(_data_uri(file_path, mime))
+
+    @classmethod
+    def from_url(cls, url: str, **_: Any) -> "Image":
+        raise _needs_dspy("Image.from_url")
+
+    def __str__(self) -> str:
+        return self.serialize_model()
+
+    def __repr__(self) -> str:
+        if "base64" in self.url:
+            size = len(self.url.split("base64,")[1])
+            kind = self.url.split(";")[0].split("/")[-1]
+            return f"Image(url=data:image/{kind};base64,<IMAGE_BASE_64_ENCODED({size!s})>)"
+        return f"Image(url='{self.url}')"
+
+
+def _audio_dict(audio: Any, fmt: str = "wav") -> dict[str, Any]:
+    if isinstance(audio, dict) and "data" in audio and "audio_format" in audio:
+        return audio
+    if isinstance(audio, Audio):
+        return {"data": audio.data, "audio_format": audio.audio_format}
+    if isinstance(audio, str) and audio.startswith("data:audio/"):
+        header, comma, payload = audio.partition(",")
+        _, slash, kind = header.removeprefix("data:").split(";", 1)[0].partition("/")
+        if not comma or not slash or not kind:
+            raise ValueError("Malformed audio data URI")
+        return {"data": payload, "audio_format": kind.removeprefix("x-")}
+    if isinstance(audio, str):
+        raise ValueError("String audio inputs must be data URIs. "
+                         "Load local files with Audio.from_path() and remote resources with Audio.from_url().")
+    if isinstance(audio, bytes):
+        return {"data": base64.b64encode(audio).decode("utf-8"), "audio_format": fmt}
+    if hasattr(audio, "shape"):
+        raise _needs_dspy("Audio from an array")
+    raise ValueError(f"Unsupported type for encode_audio: {type(audio)}")
+
+
+class Audio(Type):
+    __doc__ = _media_docs.AUDIO   # DSPy's text: it is in the JSON schema an output field shows the LM
+
+    data: str
+    audio_format: str
+    model_config = pydantic.ConfigDict(frozen=True, extra="forbid")
+
+    def __init__(self, *args: Any, **data: Any) -> None:
+        if len(args) > 1:
+            raise TypeError(f"Audio expected at most 1 positional argument, received {len(args)}")
+        if args:
+            if "data" in data:
+                raise TypeError("Audio received data as both a positional and keyword argument")
+            fmt = data.pop("audio_format", None)
+            value = args[0]
+            if fmt is not None and (isinstance(value, Audio) or (isinstance(value, dict) and "audio_format" in value)
+                                    or (isinstance(value, str) and value.startswith("data:audio/"))):
+                raise TypeError("Audio received audio_format alongside an input that already carries its format; "
+                                "provide only one")
+            data = {**_audio_dict(value, fmt or "wav"), **data}
+        super().__init__(**data)
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _validate(cls, values: Any) -> Any:
+        return _audio_dict(values)
+
+    def format(self) -> list[dict[str, Any]]:
+        return [{"type": "input_audio", "input_audio": {"data": self.data, "format": self.audio_format}}]
+
+    @classmethod
+    def from_path(cls, file_path: str) -> "Audio":
+        if not os.path.isfile(file_path):
+            raise ValueError(f"File not found: {file_path}")
+        mime, _ = mimetypes.guess_type(file_path)
+        if not mime or not mime.startswith("audio/"):
+            raise ValueError(f"Unsupported MIME type for audio: {mime}")
+        with open(file_path, "rb") as f:
+            payload = base64.b64encode(f.read()).decode("utf-8")
+        return cls(data=payload, audio_format=mime.split("/")[1].removeprefix("x-"))
+
+    def __str__(self) -> str:
+        return self.serialize_model()
+
+    def __repr__(self) -> str:
+        return f"Audio(data=<AUDIO_BASE_64_ENCODED({len(self.data)})>, audio_format='{self.audio_format}')"
+
+
+def _file_dict(value: Any) -> dict[str, Any]:
+    if isinstance(value, File):
+        return {k: v for k in ("file_data", "file_id", "filename") if (v := getattr(value, k)) is not None}
+    if isinstance(value, dict):
+        if {"file_data", "file_id", "filename"} & set(value):
+            return value
+        raise ValueError("Value of `dspy.File` must contain at least one of: file_data, file_id, or filename")
+    if isinstance(value, str):
+        if value.startswith("data:"):
+            return {"file_data": value}
+        raise ValueError(f"String file inputs must be data URIs, received: {value}. "
+                         "Load local files with File.from_path().")
+    if isinstance(value, bytes):
+        return {"file_data": f"data:application/octet-stream;base64,{base64.b64encode(value).decode('utf-8')}"}
+    raise ValueError(f"Unsupported file input type: {type(value)}")
+
+
+class File(Type):
+    __doc__ = _media_docs.FILE   # a file part: file_data (a data URI), file_id (uploaded) and/or filename
+
+    file_data: str | None = None
+    file_id: str | None = None
+    filename: str | None = None
+    model_config = _FROZEN
+
+    def __init__(self, *args: Any, **data: Any) -> None:
+        if len(args) > 1:
+            raise TypeError(f"File expected at most 1 positional argument, received {len(args)}")
+        if args:
+            normalized = _file_dict(args[0])
+            overlap = sorted(set(normalized) & set(data))
+            if overlap:
+                raise TypeError(f"File received {', '.join(overlap)} from both the positional source and keyword "
+                                "arguments")
+            data = {**normalized, **data}
+        super().__init__(**data)
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _validate(cls, values: Any) -> Any:
+        return _file_dict(values)
+
+    def format(self) -> list[dict[str, Any]]:
+        part = {k: v for k in ("file_data", "file_id", "filename") if (v := getattr(self, k))}
+        return [{"type": "file", "file": part}]
+
+    @classmethod
+    def from_path(cls, file_path: str, filename: str | None = None, mime_type: str | None = None) -> "File":
+        if not os.path.isfile(file_path):
+            raise ValueError(f"File not found: {file_path}")
+        mime = mime_type or mimetypes.guess_type(file_path)[0] or "application/octet-stream"
+        return cls(file_data=_data_uri(file_path, mime), filename=filename or os.path.basename(file_path))
+
+    @classmethod
+    def from_bytes(cls, file_bytes: bytes, filename: str | None = None,
+                   mime_type: str = "application/octet-stream") -> "File":
+        return cls(file_data=f"data:{mime_type};base64,{base64.b64encode(file_bytes).decode('utf-8')}",
+                   filename=filename)
+
+    @classmethod
+    def from_file_id(cls, file_id: str, filename: str | None = None) -> "File":
+        return cls(file_id=file_id, filename=filename)
+
+    def __str__(self) -> str:
+        return self.serialize_model()
+
+    def __repr__(self) -> str:
+        parts = []
+        if self.file_data is not None:
+            if self.file_data.startswith("data:"):
+                mime = self.file_data.split(";")[0].split(":")[1]
+                size = len(self.file_data.split("base64,")[1]) if "base64," in self.file_data else len(self.file_data)
+                parts.append(f"file_data=<DATA_URI({mime}, {size} chars)>")
+            else:
+                parts.append(f"file_data=<DATA({len(self.file_data)} chars)>")
+        if self.file_id is not None:
+            parts.append(f"file_id='{self.file_id}'")
+        if self.filename is not None:
+            parts.append(f"filename='{self.filename}'")
+        return f"File({', '.join(parts)})"

@@ -1,0 +1,45 @@
+"""Composite modules inside a DSPy program: dspex.Parallel (a plain class in DSPy, not a dspy.Module) fanning out to
+routed predictors, on every route, answers as dspy.Parallel does; an LM call under it records history only on
+the modules DSPy records it on (found by DSPy's own test_parallel.py pointed at dspex)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dspy
+import pytest
+from dspy.utils.dummies import DummyLM
+
+import dspex
+
+
+def _program(ns: Any) -> Any:
+    class FanOut(dspy.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.first = ns.Predict("input -> output")
+            self.second = ns.Predict("input -> output")
+            self.parallel = ns.Parallel(num_threads=2)
+
+        def forward(self, input: str) -> Any:
+            example = dspy.Example(input=input).with_inputs("input")
+            return self.parallel([(self.first, example), (self.second, example), (self.first, example)])
+
+    return FanOut()
+
+
+@pytest.mark.parametrize("route", ["native", "dspy", "shadow"])
+def test_parallel_of_routed_predictors_answers_like_dspy(route: str, tmp_path: Path) -> None:
+    dspex.configure(module_overrides={t: route for t in ("predict", "parallel")},
+                    shadow={"log_path": str(tmp_path / "shadow")})
+    answers = [{"output": f"out {i}"} for i in range(3)]
+    with dspy.context(lm=DummyLM(list(answers))):
+        want = _program(dspy)(input="x")
+    lm = DummyLM(list(answers))
+    with dspy.context(lm=lm):
+        got = _program(dspex)(input="x")
+    assert None not in got, "a branch failed (dspex.Parallel logs and returns None for it)"
+    assert sorted(r.output for r in got) == sorted(r.output for r in want) == ["out 0", "out 1", "out 2"]
+    assert all(isinstance(r, dspy.Prediction) for r in got)
+    assert len(lm.history) == 3
