@@ -128,7 +128,8 @@ def _rename(module: Any, mangled: str, table: dict[str, Any]) -> None:
 FIRST_MODULE = {"chain_of_thought": "chain_of_thought", "react": "react", "react_v2": "react_v2",
                 "_agent_support": "react", "multi_chain_comparison": "multi_chain_comparison",
                 "best_of_n": "best_of_n", "refine": "refine", "parallel": "parallel", "_executor": "parallel",
-                "_batch": "parallel", "majority": "majority"}
+                "_batch": "parallel", "majority": "majority", "xml_adapter": "xml_adapter", "_xml": "xml_adapter",
+                "two_step": "two_step_adapter", "json_adapter": "json_adapter"}
 
 
 def module_order(mutant: str, module_types: list[str]) -> list[str]:
