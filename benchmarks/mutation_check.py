@@ -42,22 +42,26 @@ def _time_out(signum: int, frame: Any) -> None:
     os._exit(TIMEOUT_EXIT)
 
 
-def watch_for_hangs(window: float = 120.0, least_cpu: float = 0.2) -> None:
+def watch_for_hangs(window: float = 120.0, least_cpu: float = 0.2) -> Any:
     """Exit as a timeout when the process has used next to no CPU for ``window`` seconds: a mutant that leaves
-    a thread waiting forever (a future never resolved) uses no CPU, so the CPU-time limit alone never fires."""
+    a thread waiting forever (a future never resolved) uses no CPU, so the CPU-time limit alone never fires.
+    Returns the event that stops the watch: mutmut runs the clean check in its own process, which must not be
+    ended once the check is over."""
     import threading
     import time
 
+    stop = threading.Event()
+
     def watch() -> None:
         last = time.process_time()
-        while True:
-            time.sleep(window)
+        while not stop.wait(window):
             now = time.process_time()
             if now - last < least_cpu:
                 os._exit(TIMEOUT_EXIT)
             last = now
 
     threading.Thread(target=watch, name="mutation-hang-watch", daemon=True).start()
+    return stop
 
 
 def hide_trampolines() -> None:
@@ -158,7 +162,7 @@ def test_parity_gate_finds_no_difference() -> None:
     order = module_order(os.environ.get("MUTANT_UNDER_TEST", ""), [*targets, *missing])
 
     examples, seeds, timeout = budget()
-    watch_for_hangs()
+    watching = watch_for_hangs()
     previous = signal.signal(signal.SIGVTALRM, _time_out)
     signal.setitimer(signal.ITIMER_VIRTUAL, timeout)
     try:
@@ -168,5 +172,6 @@ def test_parity_gate_finds_no_difference() -> None:
             assert not failed, "\n".join(f"{m.module_type} (seed {seed}): {m.status} "
                                          f"{m.failure and m.failure['diff'][:2000]}" for m in failed)
     finally:
+        watching.set()
         signal.setitimer(signal.ITIMER_VIRTUAL, 0)
         signal.signal(signal.SIGVTALRM, previous)
