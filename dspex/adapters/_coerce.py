@@ -52,13 +52,15 @@ def type_adapter(annotation: Any) -> Any:
 
 
 def loads_like_json_repair(text: str) -> Any:
-    """``json_repair.loads(text)``, skipping the json_repair import when the text is valid JSON."""
+    """``json_repair.loads(text)``, skipping the json_repair import when the text is valid JSON. When it is not,
+    json_repair is told so (``skip_json_loads``: that flag only skips its own first ``json.loads`` of the whole
+    text, which would fail again the same way)."""
     try:
         return json.loads(text)
     except (json.JSONDecodeError, TypeError, ValueError):
         import json_repair
 
-        return json_repair.loads(text)
+        return json_repair.loads(text, skip_json_loads=True)
 
 
 

@@ -21,34 +21,35 @@ import logging
 import threading
 import time
 import traceback
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any, Callable
+
+from ._pool import Pool
 
 __all__ = ["Executor", "CANCELLED"]
 
 _log = logging.getLogger("dspex.native.parallel")
-_IDLE: dict[int, list[ThreadPoolExecutor]] = {}
+_IDLE: dict[int, list[Pool]] = {}
 _IDLE_LOCK = threading.Lock()
 _MAX_IDLE = 4   # idle pools kept per size
 
 
-def _take_pool(size: int) -> ThreadPoolExecutor:
+def _take_pool(size: int) -> Pool:
     with _IDLE_LOCK:
         idle = _IDLE.get(size)
         if idle:
             return idle.pop()
-    return ThreadPoolExecutor(max_workers=size, thread_name_prefix="dspex-parallel")
+    return Pool(size)
 
 
-def _give_back(pool: ThreadPoolExecutor, size: int, futures: Any) -> None:
+def _give_back(pool: Pool, size: int, idle: bool) -> None:
     """Keep the pool for the next run if nothing it ran is still going (a straggler, a cancelled run's tail)."""
-    if all(f.done() for f in futures):
+    if idle:
         with _IDLE_LOCK:
             idle = _IDLE.setdefault(size, [])
             if len(idle) < _MAX_IDLE:
                 idle.append(pool)
                 return
-    pool.shutdown(wait=False)
+    pool.close()
 _UNSET = object()
 _JOB_CANCELLED = "cancelled"
 CANCELLED = "Execution cancelled due to errors or interruption."
@@ -118,59 +119,83 @@ class Executor:
         return self._finish(results)
 
     def _parallel(self, function: Callable[[Any], Any], data: list[Any]) -> list[Any]:
+        """DSPy's loop (results kept first-come, stragglers resubmitted once, stop on cancel), with each outcome
+        recorded by the worker that produced it: the caller's thread wakes when the run is over rather than once
+        per item, and in between only when a straggler check could resubmit something (DSPy's one-second tick,
+        or a job finishing once ``timeout`` has passed since the run began)."""
         results: list[Any] = [_UNSET] * len(data)
         started: dict[int, float] = {}
-        started_lock = threading.Lock()
-        resubmitted: set[Any] = set()
+        lock = threading.Lock()
+        wake = threading.Event()
+        count = {"unset": len(data), "running": 0}
+        fatal: list[BaseException] = []   # what DSPy's ``f.result()`` re-raises in the caller
+        timeout = self.timeout
+        run_start = time.time()
 
-        def worker(submission: int, index: int, item: Any) -> tuple[int, Any]:
-            if self.cancel_jobs.is_set():
-                return index, _JOB_CANCELLED
-            with started_lock:
-                started[submission] = time.time()
-            return index, function(item)
-
-        def submit(submission: int, index: int, item: Any) -> Any:
-            return pool.submit(contextvars.copy_context().run, worker, submission, index, item)
-
-        pool = _take_pool(self.num_threads)
-        futures: dict[Any, tuple[int, int, Any]] = {}
-        try:
-            pending: set[Any] = set()
-            counter = 0
-            for idx, item in enumerate(data):
-                f = submit(counter, idx, item)
-                futures[f] = (counter, idx, item)
-                pending.add(f)
-                counter += 1
-            while pending and not self.cancel_jobs.is_set():
-                if all(r is not _UNSET for r in results):
-                    break
-                done, not_done = wait(pending, timeout=1, return_when=FIRST_COMPLETED)
-                for f in done:
-                    pending.remove(f)
-                    try:
-                        index, outcome = f.result()
-                    except Exception:  # noqa: BLE001, S110 - DSPy drops a worker that crashed outside the item
-                        continue
+        def worker(submission: int, index: int, item: Any) -> None:
+            try:
+                try:
+                    outcome: Any = _JOB_CANCELLED
+                    if not self.cancel_jobs.is_set():
+                        with lock:
+                            started[submission] = time.time()
+                        outcome = function(item)
+                except Exception:  # noqa: BLE001 - DSPy drops a worker that crashed outside the item
+                    return
+                # What DSPy's caller thread does with a finished future; an error here is the caller's, as there.
+                with lock:
                     if outcome != _JOB_CANCELLED and results[index] is _UNSET:
                         self._outcome(results, index, outcome)
-                if all(r is not _UNSET for r in results):
-                    break
-                if 0 < self.timeout and len(not_done) <= self.straggler_limit:
+                        if results[index] is not _UNSET:
+                            count["unset"] -= 1
+            except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+                fatal.append(e)
+            finally:
+                with lock:
+                    count["running"] -= 1
+                    over = count["unset"] == 0 or count["running"] == 0
+                if over or fatal or self.cancel_jobs.is_set() or 0 < timeout <= time.time() - run_start:
+                    wake.set()
+
+        pool = _take_pool(self.num_threads)
+        jobs: dict[Any, tuple[int, int, Any]] = {}
+
+        def submit(submission: int, index: int, item: Any) -> None:
+            with lock:
+                count["running"] += 1
+            jobs[pool.submit(contextvars.copy_context().run, worker, submission, index, item)] = \
+                (submission, index, item)
+
+        try:
+            for idx, item in enumerate(data):
+                submit(idx, idx, item)
+            counter = len(data)
+            resubmitted: set[Any] = set()
+            while not fatal and not self.cancel_jobs.is_set():
+                wake.clear()
+                with lock:
+                    if count["unset"] == 0 or count["running"] == 0:
+                        break
+                wake.wait(1)
+                if fatal or self.cancel_jobs.is_set() or not 0 < timeout:
+                    continue
+                not_done = [j for j in jobs if not j.done]
+                if len(not_done) <= self.straggler_limit:
                     now = time.time()
-                    for f in list(not_done):
-                        if f in resubmitted:
+                    for j in not_done:
+                        if j in resubmitted:
                             continue
-                        sid, idx, item = futures[f]
-                        with started_lock:
+                        sid, idx, item = jobs[j]
+                        with lock:
                             st = started.get(sid)
-                        if st and now - st >= self.timeout:
-                            resubmitted.add(f)
-                            nf = submit(counter, idx, item)
-                            futures[nf] = (counter, idx, item)
-                            pending.add(nf)
+                        if st and now - st >= timeout:
+                            resubmitted.add(j)
+                            submit(counter, idx, item)
                             counter += 1
         finally:
-            _give_back(pool, self.num_threads, futures)
+            with lock:
+                idle = count["running"] == 0
+            _give_back(pool, self.num_threads, idle)
+        if fatal:
+            raise fatal[0]
         return self._finish(results)

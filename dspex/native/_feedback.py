@@ -11,9 +11,10 @@ replaced what orjson cannot serialise by ``<non-serializable: TypeName>``. orjso
 from __future__ import annotations
 
 import textwrap
+import weakref
 from typing import Any
 
-from ..signature import InputField, OutputField, Signature
+from ..signature import InputField, OutputField, Signature, SignatureMeta
 
 __all__ = ["OfferFeedback", "inspect_modules", "recursive_mask", "dump"]
 
@@ -51,6 +52,24 @@ def _described(fields: Any) -> str:
     return field_descriptions(fields)
 
 
+_LISTED: "weakref.WeakKeyDictionary[Any, tuple[str, str]]" = weakref.WeakKeyDictionary()
+
+
+def _listing(signature: Any) -> tuple[str, str]:
+    """A signature's input and output field listings, made once per dspex signature class (its fields are fixed
+    when the class is made; a dspy signature can change in place, so it is described on every call)."""
+    native = isinstance(signature, SignatureMeta)
+    if native:
+        listed = _LISTED.get(signature)
+        if listed is not None:
+            return listed
+    listed = (("\n" + "\t" * 2).join([""] + _described(signature.input_fields).splitlines()),
+              ("\n" + "\t" * 2).join([""] + _described(signature.output_fields).splitlines()))
+    if native:
+        _LISTED[signature] = listed
+    return listed
+
+
 def inspect_modules(program: Any) -> str:
     """Each predictor's name, input and output fields, and instructions, between 80-dash rules (DSPy's layout)."""
     separator = "-" * 80
@@ -58,11 +77,12 @@ def inspect_modules(program: Any) -> str:
     for name, predictor in program.named_predictors():
         signature = predictor.signature
         instructions = ("\n" + "\t" * 2).join([""] + textwrap.dedent(signature.instructions).splitlines())
+        inputs, outputs = _listing(signature)
         output.append(f"Module {name}")
         output.append("\n\tInput Fields:")
-        output.append(("\n" + "\t" * 2).join([""] + _described(signature.input_fields).splitlines()))
+        output.append(inputs)
         output.append("\tOutput Fields:")
-        output.append(("\n" + "\t" * 2).join([""] + _described(signature.output_fields).splitlines()))
+        output.append(outputs)
         output.append(f"\tOriginal Instructions: {instructions}")
         output.append(separator)
     return "\n".join([o.strip("\n") for o in output])

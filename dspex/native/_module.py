@@ -74,7 +74,16 @@ class Module:
         memo[id(self)] = new
         state = new.__dict__
         for key, value in self.__dict__.items():
-            state[key] = copy.deepcopy(value, memo)
+            t = type(value)
+            if t is str or value is None:   # atomic for copy.deepcopy: the same object
+                state[key] = value
+            elif (t is list or t is dict) and not value and id(value) not in memo:
+                # An empty list or dict (``callbacks``, ``history``): what copy.deepcopy makes, memo entry and
+                # keep-alive included, so a second reference to the same object gets the same copy.
+                state[key] = memo[id(value)] = t()
+                memo.setdefault(id(memo), []).append(value)
+            else:
+                state[key] = copy.deepcopy(value, memo)
         return new
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

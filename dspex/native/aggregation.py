@@ -63,16 +63,41 @@ def majority(prediction_or_completions: Any, normalize: Callable[[Any], Any] | N
     if not field:
         field = list(signature.output_fields.keys())[-1] if signature else list(completions[0].keys())[-1]
     normalize = normalize if normalize else (lambda x: x)
+    columns = completions._completions if type(completions) is Completions else None
+    if columns and field in columns and len({len(c) for c in columns.values()}) == 1:
+        return _majority_of_columns(columns, field, normalize, signature)
     values = [normalize(completion[field]) for completion in completions]
-    counted = [v for v in values if v is not None] or values
-    counts: dict[Any, int] = {}
-    for value in counted:
-        counts[value] = counts.get(value, 0) + 1
-    winner = max(counts, key=counts.get)  # type: ignore[arg-type]
+    winner = _winner(values)
     for completion in completions:
         if normalize(completion[field]) == winner:
             break
     return Prediction.from_completions([completion], signature=signature)
+
+
+def _winner(values: list[Any]) -> Any:
+    counted = [v for v in values if v is not None] or values
+    counts: dict[Any, int] = {}
+    for value in counted:
+        counts[value] = counts.get(value, 0) + 1
+    return max(counts, key=counts.get)  # type: ignore[arg-type]
+
+
+def _majority_of_columns(columns: dict[str, list[Any]], field: str, normalize: Callable[[Any], Any],
+                         signature: Any) -> Prediction:
+    """The same vote read straight from this package's ``Completions`` columns, without making a ``Prediction``
+    per completion (``completions[i][field]`` is ``columns[field][i]``). The winner search normalises again, as
+    DSPy does, unless ``normalize`` is the default one, which is pure: its earlier results are the same values."""
+    column = columns[field]
+    values = [normalize(v) for v in column]
+    winner = _winner(values)
+    again = normalize is not default_normalize
+    index = len(column) - 1
+    for i, v in enumerate(column):
+        if (normalize(v) if again else values[i]) == winner:
+            index = i
+            break
+    row = {k: c[index] for k, c in columns.items() if not k.startswith("dspy_")}
+    return Prediction._from_parsed(row, signature)
 
 
 class Majority:

@@ -45,15 +45,33 @@ def _with_hint(signature: Any) -> Any:
     return hinted
 
 
+_WRAPPERS: "weakref.WeakKeyDictionary[type, type]" = weakref.WeakKeyDictionary()
+
+
+def _wrapper_class(base: type) -> type:
+    """DSPy's ``WrapperAdapter`` subclass of ``base``, made once per adapter class (making a class costs more than
+    the rest of a hinted attempt's set-up); what a call hints with lives in the instance's one slot, outside its
+    ``__dict__``, so the instance's attributes are those of ``base()`` as in DSPy."""
+    cls = _WRAPPERS.get(base)
+    if cls is None:
+        class WrapperAdapter(base):  # type: ignore[valid-type, misc]
+            __slots__ = ("_dspex_hint",)
+
+            def __call__(self, lm: Any, lm_kwargs: Any, signature: Any, demos: Any, inputs: Any) -> Any:
+                adapter, advice, signature2name = self._dspex_hint
+                inputs["hint_"] = advice.get(signature2name.get(signature), "N/A")
+                return adapter(lm, lm_kwargs, _with_hint(signature), demos, inputs)
+
+        cls = _WRAPPERS[base] = WrapperAdapter
+    return cls
+
+
 def _hinting_adapter(adapter: Any, advice: dict[str, Any], signature2name: dict[Any, str]) -> Any:
     """DSPy's ``WrapperAdapter``: a subclass of the adapter's class whose ``__call__`` adds the ``hint_`` input and
     hands the call to the original adapter (only ``__call__``: ``acall`` stays the class's own)."""
-    class WrapperAdapter(adapter.__class__):  # type: ignore[name-defined, misc]
-        def __call__(self, lm: Any, lm_kwargs: Any, signature: Any, demos: Any, inputs: Any) -> Any:
-            inputs["hint_"] = advice.get(signature2name.get(signature), "N/A")
-            return adapter(lm, lm_kwargs, _with_hint(signature), demos, inputs)
-
-    return WrapperAdapter()
+    wrapper = _wrapper_class(adapter.__class__)()
+    wrapper._dspex_hint = (adapter, advice, signature2name)
+    return wrapper
 
 
 def _default_adapter() -> Any:

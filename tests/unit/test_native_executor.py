@@ -1,0 +1,100 @@
+"""Parallel's executor against DSPy 3.4.1's own ``ParallelExecutor`` on threads: cancellation after ``max_errors``,
+a straggler resubmitted once (first result kept), failed items as ``None``, a BaseException reaching the caller,
+and the thread count a run uses. The differential runs cover the common path; these are the rare ones."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable
+
+import pytest
+from dspy.utils.parallelizer import ParallelExecutor
+
+from dspex.native._executor import CANCELLED, Executor
+
+
+def _dspy(threads: int, max_errors: int, timeout: float = 120, straggler_limit: int = 3) -> Any:
+    return ParallelExecutor(num_threads=threads, max_errors=max_errors, disable_progress_bar=True,
+                            timeout=timeout, straggler_limit=straggler_limit)
+
+
+def _native(threads: int, max_errors: int, timeout: float = 120, straggler_limit: int = 3) -> Any:
+    return Executor(num_threads=threads, max_errors=max_errors, provide_traceback=False, timeout=timeout,
+                    straggler_limit=straggler_limit)
+
+
+BOTH = [pytest.param(_dspy, id="dspy"), pytest.param(_native, id="native")]
+
+
+def _outcome(run: Callable[[], Any]) -> Any:
+    try:
+        return "ok", run()
+    except BaseException as e:  # noqa: BLE001 - the outcome is what is compared
+        return type(e).__name__, str(e)
+
+
+def test_failures_become_none_and_cancel_after_max_errors() -> None:
+    def flaky(x: int) -> int:
+        if x % 3 == 0:
+            raise ValueError(f"bad {x}")
+        return x * 10
+
+    for max_errors, data in ((50, list(range(10))), (2, list(range(12)))):
+        d = _outcome(lambda: _dspy(4, max_errors).execute(flaky, data))
+        n = _outcome(lambda: _native(4, max_errors).execute(flaky, data))
+        assert n == d
+    assert n == ("Exception", CANCELLED)
+
+
+def test_a_straggler_is_resubmitted_once_and_the_first_result_kept() -> None:
+    def run(make: Callable[..., Any]) -> tuple[Any, dict[int, int]]:
+        calls: dict[int, int] = {}
+        lock = threading.Lock()
+
+        def slow_first(x: int) -> str:
+            with lock:
+                calls[x] = calls.get(x, 0) + 1
+                n = calls[x]
+            if x == 2 and n == 1:
+                time.sleep(2.5)
+                return "late"
+            return f"{x}:{n}"
+
+        return make(3, 10, timeout=0.5, straggler_limit=3).execute(slow_first, [0, 1, 2, 3]), calls
+
+    assert run(_native) == run(_dspy) == (["0:1", "1:1", "2:2", "3:1"], {0: 1, 1: 1, 2: 2, 3: 1})
+
+
+class _Stop(BaseException):
+    pass
+
+
+@pytest.mark.parametrize("make", BOTH)
+def test_a_base_exception_reaches_the_caller(make: Callable[..., Any]) -> None:
+    def stop(x: int) -> int:
+        if x == 1:
+            raise _Stop("stop")
+        return x
+
+    with pytest.raises(_Stop):
+        make(2, 10).execute(stop, [0, 1, 2])
+
+
+def test_a_run_uses_its_number_of_threads_at_once() -> None:
+    def peak(make: Callable[..., Any], threads: int) -> int:
+        lock, state = threading.Lock(), {"now": 0, "peak": 0}
+
+        def hold(x: int) -> int:
+            with lock:
+                state["now"] += 1
+                state["peak"] = max(state["peak"], state["now"])
+            time.sleep(0.05)
+            with lock:
+                state["now"] -= 1
+            return x
+
+        assert make(threads, 10).execute(hold, list(range(12))) == list(range(12))
+        return state["peak"]
+
+    assert peak(_native, 3) == peak(_dspy, 3) == 3
