@@ -70,14 +70,15 @@ def statuses() -> dict[str, str]:
 
 
 def load_equivalents(path: Path = EQUIVALENT_FILE) -> tuple[dict[str, str], list[tuple[str, str]]]:
-    """``({mutant: reason}, [(function glob, reason)])`` from the equivalents file (``functions``: a glob or a
-    list of them)."""
+    """``({mutant: reason}, [(function glob or mutant name, reason)])`` from the equivalents file (an
+    ``out_of_scope`` entry names ``functions``, a glob or a list of them, or single ``mutants``)."""
     if not path.exists():
         return {}, []
     data = tomllib.loads(path.read_text())
     mutants = {e["mutant"]: e["reason"] for e in data.get("equivalent", [])}
     scopes = [(glob_, s["reason"]) for s in data.get("out_of_scope", [])
-              for glob_ in ([s["functions"]] if isinstance(s["functions"], str) else s["functions"])]
+              for key in ("functions", "mutants") if key in s
+              for glob_ in ([s[key]] if isinstance(s[key], str) else s[key])]
     return mutants, scopes
 
 
@@ -88,7 +89,7 @@ def classify(names: list[str], found: dict[str, str]) -> dict[str, tuple[str, st
     for name in names:
         status, reason = found.get(name, "not checked"), ""
         function = name.partition("__mutmut_")[0]
-        scope = next((r for pattern, r in scopes if fnmatch.fnmatchcase(function, pattern)), None)
+        scope = next((r for pattern, r in scopes if pattern == name or fnmatch.fnmatchcase(function, pattern)), None)
         if status not in KILLED and name in equivalent:
             status, reason = "equivalent", equivalent[name]
         elif status not in KILLED and scope is not None:
@@ -113,6 +114,18 @@ def run(names: list[str], args: argparse.Namespace, log: Any) -> None:
     result = subprocess.run(cmd, cwd=ROOT, env=env, stdout=log, stderr=log)
     if result.returncode != 0:
         raise SystemExit(f"mutmut failed (exit {result.returncode}); see {log.name}")
+
+
+def forget(names: list[str]) -> None:
+    """Clear the earlier results of ``names``: a mutant this run does not get to must read "not checked", never
+    keep a verdict from another run (other strategies, another budget)."""
+    wanted = set(names)
+    for meta in glob.glob(str(ROOT / "mutants" / "dspex" / "**" / "*.meta"), recursive=True):
+        data = json.loads(Path(meta).read_text())
+        codes = data["exit_code_by_key"]
+        if wanted & codes.keys():
+            codes.update({n: None for n in wanted & codes.keys()})
+            Path(meta).write_text(json.dumps(data, indent=4))
 
 
 def show(name: str) -> str:
@@ -161,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         todo = [n for n in names if statuses().get(n, "not checked") == "not checked"] if args.resume else names
         args.keep_stats = args.keep_stats or args.resume
         if not args.score_only and todo:
+            if not args.resume:
+                forget(todo)
             run(todo, args, log)
     verdicts = classify(names, statuses())
     summary = score(verdicts)

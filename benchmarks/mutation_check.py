@@ -6,14 +6,25 @@ this file and sets the budget through the environment, so one mutant set can be 
 the CI seed 20261125) and ``DSPEX_MUTATION_TIMEOUT`` (CPU seconds for the whole check, default 900: CPU, not wall clock, so a
 survivor on a busy machine is not mistaken for a mutant that hangs).
 Shrinking is off and the run stops at the first failing module: a mutant needs one counterexample to count as
-killed, and survivors are what cost time.
+killed, and survivors are what cost time. A mutant that leaves the gate waiting forever uses no CPU, so a watchdog
+also ends the check as a timeout when the process uses next to no CPU for two minutes.
+
+mutmut routes every call of a mutated function through two frames of its own (``mutmut/mutation/trampoline.py``).
+Two things native does see frames: an agent shows the LM a failing call's traceback five frames deep, and a
+signature string's user types are looked up in the caller's frames, starting at the first frame outside dspex.
+``hide_trampolines`` makes those frames invisible to both, so the unmutated code passes the gate under mutmut
+exactly as it does without it (otherwise every agent case with a failing call would "kill" every mutant).
+mutmut also renames each function it copies (``xǁChainOfThoughtǁforward__mutmut_orig``), and Python words some
+errors with the function's qualified name (a call with a stray positional argument); ``unmangle_code_names``
+gives the copies their function's qualified name back.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-from typing import Any
+import traceback
+from typing import Any, Iterator
 
 CI_SEED = 20261125
 TIMEOUT_EXIT = 36   # the exit status mutmut files under "timeout"
@@ -31,18 +42,136 @@ def _time_out(signum: int, frame: Any) -> None:
     os._exit(TIMEOUT_EXIT)
 
 
+def watch_for_hangs(window: float = 120.0, least_cpu: float = 0.2) -> Any:
+    """Exit as a timeout when the process has used next to no CPU for ``window`` seconds: a mutant that leaves
+    a thread waiting forever (a future never resolved) uses no CPU, so the CPU-time limit alone never fires.
+    Returns the event that stops the watch: mutmut runs the clean check in its own process, which must not be
+    ended once the check is over."""
+    import threading
+    import time
+
+    stop = threading.Event()
+
+    def watch() -> None:
+        last = time.process_time()
+        while not stop.wait(window):
+            now = time.process_time()
+            if now - last < least_cpu:
+                os._exit(TIMEOUT_EXIT)
+            last = now
+
+    threading.Thread(target=watch, name="mutation-hang-watch", daemon=True).start()
+    return stop
+
+
+def hide_trampolines() -> None:
+    """Tracebacks skip mutmut's trampoline frames, and frame walks take them for dspex's own (see the module
+    docstring). Both sides of a comparison are formatted by the same ``traceback`` module, so DSPy's tracebacks,
+    which hold no such frames, are unchanged."""
+    try:
+        from mutmut.mutation import trampoline
+    except ImportError:   # not under mutmut: nothing to hide
+        return
+    walk = getattr(traceback, "_walk_tb_with_full_positions", None)
+    if walk is None or getattr(walk, "hides_trampolines", False):
+        return
+    path = trampoline.__file__
+
+    def walk_without_trampolines(tb: Any) -> Iterator[Any]:
+        for frame, positions in walk(tb):
+            if frame.f_code.co_filename != path:
+                yield frame, positions
+
+    walk_without_trampolines.hides_trampolines = True  # type: ignore[attr-defined]
+    traceback._walk_tb_with_full_positions = walk_without_trampolines  # type: ignore[attr-defined]
+    # dspex's frame walks skip frames of modules named dspex.* (dspex.signature.* for class namespaces); the
+    # trampoline only ever wraps a dspex function, so it is one of those frames. Set after import: the name is
+    # read from the frame's globals at walk time and by nothing else that runs now.
+    vars(trampoline)["__name__"] = "dspex.signature._mutmut_trampoline"
+
+
+MUTATED_PACKAGES = ("dspex.signature", "dspex.adapters", "dspex.native")
+
+
+def unmangle_code_names() -> None:
+    """Give mutmut's copies of each function (``xǁChainOfThoughtǁforward__mutmut_orig``, ``..._mutmut_3``) the
+    code names of the function they stand for, so the errors Python words from them (``ChainOfThought.forward()
+    takes 1 positional argument but 2 were given``) read as without mutmut. Every mutated module is imported
+    first: one imported lazily later would keep its mangled names."""
+    import importlib
+    import pkgutil
+    import sys
+
+    for package in MUTATED_PACKAGES:
+        for info in pkgutil.walk_packages(importlib.import_module(package).__path__, package + "."):
+            importlib.import_module(info.name)
+    for name, module in list(sys.modules.items()):
+        if name.startswith(MUTATED_PACKAGES):
+            for key, table in list(vars(module).items()):
+                if key.startswith("mutants_") and key.endswith("__mutmut") and isinstance(table, dict):
+                    _rename(module, key[len("mutants_"):-len("__mutmut")], table)
+
+
+def _rename(module: Any, mangled: str, table: dict[str, Any]) -> None:
+    if "ǁ" in mangled:   # a method: xǁClassǁname
+        _, owner, name = mangled.split("ǁ", 2)
+        qualname = f"{getattr(getattr(module, owner, None), '__qualname__', owner)}.{name}"
+    else:   # a module-level function: x_name
+        name = qualname = mangled[2:]
+    for function in table.values():
+        function = getattr(function, "__func__", function)
+        code = getattr(function, "__code__", None)
+        if code is not None and "__mutmut_" in code.co_name:
+            # __name__ stays mangled: mutmut's trampoline looks functions up by it
+            function.__code__ = code.replace(co_name=name, co_qualname=qualname)
+            function.__qualname__ = qualname
+
+
+# The module type whose cases call a mutated file most directly: its property runs first. Each module's property
+# runs on its own seed whatever the order, so the verdict is the same; only a kill comes sooner.
+FIRST_MODULE = {"chain_of_thought": "chain_of_thought", "react": "react", "react_v2": "react_v2",
+                "_agent_support": "react", "multi_chain_comparison": "multi_chain_comparison",
+                "best_of_n": "best_of_n", "refine": "refine", "parallel": "parallel", "_executor": "parallel",
+                "_batch": "parallel", "majority": "majority", "xml_adapter": "xml_adapter", "_xml": "xml_adapter",
+                "two_step": "two_step_adapter", "json_adapter": "json_adapter"}
+
+
+def module_order(mutant: str, module_types: list[str]) -> list[str]:
+    parts = mutant.split(".")
+    first = FIRST_MODULE.get(parts[2]) if len(parts) > 3 and parts[0] == "dspex" else None
+    return sorted(module_types, key=lambda m: m != first)
+
+
+def drop_inherited_pools() -> None:
+    """mutmut forks each mutant's run from a process that has run the gate (its clean run). Native Parallel
+    keeps idle thread pools between calls; a pool inherited across fork has no threads, so a forked run would
+    wait forever on it. (A fork-safety gap of native Parallel in its own right: DSPy makes a pool per call.)"""
+    import importlib
+
+    executor = importlib.import_module("dspex.native._executor")
+    executor._IDLE.clear()   # no lock: the forked run has one thread, and a lock held at fork stays held
+
+
 def test_parity_gate_finds_no_difference() -> None:
-    from dspex.parity.runner import run_suite
+    hide_trampolines()
+    unmangle_code_names()
+    drop_inherited_pools()
+    from dspex.parity.runner import collect_targets, run_suite
+
+    targets, missing = collect_targets()
+    order = module_order(os.environ.get("MUTANT_UNDER_TEST", ""), [*targets, *missing])
 
     examples, seeds, timeout = budget()
+    watching = watch_for_hangs()
     previous = signal.signal(signal.SIGVTALRM, _time_out)
     signal.setitimer(signal.ITIMER_VIRTUAL, timeout)
     try:
         for seed in seeds:
-            report = run_suite((), examples, seed, corpus_dir=os.devnull, shrink=False, fail_fast=True)
+            report = run_suite(order, examples, seed, corpus_dir=os.devnull, shrink=False, fail_fast=True)
             failed = [m for m in report.modules.values() if m.status != "proven"]
             assert not failed, "\n".join(f"{m.module_type} (seed {seed}): {m.status} "
                                          f"{m.failure and m.failure['diff'][:2000]}" for m in failed)
     finally:
+        watching.set()
         signal.setitimer(signal.ITIMER_VIRTUAL, 0)
         signal.signal(signal.SIGVTALRM, previous)

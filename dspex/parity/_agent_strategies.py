@@ -196,7 +196,8 @@ def plain_signatures(draw: Any) -> SignatureSpec:
 def agent_signatures(draw: Any) -> SignatureSpec:
     if draw(st.integers(0, 2)):
         return draw(plain_signatures())
-    return draw(signature_specs(forms=("string", "class", "dspy_class"), max_inputs=2, max_outputs=2, custom=False))
+    return draw(signature_specs(forms=("string", "class", "dspy_class"), max_inputs=2, max_outputs=2, custom=False,
+                                refused_extras=False))
 
 
 @st.composite

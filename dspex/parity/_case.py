@@ -8,6 +8,7 @@ comes from the libraries, never from the harness.
 from __future__ import annotations
 
 import enum
+import functools
 import types
 import typing
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ __all__ = [
     "annotation_expr",
     "build_signature",
     "run_with_names",
+    "CLASS_EXTRAS",
 ]
 
 
@@ -34,7 +36,7 @@ class _NoDefault:
 
 NO_DEFAULT: Any = _NoDefault()
 
-SignatureForm = Literal["string", "class", "dict", "dspy_class", "subclass"]
+SignatureForm = Literal["string", "string_types", "class", "dict", "dspy_class", "subclass"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class SignatureSpec:
     names: tuple[tuple[str, Any], ...] = ()  # custom type names visible to string signatures (module globals)
     raw: str | None = None  # a verbatim signature string (error cases); overrides ``fields``
     transforms: tuple[tuple[Any, ...], ...] = ()  # class-method calls applied after building, in order
+    extras: tuple[str, ...] = ()  # what else a class statement's body holds (CLASS_EXTRAS), in class forms
 
     @property
     def inputs(self) -> list[FieldSpec]:
@@ -188,8 +191,34 @@ def build_signature(spec: SignatureSpec, kit: Kit) -> Any:
     return signature
 
 
-def _class_statement(name: str, fields: Sequence[FieldSpec], doc: str | None, kit: Kit, base: Any) -> Any:
-    """What ``class name(base): \"\"\"doc\"\"\" ...fields`` makes, via ``type()``."""
+# What users put in a signature class besides fields: DSPy (pydantic) skips some and refuses others; a class is
+# "nested" only when defined in the body (same module, qualname under the class's).
+CLASS_EXTRAS = ("nested class", "class from another module", "class from elsewhere", "class named like it",
+                "method", "classvar", "private", "partial", "property", "plain value")
+
+
+def _add_extra(extra: str, name: str, namespace: dict[str, Any], annotations: dict[str, Any]) -> None:
+    def helper_class(module: str, qualname: str) -> type:
+        return type("Helper", (), {"__module__": module, "__qualname__": qualname})
+
+    values: dict[str, Any] = {
+        "nested class": lambda: helper_class("parity_case", f"{name}.Helper"),
+        "class from another module": lambda: helper_class("elsewhere", f"{name}.Helper"),
+        "class from elsewhere": lambda: helper_class("parity_case", "Other.Helper"),
+        "class named like it": lambda: helper_class("parity_case", f"{name}Helper"),
+        "method": lambda: (lambda self: 1), "classvar": lambda: 3, "private": dict,
+        "partial": lambda: functools.partial(print, 1), "property": lambda: property(lambda self: 1),
+        "plain value": lambda: 3,
+    }
+    attr = {"private": "_cache", "classvar": "limit", "plain value": "limit"}.get(extra, "Helper")
+    namespace[attr] = values[extra]()
+    if extra == "classvar":
+        annotations[attr] = typing.ClassVar[int]
+
+
+def _class_statement(name: str, fields: Sequence[FieldSpec], doc: str | None, kit: Kit, base: Any,
+                     extras: Sequence[str] = ()) -> Any:
+    """What ``class name(base): \"\"\"doc\"\"\" ...fields ...extras`` makes, via ``type()``."""
     namespace: dict[str, Any] = {"__module__": "parity_case", "__qualname__": name}
     if doc is not None:
         namespace["__doc__"] = doc
@@ -199,6 +228,8 @@ def _class_statement(name: str, fields: Sequence[FieldSpec], doc: str | None, ki
         namespace[f.name] = maker(**f.field_kwargs())
         if f.annotation is not None:
             annotations[f.name] = f.annotation
+    for extra in extras:
+        _add_extra(extra, name, namespace, annotations)
     namespace["__annotations__"] = annotations
     return type(kit.signature)(name, (base,), namespace)
 
@@ -207,6 +238,8 @@ def _build_base(spec: SignatureSpec, kit: Kit) -> Any:
     if spec.form == "string":
         text = spec.as_string()
         return text if spec.instructions is None else kit.signature(text, spec.instructions)
+    if spec.form == "string_types":   # the user's types handed over explicitly: resolved anywhere in the string
+        return kit.signature(spec.as_string(), spec.instructions, custom_types=dict(spec.names))
     if spec.form == "dict":
         fields = {
             f.name: (f.annotation, (kit.input_field if f.kind == "input" else kit.output_field)(**f.field_kwargs()))
@@ -216,9 +249,9 @@ def _build_base(spec: SignatureSpec, kit: Kit) -> Any:
     if spec.form == "subclass":  # the first fields on a base class with the instructions, the rest on a subclass
         split = max(1, len(spec.fields) // 2)
         base = _class_statement(f"{spec.name}Base", spec.fields[:split], spec.instructions, kit, kit.signature)
-        return _class_statement(spec.name, spec.fields[split:], None, kit, base)
+        return _class_statement(spec.name, spec.fields[split:], None, kit, base, spec.extras)
     # "class" (and "dspy_class", built with dspy's kit by the caller)
-    return _class_statement(spec.name, spec.fields, spec.instructions, kit, kit.signature)
+    return _class_statement(spec.name, spec.fields, spec.instructions, kit, kit.signature, spec.extras)
 
 
 def _transform(signature: Any, kit: Kit, op: str, args: list[Any]) -> Any:
@@ -226,8 +259,8 @@ def _transform(signature: Any, kit: Kit, op: str, args: list[Any]) -> Any:
     if op in ("with_instructions", "append_instructions", "delete"):
         return getattr(signature, op)(args[0])
     if op == "with_updated_fields":
-        name, annotation, desc = args
-        return signature.with_updated_fields(name, type_=annotation, desc=desc)
+        name, annotation, desc, *more = args
+        return signature.with_updated_fields(name, type_=annotation, desc=desc, **(more[0] if more else {}))
     if op in ("append", "prepend", "insert"):
         field = args[-1]
         maker = kit.input_field if field.kind == "input" else kit.output_field

@@ -82,7 +82,7 @@ def _attempt(draw: Any, last_key: str) -> dict[str, Any]:
 
 @st.composite
 def mcc_cases(draw: Any) -> CompositeCase:
-    spec = draw(signature_specs(forms=_FORMS, max_inputs=2, max_outputs=2))
+    spec = draw(signature_specs(forms=_FORMS, max_inputs=2, max_outputs=2, refused_extras=False))
     m = draw(st.integers(1, 4))
     options: dict[str, Any] = {"M": m}
     if draw(st.booleans()):
@@ -126,7 +126,7 @@ def _advice_answer(draw: Any, inner: str) -> list[str]:
 
 @st.composite
 def _rollout_case(draw: Any, module: str) -> CompositeCase:
-    spec = draw(signature_specs(forms=_FORMS, max_inputs=2, max_outputs=2))
+    spec = draw(signature_specs(forms=_FORMS, max_inputs=2, max_outputs=2, refused_extras=False))
     inner = draw(st.sampled_from(["predict", "cot", "cot", "program"]))
     n = draw(st.integers(1, 4))
     options: dict[str, Any] = {"N": n, "threshold": draw(_thresholds)}
@@ -179,7 +179,8 @@ def _example(draw: Any, inputs: dict[str, Any]) -> Any:
 
 @st.composite
 def parallel_cases(draw: Any) -> CompositeCase:
-    spec = draw(signature_specs(forms=("string", "class"), max_inputs=2, max_outputs=2, custom=False))
+    spec = draw(signature_specs(forms=("string", "class"), max_inputs=2, max_outputs=2, custom=False,
+                                refused_extras=False))
     threads = draw(st.sampled_from([1, 1, 1, 2, 4]))
     count = draw(st.integers(1, 5))
     examples = [draw(_example(draw(inputs_for(spec, odd=False)))) for _ in range(count)]
@@ -203,7 +204,8 @@ _votes = st.one_of(st.sampled_from(["Paris", "paris!", "The Paris", "an apple", 
 
 @st.composite
 def majority_cases(draw: Any) -> CompositeCase:
-    spec = draw(signature_specs(forms=("string", "class"), max_inputs=1, max_outputs=2, custom=False))
+    spec = draw(signature_specs(forms=("string", "class"), max_inputs=1, max_outputs=2, custom=False,
+                                refused_extras=False))
     _, outs = module_fields(spec, "predict")
     keys = [name for name, _ in outs] or ["answer"]   # a transform may have deleted every output
     rows = [{k: draw(_votes) for k in keys} for _ in range(draw(st.integers(1, 6)))]

@@ -15,6 +15,7 @@ import json
 import math
 from typing import Any, Literal, Optional, Union, get_args, get_origin
 
+import dspy
 import pydantic
 from hypothesis import strategies as st
 
@@ -61,6 +62,7 @@ FAMILIES: dict[str, list[Any]] = {
     "tuple/set": [tuple[int, str], tuple[int, ...], tuple[bool, float], set[str], set[int], frozenset[int],
                   frozenset[str]],
     "model": [Inner, Outer, list[Inner]],
+    "reasoning": [dspy.Reasoning],   # a str to adapters, a model to pydantic (native accepts DSPy's own)
     "bare": [Any, list, dict, tuple, set, frozenset],
 }
 
@@ -105,7 +107,19 @@ def _weighted(names: Any, weights: dict[str, int]) -> list[str]:
     return [name for name in sorted(names) for _ in range(weights.get(name, 1))]
 
 
-hunt_annotations = st.sampled_from(_weighted(FAMILIES, FAMILY_WEIGHTS)).flatmap(lambda f: st.sampled_from(FAMILIES[f]))
+# Literal strings the LM must echo and the prompt must quote: quotes of either kind or both, backslashes,
+# padding and non-ASCII, drawn rather than listed (DSPy writes each kind of string differently in the prompt).
+_literal_texts = st.text(st.sampled_from("ab '\"\\é"), min_size=1, max_size=5)
+literal_strings = st.lists(_literal_texts, min_size=1, max_size=3, unique=True).map(
+    lambda values: Literal[tuple(values)])  # type: ignore[misc]
+_DRAWN_FAMILIES: dict[str, st.SearchStrategy[Any]] = {"literal text": literal_strings}
+
+
+def _family(name: str) -> st.SearchStrategy[Any]:
+    return _DRAWN_FAMILIES[name] if name in _DRAWN_FAMILIES else st.sampled_from(FAMILIES[name])
+
+
+hunt_annotations = st.sampled_from(_weighted([*FAMILIES, *_DRAWN_FAMILIES], FAMILY_WEIGHTS)).flatmap(_family)
 
 
 def _members(tp: Any) -> list[Any]:

@@ -20,14 +20,17 @@ __all__ = ["hunt_cases", "json_answers", "string_names"]
 
 
 def string_names(fields: Sequence[FieldSpec]) -> tuple[bool, tuple[tuple[str, Any], ...]]:
-    """(can be a string signature, the user type names it must see): DSPy resolves a user type in a signature
-    string only as a field's whole annotation, so anything nested needs a class statement."""
+    """(can be a string signature found from the caller's frames, the user type names it must see): DSPy finds
+    a user type in the caller's frames only as a field's whole annotation, so a nested one needs ``custom_types``
+    (form ``string_types``) or a class statement; two user types of one name need a class statement."""
     names: dict[str, Any] = {}
+    found = True
     for f in fields:
         for tp in custom_types_in(f.annotation):
-            if tp is not f.annotation or names.setdefault(tp.__name__, tp) is not tp:
+            if names.setdefault(tp.__name__, tp) is not tp:
                 return False, ()
-    return True, tuple(names.items())
+            found = found and tp is f.annotation
+    return found, tuple(names.items())
 
 
 def _json_field(tp: Any, target: bool) -> st.SearchStrategy[str]:
@@ -69,12 +72,14 @@ def hunt_cases(draw: Any, modules: Sequence[str] = ("predict", "cot")) -> Case:
     fields = [FieldSpec(n, "input", draw(st.one_of(st.sampled_from([None, str]), hunt_annotations)))
               for n in names[:n_in]]
     fields += [FieldSpec(n, "output", tp) for n, tp in zip(names[n_in:], outputs)]
-    form = draw(st.sampled_from(["string", "class", "dict", "dspy_class"]))
+    form = draw(st.sampled_from(["string", "string_types", "class", "dict", "dspy_class"]))
     as_string, type_names = string_names(fields)
     if form == "string" and not as_string:
-        form = "class"
+        form = "string_types" if type_names else "class"   # nested user types: named explicitly
+    if form == "string_types" and not type_names and not as_string:
+        form = "class"   # two user types of one name
     spec = SignatureSpec(tuple(fields), draw(st.sampled_from([None, "Answer with care."])), form, "Hunt",
-                         type_names if form == "string" else ())
+                         type_names if form.startswith("string") else ())
     ins, outs = module_fields(spec, module)
     adapter = draw(st.sampled_from(["chat", "chat", "chat", "json"]))
     target = len(outs) - n_out + at   # one field at a time meets the wrong shape; the rest parse
@@ -84,6 +89,10 @@ def hunt_cases(draw: Any, modules: Sequence[str] = ("predict", "cot")) -> Case:
     if draw(st.booleans()):
         demos = tuple(DemoSpec({n: draw(field_values(tp)) for n, tp in ins + outs if draw(st.integers(0, 4))},
                                as_example=draw(st.booleans())) for _ in range(draw(st.integers(1, 2))))
+    # A quarter of the cases call the module twice and the LM answers the same again (temperature 0): a parse
+    # cache that hands both calls one mutable value (a list, a dict, a model) would show.
+    repeat = 2 if draw(st.integers(0, 3)) == 0 else 1
+    script = (([first],) * repeat) + ([fallback], [fallback])
     return Case(module=module, signature=spec,  # type: ignore[arg-type]
                 inputs={n: draw(field_values(tp)) for n, tp in ins},
-                lm=LMSpec(([first], [fallback], [fallback])), demos=demos, adapter=adapter)  # type: ignore[arg-type]
+                lm=LMSpec(script), demos=demos, adapter=adapter, repeat=repeat)  # type: ignore[arg-type]

@@ -36,6 +36,9 @@ SIGNATURE_FEATURES = {
     "subclass form": lambda s: s.form == "subclass",
     "string form with a user type": lambda s: s.form == "string" and bool(s.names),
     "transforms": lambda s: bool(s.transforms),
+    "string form naming its types (custom_types=)": lambda s: s.form == "string_types" and bool(s.names),
+    "nested class in the class body": lambda s: "nested class" in s.extras,
+    "class body attribute DSPy refuses": lambda s: bool({"plain value", "class from elsewhere"} & set(s.extras)),
 }
 
 
@@ -76,3 +79,31 @@ def test_lm_responses_include_malformed_shapes(shape):
 
 def test_bad_signature_strings_include_generated_ones():
     find(bad_signature_strings(), lambda s: s.count("->") == 1 and ":" in s and "[" in s, settings=_FIND)
+
+
+def test_bad_signature_strings_give_each_kind_a_share():
+    from dspex.parity._error_strategies import BAD_SIGNATURE_KINDS
+
+    for kind, texts in BAD_SIGNATURE_KINDS.items():
+        find(bad_signature_strings(), lambda s, texts=texts: s in texts, settings=_FIND)
+
+
+def test_field_kind_flips_are_generated_and_effective_fields_follow_dspy():
+    """``effective_fields`` shapes every later input and answer: after ``with_updated_fields`` moves a field to
+    the other side, it must list the fields in DSPy's own order."""
+    from dspex.parity._case import FieldSpec, SignatureSpec, build_signature
+    from dspex.parity.harness import dspy_kit
+    from dspex.parity.strategies import effective_fields, transforms_for
+
+    fields = tuple(FieldSpec(n, "input" if n.startswith("q") else "output", str) for n in ("q1", "q2", "a1", "a2"))
+    spec = SignatureSpec(fields, form="class")
+    flips = [("with_updated_fields", "q1", str, None, {"__dspy_field_type": "output"}),
+             ("with_updated_fields", "a2", int, "d", {"__dspy_field_type": "input"})]
+    for transforms in ([flips[0]], [flips[1]], flips, flips[::-1]):
+        flipped = SignatureSpec(fields, form="class", transforms=tuple(transforms))
+        signature = build_signature(flipped, dspy_kit())
+        got = effective_fields(flipped)
+        assert [f.name for f in got if f.kind == "input"] == list(signature.input_fields), transforms
+        assert [f.name for f in got if f.kind == "output"] == list(signature.output_fields), transforms
+    find(transforms_for(spec), lambda ops: any(len(op) > 4 and "__dspy_field_type" in op[4] for op in ops),
+         settings=_FIND)

@@ -125,6 +125,7 @@ MAPPED = [
     ("q: Union -> a", "PydanticSchemaGenerationError", ["`Union` without arguments"]),
     ("_private -> a", "PydanticUserError", ["`_private`", "underscore", "`private`"]),
     ("q -> __dunder__", "PydanticUserError", ["`__dunder__`", "underscore"]),
+    ("_ -> a", "PydanticUserError", ["`_`", "underscore", "`my_field`"]),   # nothing left to suggest
 ] + [(f"{name} -> zz", "*", [f"`{name}`", "reserved"]) for name in sorted(RESERVED_NAMES)] + [
     (f"zz -> {name}", "*", [f"`{name}`", "reserved"]) for name in sorted(RESERVED_NAMES)
 ]
