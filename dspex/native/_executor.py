@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
 import threading
 import time
 import traceback
@@ -31,6 +32,17 @@ _log = logging.getLogger("dspex.native.parallel")
 _IDLE: dict[int, list[Pool]] = {}
 _IDLE_LOCK = threading.Lock()
 _MAX_IDLE = 4   # idle pools kept per size
+
+
+def _forget_pools_in_child() -> None:
+    """A forked child (gunicorn ``--preload``, multiprocessing's fork) inherits the idle pools but none of their
+    threads: a run there would wait for ever on a pool nobody serves. The child starts with none."""
+    global _IDLE_LOCK
+    _IDLE.clear()
+    _IDLE_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pools_in_child)
 
 
 def _take_pool(size: int) -> Pool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import collections
+import os
 import threading
 import weakref
 from typing import Any, Callable
@@ -18,6 +19,7 @@ from typing import Any, Callable
 __all__ = ["Pool", "Job"]
 
 _LIVE: "weakref.WeakSet[Pool]" = weakref.WeakSet()
+os.register_at_fork(after_in_child=_LIVE.clear)   # a forked child has none of the parent's worker threads
 
 
 class Job:

@@ -98,3 +98,32 @@ def test_a_run_uses_its_number_of_threads_at_once() -> None:
         return state["peak"]
 
     assert peak(_native, 3) == peak(_dspy, 3) == 3
+
+
+def test_a_forked_child_runs_in_parallel_after_its_parent_did() -> None:
+    """gunicorn --preload / multiprocessing's fork: the child inherits the parent's idle pools but not their
+    threads; its own runs must still finish (DSPy makes a pool per run, so it never had this problem)."""
+    import os
+
+    assert _native(2, 10).execute(lambda x: x * 2, [1, 2, 3]) == [2, 4, 6]     # the parent keeps an idle pool
+    pid = os.fork()
+    if pid == 0:   # the child: exit 0 only if the run finishes, with a hard stop in case it hangs
+        import signal
+
+        code = 1
+        try:
+            signal.alarm(20)
+            code = 0 if _native(2, 10).execute(lambda x: x + 1, [1, 2, 3]) == [2, 3, 4] else 1
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child's run never finished")
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
