@@ -9,7 +9,6 @@ import dataclasses
 import enum
 import functools
 import math
-import re
 from typing import Any, Iterable, Mapping
 
 __all__ = ["to_jsonable", "redact_fields", "prediction_fields", "error_info", "versions"]
