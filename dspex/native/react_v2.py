@@ -19,7 +19,7 @@ from ._module import Module
 from ._prediction import Prediction
 from ._react_v2_support import (
     FORCED, RESERVED_INPUT_KEYS, RESERVED_PREDICTION_KEYS, coerce_history, coerce_tool_calls, ensure_tool_call_ids,
-    is_parse_error, optional_annotation, submit_tool, types,
+    is_parse_error, optional_annotation, submit_tool, types, updated,
 )
 from .predict import Predict
 
@@ -213,7 +213,7 @@ class ReActV2(Module):
             event["next_thought"] = pred.next_thought
         if tool_calls.tool_calls:
             if results.tool_call_results:
-                tool_calls = tool_calls.model_copy(update={"tool_call_results": results})
+                tool_calls = updated(tool_calls, tool_call_results=results)
             event["tool_calls"] = tool_calls
         return event
 

@@ -13,14 +13,14 @@ from dspex.gate import ParityReport, dspy_version, proof_status
 
 def test_parity_passes_and_writes_the_report(tmp_path, capsys):
     out = tmp_path / "out.json"
-    assert main(["parity", "--examples", "30", "--seed", "7", "--report", str(out), "--corpus", str(tmp_path)]) == 0
+    assert main(["parity", "--examples", "8", "--seed", "7", "--report", str(out), "--corpus", str(tmp_path)]) == 0
     data = json.loads(out.read_text())
     assert data["dspy_version"] == dspy_version() == "3.4.1"
-    assert data["seed"] == 7 and data["examples_per_module"] == 30 and data["ok"] is True
+    assert data["seed"] == 7 and data["examples_per_module"] == 8 and data["ok"] is True
     assert data["started_at"] and data["dspex_version"]
     for module in ("predict", "chain_of_thought"):
         entry = data["modules"][module]
-        assert entry["proven"] is True and entry["examples_run"] == 30 and entry["failure"] is None
+        assert entry["proven"] is True and entry["examples_run"] == 8 and entry["failure"] is None
     assert "program_of_thought" not in data["modules"]   # DSPy-only: nothing to prove
     assert "proven" in capsys.readouterr().out
     report = ParityReport.read(out)
