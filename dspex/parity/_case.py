@@ -109,6 +109,21 @@ class DemoSpec:
     as_example: bool = False
 
 
+@dataclass(frozen=True)
+class RationaleSpec:
+    """ChainOfThought's ``rationale_field=``: DSPy's own field on the DSPy side; on the native side DSPy's too (read
+    by duck typing) or, with ``native_own``, native's field of the same kind and arguments."""
+
+    kind: Literal["output", "input"] = "output"
+    desc: str | None = None
+    prefix: str | None = None
+    native_own: bool = False
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in (("desc", self.desc), ("prefix", self.prefix)) if v is not None)
+        return f"{'native' if self.native_own else 'dspy'}.{self.kind.capitalize()}Field({args})"
+
+
 @dataclass
 class Case:
     module: Literal["predict", "cot"]

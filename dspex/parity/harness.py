@@ -26,7 +26,7 @@ from typing import Any, Callable, Sequence
 
 import dspy
 
-from ._case import Case, Kit, SignatureSpec, build_signature, run_with_names
+from ._case import Case, Kit, RationaleSpec, SignatureSpec, build_signature, run_with_names
 from ._compare import Difference, compare, show
 from ._side import BrokenCallback, CallbackRecorder, Invoke, SideRun, default_ainvoke, default_invoke, run_side
 from .scripted_lm import ScriptedLM
@@ -139,6 +139,8 @@ def _factory(case: Case, side: str) -> Callable[[], Any]:
         signature = build_signature(case.signature, kit)
         cls = lib.Predict if case.module == "predict" else lib.ChainOfThought
         config = dict(case.module_config)
+        if isinstance(config.get("rationale_field"), RationaleSpec):
+            config["rationale_field"] = _rationale(config["rationale_field"], side)
         if case.callbacks:
             config["callbacks"] = [CallbackRecorder()] if case.callbacks != "broken" else [BrokenCallback()]
         module = cls(signature, **config)
@@ -147,6 +149,12 @@ def _factory(case: Case, side: str) -> Callable[[], Any]:
         return module
 
     return build
+
+
+def _rationale(spec: RationaleSpec, side: str) -> Any:
+    kit = native_kit() if side == "native" and spec.native_own else dspy_kit()
+    make = kit.output_field if spec.kind == "output" else kit.input_field
+    return make(**{k: v for k, v in (("desc", spec.desc), ("prefix", spec.prefix)) if v is not None})
 
 
 def _demos(case: Case) -> list[Any]:

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 from hypothesis import strategies as st
 
-from ._case import CLASS_EXTRAS, NO_DEFAULT, Case, DemoSpec, FieldSpec, LMSpec, SignatureSpec
+from ._case import CLASS_EXTRAS, NO_DEFAULT, Case, DemoSpec, FieldSpec, LMSpec, RationaleSpec, SignatureSpec
 from ._completions import json_completions, lm_responses
 from ._completions import chat_completions as chat_completion_texts
 from ._error_strategies import bad_signature_strings, garbage_responses, lm_exceptions
@@ -50,6 +50,11 @@ descriptions = st.one_of(
     st.none(), st.none(), st.just(""), st.sampled_from(["The question.", "multi\nline desc", "«quoted» ü", "  padded ",
                                                          "${name}", "a number between 1 and 10"]), texts,
 )
+
+
+def rationale_specs() -> st.SearchStrategy[RationaleSpec]:
+    text = st.one_of(st.none(), st.just("${reasoning}"), st.text(max_size=12))
+    return st.builds(RationaleSpec, st.sampled_from(["output"] * 5 + ["input"]), text, text, st.booleans())
 
 
 @st.composite
@@ -234,6 +239,8 @@ def cases(
         script = (draw(lm_responses(outs, n, "json", clean=clean)),) + script[1:]
     if module == "cot" and draw(st.integers(0, 5)) == 0:   # ChainOfThought's own constructor argument
         module_config = {**module_config, "rationale_field_type": draw(st.sampled_from([str, int, list[str]]))}
+    if module == "cot" and draw(st.integers(0, 7)) == 0:   # rationale_field=: a field object (its type then ignored)
+        module_config = {**module_config, "rationale_field": draw(rationale_specs())}
     demos = draw(st.one_of(st.none(), demos_for(spec, module)))
     via = "attribute" if module == "predict" and demos is not None and draw(st.booleans()) else "call"
     repeat = 1 if draw(st.integers(0, 5)) else draw(st.integers(2, 3))
