@@ -124,9 +124,9 @@ def _majority_argument(case: CompositeCase, built: _Built) -> Any:
 
 
 def _normalizer(name: str | None) -> Any:
-    from ._composite_programs import NORMALIZERS
+    from ._composite_programs import FRESH_NORMALIZERS, NORMALIZERS
 
-    return NORMALIZERS[name]
+    return NORMALIZERS[name]() if name in FRESH_NORMALIZERS else NORMALIZERS[name]
 
 
 def _call(case: CompositeCase, built: _Built, inputs: dict[str, Any], call_kwargs: dict[str, Any]) -> Any:

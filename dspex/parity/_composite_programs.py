@@ -119,5 +119,19 @@ def _first_word_or_none(value):
     return words[0].lower() if words else None
 
 
+class CountingNormalize:
+    """An impure ``normalize`` (a fresh one per side): each answer carries the call's number. DSPy normalises every
+    completion once to vote and again to find the winner's completion, and with this one the second pass never
+    meets the winner, so a native that reused the first pass's values would pick another completion."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, value):
+        self.calls += 1
+        return (str(value).lower(), self.calls)
+
+
 NORMALIZERS = {None: None, "identity": lambda value: value, "first_word": _first_word_or_none,
-               "always_none": lambda value: None}
+               "always_none": lambda value: None, "counting": CountingNormalize}
+FRESH_NORMALIZERS = frozenset({"counting"})   # classes: one instance per side and call
