@@ -18,8 +18,9 @@ __all__ = [
 
 _LAZY = {
     "as_dspy_lm": "._lm",
-    "native_adapter_for": "._bridge", "default_lm": "._bridge", "run_root": "._bridge", "arun_root": "._bridge",
-    "running_natively": "._bridge", "to_dspy_tool": "._types", "to_dspy_value": "._types", "configured_adapter": "._bridge", "to_dspy_prediction": "._values", "to_dspy_error": "._values",
+    "native_adapter_for": "._precedence", "default_lm": "._precedence", "configured_adapter": "._precedence",
+    "run_root": "._native_run", "arun_root": "._native_run", "running_natively": "._native_run",
+    "to_dspy_tool": "._types", "to_dspy_value": "._types", "to_dspy_prediction": "._values", "to_dspy_error": "._values",
 }
 
 

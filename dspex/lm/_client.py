@@ -19,7 +19,7 @@ from typing import Any, AsyncIterator, Callable, Iterator
 
 from .. import hooks
 from ..errors import ConfigError
-from . import _observe
+from . import _observe, _state
 from ._complete import cached, failed, finish, prepare
 from ._models import model_info
 from ._retry import apost_json, post_json
@@ -236,66 +236,12 @@ class LM:
             raise
         finish(self, prep, assembler.completion())
 
-    # --- state ------------------------------------------------------------------------------------------------
-    def dump_state(self) -> dict[str, Any]:
-        """DSPy's LM state (loadable by ``dspy.LM`` too); never includes the API key."""
-        state: dict[str, Any] = {
-            "_dspy_lm_class": "dspy.clients.lm.LM",
-            "model": self.model,
-            "model_type": self.model_type,
-            "cache": self.cache,
-            "num_retries": self.num_retries,
-            **{k: v for k, v in self.kwargs.items() if k not in ("api_key", "_dspy_lm_class")},
-        }
-        if self._explicit_api_base:
-            state["api_base"] = self._explicit_api_base
-        return state
-
-    @classmethod
-    def load_state(cls, state: dict[str, Any]) -> "LM":
-        state = {k: v for k, v in state.items() if k != "_dspy_lm_class"}
-        if "max_completion_tokens" in state:
-            state.setdefault("max_tokens", state.pop("max_completion_tokens"))
-        return cls(**state)
-
-    def copy(self, **kwargs: Any) -> "LM":
-        """A copy with some settings or request defaults changed (``lm.copy(temperature=1.0)``), as in DSPy."""
-        new = type(self).__new__(type(self))
-        new.__dict__.update(self.__dict__)
-        new.history, new.callbacks, new.kwargs = [], list(self.callbacks), dict(self.kwargs)
-        new._cache, new._cache_lock = collections.OrderedDict(), threading.Lock()
-        new._wires = dict(self._wires)   # connections shared with the original; a changed transport gets its own
-        for key, value in kwargs.items():
-            if key in ("model", "kwargs", "history") or key.startswith("_"):
-                raise ConfigError(f"copy() cannot change {key!r}; build a new LM instead.")
-            if hasattr(new, key):
-                setattr(new, key, value)
-                if key in ("http2", "verify"):
-                    new._wires = {}
-                if key in ("api_base", "http2", "verify"):
-                    if key == "api_base":
-                        new._explicit_api_base = value
-                    new._wire = new._wire_for(new.api_base)
-            elif value is None:
-                new.kwargs.pop(key, None)
-            else:
-                new.kwargs[key] = value
-        return new
-
-    # Connections, locks and the cache are per process: copies and pickles start with fresh ones.
-    def __getstate__(self) -> dict[str, Any]:
-        skip = ("_wires", "_wire", "_cache", "_cache_lock")
-        return {k: v for k, v in self.__dict__.items() if k not in skip}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self.__dict__.setdefault("http2", False)
-        self.__dict__.setdefault("verify", True)
-        self.__dict__.setdefault("pricing", None)
-        self._wires = {}
-        self._wire = self._wire_for(self.api_base)
-        self._cache = collections.OrderedDict()
-        self._cache_lock = threading.Lock()
+    # --- state (lm/_state.py): DSPy's saved-state layout, copies, pickles ---------------------------------------
+    dump_state = _state.dump_state
+    load_state = classmethod(_state.load_state)
+    copy = _state.copy
+    __getstate__ = _state.getstate
+    __setstate__ = _state.setstate
 
     def __repr__(self) -> str:
         return f"LM(model={self.model!r}, api_base={self.api_base!r})"

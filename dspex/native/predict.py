@@ -26,66 +26,18 @@ import os
 from typing import Any
 
 from .. import hooks
-from ..errors import ConfigError
-from ..signature import SignatureMeta, check_signature, ensure_signature, is_dspy_signature
+from ..signature import check_signature, ensure_signature
 from . import _trace
-from ._inputs import InputPlan, _logger, check_postprocess, plan_for, warn_about_inputs
+from ._callbacks import awith_callbacks, with_callbacks
+from ._inputs import InputPlan, check_postprocess, plan_for, warn_about_inputs
 from ._module import Module, Parameter
 from ._prediction import Prediction
+from ._preprocess import LOGGER_NAME, _adapter, _chat_adapter, _check_lm, _samples, preprocess
 from ._settings import settings
 
 __all__ = ["Predict"]
 
-LOGGER_NAME = __name__  # "dspex.native.predict"; logging itself is imported only when a warning is due
-CALLBACK_LOGGER = "dspex.native.callbacks"
-
-_default_adapter: Any = None
 _TRACE = _trace.TRACE
-_EMPTY: dict[str, Any] = {}  # read-only stand-in for "no per-call config" (saves a dict per call)
-
-
-def _adapter(current: dict[str, Any]) -> Any:
-    """The configured adapter, else one shared ChatAdapter (stateless, so building it per call is waste)."""
-    configured = current["adapter"]
-    if configured is not None:
-        return configured
-    return _chat_adapter()
-
-
-def _chat_adapter() -> Any:
-    global _default_adapter
-    if _default_adapter is None:
-        from ..adapters import ChatAdapter
-
-        _default_adapter = ChatAdapter()
-    return _default_adapter
-
-
-def _samples(lm: Any) -> bool:
-    """Whether the LM's own kwargs ask for several samples (then DSPy's temperature rule may add a kwarg)."""
-    defaults = getattr(lm, "kwargs", None)
-    if not defaults:
-        return False
-    n = defaults.get("n") or defaults.get("num_generations") or 1
-    return not (type(n) is int and n <= 1)  # anything unusual takes the general path and its exact errors
-
-
-def _check_lm(lm: Any) -> Any:
-    if lm is None:
-        raise ConfigError(
-            "No LM is configured for this native module. Pass one per call (module(..., lm=my_lm)), set it on the "
-            "module (module.set_lm(my_lm)), or configure a default: "
-            "dspex.configure(lm=dspex.LM('openai/gpt-4o-mini')). Any callable lm(messages=[...], **kwargs) works."
-        )
-    # DSPy's own ValueErrors, class and text (the parity contract): a string, or an object that cannot be called.
-    if isinstance(lm, str):
-        raise ValueError(
-            f"LM must be an instance of `dspy.BaseLM`, not a string. Instead of using a string like "
-            f"'dspy.configure(lm=\"{lm}\")', please configure the LM like 'dspy.configure(lm=dspy.LM(\"{lm}\"))'"
-        )
-    if not callable(lm):
-        raise ValueError(f"LM must be a dspy.BaseLM or a decision-request client, not {type(lm)}.")
-    return lm
 
 
 class Predict(Module, Parameter):
@@ -273,87 +225,10 @@ class Predict(Module, Parameter):
         lm, config, signature, demos, inputs = self._preprocess(kwargs, current)
         return _adapter(current), lm, config, signature, demos, inputs
 
-    def _preprocess(
-        self, kwargs: dict[str, Any], current: dict[str, Any]
-    ) -> tuple[Any, dict[str, Any], Any, Any, dict[str, Any]]:
-        """DSPy's ``_forward_preprocess``; ``kwargs`` is this call's own dict, so it is consumed in place."""
-        if "new_signature" in kwargs:
-            raise AssertionError("new_signature is no longer a valid keyword argument.")
-        plan = self._plan
-        given: Any = None
-        if "signature" in kwargs:
-            given = kwargs.pop("signature")
-            # DSPy only reads a per-call signature's fields after resolving the LM: anything that is not a
-            # signature (None included) fails there, with Python's AttributeError, after the LM errors.
-            plan = plan_for(given) if isinstance(given, (str, SignatureMeta)) or is_dspy_signature(given) else None
-        elif self._plan_source is not self.signature:  # module.signature was reassigned since the last call
-            plan = self._plan = plan_for(self.signature)
-            self._plan_source = self.signature
-        demos = kwargs.pop("demos", self.demos)
-        config = {**self.config, **kwargs.pop("config", _EMPTY)}
-        lm = _check_lm(kwargs.pop("lm", self.lm) or current["lm"])
+    # DSPy's general ``_forward_preprocess`` steps (native/_preprocess.py), as a method: subclasses and tests see
+    # ``Predict._preprocess`` as before, and the call pays no extra layer for the function living elsewhere.
+    _preprocess = preprocess
 
-        # With n > 1 and an unset or near-zero temperature, sample at 0.7 so the completions differ (DSPy's rule;
-        # note ``or``: an explicit 0.0 counts as unset).
-        defaults = getattr(lm, "kwargs", _EMPTY)
-        temperature = config.get("temperature") or defaults.get("temperature")
-        n = config.get("n") or defaults.get("n") or defaults.get("num_generations") or 1
-        if (temperature is None or temperature <= 0.15) and n > 1:
-            config["temperature"] = 0.7
-
-        if plan is None:
-            given.input_fields  # noqa: B018 - raises DSPy's AttributeError for a non-signature
-        signature = plan.signature
-
-        prediction = kwargs.get("prediction")
-        if isinstance(prediction, dict) and prediction.get("type") == "content" and "content" in prediction:
-            config["prediction"] = kwargs.pop("prediction")  # OpenAI "predicted outputs": an LM kwarg, not an input
-
-        for name, default in plan.defaults:
-            if name not in kwargs:
-                kwargs[name] = default
-        if plan.typed or kwargs.keys() != plan.name_set:  # else there is nothing to warn about
-            warn_about_inputs(LOGGER_NAME, plan, kwargs, bool(current["warn_on_type_mismatch"]))
-        return lm, config, signature, demos, kwargs
-
-    # --- instance callbacks ---------------------------------------------------------------------------------
-    # DSPy wraps ``Module.__call__(self, *args, **kwargs)`` / ``acall``: callbacks see its bound arguments,
-    # ``{"args": (), "kwargs": {...}}``, and a failing callback is logged with DSPy's texts, then ignored.
-    def _with_callbacks(self, kwargs: dict[str, Any]) -> Prediction:
-        call_id = self._start(kwargs)
-        try:
-            result = self.forward(**kwargs) if self._own_forward else self._run(kwargs)
-        except BaseException as exc:
-            self._end(call_id, None, exc, "__call__")
-            raise
-        self._end(call_id, result, None, "__call__")
-        return result
-
-    async def _awith_callbacks(self, kwargs: dict[str, Any]) -> Prediction:
-        call_id = self._start(kwargs)
-        try:
-            result = await (self.aforward(**kwargs) if self._own_aforward else self._arun(kwargs))
-        except BaseException as exc:
-            self._end(call_id, None, exc, "acall")
-            raise
-        self._end(call_id, result, None, "acall")
-        return result
-
-    def _start(self, kwargs: dict[str, Any]) -> str:
-        call_id = os.urandom(16).hex()
-        inputs = {"args": (), "kwargs": dict(kwargs)}
-        for cb in self.callbacks:
-            try:
-                cb.on_module_start(call_id=call_id, instance=self, inputs=inputs)
-            except Exception as e:  # a broken callback must not break the call (DSPy logs and goes on too)
-                _logger(CALLBACK_LOGGER).warning(f"Error when calling callback {cb}: {e}")
-        return call_id
-
-    def _end(self, call_id: str, outputs: Any, exception: BaseException | None, fn_name: str) -> None:
-        for cb in self.callbacks:
-            try:
-                cb.on_module_end(call_id=call_id, outputs=outputs, exception=exception)
-            except Exception as e:
-                _logger(CALLBACK_LOGGER).warning(
-                    f"Error when applying callback {cb}'s end handler on function {fn_name}: {e}."
-                )
+    # --- instance callbacks (native/_callbacks.py): only a call with ``self.callbacks`` set goes through them ----
+    _with_callbacks = with_callbacks
+    _awith_callbacks = awith_callbacks

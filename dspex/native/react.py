@@ -97,7 +97,7 @@ class ReAct(Module):
     def _format_trajectory(self, trajectory: dict[str, Any]) -> str:
         adapter = settings.adapter
         if adapter is None:
-            from .predict import _chat_adapter
+            from ._preprocess import _chat_adapter
 
             adapter = _chat_adapter()
         return format_trajectory(trajectory, adapter)

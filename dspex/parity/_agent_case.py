@@ -22,8 +22,9 @@ from ..shadow.tracebacks import normalize_value, strip_library_frames
 from ._agent_tools import ToolSpec, build_tools
 from ._agent_values import as_dspy
 from ._case import LMSpec, SignatureSpec, build_signature, run_with_names
-from ._compare import Difference, ExcInfo, compare, show, snapshot_result, unaddress
+from ._compare import Difference, compare, show
 from ._side import SideRun, run_side
+from ._snapshot import ExcInfo, snapshot_result, unaddress
 from .harness import ParityResult, dspy_kit, native_kit
 from .scripted_lm import ScriptedLM
 

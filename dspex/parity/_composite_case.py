@@ -24,10 +24,11 @@ from typing import Any, Callable, Literal
 import dspy
 
 from ._case import LMSpec, SignatureSpec, build_signature, run_with_names
-from ._compare import Difference, compare, show, snapshot_result, typed
+from ._compare import Difference, compare, show
 from ._composite_lm import RequestLM, TapeLM
 from ._composite_programs import build_inner, make_reward
 from ._side import SideRun, run_side
+from ._snapshot import snapshot_result, typed
 from .harness import ParityResult, dspy_kit, native_kit
 
 __all__ = ["CompositeCase", "run_composite_case", "describe_composite"]

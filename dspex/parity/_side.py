@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from ._case import run_with_names
-from ._compare import ExcInfo, snapshot_result, typed, unaddress
+from ._snapshot import ExcInfo, snapshot_result, typed, unaddress
 from .scripted_lm import LMCall
 
 __all__ = ["SideRun", "Invoke", "default_invoke", "default_ainvoke", "run_side", "CallbackRecorder", "BrokenCallback"]

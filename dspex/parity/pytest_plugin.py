@@ -64,7 +64,8 @@ class ParityChecker:
 
     def prove(self, module: Any, examples: int = 50, seed: int = 0) -> Any:
         """Run a :class:`ParityModule`'s property the way ``dspex parity`` does; raise with the shrunk case."""
-        from .runner import _quiet_dspy, prove, user_target
+        from ._targets import user_target
+        from .runner import _quiet_dspy, prove
 
         with _quiet_dspy():
             result = prove(user_target(module), examples, seed)

@@ -7,7 +7,7 @@ import pytest
 import logging
 import warnings
 
-from dspex.parity._compare import ExcInfo, typed
+from dspex.parity._snapshot import ExcInfo, typed
 from dspex.parity._exotic import Opaque
 from dspex.parity._side import _capture_warnings
 

@@ -1,0 +1,177 @@
+"""DSPy's books around native calls inside a DSPy program, and a routed module's native run (``run_root``).
+
+While a routed module runs natively (:func:`running_natively`), each native predictor call keeps DSPy's books for
+its DSPy twin: module callbacks, ``caller_modules`` (module history), the trace optimizers bootstrap from, and
+DSPy's Prediction and error types. Outside such a call nothing is recorded.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import dspy
+from dspy.dsp.utils.settings import thread_local_overrides
+from dspy.dsp.utils.utils import dotdict
+from dspy.utils.callback import with_callbacks
+
+from dspex import hooks
+
+from ._precedence import _callbacks, _seen, _settings_module
+from ._values import to_dspy_error, to_dspy_prediction
+
+__all__ = ["run_root", "arun_root", "running_natively"]
+
+_ROOT = hooks.native_root
+
+
+def _root() -> Any:
+    active = _ROOT.get()
+    return None if active is None else active[0]
+
+
+def _root_callbacks() -> bool:
+    return bool(getattr(_root(), "callbacks", None))
+
+
+def _traced(twin: Any, inputs: dict[str, Any], pred: Any) -> Any:
+    """DSPy's trace entry ``(predictor, inputs, prediction)``, with DSPy's Prediction and types, when tracing is on.
+
+    The native module itself goes on with its own prediction (a native agent reads its ToolCalls, History...);
+    the routed call's result is converted once, at the end (``run_root``)."""
+    seen = _seen()
+    trace = seen.get("trace")
+    size = seen.get("max_trace_size", 10_000)
+    if trace is not None and size > 0:
+        if len(trace) >= size:
+            trace.pop(0)
+        trace.append((twin, {**inputs}, to_dspy_prediction(pred, twin.signature)))
+    return pred
+
+
+def _with_caller(module: Any, run: Callable[[dict[str, Any]], Any], kwargs: dict[str, Any]) -> Any:
+    """``run(kwargs)`` with ``module`` appended to DSPy's ``caller_modules`` (what ``dspy.context`` would do,
+    without a context manager: this wraps every native call inside a DSPy program)."""
+    overrides = thread_local_overrides.get()
+    main = _settings_module.main_thread_config
+    callers = list((overrides if "caller_modules" in overrides else main).get("caller_modules") or [])
+    callers.append(module)
+    token = thread_local_overrides.set(dotdict({**main, **overrides, "caller_modules": callers}))
+    try:
+        return run(kwargs)
+    finally:
+        thread_local_overrides.reset(token)
+
+
+async def _awith_caller(module: Any, run: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    overrides = thread_local_overrides.get()
+    main = _settings_module.main_thread_config
+    callers = list((overrides if "caller_modules" in overrides else main).get("caller_modules") or [])
+    callers.append(module)
+    token = thread_local_overrides.set(dotdict({**main, **overrides, "caller_modules": callers}))
+    try:
+        return await run(kwargs)
+    finally:
+        thread_local_overrides.reset(token)
+
+
+def _books(module: Any, kwargs: dict[str, Any], run: Callable[[dict[str, Any]], Any]) -> Any:
+    """What ``dspy.Module.__call__`` does around ``forward``: callbacks and ``caller_modules``."""
+    if not _callbacks(module):
+        return _with_caller(module, run, kwargs)
+
+    # Named and shaped as dspy.Module.__call__: callbacks get {"args": ..., "kwargs": ...}, as from DSPy.
+    def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N807
+        return _with_caller(self, run, kwargs)
+
+    return with_callbacks(__call__)(module, **kwargs)
+
+
+async def _abooks(module: Any, kwargs: dict[str, Any], run: Callable[..., Any]) -> Any:
+    if not _callbacks(module):
+        return await _awith_caller(module, run, kwargs)
+
+    async def acall(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return await _awith_caller(self, run, kwargs)
+
+    return await with_callbacks(acall)(module, **kwargs)
+
+
+def _reraise(exc: Exception) -> None:
+    converted = to_dspy_error(exc)
+    if converted is exc:
+        raise exc
+    raise converted from exc.__cause__
+
+
+def _needs_dspy_call(root: Any) -> bool:
+    """Whether this native call must go through DSPy's own ``Module.__call__``: callbacks to call, usage to track,
+    a ``forward`` patched onto the instance (GEPA's trace capture), or a subclass's own ``__call__``."""
+    if not isinstance(root, dspy.Module):
+        return False        # a factory-built module: its books are kept here
+    if "forward" in vars(root) or "aforward" in vars(root) or _callbacks(root):
+        return True
+    seen = _seen()
+    if seen.get("track_usage"):
+        return True
+    impl = type(root)._impl
+    return impl.__call__ is not _PREDICT_CALL and impl.__call__ is not dspy.Module.__call__
+
+
+_PREDICT_CALL = dspy.Predict.__call__
+
+
+def _keeps_books(root: Any) -> bool:
+    """DSPy keeps module books (callbacks, ``caller_modules``, history) for a ``dspy.Module`` only: ``dspy.Parallel``
+    is a plain class, and an LM call under it must not try to record history on it. A factory-built module's
+    books are kept here."""
+    return isinstance(root, dspy.Module) or "_dspex_hosted" in vars(root)
+
+
+def run_root(root: Any, args: tuple, kwargs: dict[str, Any], instance: Any) -> Any:
+    """A routed module's native call, inside DSPy's own ``Module.__call__`` (callbacks, history, usage, in DSPy's
+    order, and any ``forward`` an optimizer patched onto the instance): its ``forward`` runs ``instance``, the
+    native engine, and hands back DSPy's Prediction and error types."""
+    def run(*a: Any, **kw: Any) -> Any:
+        try:
+            return to_dspy_prediction(instance(*a, **kw))
+        except Exception as exc:  # noqa: BLE001 - re-raised, as DSPy's class where dspex has a twin of it
+            _reraise(exc)
+
+    token = _ROOT.set((root, run))
+    try:
+        if not _keeps_books(root):
+            return run(*args, **kwargs)
+        if _needs_dspy_call(root):
+            return type(root)._impl.__call__(root, *args, **kwargs)
+        # Nothing DSPy's __call__ would add beyond caller_modules (no callbacks, usage tracking or forward patch):
+        # the same books, kept here for a fraction of the cost.
+        return _books(root, kwargs, lambda kw: run(*args, **kw))
+    finally:
+        _ROOT.reset(token)
+
+
+async def arun_root(root: Any, args: tuple, kwargs: dict[str, Any], instance_acall: Any) -> Any:
+    async def run(*a: Any, **kw: Any) -> Any:
+        try:
+            return to_dspy_prediction(await instance_acall(*a, **kw))
+        except Exception as exc:  # noqa: BLE001
+            _reraise(exc)
+
+    token = _ROOT.set((root, run))
+    try:
+        if not _keeps_books(root):
+            return await run(*args, **kwargs)
+        if _needs_dspy_call(root):
+            return await type(root)._impl.acall(root, *args, **kwargs)
+
+        async def body(kw: dict[str, Any]) -> Any:
+            return await run(*args, **kw)
+
+        return await _abooks(root, kwargs, body)
+    finally:
+        _ROOT.reset(token)
+
+
+def running_natively() -> Any:
+    """The routed module whose native call is running in this context, if any."""
+    return _root()

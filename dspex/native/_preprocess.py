@@ -1,0 +1,112 @@
+"""``Predict``'s per-call preparation: DSPy's ``_forward_preprocess`` steps, and the LM and adapter checks.
+
+``Predict._prepare`` (native/predict.py) takes the plain call's short cut; everything else comes here,
+through :func:`preprocess` (``Predict._preprocess``). The functions are imported into predict.py at module
+level, so a call finds them as it always did: one global lookup, no extra layer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ConfigError
+from ..signature import SignatureMeta, is_dspy_signature
+from ._inputs import plan_for, warn_about_inputs
+
+__all__ = ["preprocess"]
+
+# Predict's input warnings keep the logger of the module Predict lives in (logging itself is imported only when a
+# warning is due).
+LOGGER_NAME = "dspex.native.predict"
+
+_default_adapter: Any = None
+_EMPTY: dict[str, Any] = {}  # read-only stand-in for "no per-call config" (saves a dict per call)
+
+
+def _adapter(current: dict[str, Any]) -> Any:
+    """The configured adapter, else one shared ChatAdapter (stateless, so building it per call is waste)."""
+    configured = current["adapter"]
+    if configured is not None:
+        return configured
+    return _chat_adapter()
+
+
+def _chat_adapter() -> Any:
+    global _default_adapter
+    if _default_adapter is None:
+        from ..adapters import ChatAdapter
+
+        _default_adapter = ChatAdapter()
+    return _default_adapter
+
+
+def _samples(lm: Any) -> bool:
+    """Whether the LM's own kwargs ask for several samples (then DSPy's temperature rule may add a kwarg)."""
+    defaults = getattr(lm, "kwargs", None)
+    if not defaults:
+        return False
+    n = defaults.get("n") or defaults.get("num_generations") or 1
+    return not (type(n) is int and n <= 1)  # anything unusual takes the general path and its exact errors
+
+
+def _check_lm(lm: Any) -> Any:
+    if lm is None:
+        raise ConfigError(
+            "No LM is configured for this native module. Pass one per call (module(..., lm=my_lm)), set it on the "
+            "module (module.set_lm(my_lm)), or configure a default: "
+            "dspex.configure(lm=dspex.LM('openai/gpt-4o-mini')). Any callable lm(messages=[...], **kwargs) works."
+        )
+    # DSPy's own ValueErrors, class and text (the parity contract): a string, or an object that cannot be called.
+    if isinstance(lm, str):
+        raise ValueError(
+            f"LM must be an instance of `dspy.BaseLM`, not a string. Instead of using a string like "
+            f"'dspy.configure(lm=\"{lm}\")', please configure the LM like 'dspy.configure(lm=dspy.LM(\"{lm}\"))'"
+        )
+    if not callable(lm):
+        raise ValueError(f"LM must be a dspy.BaseLM or a decision-request client, not {type(lm)}.")
+    return lm
+
+
+def preprocess(
+    self: Any, kwargs: dict[str, Any], current: dict[str, Any]
+) -> tuple[Any, dict[str, Any], Any, Any, dict[str, Any]]:
+    """DSPy's ``_forward_preprocess`` (``Predict._preprocess``: ``self`` is the Predict); ``kwargs`` is this
+    call's own dict, so it is consumed in place."""
+    if "new_signature" in kwargs:
+        raise AssertionError("new_signature is no longer a valid keyword argument.")
+    plan = self._plan
+    given: Any = None
+    if "signature" in kwargs:
+        given = kwargs.pop("signature")
+        # DSPy only reads a per-call signature's fields after resolving the LM: anything that is not a
+        # signature (None included) fails there, with Python's AttributeError, after the LM errors.
+        plan = plan_for(given) if isinstance(given, (str, SignatureMeta)) or is_dspy_signature(given) else None
+    elif self._plan_source is not self.signature:  # module.signature was reassigned since the last call
+        plan = self._plan = plan_for(self.signature)
+        self._plan_source = self.signature
+    demos = kwargs.pop("demos", self.demos)
+    config = {**self.config, **kwargs.pop("config", _EMPTY)}
+    lm = _check_lm(kwargs.pop("lm", self.lm) or current["lm"])
+
+    # With n > 1 and an unset or near-zero temperature, sample at 0.7 so the completions differ (DSPy's rule;
+    # note ``or``: an explicit 0.0 counts as unset).
+    defaults = getattr(lm, "kwargs", _EMPTY)
+    temperature = config.get("temperature") or defaults.get("temperature")
+    n = config.get("n") or defaults.get("n") or defaults.get("num_generations") or 1
+    if (temperature is None or temperature <= 0.15) and n > 1:
+        config["temperature"] = 0.7
+
+    if plan is None:
+        given.input_fields  # noqa: B018 - raises DSPy's AttributeError for a non-signature
+    signature = plan.signature
+
+    prediction = kwargs.get("prediction")
+    if isinstance(prediction, dict) and prediction.get("type") == "content" and "content" in prediction:
+        config["prediction"] = kwargs.pop("prediction")  # OpenAI "predicted outputs": an LM kwarg, not an input
+
+    for name, default in plan.defaults:
+        if name not in kwargs:
+            kwargs[name] = default
+    if plan.typed or kwargs.keys() != plan.name_set:  # else there is nothing to warn about
+        warn_about_inputs(LOGGER_NAME, plan, kwargs, bool(current["warn_on_type_mismatch"]))
+    return lm, config, signature, demos, kwargs
