@@ -184,7 +184,7 @@ AGENT_ROLES = [  # (annotation, kinds where native adapters give it DSPy's role)
 ]
 
 
-@pytest.mark.parametrize(("annotation", "kinds"), AGENT_ROLES, ids=lambda v: repr(v)[:40])
+@pytest.mark.parametrize(("annotation", "kinds"), AGENT_ROLES, ids=lambda v: repr(sorted(v) if isinstance(v, set) else v)[:40])
 def test_agent_types_are_supported_in_their_roles(annotation: Any, kinds: set[str]) -> None:
     """DSPy's agent types (History, Tool, ToolCalls, Reasoning) run natively where DSPy's adapters give them a
     role, so routed modules using them stay native; anywhere else they still go to DSPy."""
