@@ -72,3 +72,38 @@ def test_state_roundtrip() -> None:
 def test_forward_is_required() -> None:
     with pytest.raises(NotImplementedError, match="forward"):
         native.Module()(x=1)
+
+
+def _shared_program(ns: Any) -> Any:
+    class Shared(ns.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.first = ns.Predict("question -> answer")
+            self.again = self.first                       # one predictor under two names
+            self.cot = ns.ChainOfThought("question -> answer")
+            self.notes = {"seen": [1, 2]}
+
+        def forward(self, question: str) -> Any:
+            return self.cot(question=question)
+
+    program = Shared()
+    program.first.demos = [{"question": "q", "answer": "a"}]
+    return program
+
+
+@pytest.mark.parametrize("how", ["copy.deepcopy", "module.deepcopy()"])
+def test_deep_copies_keep_shared_parts_shared_as_dspy_does(how: str) -> None:
+    import copy
+
+    def copied(p: Any) -> Any:
+        return copy.deepcopy(p) if how == "copy.deepcopy" else p.deepcopy()
+
+    for ns in (dspy, native):
+        program = _shared_program(ns)
+        twin = copied(program)
+        assert type(twin) is type(program) and twin is not program
+        assert twin.first is twin.again and twin.first is not program.first      # one memo for the whole copy
+        assert twin.cot is not program.cot and twin.cot.predict is not program.cot.predict
+        assert twin.first.demos == program.first.demos and twin.first.demos is not program.first.demos
+        assert twin.notes == program.notes and twin.notes["seen"] is not program.notes["seen"]
+        assert [n for n, _ in twin.named_predictors()] == [n for n, _ in program.named_predictors()]
