@@ -32,6 +32,7 @@ _lock = threading.Lock()
 # Read without the lock on the hot path: the dicts are replaced wholesale on every change (copy-on-write).
 _handlers: dict[str, tuple[Handler, ...]] = {}
 _targets: dict[str, tuple[Handler, ...]] = {}    # event -> its handlers and the "*" handlers, precomputed
+_route_handlers: tuple[Handler, ...] = ()         # _targets' entry for dspex.router.route, read on every routed call
 _reported: set[int] = set()
 _ROUTE = "dspex.router.route"
 _now = time.perf_counter
@@ -52,9 +53,10 @@ watching: Watcher | None = None   # what the router calls; None when no watcher 
 
 def _republish() -> None:
     """Recompute :data:`_targets` and :data:`watching` after any change (under the lock)."""
-    global _targets, watching
+    global _targets, watching, _route_handlers
     star = _handlers.get("*", ())
     _targets = {event: handlers + (star if event != "*" else ()) for event, handlers in _handlers.items()}
+    _route_handlers = _targets.get(_ROUTE, star)
     active = _watchers + ((_ROUTE_EVENT,) if (_ROUTE in _handlers or star) else ())
     watching = None if not active else active[0] if len(active) == 1 else _Fanout(active)
 
@@ -140,11 +142,9 @@ class _Fanout:
 
 class _RouteEvent:
     """Emits ``dspex.router.route``. A call that routes like the last one of its module (the same cached
-    decision, no error, no fallback) reuses that call's metadata mapping, and the handlers are called inline, so a
-    subscribed no-op handler costs a call about a microsecond (``benchmarks/routing.py``)."""
-
-    def __init__(self) -> None:
-        self._meta: dict[int, tuple[Any, Any, str, Mapping[str, Any]]] = {}   # id(decision) -> (d, r, op, meta)
+    decision and operation, no error, no fallback) reuses that call's metadata mapping, kept on the module's
+    routing, and the handlers are called inline, so a subscribed no-op handler costs a call well under a
+    microsecond (``benchmarks/routing.py``)."""
 
     def start(self, module: Any, operation: str) -> float:
         return _now()
@@ -155,10 +155,9 @@ class _RouteEvent:
         if decision is None:
             return   # the routing decision itself raised: nothing routed
         r = module._dspex
-        plain = not info and error is None
-        hit = self._meta.get(id(decision)) if plain else None
-        if hit is not None and hit[0] is decision and hit[1] is r and hit[2] == operation:
-            meta = hit[3]
+        hit = r.route_meta
+        if hit is not None and hit[0] is decision and hit[1] == operation and not info and error is None:
+            meta = hit[2]
         else:
             meta = MappingProxyType({
                 "operation": operation,
@@ -172,12 +171,9 @@ class _RouteEvent:
                 "source": decision.source,
                 "error": type(error).__name__ if error is not None else None,
             })
-            if plain:
-                if len(self._meta) > 4096:
-                    self._meta = {}
-                self._meta[id(decision)] = (decision, r, operation, meta)
-        targets = _targets.get(_ROUTE)
-        for handler in targets if targets is not None else _handlers.get("*", ()):
+            if not info and error is None:
+                r.route_meta = (decision, operation, meta)
+        for handler in _route_handlers:
             try:
                 handler(_ROUTE, measurements, meta)
             except Exception:  # a subscriber's bug must never break the call that emitted the event

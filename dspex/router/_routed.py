@@ -53,6 +53,7 @@ class Routing:
         self._engine: Engine | None = None
         self._engine_error: str | None = None    # why the engine could not be built (not retried per call)
         self.fast: tuple[Any, int, Decision] | None = None
+        self.route_meta: tuple[Any, str, Any] | None = None   # (decision, operation, metadata) of the last route event
         self._ctx_attrs: dict[str, Any] | None = None
         self._static: tuple[bool, str] | None = None
 
