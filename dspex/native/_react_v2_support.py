@@ -71,8 +71,8 @@ def coerce_tool_calls(tool_calls: Any) -> Any:
 
 
 def updated(model: Any, fields_set: set[str] | None = None, **update: Any) -> Any:
-    """``model.model_copy(update=update)`` for dspex's own agent models (no extras, no private attributes), at a
-    fifth of its cost: an agent copies its calls on every turn. ``fields_set`` replaces the copy's set fields."""
+    """``model.model_copy(update=update)`` for dspex's own agent models (no extras, no private attributes), without
+    pydantic's copy protocol: an agent copies its calls on every turn. ``fields_set`` replaces the copy's set fields."""
     cls = type(model)
     new = cls.__new__(cls)
     values = dict(model.__dict__)
