@@ -14,7 +14,7 @@ import importlib
 import sys
 from typing import Any, Protocol
 
-__all__ = ["Bridge", "bridge", "current", "install", "uninstall", "native_root"]
+__all__ = ["Bridge", "bridge", "history_sink", "lm_history", "current", "install", "uninstall", "native_root"]
 
 _BRIDGE_MODULE = "dspex.dspy_backend"   # loaded by name, and only once dspy itself is already imported
 
@@ -58,6 +58,12 @@ class Bridge(Protocol):
 
 
 bridge: Bridge | None = None
+# Where an LM records its history entry for the calling native modules when no bridge is installed (set by
+# dspex.native on import: the modules' own ``history``, as DSPy's ``caller_modules`` would fill it), and whether
+# an LM that records history (a dspex.LM) exists in this process: only then do native calls keep their chain of
+# calling modules (a plain callable LM records nothing, so its calls pay nothing for it).
+history_sink: Any = None
+lm_history = False
 
 # ``(module, run)`` while a routed module runs natively inside DSPy's own ``Module.__call__``: its ``forward``
 # then calls ``run`` (the native engine) instead of DSPy's forward, and the bridge keeps DSPy's books for it.

@@ -44,6 +44,7 @@ class LM:
         bridge = hooks.bridge if hooks.bridge is not None else hooks.current()
         if bridge is not None and getattr(cls, "_dspy_twin_of", None) is None:
             cls = bridge.lm_class(cls)
+        hooks.lm_history = True   # native modules now keep their calling chain for this LM's history entries
         return super().__new__(cls)
 
     def __init__(

@@ -174,3 +174,5 @@ def _record(lm: Any, prep: Prepared, response: dict[str, Any], outputs: Any, usa
     bridge = hooks.bridge
     if bridge is not None:  # a DSPy program: dspy.inspect_history, module history and usage see this call
         bridge.record_lm(lm, prep.prompt, prep.messages, prep.kwargs, outputs, {"_dspex_entry": entry})
+    elif hooks.history_sink is not None:  # a native-only program: the calling native modules' history
+        hooks.history_sink(entry)

@@ -15,6 +15,9 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable, Iterator, TextIO
 
+from .. import hooks
+from ._callers import CALLERS
+
 __all__ = ["Module", "Parameter", "no_aforward"]
 
 
@@ -86,11 +89,22 @@ class Module:
                 state[key] = copy.deepcopy(value, memo)
         return new
 
+    # Without DSPy, each call joins the chain of calling modules whose history its LM calls reach (_callers.py).
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        token = CALLERS.set(CALLERS.get() + (self,)) if hooks.lm_history and hooks.bridge is None else None
+        try:
+            return self.forward(*args, **kwargs)
+        finally:
+            if token is not None:
+                CALLERS.reset(token)
 
     async def acall(self, *args: Any, **kwargs: Any) -> Any:
-        return await self.aforward(*args, **kwargs)
+        token = CALLERS.set(CALLERS.get() + (self,)) if hooks.lm_history and hooks.bridge is None else None
+        try:
+            return await self.aforward(*args, **kwargs)
+        finally:
+            if token is not None:
+                CALLERS.reset(token)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward(**inputs).")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import hooks
 from ..errors import SignatureError
 from ..signature import Field, OutputField, ensure_signature
 from ._module import Module
@@ -56,7 +57,9 @@ class ChainOfThought(Module):
     # positional argument is a TypeError naming ``ChainOfThought.forward()``.
     def forward(self, **kwargs: Any) -> Prediction:
         predict = self.predict
-        if type(predict) is Predict and not predict.callbacks:  # Predict.__call__ would only forward to _run
+        # Predict.__call__ would only forward to _run, unless it keeps the chain of calling modules whose history
+        # the LM call reaches (no DSPy, and an LM that records history: _callers.py).
+        if type(predict) is Predict and not predict.callbacks and (hooks.bridge is not None or not hooks.lm_history):
             return predict._run(kwargs)
         return predict(**kwargs)
 

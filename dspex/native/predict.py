@@ -26,6 +26,7 @@ import os
 from typing import Any
 
 from .. import hooks
+from ._callers import CALLERS
 from ..signature import check_signature, ensure_signature
 from . import _trace
 from ._callbacks import awith_callbacks, with_callbacks
@@ -134,20 +135,30 @@ class Predict(Module, Parameter):
     def __call__(self, *args: Any, **kwargs: Any) -> Prediction:
         if args:
             raise self._positional_error()
-        if self.callbacks:
-            return self._with_callbacks(kwargs)
-        if self._own_forward:
-            return self.forward(**kwargs)
-        return self._run(kwargs)
+        token = CALLERS.set(CALLERS.get() + (self,)) if hooks.lm_history and hooks.bridge is None else None   # history (_callers.py)
+        try:
+            if self.callbacks:
+                return self._with_callbacks(kwargs)
+            if self._own_forward:
+                return self.forward(**kwargs)
+            return self._run(kwargs)
+        finally:
+            if token is not None:
+                CALLERS.reset(token)
 
     async def acall(self, *args: Any, **kwargs: Any) -> Prediction:
         if args:
             raise self._positional_error()
-        if self.callbacks:
-            return await self._awith_callbacks(kwargs)
-        if self._own_aforward:
-            return await self.aforward(**kwargs)
-        return await self._arun(kwargs)
+        token = CALLERS.set(CALLERS.get() + (self,)) if hooks.lm_history and hooks.bridge is None else None
+        try:
+            if self.callbacks:
+                return await self._awith_callbacks(kwargs)
+            if self._own_aforward:
+                return await self.aforward(**kwargs)
+            return await self._arun(kwargs)
+        finally:
+            if token is not None:
+                CALLERS.reset(token)
 
     def forward(self, **kwargs: Any) -> Prediction:
         return self._run(kwargs)

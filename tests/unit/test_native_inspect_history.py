@@ -77,37 +77,66 @@ def test_print_history_prints_what_dspy_prints(history: list[dict[str, Any]], n:
         _printed(pretty_print_history, history, n, to_file, capsys)
 
 
-_NATIVE_ONLY = """
-import io, json, sys
-import dspex.native as native
-from dspex.lm import LM
-from dspex.lm.testing import OpenAICompatServer
-from dspex.native._history import print_history
-answers = iter(["[[ ## answer ## ]]\\n42\\n\\n[[ ## completed ## ]]", "[[ ## answer ## ]]\\n7\\n\\n[[ ## completed ## ]]"])
-module = native.Predict("question -> answer")
+_PROGRAM = """
+import asyncio, io, json, sys
+{imports}
+answers = iter(["[[ ## query ## ]]\\nq\\n\\n[[ ## completed ## ]]",
+                "[[ ## reasoning ## ]]\\nr\\n\\n[[ ## answer ## ]]\\nParis\\n\\n[[ ## completed ## ]]"] * 2)
+
+class RAG(ns.Module):
+    def __init__(self):
+        super().__init__()
+        self.rewrite = ns.Predict("question -> query")
+        self.answer = ns.ChainOfThought("question, query -> answer")
+
+    def forward(self, question):
+        return self.answer(question=question, query=self.rewrite(question=question).query)
+
+    async def aforward(self, question):
+        query = (await self.rewrite.acall(question=question)).query
+        return await self.answer.acall(question=question, query=query)
+
+program = RAG()
 with OpenAICompatServer(lambda request: next(answers)) as server:
     lm = LM("openai/test", api_base=server.api_base, api_key="k", cache=False)
-    module(question="six times seven?", lm=lm)
-    module(question="a week has how many days?", lm=lm)
+    with context(lm=lm):
+        program(question="Capital of France?")
+        asyncio.run(program.acall(question="And of Peru?"))
 out = io.StringIO()
-print_history(lm.history, 2, file=out)
+program.inspect_history(n=3, file=out)
 keys = ("messages", "prompt", "outputs", "timestamp")
-print(json.dumps({"dspy_loaded": "dspy" in sys.modules, "printed": out.getvalue(),
-                  "history": [{k: e[k] for k in keys} for e in lm.history]}))
+print(json.dumps({{"dspy_loaded": "dspy" in sys.modules, "printed": out.getvalue(),
+                  "counts": [len(m.history) for m in (program, program.rewrite, program.answer, program.answer.predict, lm)],
+                  "history": [{{k: e[k] for k in keys}} for e in program.history]}}))
 """
+_NATIVE = """import dspex.native as ns
+from dspex.lm import LM
+from dspex.lm.testing import OpenAICompatServer
+context = ns.settings.context"""
+_DSPY = """import dspy as ns
+from dspy import LM
+from dspex.lm.testing import OpenAICompatServer
+ns.configure_cache(enable_disk_cache=False, enable_memory_cache=False)
+context = ns.context"""
 
 
-def test_real_entries_of_a_native_only_program_print_like_dspy_s() -> None:
-    # A native-only program (no DSPy in the process) over dspex.LM: its history entries, printed natively, read as
-    # DSPy prints the same entries.
-    done = subprocess.run([sys.executable, "-c", _NATIVE_ONLY], capture_output=True, text=True, timeout=120)
+def _run(imports: str) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-c", _PROGRAM.format(imports=imports)], capture_output=True, text=True,
+                          timeout=180)
     assert done.returncode == 0, done.stderr
-    got = json.loads(done.stdout)
-    assert got["dspy_loaded"] is False and len(got["history"]) == 2
+    return json.loads(done.stdout)
+
+
+def test_a_native_only_program_keeps_module_history_as_dspy_does() -> None:
+    # Without DSPy in the process a native program keeps its modules' history itself (DSPy's caller_modules):
+    # every enclosing module, sync and async, gets each LM call's entry; inspect_history prints them as DSPy does.
+    native_run, dspy_run = _run(_NATIVE), _run(_DSPY)
+    assert native_run["dspy_loaded"] is False and dspy_run["dspy_loaded"] is True
+    assert native_run["counts"] == dspy_run["counts"] == [4, 2, 2, 2, 4]
     want = io.StringIO()
-    pretty_print_history(got["history"], 2, file=want)
-    assert got["printed"] == want.getvalue()
-    assert "six times seven?" in got["printed"] and "[[ ## answer ## ]]\n7" in got["printed"]
+    pretty_print_history(native_run["history"], 3, file=want)
+    assert native_run["printed"] == want.getvalue()
+    assert "Capital of France?" in native_run["printed"] and "And of Peru?" in native_run["printed"]
 
 
 def test_an_entry_without_outputs_prints_its_messages_without_a_response() -> None:
