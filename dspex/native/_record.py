@@ -41,10 +41,9 @@ class Record:
     def __init__(self, base: Any = None, **kwargs: Any) -> None:
         d = self.__dict__
         if base and isinstance(base, type(self)):
+            # Only the fields: DSPy's Example would also copy the input keys, but its Prediction (the one record
+            # here) deletes them again, so a copy of a Prediction with inputs has none (inputs() then raises).
             d["_store"] = base._store.copy()
-            input_keys = getattr(base, "_input_keys", None)
-            if input_keys is not None:
-                d["_input_keys"] = set(input_keys)
         elif base and isinstance(base, dict):
             d["_store"] = base.copy()
         else:

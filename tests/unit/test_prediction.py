@@ -75,6 +75,10 @@ PROBES: dict[str, Callable[[Any], Any]] = {
     "inputs": lambda p: p.inputs(),
     "with_inputs_inputs": lambda p: p.with_inputs("a").inputs(),
     "labels": lambda p: p.with_inputs("a").labels(),
+    # DSPy's Prediction drops the input keys a copy (or a same-class base) would carry: inputs() raises on it
+    "copy_then_inputs": lambda p: p.with_inputs("a").copy(z=1).inputs(),
+    "base_then_inputs": lambda p: type(p)(p.with_inputs("a"), z=2).inputs(),
+    "without_then_labels": lambda p: p.with_inputs("a").without(*list(p.keys())[:1]).labels(),
     "lm_usage": lambda p: p.get_lm_usage(),
     "dunder": lambda p: p.__foo__,
 }
