@@ -7,6 +7,7 @@ comes from the libraries, never from the harness.
 
 from __future__ import annotations
 
+import copy
 import enum
 import functools
 import types
@@ -49,6 +50,7 @@ class FieldSpec:
     desc: str | None = None
     constraints: tuple[tuple[str, Any], ...] = ()
     default: Any = NO_DEFAULT
+    default_factory: Any = None   # a Factory: the field's ``default_factory=`` (then no ``default``)
 
     def field_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = dict(self.constraints)
@@ -56,7 +58,22 @@ class FieldSpec:
             kwargs["desc"] = self.desc
         if self.default is not NO_DEFAULT:
             kwargs["default"] = self.default
+        if self.default_factory is not None:
+            kwargs["default_factory"] = self.default_factory
         return kwargs
+
+
+@dataclass(frozen=True, eq=False)
+class Factory:
+    """A field's ``default_factory``: a fresh copy of ``value`` on every call (a mutable default is never shared)."""
+
+    value: Any
+
+    def __call__(self) -> Any:
+        return copy.deepcopy(self.value)
+
+    def __repr__(self) -> str:
+        return f"lambda: {self.value!r}"
 
 
 @dataclass(frozen=True)

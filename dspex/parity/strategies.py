@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 from hypothesis import strategies as st
 
-from ._case import CLASS_EXTRAS, NO_DEFAULT, Case, DemoSpec, FieldSpec, LMSpec, RationaleSpec, SignatureSpec
+from ._case import CLASS_EXTRAS, NO_DEFAULT, Case, DemoSpec, Factory, FieldSpec, LMSpec, RationaleSpec, SignatureSpec
 from ._completions import json_completions, lm_responses
 from ._completions import chat_completions as chat_completion_texts
 from ._error_strategies import bad_signature_strings, garbage_responses, lm_exceptions
@@ -68,10 +68,12 @@ def field_specs(draw: Any, name: str, kind: str, form: str, custom: bool = True)
     if annotation in (int, float) and draw(st.booleans()):
         lo = draw(st.integers(-5, 5))
         constraints = tuple(draw(st.sampled_from([[("ge", lo)], [("le", lo + 10)], [("ge", lo), ("le", lo + 10)]])))
-    default = NO_DEFAULT
+    default, factory = NO_DEFAULT, None
     if draw(st.integers(0, 5)) == 0:
         default = draw(values_of(annotation) if annotation is not None else texts)
-    return FieldSpec(name, kind, annotation, draw(descriptions), constraints, default)  # type: ignore[arg-type]
+        if draw(st.booleans()):   # the same value from a default_factory (a missing optional output is filled)
+            default, factory = NO_DEFAULT, Factory(default)
+    return FieldSpec(name, kind, annotation, draw(descriptions), constraints, default, factory)  # type: ignore[arg-type]
 
 
 # Class-body extras: the ones DSPy accepts (a nested class above all: pydantic's own rule) come up more often
