@@ -68,8 +68,11 @@ def _postprocess(adapter: Any, plan: Any, outputs: Any) -> list[dict[str, Any]]:
             value = adapter.parse(plan.signature, text)
         else:
             value = bridge.parse(adapter, plan.signature, text)
-        if plan.any_optional_output or value.keys() != plan.by_name.keys():   # DSPy keeps only output fields
-            from ._plan import fill_defaults                                  # (TwoStep's extraction may add logprobs)
+        # DSPy rebuilds every parse in signature order, keeping only output fields (TwoStep's extraction may add
+        # logprobs, or, for an output named ``text``, answer its fields in another order): the same keys in
+        # another order are rebuilt too.
+        if plan.any_optional_output or tuple(value) != plan.output_names:
+            from ._plan import fill_defaults
 
             value = fill_defaults(plan, value)
         if len(value) != len(plan.output_names):  # parse already returns every output when it succeeds
