@@ -152,10 +152,51 @@ def drop_inherited_pools() -> None:
     executor._IDLE.clear()   # no lock: the forked run has one thread, and a lock held at fork stays held
 
 
+# Memo caches of the mutated packages. The forked run inherits them filled by the clean run, which drew the very
+# same cases (same seed): a mutated line that only runs on a cache miss would then never run, and its mutant would
+# "survive" (found with _sections._is_word, whose header-name cache held every name the gate draws).
+CACHES = {
+    "dspex.adapters._sections": ["_WORDS"], "dspex.adapters._values": ["_adapters"],
+    "dspex.adapters._coerce": ["_adapters"], "dspex.adapters._roles": ["_derived"],
+    "dspex.adapters.two_step": ["_EXTRACTORS"], "dspex.signature._from_dspy": ["_CACHE"],
+    "dspex.signature._types": ["_UNSUPPORTED_CACHE", "_NAME_CACHE"], "dspex.native._inputs": ["_PLANS"],
+    "dspex.native._feedback": ["_LISTED"], "dspex.native.refine": ["_HINTED", "_WRAPPERS"],
+}
+
+
+def forget_caches() -> None:
+    """Start the forked run with empty caches, as a fresh process would (the functools caches and every prompt
+    adapter class's plans too)."""
+    import importlib
+    import sys
+
+    for name, attrs in CACHES.items():
+        module = importlib.import_module(name)
+        for attr in attrs:
+            getattr(module, attr).clear()
+    for name, module in list(sys.modules.items()):
+        if name.startswith(("dspex.adapters", "dspex.signature", "dspex.native")) and module is not None:
+            for value in list(vars(module).values()):
+                if callable(getattr(value, "cache_clear", None)):
+                    value.cache_clear()
+    chat = importlib.import_module("dspex.adapters.chat").ChatAdapter
+    for cls in [chat, *_subclasses(chat)]:
+        if "_plans" in vars(cls):
+            cls._plans.clear()
+
+
+def _subclasses(cls: type) -> list[type]:
+    out = []
+    for sub in cls.__subclasses__():
+        out += [sub, *_subclasses(sub)]
+    return out
+
+
 def test_parity_gate_finds_no_difference() -> None:
     hide_trampolines()
     unmangle_code_names()
     drop_inherited_pools()
+    forget_caches()
     from dspex.parity.runner import collect_targets, run_suite
 
     targets, missing = collect_targets()
