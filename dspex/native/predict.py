@@ -26,10 +26,10 @@ import os
 from typing import Any
 
 from .. import hooks
-from ._callers import CALLERS
 from ..signature import check_signature, ensure_signature
 from . import _trace
 from ._callbacks import awith_callbacks, with_callbacks
+from ._callers import CALLERS
 from ._inputs import InputPlan, check_postprocess, plan_for, warn_about_inputs
 from ._module import Module, Parameter
 from ._prediction import Prediction
