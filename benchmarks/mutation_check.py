@@ -175,7 +175,7 @@ def forget_caches() -> None:
         for attr in attrs:
             getattr(module, attr).clear()
     for name, module in list(sys.modules.items()):
-        if name.startswith(("dspex.adapters", "dspex.signature", "dspex.native")) and module is not None:
+        if name.startswith(MUTATED_PACKAGES) and module is not None:
             for value in list(vars(module).values()):
                 if callable(getattr(value, "cache_clear", None)):
                     value.cache_clear()
