@@ -152,27 +152,14 @@ class _RouteEvent:
     def end(self, token: float, module: Any, operation: str, decision: Any, info: Mapping[str, Any],
             error: BaseException | None) -> None:
         measurements = {"duration": _now() - token}
-        if decision is None:
-            return   # the routing decision itself raised: nothing routed
         r = module._dspex
         hit = r.route_meta
-        if hit is not None and hit[0] is decision and hit[1] == operation and not info and error is None:
-            meta = hit[2]
+        if hit is None or hit[0] is not decision or hit[1] != operation or info or error is not None:
+            if decision is None:
+                return   # the routing decision itself raised: nothing routed
+            meta = self._metadata(r, module, operation, decision, info, error)
         else:
-            meta = MappingProxyType({
-                "operation": operation,
-                "implementation": info.get("implementation", decision.implementation),
-                "native_available": r.static_status()[0],
-                "reason": info.get("reason", decision.reason),
-                "variant": decision.variant,
-                "flag_key": r.spec.flag_key,
-                "module_type": type(module).module_type,
-                "module_name": r.name,
-                "source": decision.source,
-                "error": type(error).__name__ if error is not None else None,
-            })
-            if not info and error is None:
-                r.route_meta = (decision, operation, meta)
+            meta = hit[2]
         for handler in _route_handlers:
             try:
                 handler(_ROUTE, measurements, meta)
@@ -182,8 +169,28 @@ class _RouteEvent:
                     _log.exception("dspex telemetry handler %r raised on %s; further errors from it are silenced",
                                    handler, _ROUTE)
 
+    @staticmethod
+    def _metadata(r: Any, module: Any, operation: str, decision: Any, info: Mapping[str, Any],
+                  error: BaseException | None) -> Mapping[str, Any]:
+        meta = MappingProxyType({
+            "operation": operation,
+            "implementation": info.get("implementation", decision.implementation),
+            "native_available": r.static_status()[0],
+            "reason": info.get("reason", decision.reason),
+            "variant": decision.variant,
+            "flag_key": r.spec.flag_key,
+            "module_type": type(module).module_type,
+            "module_name": r.name,
+            "source": decision.source,
+            "error": type(error).__name__ if error is not None else None,
+        })
+        if not info and error is None:
+            r.route_meta = (decision, operation, meta)
+        return meta
+
 
 _ROUTE_EVENT = _RouteEvent()
+route_event: Watcher = _ROUTE_EVENT   # the router starts its clock itself when this is the only watcher
 
 
 def instrument(tracer_provider: Any = None, meter_provider: Any = None, flag_hooks: bool = True) -> Callable[[], None]:

@@ -28,6 +28,7 @@ __all__ = ["call", "acall", "route", "ShadowUnavailableError"]
 
 _log = logging.getLogger("dspex.router")
 _FALLBACK = "dspex.router.fallback"
+_now = time.perf_counter
 
 
 class ShadowUnavailableError(DspexError, NotImplementedError):
@@ -157,7 +158,8 @@ def call(module: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
         if settings.call_timeout_s is not None:
             return _deadline(module, settings.call_timeout_s, _run, module, d, settings, args, kwargs, keybox, None)
         return _run(module, d, settings, args, kwargs, keybox, None)
-    token = watch.start(module, "call")   # before routing: flag evaluations happen inside the watched call
+    # before routing: flag evaluations happen inside the watched call; the route event alone needs only a clock
+    token = _now() if watch is telemetry.route_event else watch.start(module, "call")
     info: dict[str, Any] = {}
     d = None
     try:
@@ -179,7 +181,7 @@ async def acall(module: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
         settings, d, keybox = route(module, kwargs)
         run = _arun(module, d, settings, args, kwargs, keybox, None)
         return await (run if settings.call_timeout_s is None else _timed(module, settings.call_timeout_s, run))
-    token = watch.start(module, "acall")
+    token = _now() if watch is telemetry.route_event else watch.start(module, "acall")
     info: dict[str, Any] = {}
     d = None
     try:
