@@ -5,9 +5,11 @@ Importing this package loads only the standard library; pydantic and json_repair
 
 from .chat import ChatAdapter
 from ._plan import field_descriptions
+from ._turn_memo import remember_turns
 from ._values import format_field_value
 from .json_adapter import JSONAdapter
 from .two_step import TwoStepAdapter
 from .xml_adapter import XMLAdapter
 
-__all__ = ["ChatAdapter", "JSONAdapter", "XMLAdapter", "TwoStepAdapter", "format_field_value", "field_descriptions"]
+__all__ = ["ChatAdapter", "JSONAdapter", "XMLAdapter", "TwoStepAdapter", "format_field_value", "field_descriptions",
+           "remember_turns"]

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from ..types import is_tool_calls, native_class, role_of  # stdlib only
 from ._markers import expand_markers
 from ._roles import without
+from ._turn_memo import TURNS
 from ._encode import plain_dumps as _dumps
 from ._values import format_field_value, is_plain_json, serialize_for_json
 
@@ -163,6 +164,47 @@ def _native_turn(adapter: Any, signature: Any, message: Mapping[str, Any], tool_
             out.append({"role": "tool", "tool_call_id": r.call_id, "name": r.name, "content": _result_text(r.value)})
 
 
+def _own_rendering(cls: type) -> bool:
+    chat = _chat_class()
+    return cls.format_user_message_content is chat.format_user_message_content \
+        and cls.format_assistant_message_content is chat.format_assistant_message_content \
+        and cls._assistant_content is chat._assistant_content
+
+
+def _render_turn(adapter: Any, signature: Any, input_names: list[str], message: Mapping[str, Any],
+                 out: list[dict[str, Any]]) -> None:
+    """One earlier turn's messages, appended to ``out``."""
+    chat, results_cls = _chat_class(), _native("ToolCallResults")
+    tc_name, tool_calls = _tool_calls_in(message)
+    results = None if tool_calls is None else tool_calls.tool_call_results
+    if results is not None and type(results) is not results_cls:
+        results = _as_results(results)
+    main_request = not message.keys().isdisjoint(input_names)  # any input field in the turn
+    cls = type(adapter)
+    own_user = cls.format_user_message_content is chat.format_user_message_content
+    if main_request or not own_user:  # ChatAdapter's own user content of an output-only turn is "": skipped
+        user = _user_content(adapter, signature, message, main_request)
+        if user:
+            out.append({"role": "user", "content": user})
+    if adapter.use_native_function_calling and tool_calls is not None:
+        _native_turn(adapter, signature, message, tool_calls, results, out)
+        return
+    own_assistant = cls.format_assistant_message_content is chat.format_assistant_message_content \
+        and cls._assistant_content is chat._assistant_content
+    values = message
+    if tc_name is not None and results is not None:
+        values = dict(message)
+        values[tc_name] = _without_results(tool_calls, own_assistant)
+    if own_assistant:
+        assistant = adapter._assistant_content(adapter.plan(signature), values, None)
+    else:
+        assistant = adapter.format_assistant_message_content(signature, values)
+    if assistant:
+        out.append({"role": "assistant", "content": assistant})
+    if results is not None:
+        out.append({"role": "user", "content": _results_message(adapter, results, own_user)})
+
+
 def conversation(adapter: Any, signature: Any, history_name: str, inputs: dict[str, Any]) -> list[dict[str, Any]]:
     """The earlier turns as messages (``signature`` is the one without the history field); the history input is
     then removed from ``inputs``, as DSPy removes it. The adapter's methods are looked up for every turn, as DSPy
@@ -172,36 +214,20 @@ def conversation(adapter: Any, signature: Any, history_name: str, inputs: dict[s
         return []
     out: list[dict[str, Any]] = []
     input_names = list(signature._input_fields)
-    chat, results_cls = _chat_class(), _native("ToolCallResults")
+    memo = TURNS.get()
+    if memo is not None and (adapter.use_native_function_calling or not _own_rendering(type(adapter))):
+        memo = None   # only ChatAdapter's own text rendering is remembered: a pure function of the turn
     for message in turns:
-        tc_name, tool_calls = _tool_calls_in(message)
-        results = None if tool_calls is None else tool_calls.tool_call_results
-        if results is not None and type(results) is not results_cls:
-            results = _as_results(results)
-        main_request = not message.keys().isdisjoint(input_names)  # any input field in the turn
-        cls = type(adapter)
-        own_user = cls.format_user_message_content is chat.format_user_message_content
-        if main_request or not own_user:  # ChatAdapter's own user content of an output-only turn is "": skipped
-            user = _user_content(adapter, signature, message, main_request)
-            if user:
-                out.append({"role": "user", "content": user})
-        if adapter.use_native_function_calling and tool_calls is not None:
-            _native_turn(adapter, signature, message, tool_calls, results, out)
+        if memo is None:
+            _render_turn(adapter, signature, input_names, message, out)
             continue
-        own_assistant = cls.format_assistant_message_content is chat.format_assistant_message_content \
-            and cls._assistant_content is chat._assistant_content
-        values = message
-        if tc_name is not None and results is not None:
-            values = dict(message)
-            values[tc_name] = _without_results(tool_calls, own_assistant)
-        if own_assistant:
-            assistant = adapter._assistant_content(adapter.plan(signature), values, None)
-        else:
-            assistant = adapter.format_assistant_message_content(signature, values)
-        if assistant:
-            out.append({"role": "assistant", "content": assistant})
-        if results is not None:
-            out.append({"role": "user", "content": _results_message(adapter, results, own_user)})
+        hit = memo.get(id(message))   # (the entry holds the turn: its id cannot be reused within the run)
+        if hit is not None and hit[1] is type(adapter) and hit[2] is signature:
+            out.extend([dict(m) for m in hit[3]])
+            continue
+        start = len(out)
+        _render_turn(adapter, signature, input_names, message, out)
+        memo[id(message)] = (message, type(adapter), signature, [dict(m) for m in out[start:]])
     del inputs[history_name]
     return out
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ..adapters import remember_turns
 from ..signature import InputField, OutputField, ensure_signature, make_signature
 from ._agent_support import format_error_for_lm, is_context_window_error, logger
 from ._module import Module
@@ -96,6 +97,14 @@ class ReActV2(Module):
 
     # --- the loop -----------------------------------------------------------------------------------------------
     def forward(self, **input_args: Any) -> Prediction:
+        with remember_turns():   # each earlier turn rendered once per run, not once per turn (adapters/_turn_memo.py)
+            return self._forward(input_args)
+
+    async def aforward(self, **input_args: Any) -> Prediction:
+        with remember_turns():
+            return await self._aforward(input_args)
+
+    def _forward(self, input_args: dict[str, Any]) -> Prediction:
         max_iters = input_args.pop("max_iters", self.max_iters)
         history = coerce_history(input_args.pop("history", None))
         pending = {name: input_args[name] for name in self.signature.input_fields if name in input_args}
@@ -120,7 +129,7 @@ class ReActV2(Module):
             pending = {}
         return self._forced_submit(history, pending, break_reason, max_iters)
 
-    async def aforward(self, **input_args: Any) -> Prediction:
+    async def _aforward(self, input_args: dict[str, Any]) -> Prediction:
         max_iters = input_args.pop("max_iters", self.max_iters)
         history = coerce_history(input_args.pop("history", None))
         pending = {name: input_args[name] for name in self.signature.input_fields if name in input_args}
