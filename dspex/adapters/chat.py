@@ -9,7 +9,6 @@ from __future__ import annotations
 import weakref
 from typing import Any, Mapping
 
-from .. import hooks
 from ..errors import AdapterParseError
 from ..signature import Signature, SignatureMeta
 from . import _call

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from ._agent_case import AgentCase
 from ._agent_strategies import (
-    agent_signatures, context_window_error, safe_texts, tool_args, tool_name_of, tool_sets, valid_values,
+    agent_signatures, context_window_error, safe_texts, tool_args, tool_name_of, tool_sets,
 )
 from ._agent_tools import ToolSpec
 from ._case import LMSpec, SignatureSpec

@@ -11,7 +11,7 @@ This module imports dspy at import time on purpose. It lives in ``dspex.parity``
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 import dspy
