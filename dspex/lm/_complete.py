@@ -8,14 +8,14 @@ usage and cost, DSPy's books when DSPy is loaded, metrics / OpenTelemetry when t
 from __future__ import annotations
 
 import datetime
-import json
-import uuid
+import os
 from dataclasses import dataclass
 from typing import Any
 
 from .. import hooks
 from ..errors import ConfigError, LMError
 from . import _observe
+from ._body import cache_key
 from ._lm15 import is_request, request_payload, to_response
 
 __all__ = ["Prepared", "prepare", "finish", "outputs_of", "cost_of", "HISTORY_SIZE", "CACHE_SIZE"]
@@ -74,7 +74,7 @@ def prepare(lm: Any, prompt: Any, messages: Any, kwargs: dict[str, Any]) -> Prep
     else:
         payload = {"model": lm.request_model, "messages": messages}
         payload.update((k, v) for k, v in merged.items() if v is not None)
-    key = json.dumps([wire.url, rollout_id, payload], sort_keys=True, default=repr) if use_cache else None
+    key = cache_key([wire.url, rollout_id, payload]) if use_cache else None
     return Prepared(prompt, messages, kwargs, payload, wire, api_key, timeout, num_retries, headers, key, request,
                     bool(payload.get("logprobs")))
 
@@ -149,6 +149,17 @@ def failed(lm: Any, prep: Prepared, error: BaseException) -> None:
         obs.lm_end(prep.token, lm, None, {}, None, error, False)
 
 
+_UUID_MASK = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
+_UUID_V4 = (0x8000 << 48) | (4 << 76)
+
+
+def uuid4_text(random: bytes | None = None) -> str:
+    """``str(uuid.uuid4())``, with its version and variant bits, at under half the cost (a history entry per LM
+    call carries one, as DSPy's does; building a ``UUID`` object for it was a third of recording the call)."""
+    h = "%032x" % (int.from_bytes(random or os.urandom(16), "big") & _UUID_MASK | _UUID_V4)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def _record(lm: Any, prep: Prepared, response: dict[str, Any], outputs: Any, usage: dict[str, Any],
             cost: float | None) -> None:
     entry = {
@@ -160,7 +171,7 @@ def _record(lm: Any, prep: Prepared, response: dict[str, Any], outputs: Any, usa
         "usage": usage,
         "cost": cost,
         "timestamp": datetime.datetime.now().isoformat(),
-        "uuid": str(uuid.uuid4()),
+        "uuid": uuid4_text(),
         "model": lm.model,
         "response_model": response.get("model"),
         "model_type": lm.model_type,

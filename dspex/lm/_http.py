@@ -1,7 +1,8 @@
 """The stdlib lane of :mod:`dspex.lm._wire`: one kept-alive ``http.client`` connection per (thread, endpoint).
 
 Used only for sync, plain-HTTP, HTTP/1.1 requests that no proxy setting covers (see ``_wire`` for why); it
-answers ``(status, headers, body)`` and lets ``OSError`` / timeouts through for the wire to classify.
+answers ``(status, headers, body)`` (a 200's headers left unread) and lets ``OSError`` / timeouts through for the
+wire to classify.
 """
 
 from __future__ import annotations
@@ -78,5 +79,6 @@ class Endpoint:
                 raise
             if resp.will_close:
                 self._drop()
-            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+            # the headers are read only to retry a failed answer (Retry-After): a 200's are not copied out
+            return resp.status, {} if resp.status == 200 else {k.lower(): v for k, v in resp.getheaders()}, data
         raise AssertionError("unreachable")

@@ -22,6 +22,7 @@ from ..errors import (
     LMStatusError,
     LMTimeoutError,
 )
+from ._body import dumps_body
 from ._wire import TimedOut, Unreachable, Wire
 
 __all__ = ["post_json", "apost_json", "request_headers", "status_error", "transport_error", "RETRY_STATUSES"]
@@ -163,7 +164,7 @@ def _retrying(num_retries: int, asynchronous: bool) -> Any:
 def post_json(wire: Wire, payload: dict[str, Any], api_key: str | None, timeout: float, num_retries: int,
               extra_headers: dict[str, str] | None = None) -> dict[str, Any]:
     """POST ``payload`` and return the decoded JSON answer, retrying transient failures ``num_retries`` times."""
-    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    body = dumps_body(payload)
     headers = request_headers(api_key, extra_headers)
     try:
         return _once(wire, body, headers, timeout, 1)
@@ -186,7 +187,7 @@ def post_json(wire: Wire, payload: dict[str, Any], api_key: str | None, timeout:
 async def apost_json(wire: Wire, payload: dict[str, Any], api_key: str | None, timeout: float, num_retries: int,
                      extra_headers: dict[str, str] | None = None) -> dict[str, Any]:
     """The async twin of :func:`post_json` (httpx's AsyncClient, ``asyncio.sleep`` between attempts)."""
-    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    body = dumps_body(payload)
     headers = request_headers(api_key, extra_headers)
     try:
         return await _aonce(wire, body, headers, timeout, 1)

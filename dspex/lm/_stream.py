@@ -11,6 +11,7 @@ import json
 from typing import Any, AsyncIterator, Callable, Iterable, Iterator
 
 from ..errors import LMResponseError
+from ._body import dumps_body
 from ._retry import request_headers, status_error, transport_error
 from ._wire import Unreachable
 
@@ -89,8 +90,7 @@ class Assembler:
 
 def _request(prep: Any) -> tuple[bytes, dict[str, str]]:
     # usage in the last chunk (OpenAI's stream_options), so a streamed call reports tokens and cost too
-    body = json.dumps({**prep.payload, "stream": True, "stream_options": {"include_usage": True}},
-                      ensure_ascii=False).encode("utf-8")
+    body = dumps_body({**prep.payload, "stream": True, "stream_options": {"include_usage": True}})
     headers = request_headers(prep.api_key, prep.headers)
     headers["Accept"] = "text/event-stream"
     return body, headers
