@@ -63,6 +63,6 @@ def exotic_values() -> list[Any]:
         datetime.timedelta(days=1, seconds=3), datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc),
         decimal.Decimal("1.10"), decimal.Decimal("NaN"), uuid.UUID(int=7), pathlib.PurePosixPath("/tmp/a b"),
         b"bytes \xc3\xa9", b"\xff\xfe", bytearray(b"ba"), 3 + 4j, Shade.DARK, Shade.LIGHT, Level.HIGH, Tagged("tag"),
-        Opaque(), Point(1), Pair(1, "b"), {1: "int key", None: "none key", True: "bool key"}, {(1, 2): "tuple key"},
+        Opaque(), Point(1), Pair(1, "b"), {1: "int key", None: "none key", False: "bool key"}, {(1, 2): "tuple key"},
         {2.5: [Point(2)]}, [Shade.DARK, Level.LOW, Color.RED], range(3), frozenset({"a"}), {"nested": {"deep": [None]}},
     ]
