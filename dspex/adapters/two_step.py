@@ -115,9 +115,6 @@ class TwoStepAdapter(ChatAdapter):
             raise AdapterParseError(adapter_name="TwoStepAdapter", signature=sig, lm_response=completion,
                                     message=f"Failed to parse response from the original completion: {e}") from e
 
-    def _parse(self, plan: Plan, completion: str) -> dict[str, Any]:
-        return self.parse(plan.signature, completion)
-
     def __call__(self, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any],
                  inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
         messages = _call.prepare(self, lm, lm_kwargs, signature, demos, inputs)

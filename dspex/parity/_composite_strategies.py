@@ -85,6 +85,8 @@ def mcc_cases(draw: Any) -> CompositeCase:
     spec = draw(signature_specs(forms=_FORMS, max_inputs=2, max_outputs=2, refused_extras=False))
     m = draw(st.integers(1, 4))
     options: dict[str, Any] = {"M": m}
+    if m == 3 and draw(st.booleans()):
+        del options["M"]   # DSPy's default M (3), left to the constructor
     if draw(st.booleans()):
         options["temperature"] = draw(st.sampled_from([0.0, 0.7, 1.2]))
     if draw(st.integers(0, 4)) == 0:
