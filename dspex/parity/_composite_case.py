@@ -54,6 +54,9 @@ class CompositeCase:
     repeat: int = 1
     threads: int = 1                                           # Parallel: num_threads (>1: the LM answers by request)
     kind: str = "generated"
+    # BestOfN / Refine: what an optimised program carries into each attempt's copy of the wrapped module
+    inner_demos: tuple[Any, ...] = ()                          # DemoSpecs, set on every predictor
+    inner_config: dict[str, Any] = field(default_factory=dict)  # a predictor config, set on every predictor
 
     def __repr__(self) -> str:
         return f"{self.kind} ({self.mode})\n{describe_composite(self)}"
@@ -65,6 +68,7 @@ def describe_composite(case: CompositeCase) -> str:
         f"case: {case.module} inner={case.inner} {spec.form} signature {spec.as_string()!r} "
         f"instructions={show(spec.instructions, 120)}\n  options={case.options} reward={case.reward} "
         f"table={case.table} adapter={case.adapter} repeat={case.repeat} threads={case.threads}\n"
+        f"  inner_demos={show(case.inner_demos, 300)} inner_config={case.inner_config}\n"
         f"  inputs={show(case.inputs, 300)}\n  payload={show(case.payload, 600)}\n"
         f"  lm.kwargs={case.lm.kwargs} supported_params={case.lm.supported_params} "
         f"schema={case.lm.supports_response_schema}\n  script={show(case.lm.script, 3000)}"
@@ -102,6 +106,12 @@ def _factory(case: CompositeCase, side: str) -> Callable[[], _Built]:
             pairs = [(build_inner(case.inner, side, lib, signature), copy.deepcopy(ex)) for ex in case.payload]
             return _Built(lib.Parallel(**case.options), lib, pairs)
         inner = build_inner(case.inner, side, lib, signature)
+        for _, predictor in inner.named_predictors():
+            if case.inner_demos:
+                predictor.demos = [dspy.Example(copy.deepcopy(d.values)) if d.as_example else copy.deepcopy(d.values)
+                                   for d in case.inner_demos]
+            if case.inner_config:
+                predictor.config = copy.deepcopy(case.inner_config)
         cls = lib.BestOfN if case.module == "best_of_n" else lib.Refine
         return _Built(cls(inner, reward_fn=make_reward(case.reward, case.table), **case.options), lib)
 

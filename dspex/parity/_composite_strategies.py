@@ -24,7 +24,7 @@ from ._composite_case import CompositeCase
 from ._composite_programs import NORMALIZERS, REWARDS
 from ._error_strategies import garbage_responses, lm_exceptions
 from ._type_strategies import NASTY_STRINGS, identifiers, texts
-from .strategies import inputs_for, module_fields, signature_specs
+from .strategies import demos_for, inputs_for, module_fields, signature_specs
 
 __all__ = ["mcc_cases", "best_of_n_cases", "refine_cases", "parallel_cases", "majority_cases"]
 
@@ -148,8 +148,12 @@ def _rollout_case(draw: Any, module: str) -> CompositeCase:
     repeat = draw(st.sampled_from([1] * 5 + [2]))
     if repeat == 2:
         script = script + script
+    # an optimised program's predictors carry demos and a config into every attempt's copy
+    demos = draw(demos_for(spec, "predict" if inner == "predict" else "cot")) if draw(st.integers(0, 3)) == 0 else ()
+    config = draw(st.sampled_from([{"temperature": 0.3}, {"max_tokens": 50}])) if draw(st.integers(0, 5)) == 0 else {}
     return CompositeCase(module, spec, draw(inputs_for(spec)), _lm(draw, script), options, inner=inner,  # type: ignore[arg-type]
-                         reward=reward, table=table, adapter=draw(_adapters), mode=draw(_modes), repeat=repeat)
+                         reward=reward, table=table, adapter=draw(_adapters), mode=draw(_modes), repeat=repeat,
+                         inner_demos=demos, inner_config=config)
 
 
 def best_of_n_cases() -> Any:
