@@ -16,11 +16,13 @@ Runs of the two implementations are interleaved round by round, so machine noise
 of the medians. Target: native at least 25x less overhead per run (the Predict target).
 
 Where the target is out of reach, the floor is work parity obliges native to do: BestOfN and Refine run their
-wrapped ChainOfThought 3 times (and Refine's feedback Predict twice, logging DSPy's two type-mismatch warnings
-per feedback call), so they cannot beat the Predict ratio, and each rollout calls DSPy's own ``BaseLM.copy`` on
-the user's LM (printed under those rows: a few percent of native's time). Parallel hands each item to a worker
-thread and back (tens of microseconds per item on 2 cores, whatever the pool); majority is a few microseconds of
-DSPy's work (normalising 5 strings), so per-call constant costs dominate its ratio.
+wrapped ChainOfThought 3 times (and Refine's feedback Predict twice, logging DSPy's three type-mismatch warnings,
+for ``target_threshold``, ``reward_value`` and ``module_names``, per feedback call: Python's logging is about a
+fifth of native Refine's time under cProfile), so they cannot beat the Predict ratio, and each rollout calls
+DSPy's own ``BaseLM.copy`` on the user's LM (printed under those rows: a few percent of native's time). Parallel
+hands each item to a worker thread and back (tens of microseconds per item on 2 cores, whatever the pool);
+majority is a few microseconds of DSPy's work (normalising 5 strings), so per-call constant costs dominate its
+ratio.
 
 Run from the repository root: ``python benchmarks/composite.py`` (``--quick`` for a short run, ``--json PATH`` to
 write the numbers). No timing assertion lives in the tests: this is the report.

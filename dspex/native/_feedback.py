@@ -52,19 +52,22 @@ def _described(fields: Any) -> str:
     return field_descriptions(fields)
 
 
-_LISTED: "weakref.WeakKeyDictionary[Any, tuple[str, str]]" = weakref.WeakKeyDictionary()
+_LISTED: "weakref.WeakKeyDictionary[Any, tuple[str, str, str]]" = weakref.WeakKeyDictionary()
 
 
-def _listing(signature: Any) -> tuple[str, str]:
-    """A signature's input and output field listings, made once per dspex signature class (its fields are fixed
-    when the class is made; a dspy signature can change in place, so it is described on every call)."""
+def _listing(signature: Any) -> tuple[str, str, str]:
+    """A signature's input and output field listings and its dedented instructions, made once per dspex
+    signature class (its fields and instructions are fixed when the class is made; a dspy signature can change
+    in place, so it is described on every call)."""
     native = isinstance(signature, SignatureMeta)
     if native:
         listed = _LISTED.get(signature)
         if listed is not None:
             return listed
+    instructions = ("\n" + "\t" * 2).join([""] + textwrap.dedent(signature.instructions).splitlines())
     listed = (("\n" + "\t" * 2).join([""] + _described(signature.input_fields).splitlines()),
-              ("\n" + "\t" * 2).join([""] + _described(signature.output_fields).splitlines()))
+              ("\n" + "\t" * 2).join([""] + _described(signature.output_fields).splitlines()),
+              instructions)
     if native:
         _LISTED[signature] = listed
     return listed
@@ -75,9 +78,7 @@ def inspect_modules(program: Any) -> str:
     separator = "-" * 80
     output = [separator]
     for name, predictor in program.named_predictors():
-        signature = predictor.signature
-        instructions = ("\n" + "\t" * 2).join([""] + textwrap.dedent(signature.instructions).splitlines())
-        inputs, outputs = _listing(signature)
+        inputs, outputs, instructions = _listing(predictor.signature)
         output.append(f"Module {name}")
         output.append("\n\tInput Fields:")
         output.append(inputs)

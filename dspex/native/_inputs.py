@@ -86,10 +86,18 @@ def check_postprocess(inputs: dict[str, Any]) -> None:
         raise TypeError("Predict._forward_postprocess() got multiple values for argument 'completions'")
 
 
-def _logger(name: str) -> Any:
-    import logging  # only when there is something to say: ``import logging`` is ~10 ms of ``import dspex.native``
+_LOGGERS: dict[str, Any] = {}
 
-    return logging.getLogger(name)
+
+def _logger(name: str) -> Any:
+    """``logging.getLogger(name)``, looked up once per name (``getLogger`` takes logging's lock every time, and
+    always returns the same object for a name)."""
+    logger = _LOGGERS.get(name)
+    if logger is None:
+        import logging  # only when there is something to say: ``import logging`` is ~10 ms of ``import dspex.native``
+
+        logger = _LOGGERS[name] = logging.getLogger(name)
+    return logger
 
 
 def warn_about_inputs(logger_name: str, plan: InputPlan, inputs: dict[str, Any], check_types: bool) -> None:
@@ -125,8 +133,25 @@ def warn_about_inputs(logger_name: str, plan: InputPlan, inputs: dict[str, Any],
         )
 
 
+_TYPE_NAMES: dict[int, tuple[Any, str]] = {}
+
+
 def type_name(annotation: Any) -> str:
-    """DSPy's short name for an annotation in the type-mismatch warning (``list[int]``, ``Literal['a', 'b']``)."""
+    """DSPy's short name for an annotation in the type-mismatch warning, made once per annotation object:
+    Refine's feedback call warns about three inputs on every attempt. Keyed by identity, not equality
+    (``int | None == Optional[int]``, yet DSPy names them differently); each entry holds its annotation, so
+    its id is not reused while cached."""
+    cached = _TYPE_NAMES.get(id(annotation))
+    if cached is not None and cached[0] is annotation:
+        return cached[1]
+    name = _type_name(annotation)
+    if len(_TYPE_NAMES) < 1024:
+        _TYPE_NAMES[id(annotation)] = (annotation, name)
+    return name
+
+
+def _type_name(annotation: Any) -> str:
+    """``list[int]``, ``Literal['a', 'b']``: DSPy's spelling of an annotation."""
     origin = get_origin(annotation)
     args = get_args(annotation)
     if origin is None:
@@ -134,7 +159,7 @@ def type_name(annotation: Any) -> str:
     if origin is Literal:
         return f"Literal[{', '.join(repr(a) for a in args)}]"
     if args:
-        inner = ", ".join("..." if a is Ellipsis else type_name(a) for a in args)
+        inner = ", ".join("..." if a is Ellipsis else _type_name(a) for a in args)
         return f"{getattr(origin, '__name__', str(origin))}[{inner}]"
     return getattr(origin, "__name__", str(origin))
 

@@ -28,6 +28,7 @@ def _logger(name: str) -> Any:
 
 
 _OBJECT_GETSTATE = getattr(object, "__getstate__", None)
+_NIL = object()
 
 
 def _pickling_copy(obj: Any, memo: dict[int, Any]) -> Any:
@@ -47,6 +48,34 @@ def no_aforward() -> property:
 
 class Parameter:
     """Marker of what an optimizer tunes (``Predict``), as ``dspy.Parameter`` is in DSPy."""
+
+
+# Exact types whose instances are never a parameter nor hold one (an empty list or dict holds none either, but
+# is told by its length, not its type).
+_NO_PARAMETERS = frozenset({str, int, float, bool, type(None), type(lambda: None)})
+
+
+def _add(found: list[tuple[str, Any]], seen: set[int], name: str, value: Any) -> None:
+    """One attribute (or item) in DSPy's walk: a parameter once, a sub-module (not compiled) by its own walk."""
+    if isinstance(value, Parameter):
+        if id(value) not in seen:
+            seen.add(id(value))
+            found.append((name, value))
+    elif isinstance(value, Module) and not getattr(value, "_compiled", False):
+        for sub_name, param in value.named_parameters():
+            _add(found, seen, f"{name}.{sub_name}", param)
+
+
+_PREDICT: list[type] = []
+
+
+def _predict_class() -> type:
+    """``Predict``, imported once (predict.py imports this module, so not at the top)."""
+    if not _PREDICT:
+        from .predict import Predict
+
+        _PREDICT.append(Predict)
+    return _PREDICT[0]
 
 
 class Module:
@@ -85,6 +114,14 @@ class Module:
                 # keep-alive included, so a second reference to the same object gets the same copy.
                 state[key] = memo[id(value)] = t()
                 memo.setdefault(id(memo), []).append(value)
+            elif isinstance(value, Module):   # a sub-module or predictor: copy.deepcopy's steps, without its dispatch
+                copied = memo.get(id(value), _NIL)
+                if copied is _NIL:
+                    copied = value.__deepcopy__(memo)
+                    if copied is not value:
+                        memo[id(value)] = copied
+                        memo.setdefault(id(memo), []).append(value)
+                state[key] = copied
             else:
                 state[key] = copy.deepcopy(value, memo)
         return new
@@ -115,39 +152,35 @@ class Module:
 
     # --- what an optimizer sees: DSPy's walk, names and order ------------------------------------------------
     def named_parameters(self) -> list[tuple[str, Any]]:
-        """Parameters (Predicts) by attribute path, as ``dspy.BaseModule.named_parameters`` names them."""
+        """Parameters (Predicts) by attribute path, as ``dspy.BaseModule.named_parameters`` names them.
+
+        BestOfN and Refine walk every attempt's copy two or three times, so attributes that cannot hold a
+        parameter (a plain string, number, function or ``None``, an empty list or dict) are passed over by their
+        exact type before the isinstance tests."""
         found: list[tuple[str, Any]] = []
         seen: set[int] = set()
-
-        def add(name: str, value: Any) -> None:
-            if isinstance(value, Parameter):
-                if id(value) not in seen:
-                    seen.add(id(value))
-                    found.append((name, value))
-            elif isinstance(value, Module) and not getattr(value, "_compiled", False):
-                for sub_name, param in value.named_parameters():
-                    add(f"{name}.{sub_name}", param)
-
         if isinstance(self, Parameter):
-            add("self", self)
+            _add(found, seen, "self", self)
         for name, value in self.__dict__.items():
-            if isinstance(value, (list, tuple)):
+            t = type(value)
+            if t in _NO_PARAMETERS:
+                continue
+            if t is list or t is tuple or isinstance(value, (list, tuple)):
                 for i, item in enumerate(value):
-                    add(f"{name}[{i}]", item)
-            elif isinstance(value, dict):
+                    _add(found, seen, f"{name}[{i}]", item)
+            elif t is dict or isinstance(value, dict):
                 for key, item in value.items():
-                    add(f"{name}['{key}']", item)
+                    _add(found, seen, f"{name}['{key}']", item)
             else:
-                add(name, value)
+                _add(found, seen, name, value)
         return found
 
     def parameters(self) -> list[Any]:
         return [p for _, p in self.named_parameters()]
 
     def named_predictors(self) -> list[tuple[str, Any]]:
-        from .predict import Predict
-
-        return [(n, p) for n, p in self.named_parameters() if isinstance(p, Predict)]
+        predict = _predict_class()
+        return [(n, p) for n, p in self.named_parameters() if isinstance(p, predict)]
 
     def predictors(self) -> list[Any]:
         return [p for _, p in self.named_predictors()]
@@ -179,7 +212,9 @@ class Module:
     def deepcopy(self) -> "Module":
         """An independent copy; attributes that cannot be deep-copied are shallow-copied (or shared), as in DSPy."""
         try:
-            return copy.deepcopy(self)
+            # ``copy.deepcopy(self)`` finds ``__deepcopy__`` and calls it with a fresh memo; the memo is dropped
+            # afterwards, so calling it directly is the same copy without the dispatch.
+            return self.__deepcopy__({})
         except Exception:  # noqa: BLE001 - DSPy's fallback, attribute by attribute
             pass
         new = type(self).__new__(type(self))

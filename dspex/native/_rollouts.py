@@ -14,8 +14,7 @@ kept, as in DSPy; without them DSPy's trace sees every attempt (docs/parity.md, 
 
 from __future__ import annotations
 
-import contextlib
-from typing import Any, Iterator
+from typing import Any
 
 from .. import hooks
 from . import _trace
@@ -53,13 +52,38 @@ class Attempt:
         return bool(self.native) or bool(self.dspy)
 
 
-@contextlib.contextmanager
-def attempt_trace() -> Iterator[Attempt]:
-    """A fresh native trace (and DSPy's, when the bridge can scope it) for one attempt."""
-    bridge = hooks.bridge
-    scope = getattr(bridge, "trace_scope", None) if bridge is not None else None
-    with _trace.scope() as native, (scope() if scope is not None else contextlib.nullcontext()) as dspy:
-        yield Attempt(native, dspy)
+class attempt_trace:  # noqa: N801 - used as ``with attempt_trace() as scope``, like the function it replaced
+    """A fresh native trace (and DSPy's, when the bridge can scope it) for one attempt, yielding its ``Attempt``.
+
+    A class rather than a generator context manager: each attempt opened three nested generator managers before,
+    about as many instructions as the rest of the attempt's bookkeeping together."""
+
+    __slots__ = ("_token", "_dspy_scope", "_attempt")
+
+    def __enter__(self) -> Attempt:
+        bridge = hooks.bridge
+        scope = getattr(bridge, "trace_scope", None) if bridge is not None else None
+        native: list[Any] = []
+        self._token = _trace.TRACE.set(native)
+        self._dspy_scope = None
+        dspy = None
+        if scope is not None:
+            try:
+                manager = scope()
+                dspy = manager.__enter__()
+            except BaseException:
+                _trace.TRACE.reset(self._token)
+                raise
+            self._dspy_scope = manager
+        self._attempt = Attempt(native, dspy)
+        return self._attempt
+
+    def __exit__(self, *exc: Any) -> bool:
+        try:
+            manager = self._dspy_scope
+            return bool(manager.__exit__(*exc)) if manager is not None else False
+        finally:
+            _trace.TRACE.reset(self._token)
 
 
 def keep_trace(best: Attempt | None) -> None:

@@ -18,11 +18,32 @@ from ._prediction import Completions, Prediction
 __all__ = ["majority", "default_normalize", "normalize_text", "Majority"]
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
+_ARTICLE_WORDS = frozenset({"a", "an", "the"})
+_ARTICLE_BYTES = frozenset({b"a", b"an", b"the"})
 _NO_PUNCTUATION = str.maketrans("", "", string.punctuation)
+_PUNCTUATION_BYTES = string.punctuation.encode()
 
 
 def normalize_text(s: str) -> str:
-    """DSPy's ``dspy.evaluate.normalize_text`` (punctuation dropped by one ``translate`` rather than per character)."""
+    """DSPy's ``dspy.evaluate.normalize_text``: NFD, lower case, punctuation dropped, articles, whitespace.
+
+    An ASCII string (most answers) takes a shorter road with the same result, since ``str.translate`` with a
+    dict raises and swallows a KeyError per kept character and the article regex scans every position: NFD
+    leaves ASCII unchanged, ``bytes.translate`` drops the punctuation, and when every whitespace-separated word is
+    alphanumeric the regex's ``\\b`` boundaries are exactly the word ends, so dropping the words ``a``/``an``/``the``
+    is what the regex's replace-then-collapse gives. Anything else (a control character left between letters,
+    non-ASCII text) takes DSPy's steps."""
+    if type(s) is str and s.isascii():   # (a str subclass may override ``lower``: DSPy's steps call it)
+        kept = s.lower().encode().translate(None, _PUNCTUATION_BYTES)
+        if kept.isalnum():   # one word (most answers)
+            return "" if kept in _ARTICLE_BYTES else kept.decode()
+        words = kept.decode().split()
+        if not words:
+            return ""
+        if "".join(words).isalnum():
+            if _ARTICLE_WORDS.isdisjoint(words):
+                return " ".join(words)
+            return " ".join([w for w in words if w not in _ARTICLE_WORDS])
     s = unicodedata.normalize("NFD", s).lower().translate(_NO_PUNCTUATION)
     return " ".join(_ARTICLES.sub(" ", s).split())
 
@@ -64,7 +85,7 @@ def majority(prediction_or_completions: Any, normalize: Callable[[Any], Any] | N
         field = list(signature.output_fields.keys())[-1] if signature else list(completions[0].keys())[-1]
     normalize = normalize if normalize else (lambda x: x)
     columns = completions._completions if type(completions) is Completions else None
-    if columns and field in columns and len({len(c) for c in columns.values()}) == 1:
+    if columns and field in columns and len(set(map(len, columns.values()))) == 1:
         return _majority_of_columns(columns, field, normalize, signature)
     values = [normalize(completion[field]) for completion in completions]
     winner = _winner(values)
@@ -76,6 +97,11 @@ def majority(prediction_or_completions: Any, normalize: Callable[[Any], Any] | N
 
 def _winner(values: list[Any]) -> Any:
     counted = [v for v in values if v is not None] or values
+    return _count_winner(counted)
+
+
+def _count_winner(counted: list[Any]) -> Any:
+    """The most common value, the first seen among equals (DSPy's ``max`` over its insertion-ordered counts)."""
     counts: dict[Any, int] = {}
     for value in counted:
         counts[value] = counts.get(value, 0) + 1
@@ -86,16 +112,21 @@ def _majority_of_columns(columns: dict[str, list[Any]], field: str, normalize: C
                          signature: Any) -> Prediction:
     """The same vote read straight from this package's ``Completions`` columns, without making a ``Prediction``
     per completion (``completions[i][field]`` is ``columns[field][i]``). The winner search normalises again, as
-    DSPy does, unless ``normalize`` is the default one, which is pure: its earlier results are the same values."""
+    DSPy does, unless ``normalize`` is the default one, which is pure: its earlier results are the same values,
+    so the winner's first position is ``values.index`` (the same ``==`` DSPy's loop applies)."""
     column = columns[field]
-    values = [normalize(v) for v in column]
-    winner = _winner(values)
-    again = normalize is not default_normalize
-    index = len(column) - 1
-    for i, v in enumerate(column):
-        if (normalize(v) if again else values[i]) == winner:
-            index = i
-            break
+    if normalize is default_normalize:
+        values = [normalize_text(v) or None for v in column]
+        # (``None in values`` is safe here: the values are strings or None, whose ``==`` cannot raise.)
+        index = values.index(_winner(values) if None in values else _count_winner(values))
+    else:
+        values = [normalize(v) for v in column]
+        winner = _winner(values)
+        index = len(column) - 1
+        for i, v in enumerate(column):
+            if normalize(v) == winner:
+                index = i
+                break
     row = {k: c[index] for k, c in columns.items() if not k.startswith("dspy_")}
     return Prediction._from_parsed(row, signature)
 

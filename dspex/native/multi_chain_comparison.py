@@ -20,9 +20,12 @@ __all__ = ["MultiChainComparison"]
 
 def _attempt(completion: Any, last_key: str) -> str:
     """One attempt's line. ``get`` on a dict or a Prediction; the ``reasoning`` default is looked up first, as
-    DSPy's eager ``c.get("rationale", c.get("reasoning"))`` does (a missing one is then ``None.strip()``)."""
-    rationale = completion.get("rationale", completion.get("reasoning")).strip().split("\n")[0].strip()
-    answer = str(completion[last_key]).strip().split("\n")[0].strip()
+    DSPy's eager ``c.get("rationale", c.get("reasoning"))`` does (a missing one is then ``None.strip()``).
+    For a string (``str.strip`` always returns one), ``partition`` gives ``split("\n")[0]`` without splitting
+    the rest; anything else that has ``strip`` keeps DSPy's ``split``."""
+    rationale = completion.get("rationale", completion.get("reasoning")).strip()
+    rationale = (rationale.partition("\n") if type(rationale) is str else rationale.split("\n"))[0].strip()
+    answer = str(completion[last_key]).strip().partition("\n")[0].strip()
     return f"«I'm trying to {rationale} I'm not sure but my prediction is {answer}»"
 
 

@@ -22,6 +22,7 @@ three input warnings, then ``ChatAdapter()(lm, config, signature, demos, inputs)
 
 from __future__ import annotations
 
+import copy
 import os
 from typing import Any
 
@@ -96,8 +97,6 @@ class Predict(Module, Parameter):
     _SHARED_ON_COPY = frozenset({"_plan", "_plan_source", "signature"})
 
     def __deepcopy__(self, memo: dict[int, Any]) -> "Predict":
-        import copy
-
         cls = type(self)
         new = cls.__new__(cls)
         memo[id(self)] = new

@@ -40,3 +40,41 @@ def test_majority_picks_as_dspy_does(answers: list[str], mode: str, field: str |
     if field == "dspy_uuid" and not with_dspy_key:
         field = "missing"
     assert _run(native, rows, mode, field) == _run(dspy, rows, mode, field)
+
+
+# normalize_text's ASCII road must give DSPy's result for any text: articles next to punctuation, digits and
+# control characters (a \b boundary that is not whitespace), the separators str.split treats as whitespace,
+# non-ASCII letters and combining marks (DSPy's steps), and str subclasses.
+TEXT = st.text(alphabet=st.sampled_from(list("aAnNtThHeEx1 _.,!'-\t\n\x00\x1c\x1f\x7féÉ\u0301ß")), max_size=24)
+
+
+class _Shouting(str):
+    def lower(self) -> str:   # DSPy's steps call it (unicodedata.normalize returns an NFD str subclass as it is)
+        return self.upper()
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.one_of(TEXT, st.lists(st.sampled_from(["a", "an", "the", "The", "Paris", "x", "an."]), max_size=6)
+                 .map(" ".join)))
+def test_normalize_text_is_dspys(text: str) -> None:
+    from dspy.evaluate import normalize_text
+
+    from dspex.native.aggregation import normalize_text as native_normalize
+
+    assert native_normalize(text) == normalize_text(text)
+    assert native_normalize(_Shouting(text)) == normalize_text(_Shouting(text))
+
+
+def test_normalize_text_rejects_what_dspys_rejects() -> None:
+    from dspy.evaluate import normalize_text
+
+    from dspex.native.aggregation import normalize_text as native_normalize
+
+    for bad in (3, None, b"paris"):
+        errors = []
+        for fn in (normalize_text, native_normalize):
+            try:
+                fn(bad)  # type: ignore[arg-type]
+            except Exception as e:  # noqa: BLE001 - the error is what is compared
+                errors.append((type(e).__name__, str(e)))
+        assert errors[0] == errors[1] and len(errors) == 2
