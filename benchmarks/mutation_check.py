@@ -159,7 +159,7 @@ CACHES = {
     "dspex.adapters._sections": ["_WORDS"], "dspex.adapters._values": ["_adapters"],
     "dspex.adapters._coerce": ["_adapters"], "dspex.adapters._roles": ["_derived"],
     "dspex.adapters.two_step": ["_EXTRACTORS"], "dspex.signature._from_dspy": ["_CACHE"],
-    "dspex.signature._types": ["_UNSUPPORTED_CACHE", "_NAME_CACHE"], "dspex.native._inputs": ["_PLANS"],
+    "dspex.signature._types": ["_UNSUPPORTED_CACHE", "_NAME_CACHE"], "dspex.native._inputs": ["_PLANS", "_TYPE_NAMES"],
     "dspex.native._feedback": ["_LISTED"], "dspex.native.refine": ["_HINTED", "_WRAPPERS"],
 }
 
