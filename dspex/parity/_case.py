@@ -15,19 +15,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Sequence, Union, get_args, get_origin
 
-__all__ = [
-    "NO_DEFAULT",
-    "FieldSpec",
-    "SignatureSpec",
-    "LMSpec",
-    "DemoSpec",
-    "Case",
-    "Kit",
-    "annotation_expr",
-    "build_signature",
-    "run_with_names",
-    "CLASS_EXTRAS",
-]
+__all__ = ["NO_DEFAULT", "FieldSpec", "SignatureSpec", "LMSpec", "DemoSpec", "Case", "Kit", "annotation_expr",
+           "build_signature", "run_with_names", "CLASS_EXTRAS"]
 
 
 class _NoDefault:
