@@ -3,7 +3,8 @@
 * a package is entered through its public ``__init__``: no module imports another package's private module;
 * the native side (signature, adapters, native, types, lm) never imports the router, shadow, the gate, the parity
   harness, the CLI or dspy (the bridge to DSPy is loaded by name, by ``dspex.hooks``, once dspy is imported);
-* importing ``dspex.native`` loads none of them at run time either.
+* importing ``dspex.native`` loads none of them at run time either;
+* no module is over 300 lines.
 """
 
 from __future__ import annotations
@@ -90,3 +91,10 @@ def test_the_checker_sees_a_private_import() -> None:
     sample = ROOT / "native" / "chain_of_thought.py"
     assert any(module.startswith("dspex.signature") for _, module in _imports(sample))
     assert _package_of("dspex.shadow._job") == "dspex.shadow"
+
+
+def test_no_module_is_over_300_lines() -> None:
+    """Small rooms: a module past 300 lines mixes jobs (docs/architecture.md); split it by job."""
+    long = {str(p.relative_to(ROOT)): n for p in ROOT.rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 300}
+    assert not long, f"split these modules by job: {long}"
