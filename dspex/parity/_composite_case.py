@@ -18,6 +18,7 @@ import contextlib
 import copy
 import io
 import logging
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
@@ -57,6 +58,7 @@ class CompositeCase:
     # BestOfN / Refine: what an optimised program carries into each attempt's copy of the wrapped module
     inner_demos: tuple[Any, ...] = ()                          # DemoSpecs, set on every predictor
     inner_config: dict[str, Any] = field(default_factory=dict)  # a predictor config, set on every predictor
+    inner_lock: bool = False                                   # the wrapped module holds a lock (not deep-copyable)
 
     def __repr__(self) -> str:
         return f"{self.kind} ({self.mode})\n{describe_composite(self)}"
@@ -68,7 +70,7 @@ def describe_composite(case: CompositeCase) -> str:
         f"case: {case.module} inner={case.inner} {spec.form} signature {spec.as_string()!r} "
         f"instructions={show(spec.instructions, 120)}\n  options={case.options} reward={case.reward} "
         f"table={case.table} adapter={case.adapter} repeat={case.repeat} threads={case.threads}\n"
-        f"  inner_demos={show(case.inner_demos, 300)} inner_config={case.inner_config}\n"
+        f"  inner_demos={show(case.inner_demos, 300)} inner_config={case.inner_config} inner_lock={case.inner_lock}\n"
         f"  inputs={show(case.inputs, 300)}\n  payload={show(case.payload, 600)}\n"
         f"  lm.kwargs={case.lm.kwargs} supported_params={case.lm.supported_params} "
         f"schema={case.lm.supports_response_schema}\n  script={show(case.lm.script, 3000)}"
@@ -112,6 +114,8 @@ def _factory(case: CompositeCase, side: str) -> Callable[[], _Built]:
                                    for d in case.inner_demos]
             if case.inner_config:
                 predictor.config = copy.deepcopy(case.inner_config)
+        if case.inner_lock:   # a program holding a client or a lock: each attempt's copy falls back, with a warning
+            inner.guard = threading.Lock()
         cls = lib.BestOfN if case.module == "best_of_n" else lib.Refine
         return _Built(cls(inner, reward_fn=make_reward(case.reward, case.table), **case.options), lib)
 

@@ -153,7 +153,7 @@ def _rollout_case(draw: Any, module: str) -> CompositeCase:
     config = draw(st.sampled_from([{"temperature": 0.3}, {"max_tokens": 50}])) if draw(st.integers(0, 5)) == 0 else {}
     return CompositeCase(module, spec, draw(inputs_for(spec)), _lm(draw, script), options, inner=inner,  # type: ignore[arg-type]
                          reward=reward, table=table, adapter=draw(_adapters), mode=draw(_modes), repeat=repeat,
-                         inner_demos=demos, inner_config=config)
+                         inner_demos=demos, inner_config=config, inner_lock=draw(st.integers(0, 5)) == 0)
 
 
 def best_of_n_cases() -> Any:
