@@ -77,7 +77,7 @@ def _factory(case: AdapterCase, side: str) -> Any:
         else:
             import dspex.native as lib
 
-            kit = dspy_kit() if case.signature.form == "dspy_class" else native_kit()
+            kit = dspy_kit() if case.signature.form == "dspy_class" else native_kit(case.signature)
         cls = lib.Predict if case.module == "predict" else lib.ChainOfThought
         return cls(build_signature(case.signature, kit))
 

@@ -93,7 +93,7 @@ def _factory(case: AgentCase, side: str) -> Callable[[], Any]:
         else:
             import dspex.native as lib
 
-            kit = dspy_kit() if case.signature.form == "dspy_class" else native_kit()
+            kit = dspy_kit() if case.signature.form == "dspy_class" else native_kit(case.signature)
         signature = build_signature(case.signature, kit)
         tools = build_tools(case.tools, side)
         cls = lib.ReAct if case.module == "react" else lib.ReActV2

@@ -78,6 +78,7 @@ class SignatureSpec:
     raw: str | None = None  # a verbatim signature string (error cases); overrides ``fields``
     transforms: tuple[tuple[Any, ...], ...] = ()  # class-method calls applied after building, in order
     extras: tuple[str, ...] = ()  # what else a class statement's body holds (CLASS_EXTRAS), in class forms
+    dspy_fields: bool = False  # class / dict forms: native's signature built with DSPy's InputField / OutputField
 
     @property
     def inputs(self) -> list[FieldSpec]:

@@ -98,7 +98,7 @@ def _lib(side: str) -> Any:
 def _factory(case: CompositeCase, side: str) -> Callable[[], _Built]:
     def build() -> _Built:
         lib = _lib(side)
-        kit = dspy_kit() if side == "dspy" or case.signature.form == "dspy_class" else native_kit()
+        kit = dspy_kit() if side == "dspy" or case.signature.form == "dspy_class" else native_kit(case.signature)
         if case.module == "majority":
             return _Built(lib.majority, lib)
         signature = build_signature(case.signature, kit)

@@ -54,9 +54,13 @@ def dspy_kit() -> Kit:
     return Kit(dspy.Signature, dspy.InputField, dspy.OutputField)
 
 
-def native_kit() -> Kit:
+def native_kit(spec: Any = None) -> Kit:
+    """dspex's vocabulary; with a spec asking for it, dspex's Signature and DSPy's fields (a migrating team's
+    class body or dict still holding ``dspy.InputField()``)."""
     from dspex.signature import InputField, OutputField, Signature
 
+    if spec is not None and getattr(spec, "dspy_fields", False):
+        return Kit(Signature, dspy.InputField, dspy.OutputField)
     return Kit(Signature, InputField, OutputField)
 
 
@@ -135,7 +139,7 @@ def _factory(case: Case, side: str) -> Callable[[], Any]:
         else:
             import dspex.native as lib
 
-            kit = dspy_kit() if case.signature.form == "dspy_class" else native_kit()
+            kit = dspy_kit() if case.signature.form == "dspy_class" else native_kit(case.signature)
         signature = build_signature(case.signature, kit)
         cls = lib.Predict if case.module == "predict" else lib.ChainOfThought
         config = dict(case.module_config)
@@ -165,7 +169,7 @@ def describe(case: Case) -> str:
     spec: SignatureSpec = case.signature
     sig = spec.raw if spec.raw is not None else spec.as_string()
     return (
-        f"case: {case.module} {spec.form} signature {sig!r} instructions={show(spec.instructions, 120)}\n"
+        f"case: {case.module} {spec.form}{' (dspy fields)' if spec.dspy_fields else ''} signature {sig!r} instructions={show(spec.instructions, 120)}\n"
         f"  adapter={case.adapter} repeat={case.repeat} callbacks={case.callbacks} inputs={show(case.inputs, 300)}\n  config={case.config} module_config={case.module_config} "
         f"lm.kwargs={case.lm.kwargs} supported_params={case.lm.supported_params} "
         f"schema={case.lm.supports_response_schema}\n  demos={show(case.demos, 300)}\n  script={show(case.lm.script, 400)}"
@@ -202,7 +206,7 @@ def _case_invokers(case: Case) -> tuple[Invoke, Callable[..., Any]]:
     def kwargs_for(module: Any, call_kwargs: dict[str, Any], index: int) -> dict[str, Any]:
         kwargs = copy.copy(call_kwargs)
         if spec is not None and (case.repeat == 1 or index % 2 == 1):
-            kit = dspy_kit() if isinstance(module, dspy.Module) or spec.form == "dspy_class" else native_kit()
+            kit = dspy_kit() if isinstance(module, dspy.Module) or spec.form == "dspy_class" else native_kit(spec)
             kwargs["signature"] = run_with_names(dict(spec.names), lambda: build_signature(spec, kit))
         return kwargs
 

@@ -113,7 +113,10 @@ def signature_specs(
     if form in ("class", "subclass") and draw(st.integers(0, 2)) == 0:   # what else users write in the class
         pool = _EXTRAS_WEIGHTED if refused_extras else _ACCEPTED_EXTRAS
         extras = tuple(draw(st.lists(st.sampled_from(pool), min_size=1, max_size=2, unique=True)))
-    spec = SignatureSpec(tuple(fields), draw(instructions), form, name, tuple(names_map.items()), extras=extras)  # type: ignore[arg-type]
+    # a migrating team's dspex class body or dict that still holds dspy.InputField() / OutputField()
+    dspy_fields = form in ("class", "dict", "subclass") and draw(st.integers(0, 5)) == 0
+    spec = SignatureSpec(tuple(fields), draw(instructions), form, name, tuple(names_map.items()), extras=extras,  # type: ignore[arg-type]
+                         dspy_fields=dspy_fields)
     if draw(st.integers(0, 5)) == 0:
         spec = dataclasses.replace(spec, transforms=draw(transforms_for(spec, custom)))
     return spec
