@@ -216,7 +216,7 @@ def build_signature(spec: SignatureSpec, kit: Kit) -> Any:
 # What users put in a signature class besides fields: DSPy (pydantic) skips some and refuses others; a class is
 # "nested" only when defined in the body (same module, qualname under the class's).
 CLASS_EXTRAS = ("nested class", "class from another module", "class from elsewhere", "class named like it",
-                "method", "classvar", "private", "partial", "property", "plain value")
+                "method", "classvar", "classvar as text", "private", "partial", "property", "plain value")
 
 
 def _add_extra(extra: str, name: str, namespace: dict[str, Any], annotations: dict[str, Any]) -> None:
@@ -228,14 +228,17 @@ def _add_extra(extra: str, name: str, namespace: dict[str, Any], annotations: di
         "class from another module": lambda: helper_class("elsewhere", f"{name}.Helper"),
         "class from elsewhere": lambda: helper_class("parity_case", "Other.Helper"),
         "class named like it": lambda: helper_class("parity_case", f"{name}Helper"),
-        "method": lambda: (lambda self: 1), "classvar": lambda: 3, "private": dict,
+        "method": lambda: (lambda self: 1), "classvar": lambda: 3, "classvar as text": lambda: 3, "private": dict,
         "partial": lambda: functools.partial(print, 1), "property": lambda: property(lambda self: 1),
         "plain value": lambda: 3,
     }
-    attr = {"private": "_cache", "classvar": "limit", "plain value": "limit"}.get(extra, "Helper")
+    attr = {"private": "_cache", "classvar": "limit", "classvar as text": "limit", "plain value": "limit"}.get(extra,
+                                                                                                          "Helper")
     namespace[attr] = values[extra]()
     if extra == "classvar":
         annotations[attr] = typing.ClassVar[int]
+    elif extra == "classvar as text":   # ``from __future__ import annotations``: both spellings users write
+        annotations[attr] = "typing.ClassVar[int]" if len(name) % 2 else "ClassVar[int]"
 
 
 def _class_statement(name: str, fields: Sequence[FieldSpec], doc: str | None, kit: Kit, base: Any,
