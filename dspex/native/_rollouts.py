@@ -58,13 +58,13 @@ class attempt_trace:  # noqa: N801 - used as ``with attempt_trace() as scope``, 
     A class rather than a generator context manager: each attempt opened three nested generator managers before,
     about as many instructions as the rest of the attempt's bookkeeping together."""
 
-    __slots__ = ("_token", "_dspy_scope", "_attempt")
+    __slots__ = ("_native", "_dspy_scope")
 
     def __enter__(self) -> Attempt:
         bridge = hooks.bridge
         scope = getattr(bridge, "trace_scope", None) if bridge is not None else None
-        native: list[Any] = []
-        self._token = _trace.TRACE.set(native)
+        self._native = _trace.scope()
+        native = self._native.__enter__()
         self._dspy_scope = None
         dspy = None
         if scope is not None:
@@ -72,18 +72,17 @@ class attempt_trace:  # noqa: N801 - used as ``with attempt_trace() as scope``, 
                 manager = scope()
                 dspy = manager.__enter__()
             except BaseException:
-                _trace.TRACE.reset(self._token)
+                self._native.__exit__(None, None, None)
                 raise
             self._dspy_scope = manager
-        self._attempt = Attempt(native, dspy)
-        return self._attempt
+        return Attempt(native, dspy)
 
     def __exit__(self, *exc: Any) -> bool:
         try:
             manager = self._dspy_scope
             return bool(manager.__exit__(*exc)) if manager is not None else False
         finally:
-            _trace.TRACE.reset(self._token)
+            self._native.__exit__(*exc)
 
 
 def keep_trace(best: Attempt | None) -> None:

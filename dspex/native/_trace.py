@@ -9,9 +9,8 @@ keywords after ``lm`` / ``config`` / ``demos`` / ``signature`` were taken out an
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
-from typing import Any, Iterator
+from typing import Any
 
 __all__ = ["TRACE", "scope", "record", "current"]
 
@@ -29,12 +28,16 @@ def record(predictor: Any, inputs: dict[str, Any], prediction: Any) -> None:
         trace.append((predictor, {**inputs}, prediction))
 
 
-@contextlib.contextmanager
-def scope() -> Iterator[list[Any]]:
-    """A fresh, empty trace until the block ends (the enclosing one, if any, is untouched)."""
-    trace: list[Any] = []
-    token = TRACE.set(trace)
-    try:
-        yield trace
-    finally:
-        TRACE.reset(token)
+class scope:  # noqa: N801 - used as ``with scope() as trace``
+    """A fresh, empty trace until the block ends (the enclosing one, if any, is untouched). A class rather than a
+    generator context manager: BestOfN and Refine open one per attempt."""
+
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> list[Any]:
+        trace: list[Any] = []
+        self._token = TRACE.set(trace)
+        return trace
+
+    def __exit__(self, *exc: Any) -> None:
+        TRACE.reset(self._token)

@@ -96,12 +96,9 @@ def majority(prediction_or_completions: Any, normalize: Callable[[Any], Any] | N
 
 
 def _winner(values: list[Any]) -> Any:
+    """The most common value other than None, the first seen among equals (DSPy's ``max`` over its
+    insertion-ordered counts)."""
     counted = [v for v in values if v is not None] or values
-    return _count_winner(counted)
-
-
-def _count_winner(counted: list[Any]) -> Any:
-    """The most common value, the first seen among equals (DSPy's ``max`` over its insertion-ordered counts)."""
     counts: dict[Any, int] = {}
     for value in counted:
         counts[value] = counts.get(value, 0) + 1
@@ -115,13 +112,11 @@ def _majority_of_columns(columns: dict[str, list[Any]], field: str, normalize: C
     DSPy does, unless ``normalize`` is the default one, which is pure: its earlier results are the same values,
     so the winner's first position is ``values.index`` (the same ``==`` DSPy's loop applies)."""
     column = columns[field]
+    values = [normalize(v) for v in column]
+    winner = _winner(values)
     if normalize is default_normalize:
-        values = [normalize_text(v) or None for v in column]
-        # (``None in values`` is safe here: the values are strings or None, whose ``==`` cannot raise.)
-        index = values.index(_winner(values) if None in values else _count_winner(values))
+        index = values.index(winner)
     else:
-        values = [normalize(v) for v in column]
-        winner = _winner(values)
         index = len(column) - 1
         for i, v in enumerate(column):
             if normalize(v) == winner:
