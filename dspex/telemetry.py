@@ -23,7 +23,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Mapping, Protocol
 
 __all__ = ["attach", "emit", "has_listeners", "bridge_opentelemetry", "instrument", "Handler", "Watcher",
-           "add_watcher", "remove_watcher", "watching"]
+           "add_watcher", "remove_watcher", "watching", "route_event", "clock"]
 
 Handler = Callable[[str, Mapping[str, float], Mapping[str, Any]], None]
 
@@ -36,6 +36,7 @@ _route_handlers: tuple[Handler, ...] = ()         # _targets' entry for dspex.ro
 _reported: set[int] = set()
 _ROUTE = "dspex.router.route"
 _now = time.perf_counter
+clock = _now   # the clock of route-event tokens: the router reads it itself when the route event is the only watcher
 
 
 class Watcher(Protocol):

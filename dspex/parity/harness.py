@@ -59,7 +59,7 @@ def native_kit(spec: Any = None) -> Kit:
     class body or dict still holding ``dspy.InputField()``)."""
     from dspex.signature import InputField, OutputField, Signature
 
-    if spec is not None and getattr(spec, "dspy_fields", False):
+    if spec is not None and spec.dspy_fields:
         return Kit(Signature, dspy.InputField, dspy.OutputField)
     return Kit(Signature, InputField, OutputField)
 

@@ -28,7 +28,7 @@ __all__ = ["call", "acall", "route", "ShadowUnavailableError"]
 
 _log = logging.getLogger("dspex.router")
 _FALLBACK = "dspex.router.fallback"
-_now = time.perf_counter
+_now = telemetry.clock   # the route event's own clock: its ``end`` subtracts the token from it
 
 
 class ShadowUnavailableError(DspexError, NotImplementedError):
