@@ -164,11 +164,16 @@ def _native_turn(adapter: Any, signature: Any, message: Mapping[str, Any], tool_
             out.append({"role": "tool", "tool_call_id": r.call_id, "name": r.name, "content": _result_text(r.value)})
 
 
-def _own_rendering(cls: type) -> bool:
+def _own_assistant(cls: type) -> bool:
+    """The adapter class renders assistant content with ChatAdapter's own methods."""
     chat = _chat_class()
-    return cls.format_user_message_content is chat.format_user_message_content \
-        and cls.format_assistant_message_content is chat.format_assistant_message_content \
+    return cls.format_assistant_message_content is chat.format_assistant_message_content \
         and cls._assistant_content is chat._assistant_content
+
+
+def _own_rendering(cls: type) -> bool:
+    """User and assistant content both ChatAdapter's own: a turn's messages depend on the turn alone."""
+    return cls.format_user_message_content is _chat_class().format_user_message_content and _own_assistant(cls)
 
 
 def _render_turn(adapter: Any, signature: Any, input_names: list[str], message: Mapping[str, Any],
@@ -189,8 +194,7 @@ def _render_turn(adapter: Any, signature: Any, input_names: list[str], message: 
     if adapter.use_native_function_calling and tool_calls is not None:
         _native_turn(adapter, signature, message, tool_calls, results, out)
         return
-    own_assistant = cls.format_assistant_message_content is chat.format_assistant_message_content \
-        and cls._assistant_content is chat._assistant_content
+    own_assistant = _own_assistant(cls)
     values = message
     if tc_name is not None and results is not None:
         values = dict(message)
