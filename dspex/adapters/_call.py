@@ -23,11 +23,6 @@ def prepare(
     adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any], inputs: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     """Adjust ``lm_kwargs`` as DSPy does and return the messages to send."""
-    return _prepare(adapter, adapter.plan(signature), lm, lm_kwargs, signature, demos, inputs)
-
-
-def _prepare(adapter: Any, plan: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any],
-             inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
     if not adapter._plain_request or lm_kwargs:   # a response format to choose, or LM kwargs to adjust
         adapter._prepare_response_format(lm, lm_kwargs, signature)
         if lm_kwargs and not adapter.use_native_function_calling:
@@ -120,7 +115,7 @@ def _run(
         plain = (adapter._plain_request and not lm_kwargs and not demos and type(demos) is list
                  and (bridge is None or not bridge.adapter_events()))
         messages = adapter._plain_messages(plan, inputs) if plain else \
-            _prepare(adapter, plan, lm, lm_kwargs, signature, demos, inputs)
+            prepare(adapter, lm, lm_kwargs, signature, demos, inputs)
         outputs = lm(messages=messages, **lm_kwargs) if bridge is None else bridge.call_lm(lm, messages, lm_kwargs)
         if plain and adapter._fast_parse and type(outputs) is list and len(outputs) == 1:
             text = outputs[0]
@@ -145,7 +140,7 @@ async def _arun(
         plain = (adapter._plain_request and not lm_kwargs and not demos and type(demos) is list
                  and (bridge is None or not bridge.adapter_events()))
         messages = adapter._plain_messages(plan, inputs) if plain else \
-            _prepare(adapter, plan, lm, lm_kwargs, signature, demos, inputs)
+            prepare(adapter, lm, lm_kwargs, signature, demos, inputs)
         if bridge is not None:
             outputs = await bridge.acall_lm(lm, messages, lm_kwargs)
         elif (acall := getattr(lm, "acall", None)) is not None:
