@@ -154,20 +154,18 @@ def _field_text(name: str, field: Any) -> str:
         kwargs["default_factory"] = field.default_factory
     elif not field.is_required():
         kwargs["default"] = field.default
-    info = pydantic.Field(json_schema_extra=_dspy_extra(name, field), **kwargs)
+    info = pydantic.Field(json_schema_extra=_dspy_extra(field), **kwargs)
     model = pydantic.create_model("DSPyField", value=(field.annotation, info))
     return str(model.model_fields["value"])
 
 
-def _dspy_extra(name: str, field: Any) -> dict[str, Any]:
+def _dspy_extra(field: Any) -> dict[str, Any]:
     """``json_schema_extra`` in the key order DSPy builds it: what the field was declared with first (the string
     parser's ``IS_TYPE_UNDEFINED``, a given ``desc`` / ``prefix``), then its kind and constraints, then the
-    defaults the signature fills in."""
-    from ..signature import infer_prefix
-
+    defaults the signature filled in (``field.filled``; a later ``with_updated_fields`` keeps their place)."""
     extra = field.json_schema_extra
-    given_desc = field.desc is not None and field.desc != f"${{{name}}}"
-    given_prefix = field.prefix is not None and field.prefix != infer_prefix(name) + ":"
+    given_desc = field.desc is not None and "desc" not in field.filled
+    given_prefix = field.prefix is not None and "prefix" not in field.filled
     order = ["IS_TYPE_UNDEFINED", *(["desc"] if given_desc else []), *(["prefix"] if given_prefix else []),
              "__dspy_field_type", "constraints", "prefix", "desc"]
     out = {key: extra[key] for key in order if key in extra}

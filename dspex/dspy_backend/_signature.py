@@ -20,7 +20,7 @@ def _field_kwargs(name: str, field: Any) -> dict[str, Any]:
 
     kwargs: dict[str, Any] = dict(field.extra)
     if field.desc is not None and field.desc != f"${{{name}}}":
-        kwargs["desc"] = field.desc
+        kwargs["desc"] = field.schema_desc
     if field.prefix is not None and field.prefix != infer_prefix(name) + ":":
         kwargs["prefix"] = field.prefix
     if field.default is not MISSING:

@@ -76,7 +76,7 @@ def dump_predict_state(module: Any, json_mode: bool = True) -> dict[str, Any]:
     sig = module.signature
     state["signature"] = {
         "instructions": sig.instructions,
-        "fields": [{"prefix": f.prefix, "description": f.desc} for f in sig._fields.values()],
+        "fields": [f.saved() for f in sig._fields.values()],
     }
     dump = getattr(module.lm, "dump_state", None) if module.lm else None
     state["lm"] = dump() if dump is not None else None
@@ -88,7 +88,7 @@ def load_predict_state(module: Any, state: dict[str, Any], allow_unsafe_lm_state
     saved = state["signature"]
     fields = sig.fields
     for (name, field), saved_field in zip(list(fields.items()), saved["fields"]):
-        fields[name] = field.replace(prefix=saved_field["prefix"], desc=saved_field["description"])
+        fields[name] = field.loaded(saved_field)
     module.signature = make_signature(fields, saved["instructions"], signature_name=sig.__name__)
     for name, value in state.items():
         if name not in ("signature", "extended_signature", "lm", "fields"):

@@ -5,7 +5,7 @@ Keeping it a plain slotted class (not a pydantic field) is what lets ``import ds
 
 from __future__ import annotations
 
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, Mapping
 
 __all__ = ["Field", "InputField", "OutputField", "MISSING", "FieldKind", "IS_TYPE_UNDEFINED", "CONSTRAINT_WORDING"]
 
@@ -52,7 +52,7 @@ _SCHEMA_EXTRA_ARGS = ("format", "parser")
 
 _FIELD_NAMES = (
     "kind", "annotation", "desc", "prefix", "default", "default_factory", "constraints", "type_undefined", "extra",
-    "meta",
+    "meta", "filled",
 )
 
 
@@ -62,7 +62,10 @@ class Field:
     ``desc`` and ``prefix`` are ``None`` until the field joins a signature, which fills DSPy's defaults
     (``"${name}"`` and the inferred prefix). ``type_undefined`` is tri-state because DSPy's
     ``json_schema_extra`` distinguishes "key absent" (``None``) from ``False`` and ``equals`` compares it.
-    ``meta`` holds any other ``json_schema_extra`` entries (``format``, keys set by ``with_updated_fields``).
+    ``meta`` holds any other ``json_schema_extra`` entries (``format``, keys set by ``with_updated_fields``, and
+    ``desc: None`` where DSPy keeps a None that its prompt renders as the text "None", held in ``desc``).
+    ``filled`` names the keys the signature filled with its defaults: DSPy keeps them after the declared ones,
+    and its field reprs (quoted in error messages) show that order.
     ``extra`` keeps pydantic keywords (``ge``, ``alias``, ``description``...) so the field can be rebuilt as a
     real DSPy field when a call routes to DSPy.
 
@@ -81,6 +84,7 @@ class Field:
     type_undefined: bool | None
     extra: dict[str, Any]
     meta: dict[str, Any]
+    filled: tuple[str, ...]
 
     def __init__(
         self,
@@ -94,9 +98,10 @@ class Field:
         type_undefined: bool | None = None,
         extra: dict[str, Any] | None = None,
         meta: dict[str, Any] | None = None,
+        filled: tuple[str, ...] = (),
     ) -> None:
         values = (kind, annotation, desc, prefix, default, default_factory, constraints, type_undefined,
-                  {} if extra is None else extra, {} if meta is None else meta)
+                  {} if extra is None else extra, {} if meta is None else meta, filled)
         for name, value in zip(_FIELD_NAMES, values):
             object.__setattr__(self, name, value)
 
@@ -153,6 +158,19 @@ class Field:
         out.update(self.meta)
         return out
 
+    @property
+    def schema_desc(self) -> Any:
+        """The desc as DSPy's ``json_schema_extra`` holds it: None where the prompt shows the text "None"."""
+        return self.meta["desc"] if "desc" in self.meta else self.desc
+
+    def saved(self) -> dict[str, Any]:
+        """The field's entry in DSPy's ``Signature.dump_state()``."""
+        return {"prefix": self.prefix, "description": self.schema_desc}
+
+    def loaded(self, saved: Mapping[str, Any]) -> "Field":
+        """This field with a saved entry's prefix and description set (in place in DSPy's key order)."""
+        return self.with_schema_extra({"prefix": saved["prefix"], "desc": saved["description"]})
+
     def with_schema_extra(self, updates: dict[str, Any]) -> "Field":
         """Merge ``updates`` into ``json_schema_extra`` (DSPy's ``with_updated_fields`` semantics)."""
         changes: dict[str, Any] = {}
@@ -165,9 +183,10 @@ class Field:
             elif key == "desc" and value is None:
                 # DSPy stores None and its prompt then reads "`name` (type): None"; None here would mean "no desc
                 # given" and be re-filled with the default, so keep the text DSPy renders.
-                changes[key] = "None"
+                changes[key], meta[key] = "None", None
             elif key in ("desc", "prefix") and (value is None or isinstance(value, str)):
                 changes[key] = value
+                meta.pop(key, None)
             elif key == "constraints" and isinstance(value, str) and value:
                 changes[key] = value
             else:
@@ -197,17 +216,12 @@ def _make(kind: FieldKind, kwargs: dict[str, Any]) -> Field:
         _warn_deprecated(kwargs)
     # DSPy keeps an explicit ``desc`` (even None), else pydantic's ``description`` (even None); a None it then
     # renders as the text "None". None here means "no desc given" (the default is filled in later), so an
-    # explicit None becomes the text DSPy shows.
-    if "desc" in kwargs:
-        desc = kwargs.pop("desc")
-        desc = "None" if desc is None else desc
-    elif "description" in kwargs:
-        desc = kwargs["description"]
-        desc = "None" if desc is None else desc
-    else:
-        desc = None
+    # explicit None becomes the text DSPy shows, and ``meta`` keeps the None DSPy's json_schema_extra holds.
+    given = "desc" in kwargs or "description" in kwargs
+    desc = kwargs.pop("desc") if "desc" in kwargs else kwargs.get("description")
+    meta: dict[str, Any] = {"desc": None} if given and desc is None else {}
     prefix = kwargs.pop("prefix", None)
-    meta = {k: kwargs.pop(k) for k in _SCHEMA_EXTRA_ARGS if k in kwargs}
+    meta.update({k: kwargs.pop(k) for k in _SCHEMA_EXTRA_ARGS if k in kwargs})
     type_undefined = kwargs.pop(IS_TYPE_UNDEFINED, None)
     default = kwargs.pop("default", MISSING)
     default_factory = kwargs.pop("default_factory", None)
@@ -216,7 +230,7 @@ def _make(kind: FieldKind, kwargs: dict[str, Any]) -> Field:
     constraints = ", ".join(f"{CONSTRAINT_WORDING[k]}{v}" for k, v in kwargs.items() if k in CONSTRAINT_WORDING)
     return Field(
         kind=kind,
-        desc=desc,
+        desc="None" if "desc" in meta else desc,
         prefix=prefix,
         default=default,
         default_factory=default_factory,

@@ -23,6 +23,7 @@ _CACHE: "weakref.WeakKeyDictionary[type, tuple[Any, type]]" = weakref.WeakKeyDic
 def field_from_dspy(info: Any) -> Field:
     """A native :class:`Field` holding the same meaning as a ``dspy.InputField()``/``OutputField()``."""
     extra = dict(getattr(info, "json_schema_extra", None) or {})
+    keys = list(extra)
     kind = extra.pop("__dspy_field_type", None)
     if kind not in ("input", "output"):
         raise SignatureError(
@@ -30,8 +31,9 @@ def field_from_dspy(info: Any) -> Field:
         )
     # A desc DSPy stored as None (or as a non-string) is rendered by f-string: keep what the prompt shows.
     desc = extra.pop("desc", None) if "desc" in extra else None
-    if desc is None and "desc" in (info.json_schema_extra or {}):
+    if desc is None and "desc" in keys:
         desc = "None"
+        extra["desc"] = None   # json_schema_extra shows DSPy's None; the prompt reads the text
     prefix = extra.pop("prefix") if isinstance(extra.get("prefix"), str) else None
     constraints = extra.pop("constraints") if isinstance(extra.get("constraints"), str) else ""
     type_undefined = extra.pop(IS_TYPE_UNDEFINED, None)
@@ -50,6 +52,8 @@ def field_from_dspy(info: Any) -> Field:
         type_undefined=type_undefined,
         extra=_pydantic_kwargs(info),
         meta=extra,
+        # keys after the kind are ones the signature filled (or set later), kept in that place
+        filled=tuple(k for k in keys[keys.index("__dspy_field_type") + 1:] if k in ("prefix", "desc")),
     )
 
 

@@ -124,7 +124,7 @@ class SignatureMethods:
     def dump_state(cls) -> dict[str, Any]:
         return {
             "instructions": cls.instructions,
-            "fields": [{"prefix": f.prefix, "description": f.desc} for f in cls._fields.values()],
+            "fields": [f.saved() for f in cls._fields.values()],
         }
 
     @classmethod
@@ -132,7 +132,7 @@ class SignatureMethods:
         """A new signature with the saved instructions and per-field prefix/description (zipped by position)."""
         fields = dict(cls._fields)
         for (name, field), saved in zip(list(fields.items()), state["fields"]):
-            fields[name] = field.replace(prefix=saved["prefix"], desc=saved["description"])
+            fields[name] = field.loaded(saved)
         new = _rebuild(fields, state["instructions"])
         new.__doc__ = state["instructions"]  # DSPy assigns it after the copy, so "" stays "" here
         return new

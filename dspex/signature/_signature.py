@@ -46,10 +46,15 @@ def _default_instructions(inputs: Iterable[str], outputs: Iterable[str]) -> str:
 
 def _finalize(name: str, field: Field, **changes: Any) -> Field:
     """Fill DSPy's defaults for desc and prefix, once, when a field joins a signature (one copy at most)."""
+    filled = []
     if field.prefix is None:
         changes["prefix"] = infer_prefix(name) + ":"
+        filled.append("prefix")
     if field.desc is None:
         changes["desc"] = f"${{{name}}}"
+        filled.append("desc")
+    if filled:
+        changes["filled"] = (*field.filled, *filled)
     return field.replace(**changes) if changes else field
 
 

@@ -747,3 +747,21 @@ def test_with_updated_fields_desc_none_renders_like_dspy() -> None:
         real = dspy.Signature("question -> answer").with_updated_fields(field, desc=None)
         native = ns.Signature("question -> answer").with_updated_fields(field, desc=None)
         assert ChatAdapter().format(native, [], {"question": "q"}) == dspy.ChatAdapter().format(real, [], {"question": "q"})
+
+
+@pytest.mark.parametrize("declared", [False, True])
+def test_desc_none_is_kept_as_none_in_schema_extra_and_saved_state(declared: bool) -> None:
+    """The prompt reads the text "None", but json_schema_extra and dump_state hold DSPy's None, and a state saved
+    by either side loads into the other with the same fields (found by the gate: an XMLAdapter error message
+    quoting the field)."""
+    def build(L: Any) -> Any:
+        if declared:
+            return L.Signature({"q": (str, L.InputField()), "a": (int, L.OutputField(desc=None))})
+        return L.Signature("q -> a").with_updated_fields("a", type_=int, desc=None)
+
+    real, native = build(dspy), build(NATIVE)
+    assert snapshot(native) == snapshot(real)
+    assert native.output_fields["a"].json_schema_extra["desc"] is None
+    assert native.dump_state() == real.dump_state()
+    assert snapshot(dspy.Signature("q -> a: int").load_state(native.dump_state())) == \
+        snapshot(ns.Signature("q -> a: int").load_state(real.dump_state()))
