@@ -4,7 +4,8 @@ JSONAdapter capability matrix.
 XML answers write each output as its tag: scalars as text (escaped, or not: a raw ``<`` breaks the parse),
 nested types as nested XML (``<item>``, ``<entry key=...>``) or as JSON text inside the tag, with corruptions a
 sloppy LM makes (a missing or repeated field, an unclosed tag, text around the tags, attributes, CDATA, the
-ChatAdapter's format instead). TwoStepAdapter's main LM answers in prose (or empty, or with logprobs, or
+ChatAdapter's format instead); a quarter of the XML cases also take an image, audio, file, document or code input,
+whose request is split into content parts. TwoStepAdapter's main LM answers in prose (or empty, or with logprobs, or
 raises) and its extraction LM answers the extractor signature in the ChatAdapter's format (then JSON for the
 fallback). JSON cases draw every combination of ``response_format`` support, response-schema support, function
 calling and ``use_native_function_calling``, over outputs that allow a schema and outputs that do not
@@ -14,6 +15,7 @@ capabilities differ, with call options that change DSPy's backend choice.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -22,6 +24,7 @@ from hypothesis import strategies as st
 from ._adapter_case import AdapterCase
 from ._case import FieldSpec, LMSpec, SignatureSpec
 from ._completions import chat_completions, jsonable, lm_responses, render_value
+from ._content_strategies import media_input
 from ._error_strategies import lm_exceptions
 from ._planned_lm import PLANNED_MODELS
 from ._type_strategies import texts, values_of
@@ -113,6 +116,10 @@ def _base(draw: Any) -> tuple[Any, str, dict[str, Any], Any, dict[str, Any] | No
 @st.composite
 def xml_cases(draw: Any) -> AdapterCase:
     spec, module, inputs, demos, config = draw(_base())
+    if draw(st.integers(0, 3)) == 0 and "media" not in inputs:   # an image/audio/file input: split content parts
+        field, value = draw(media_input("media"))
+        spec = dataclasses.replace(spec, fields=(field, *spec.fields), form="dspy_class", names=())
+        inputs = {"media": value, **inputs}
     _, outs = module_fields(spec, module)
     adapter = draw(st.sampled_from(["xml", "xml", "xml_no_fallback"]))
     lm = _lm(draw, ())

@@ -97,8 +97,11 @@ def nasty_rendering(draw: Any, tp: Any) -> str:
     if getattr(tp, "__origin__", None) is None and not args:
         return draw(st.sampled_from(_NASTY_STRUCTURED))
     literal_like = [a for a in args if isinstance(a, (str, int, bool)) or a is None]
-    if literal_like and draw(st.booleans()):
+    if literal_like and draw(st.integers(0, 3)):
         value = draw(st.sampled_from(literal_like))
+        if draw(st.integers(0, 2)) == 0:   # wrapped in one character at both ends that is not a quote (markdown's
+            wrap = draw(st.sampled_from("`*X"))   # `x`/*x*, a stray letter): DSPy strips only a pair of quotes
+            return f"{wrap}{value}{wrap}"
         return draw(st.sampled_from([str(value).upper(), str(value).lower(), f"'{value}'", f'"{value}"', f"{value}.",
                                      f" {value}", repr(value)]))
     return draw(st.sampled_from(_NASTY_STRUCTURED + ["none", "NULL", ""]))

@@ -22,7 +22,7 @@ from ._case import Case, FieldSpec, LMSpec, SignatureSpec
 from ._error_strategies import lm_exceptions
 from ._type_strategies import texts
 
-__all__ = ["content_cases"]
+__all__ = ["content_cases", "media_input"]
 
 _URLS = ["https://example.com/cat.png", "https://example.com/a%20b.jpg?x=1&y=«2»", "data:image/png;base64,iVBORw0KGgo=",
          "gs://bucket/obj.webp", "http://127.0.0.1:9/x.gif"]
@@ -60,7 +60,7 @@ def _annotation(kind: str) -> Any:
 
 
 @st.composite
-def _input(draw: Any, name: str) -> tuple[FieldSpec, Any]:
+def media_input(draw: Any, name: str) -> tuple[FieldSpec, Any]:
     kind = draw(st.sampled_from(["Image", "Image", "Audio", "File", "Document", "Code"]))
     tp = _annotation(kind)
     shape = draw(st.sampled_from(["one", "one", "list", "optional", "optional_none"]))
@@ -83,7 +83,7 @@ def _code_answer(draw: Any) -> str:
 def content_cases(draw: Any) -> tuple[Case, str]:
     import dspy
 
-    ins = [draw(_input(f"media{k}")) for k in range(draw(st.integers(1, 2)))]
+    ins = [draw(media_input(f"media{k}")) for k in range(draw(st.integers(1, 2)))]
     fields = [f for f, _ in ins]
     inputs = {f.name: v for f, v in ins}
     if draw(st.booleans()):

@@ -147,13 +147,17 @@ def well_formed_texts(tp: Any) -> st.SearchStrategy[str]:
 
 
 def answer_texts(tp: Any) -> st.SearchStrategy[str]:
-    """What a hunting LM writes for a ``tp`` field: a quarter well-formed, 3/8 another scalar's JSON, 3/8 a
-    shape category. (Weighted with ``sampled_from``: ``st.one_of`` draws among *distinct* strategies evenly.)"""
+    """What a hunting LM writes for a ``tp`` field: a quarter well-formed, 3/8 another scalar's JSON (for a
+    Literal or Enum: a member's near-miss spelling), 3/8 a shape category. (Weighted with ``sampled_from``: ``st.one_of`` draws among *distinct* strategies evenly.)"""
     if tp is str:
         return st.one_of(texts, st.sampled_from([t for pool in SHAPES.values() for t in pool]))
-    kind = st.sampled_from(["well formed"] * 2 + ["cross"] * 3 + ["shape"] * 3)
+    if get_origin(tp) is Literal or is_enum_type(tp):   # a member misspelt is where Literal/Enum bugs hide
+        kind = st.sampled_from(["well formed"] * 2 + ["near miss"] * 3 + ["shape"] * 3)
+    else:
+        kind = st.sampled_from(["well formed"] * 2 + ["cross"] * 3 + ["shape"] * 3)
     return kind.flatmap(lambda k: well_formed_texts(tp) if k == "well formed" else wrong_shape_texts(tp)
-                        if k == "shape" else st.sampled_from(CROSS.get(tp, CROSS_ANY)))
+                        if k == "shape" else nasty_rendering(tp) if k == "near miss"
+                        else st.sampled_from(CROSS.get(tp, CROSS_ANY)))
 
 
 wrong_shape_values = st.sampled_from(_VALUES)

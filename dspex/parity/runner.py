@@ -27,6 +27,7 @@ from hypothesis import seed as hypothesis_seed
 from ..errors import DspexError
 from ..environment import dspex_version, dspy_version
 from ..gate import ModuleResult, ParityModule, ParityReport
+from ._engine import fresh_draws, shrink_budget
 from ._targets import Target, builtin_targets, collect_targets, user_target
 
 __all__ = ["Target", "ParityModule", "builtin_targets", "user_target", "collect_targets", "prove", "run_suite"]
@@ -53,19 +54,6 @@ def _quiet_dspy() -> Iterator[None]:
     finally:
         for handler in saved:
             logger.addHandler(handler)
-
-
-@contextmanager
-def _shrink_budget(seconds: float) -> Iterator[None]:
-    """Cap Hypothesis' shrinking time (its engine's own limit, 300 s by default) so a CI run stays bounded."""
-    from hypothesis.internal.conjecture import engine
-
-    saved = engine.MAX_SHRINKING_SECONDS
-    engine.MAX_SHRINKING_SECONDS = seconds  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        engine.MAX_SHRINKING_SECONDS = saved
 
 
 def prove(target: Target, examples: int, seed: int, progress: Progress | None = None,
@@ -96,7 +84,7 @@ def prove(target: Target, examples: int, seed: int, progress: Progress | None = 
     start = time.perf_counter()
     outcome = ModuleResult(target.module_type, "proven", target.source)
     try:
-        with _shrink_budget(shrink_seconds):
+        with shrink_budget(shrink_seconds), fresh_draws():
             hypothesis_seed(seed)(prop)()
     except Exception as exc:   # noqa: BLE001 - Hypothesis re-raises the shrunk failure; anything else is an error
         if state["last"] is None:   # raised outside the check: the strategies themselves are broken
