@@ -127,19 +127,14 @@ def _rename(module: Any, mangled: str, table: dict[str, Any]) -> None:
             function.__qualname__ = qualname
 
 
-# The module type whose cases call a mutated file most directly: its property runs first. Each module's property
-# runs on its own seed whatever the order, so the verdict is the same; only a kill comes sooner.
-FIRST_MODULE = {"chain_of_thought": "chain_of_thought", "react": "react", "react_v2": "react_v2",
-                "_agent_support": "react", "multi_chain_comparison": "multi_chain_comparison",
-                "best_of_n": "best_of_n", "refine": "refine", "parallel": "parallel", "_executor": "parallel",
-                "_batch": "parallel", "majority": "majority", "xml_adapter": "xml_adapter", "_xml": "xml_adapter",
-                "two_step": "two_step_adapter", "json_adapter": "json_adapter"}
-
-
 def module_order(mutant: str, module_types: list[str]) -> list[str]:
+    """The module types whose own code the mutated file is (``dspex/parity/_touched.py``) run first. Each module's
+    property runs on its own seed whatever the order, so the verdict is the same; only a kill comes sooner."""
+    from dspex.parity._touched import owners_of
+
     parts = mutant.split(".")
-    first = FIRST_MODULE.get(parts[2]) if len(parts) > 3 and parts[0] == "dspex" else None
-    return sorted(module_types, key=lambda m: m != first)
+    first = owners_of("/".join(parts[:3]) + ".py") if len(parts) > 3 else ()
+    return sorted(module_types, key=lambda m: m not in first)
 
 
 def drop_inherited_pools() -> None:

@@ -1,0 +1,52 @@
+"""CI proves the module types a change touches at full strength (dspex/parity/_touched.py, .ci/run)."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+from dspex.parity._touched import OWNERS, at_full_strength, owners_of, touched_modules
+from dspex.parity.runner import collect_targets
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_owned_path_exists_and_every_owner_is_a_gate_target() -> None:
+    targets = set(collect_targets()[0])
+    for pattern, owners in OWNERS.items():
+        base = ROOT / "dspex" / pattern.rstrip("*")
+        found = list(base.parent.glob(base.name + "*")) if pattern.endswith("*") else [base] if base.exists() else []
+        assert found, f"OWNERS lists dspex/{pattern}, which is gone: update dspex/parity/_touched.py"
+        assert set(owners) <= targets, owners
+
+
+def test_changed_files_name_their_module_types() -> None:
+    assert owners_of("dspex/native/refine.py") == ("refine",)
+    assert owners_of("dspex/parity/_agent_v2_strategies.py") == ("react", "react_v2")
+    assert owners_of("dspex/adapters/_coerce.py") == ()   # core: already at full strength
+    assert owners_of("docs/dspex/native/refine.py") == ()
+    assert touched_modules(["README.md", " dspex/adapters/two_step.py", "dspex/native/_executor.py",
+                            "dspex/native/parallel.py"]) == ["parallel", "two_step_adapter"]
+
+
+def test_touched_modules_leave_the_budget_split() -> None:
+    assert at_full_strength("react=300, refine=300,parallel=300", ["refine"]) == "react=300,parallel=300"
+    assert at_full_strength("", ["refine"]) == ""
+
+
+def test_the_ci_entry_point_reads_paths_and_prints_the_budget() -> None:
+    out = subprocess.run([sys.executable, "-m", "dspex.parity._touched", "react=300,xml_adapter=300"],
+                         input="dspex/adapters/_xml.py\nREADME.md\n", capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "react=300"
+    assert "xml_adapter" in out.stderr
+
+
+def test_mutation_runs_start_with_the_mutated_files_module_type() -> None:
+    spec = importlib.util.spec_from_file_location("mutation_check", ROOT / "benchmarks" / "mutation_check.py")
+    check = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(check)  # type: ignore[union-attr]
+    order = check.module_order("dspex.native.refine.xǁRefineǁforward__mutmut_3", ["predict", "refine", "react"])
+    assert order[0] == "refine"
+    assert check.module_order("dspex.adapters._coerce.x_parse__mutmut_1", ["predict", "react"]) == ["predict", "react"]
