@@ -26,7 +26,7 @@ from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import Reason
 from openfeature.provider.no_op_provider import NoOpProvider
 
-from dspex import telemetry
+from dspex import registry, telemetry
 from dspex.errors import FlagFileError
 
 from ._context import current_request
@@ -36,7 +36,7 @@ __all__ = ["DOMAIN", "IMPLEMENTATIONS", "FlagOutcome", "FlagSource", "flagd_prov
            "is_flag_file", "PROVIDER_SCHEME"]
 
 DOMAIN = "dspex"
-IMPLEMENTATIONS = frozenset({"native", "dspy", "shadow"})
+IMPLEMENTATIONS = frozenset(registry.IMPLEMENTATIONS)   # the registry's names, as a set for the per-call check
 _log = logging.getLogger("dspex.router")
 _CACHEABLE = (Reason.STATIC, Reason.DISABLED, "STATIC", "DISABLED")
 _CACHEABLE_ERRORS = (ErrorCode.FLAG_NOT_FOUND, ErrorCode.TYPE_MISMATCH)
