@@ -95,12 +95,7 @@ def error_info(error: BaseException | None) -> dict[str, str] | None:
 def versions() -> dict[str, str | None]:
     """Installed versions, read from package metadata so that dspy is never imported to learn its version."""
     import platform
-    from importlib import metadata
 
-    def version(name: str) -> str | None:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return None
+    from ..environment import dspex_version, dspy_version
 
-    return {"dspy": version("dspy"), "dspex": version("dspex"), "python": platform.python_version()}
+    return {"dspy": dspy_version(), "dspex": dspex_version(), "python": platform.python_version()}
