@@ -10,6 +10,7 @@ cannot change behaviour (and the functions the gate does not cover by design), e
     python benchmarks/mutation.py --sample 200 --seed 1            # a sample: well under an hour on 2 cores
     python benchmarks/mutation.py --examples 1000                  # every mutant at the CI budget (hours)
     python benchmarks/mutation.py --from build/mutation.json --status survived --examples 3000   # escalate
+    python benchmarks/mutation.py --from build/mutation.json --status survived --examples 1000 --ci-budget  # CI's
 
 The score is ``(killed + timed out) / (all - equivalent - out of scope)``. The run writes a JSON report (default
 ``build/mutation.json``) that ``--from`` reads back, e.g. to re-check survivors at a larger (nightly) budget.
@@ -156,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--status", action="append", help="with --from: statuses to re-check (default survivors)")
     parser.add_argument("--examples", type=int, default=300, help="gate cases per module (CI: 1000)")
     parser.add_argument("--gate-seeds", default="20261125", help="comma-separated gate seeds (CI: 20261125)")
+    parser.add_argument("--ci-budget", action="store_true",
+                        help="split the budget as CI does (.ci/parity-budget; --examples for the rest: CI's 1000)")
     parser.add_argument("--timeout", type=int, default=600, help="CPU seconds one mutant's gate run may take")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--keep-stats", action="store_true", help="reuse mutmut's coverage from the last run")
@@ -166,11 +169,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show", action="store_true", help="print each surviving mutant's diff")
     args = parser.parse_args(argv)
 
+    if args.ci_budget:   # read by the gate in every mutant's run (mutmut passes the environment on)
+        os.environ["DSPEX_PARITY_BUDGET"] = (ROOT / ".ci" / "parity-budget").read_text().strip()
     Path(args.report).parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with open(Path(args.report).with_suffix(".log"), "a") as log:
         names = _select(generate(args.max_children, log), args)
-        print(f"{len(names)} mutants; gate: {args.examples} examples a module, seed(s) {args.gate_seeds}", flush=True)
+        split = f" (split: {os.environ['DSPEX_PARITY_BUDGET']})" if os.environ.get("DSPEX_PARITY_BUDGET") else ""
+        print(f"{len(names)} mutants; gate: {args.examples} examples a module{split}, seed(s) {args.gate_seeds}",
+              flush=True)
         todo = [n for n in names if statuses().get(n, "not checked") == "not checked"] if args.resume else names
         args.keep_stats = args.keep_stats or args.resume
         if not args.score_only and todo:
@@ -179,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
             run(todo, args, log)
     verdicts = classify(names, statuses())
     summary = score(verdicts)
-    report = {"summary": summary, "examples": args.examples, "gate_seeds": args.gate_seeds,
+    report = {"summary": summary, "examples": args.examples, "split": os.environ.get("DSPEX_PARITY_BUDGET", ""),
+              "gate_seeds": args.gate_seeds,
               "sample": args.sample, "sample_seed": args.seed, "seconds": round(time.perf_counter() - start),
               "mutants": {n: {"status": s, "reason": r} for n, (s, r) in verdicts.items()}}
     Path(args.report).write_text(json.dumps(report, indent=1))
