@@ -148,7 +148,8 @@ def well_formed_texts(tp: Any) -> st.SearchStrategy[str]:
 
 def answer_texts(tp: Any) -> st.SearchStrategy[str]:
     """What a hunting LM writes for a ``tp`` field: a quarter well-formed, 3/8 another scalar's JSON (for a
-    Literal or Enum: a member's near-miss spelling), 3/8 a shape category. (Weighted with ``sampled_from``: ``st.one_of`` draws among *distinct* strategies evenly.)"""
+    Literal or Enum: a member's near-miss spelling), 3/8 a shape category. (Weighted with ``sampled_from``:
+    ``st.one_of`` draws among *distinct* strategies evenly.)"""
     if tp is str:
         return st.one_of(texts, st.sampled_from([t for pool in SHAPES.values() for t in pool]))
     if get_origin(tp) is Literal or is_enum_type(tp):   # a member misspelt is where Literal/Enum bugs hide
