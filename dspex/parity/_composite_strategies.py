@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import UserString
 from typing import Any
 
 from hypothesis import strategies as st
@@ -65,14 +66,20 @@ _attempt_values = st.one_of(_answer_texts, st.integers(-5, 99), st.none(), st.li
                             st.floats(allow_nan=False, allow_infinity=False))
 
 
+# A rationale is text, now and then a text-like object that is not a str (``UserString``: its ``strip`` returns
+# one of its own kind, so DSPy's ``split("\n")`` runs on it rather than on a str).
+_rationales = st.sampled_from(["str"] * 3 + ["text-like"]).flatmap(
+    lambda kind: _answer_texts if kind == "str" else _answer_texts.map(UserString))
+
+
 @st.composite
 def _attempt(draw: Any, last_key: str) -> dict[str, Any]:
     shape = draw(st.sampled_from(["rationale"] * 3 + ["reasoning"] * 3 + ["both", "neither", "no_answer", "extra"]))
     row: dict[str, Any] = {}
     if shape in ("rationale", "both", "extra", "no_answer"):
-        row["rationale"] = draw(_answer_texts)
+        row["rationale"] = draw(_rationales)
     if shape in ("reasoning", "both"):
-        row["reasoning"] = draw(_answer_texts)
+        row["reasoning"] = draw(_rationales)
     if shape != "no_answer":
         row[last_key] = draw(_attempt_values)
     if shape == "extra":
