@@ -366,3 +366,20 @@ def test_zero_completions_behave_like_dspy() -> None:
         with pytest.raises(StopIteration):
             len(p.completions)
 
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_native_trace_records_each_call_in_both_modes(mode: str) -> None:
+    """BestOfN and Refine open a native trace per attempt (DSPy's settings.trace, kept without DSPy); a Predict
+    awaited inside one (``asyncio.run`` in a module's forward) records as a sync call does. The gate cannot reach
+    the async branch: DSPy 3.4.1's BestOfN and Refine have no async path of their own."""
+    from dspex.native import _trace
+
+    lm = AsyncScripted([chat_answer(answer="Paris")])
+    p = Predict("question -> answer")
+    with _trace.scope() as trace:
+        if mode == "sync":
+            pred = p(question="Capital of France?", lm=lm)
+        else:
+            pred = asyncio.run(p.acall(question="Capital of France?", lm=lm))
+    assert trace == [(p, {"question": "Capital of France?"}, pred)]
