@@ -10,6 +10,7 @@ import pytest
 from hypothesis import Phase, given, settings
 
 from dspex.errors import DspexError
+from dspex.parity._engine import fresh_draws
 from dspex.parity._hunt import CROSS, FAMILIES, SHAPES, answer_texts
 from dspex.parity._hunt_cases import hunt_cases
 from dspex.parity.runner import module_budgets
@@ -30,7 +31,8 @@ def _draw_all(strategy: Any, n: int) -> list[Any]:
     def collect(value: Any) -> None:
         seen.append(value)
 
-    collect()
+    with fresh_draws():   # as the gate draws (dspex/parity/runner.py)
+        collect()
     return seen
 
 
