@@ -56,9 +56,10 @@ def touched_modules(paths: Iterable[str]) -> list[str]:
 def at_full_strength(budget: str, modules: Iterable[str]) -> str:
     """``budget`` (``DSPEX_PARITY_BUDGET``'s ``"react=300,refine=300"``) without the entries of ``modules``, which
     then get the run's ``--examples``."""
+    from .runner import module_budgets   # the one parser of the budget text (and its error for a bad one)
+
     drop = set(modules)
-    return ",".join(part for part in (p.strip() for p in budget.split(","))
-                    if part and part.partition("=")[0].strip() not in drop)
+    return ",".join(f"{name}={count}" for name, count in module_budgets(0, budget).items() if name not in drop)
 
 
 def main(argv: list[str]) -> int:
