@@ -94,10 +94,11 @@ class _RecorderCore(_Forwarding):
         before = _last_history(self._inner)
         start = time.perf_counter()
         try:
+            bridge = hooks.current()   # loads the bridge if this is the process's first call after dspy's import
             if prompt is not None:
                 outputs = self._inner(prompt, messages=messages, **kwargs)
-            elif hooks.bridge is not None:   # the adapter's call, passed on as the adapter would make it
-                outputs = hooks.bridge.call_lm(self._inner, messages, kwargs)
+            elif bridge is not None:   # the adapter's call, passed on as the adapter would make it
+                outputs = bridge.call_lm(self._inner, messages, kwargs)
             else:
                 outputs = self._inner(messages=messages, **kwargs)
         except BaseException as exc:
@@ -114,9 +115,9 @@ class _RecorderCore(_Forwarding):
         before = _last_history(self._inner)
         start = time.perf_counter()
         try:
-            inner_acall = getattr(self._inner, "acall", None)
-            if not args and hooks.bridge is not None:
-                outputs = await hooks.bridge.acall_lm(self._inner, messages, kwargs)
+            inner_acall, bridge = getattr(self._inner, "acall", None), hooks.current()
+            if not args and bridge is not None:
+                outputs = await bridge.acall_lm(self._inner, messages, kwargs)
             elif inner_acall is not None:
                 outputs = await inner_acall(*args, messages=messages, **kwargs)
             else:
