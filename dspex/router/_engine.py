@@ -17,6 +17,7 @@ import operator
 import weakref
 from typing import Any
 
+from dspex import hooks
 from dspex.errors import ConfigError
 
 __all__ = ["Engine", "native_signature"]
@@ -121,9 +122,16 @@ class Engine:
             _log.warning("dspex: %s's %s implementation does not use the predictors %s; their demos and instructions "
                          "play no part on that route.", type(owner).__name__, self.side, unused)
         self.pairs = [_Pair(path, p, theirs[path]) for path, p in mine.items() if path in theirs]
+        twinned = False
         for pair in self.pairs:
             if isinstance(pair.engine, NativePredict):
                 pair.engine._dspex_twin = pair.owner
+                twinned = True
+        if twinned:
+            # A twin is a DSPy predictor, so dspy is loaded: load the bridge now, before the engine's first call
+            # reads ``hooks.bridge`` (in a fresh process that call once ran without it and left DSPy's trace empty,
+            # so BootstrapFewShot lost the first example's demo).
+            hooks.current()
 
     def _current(self, owner: Any) -> bool:
         pairs = self.pairs

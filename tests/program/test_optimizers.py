@@ -95,11 +95,19 @@ def test_search_and_instruction_optimizers_compile_the_same_program(kind: str, o
     _check_same(kind, optimizer, tmp_path)
 
 
-def test_bootstrap_sees_the_native_route_s_trace(tmp_path: Path) -> None:
-    """BootstrapFewShot collects demos from DSPy's trace: the native route records it for the module DSPy knows."""
+@pytest.mark.parametrize("fresh", [False, True], ids=["warm", "fresh-process"])
+def test_bootstrap_sees_the_native_route_s_trace(fresh: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """BootstrapFewShot collects demos from DSPy's trace: the native route records it for the module DSPy knows.
+
+    ``fresh-process``: dspy is imported but no dspex call has loaded the bridge yet, as when this program's first
+    call is the optimizer's first example (that call once left the trace empty and lost a demo)."""
     from program_support import route_to
 
+    from dspex import hooks
+
     route_to("native", tmp_path)
+    if fresh:
+        monkeypatch.setattr(hooks, "bridge", None)
     program = build("two_hop", dspex)
     with dspy.context(trace=[]):
         program(question="Capital of France?")
