@@ -59,6 +59,19 @@ def _chat_answer(draw: Any, outputs: Sequence[tuple[str, Any]], target: int) -> 
 
 
 @st.composite
+def _entry(draw: Any, text: str) -> Any:
+    """The completion as the LM's list holds it: mostly the text, a quarter of the time a provider dict with
+    logprobs (kept on the prediction) and now and then ``reasoning_content`` (what a Reasoning output reads)."""
+    if draw(st.integers(0, 3)):
+        return text
+    entry: dict[str, Any] = {"text": text, "logprobs": draw(st.sampled_from(
+        [None, {"content": [{"token": "a", "logprob": -0.5}]}, {"content": []}]))}
+    if draw(st.booleans()):
+        entry["reasoning_content"] = draw(st.sampled_from(["", "step by step", "ünï «x»"]))
+    return entry
+
+
+@st.composite
 def hunt_cases(draw: Any, modules: Sequence[str] = ("predict", "cot")) -> Case:
     from .strategies import module_fields
 
@@ -92,7 +105,7 @@ def hunt_cases(draw: Any, modules: Sequence[str] = ("predict", "cot")) -> Case:
     # A quarter of the cases call the module twice and the LM answers the same again (temperature 0): a parse
     # cache that hands both calls one mutable value (a list, a dict, a model) would show.
     repeat = 2 if draw(st.integers(0, 3)) == 0 else 1
-    script = (([first],) * repeat) + ([fallback], [fallback])
+    script = (([draw(_entry(first))],) * repeat) + ([fallback], [fallback])
     return Case(module=module, signature=spec,  # type: ignore[arg-type]
                 inputs={n: draw(field_values(tp)) for n, tp in ins},
                 lm=LMSpec(script), demos=demos, adapter=adapter, repeat=repeat)  # type: ignore[arg-type]

@@ -110,3 +110,27 @@ def test_native_media_types_run_without_dspy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "a cat {'type': 'image_url', 'image_url': {'url': 'https://img.example/cat.png'}} False"
+
+
+def test_the_role_path_awaits_the_lm_s_acall_without_dspy() -> None:
+    """A History input sends the call down the role path; without DSPy (no bridge) ``acall`` must await the LM's
+    own ``acall`` (a held-out mutant once called the sync LM in a thread instead, unseen by the gate, which always
+    runs with DSPy loaded); an LM with no ``acall`` runs in a worker thread."""
+    code = (
+        "import asyncio, sys, threading\nimport dspex.native as native\n"
+        "sig = native.Signature({'history': (native.History, native.InputField()),\n"
+        "                        'question': (str, native.InputField()), 'answer': (str, native.OutputField())})\n"
+        "ANSWER = '[[ ## answer ## ]]\\n{}\\n\\n[[ ## completed ## ]]'\n"
+        "class LM:\n"
+        "    def __call__(self, messages, **kw):\n"
+        "        return [ANSWER.format('sync in ' + threading.current_thread().name.split('_')[0])]\n"
+        "    async def acall(self, messages, **kw):\n"
+        "        return [ANSWER.format(f'async, {len(messages)} messages')]\n"
+        "history = native.History(messages=[{'question': 'hi', 'answer': 'hello'}])\n"
+        "p = native.Predict(sig)\n"
+        "print(asyncio.run(p.acall(history=history, question='q', lm=LM())).answer)\n"
+        "print(asyncio.run(p.acall(history=history, question='q', lm=LM().__call__)).answer)\n"
+        "print('dspy' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[:3] == ["async, 4 messages", "sync in asyncio", "False"], out
