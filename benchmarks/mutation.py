@@ -11,6 +11,12 @@ cannot change behaviour (and the functions the gate does not cover by design), e
     python benchmarks/mutation.py --examples 1000                  # every mutant at the CI budget (hours)
     python benchmarks/mutation.py --from build/mutation.json --status survived --examples 3000   # escalate
     python benchmarks/mutation.py --from build/mutation.json --status survived --examples 1000 --ci-budget  # CI's
+    python benchmarks/mutation.py --from build/mutation.json --status killed --direct --examples 3000 \
+        --gate-seeds 20261125,7,8                                  # the nightly budget, without mutmut's runs
+
+``--direct`` runs each named mutant's check in a process of its own (mutmut's documented ``MUTANT_UNDER_TEST``),
+skipping mutmut's clean and coverage runs of the whole gate, which at the nightly budget take hours: for
+re-checking mutants an earlier run reached. Its verdicts go to the report only.
 
 The score is ``(killed + timed out) / (all - equivalent - out of scope)``. The run writes a JSON report (default
 ``build/mutation.json``) that ``--from`` reads back, e.g. to re-check survivors at a larger (nightly) budget.
@@ -117,6 +123,29 @@ def run(names: list[str], args: argparse.Namespace, log: Any) -> None:
         raise SystemExit(f"mutmut failed (exit {result.returncode}); see {log.name}")
 
 
+_DIRECT = """
+import os, sys
+from mutmut.__main__ import setup_source_paths
+setup_source_paths()
+os.chdir("mutants")
+import pytest
+sys.exit(int(pytest.main(["--rootdir=.", "--tb=native", "-x", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+                          "benchmarks/mutation_check.py"])))
+"""
+
+
+def run_direct(names: list[str], args: argparse.Namespace, log: Any) -> dict[str, str]:
+    """Each mutant's check as mutmut would run it, without mutmut's runs of the unmutated gate."""
+    env = _mutmut_env(args.examples, args.gate_seeds, args.timeout)
+    found: dict[str, str] = {}
+    for name in names:
+        done = subprocess.run([sys.executable, "-c", _DIRECT], cwd=ROOT, env={**env, "MUTANT_UNDER_TEST": name},
+                              stdout=log, stderr=log)
+        found[name] = STATUS.get(done.returncode, "suspicious")
+        print(f"  {found[name]:12} {name}", flush=True)
+    return found
+
+
 def forget(names: list[str]) -> None:
     """Clear the earlier results of ``names``: a mutant this run does not get to must read "not checked", never
     keep a verdict from another run (other strategies, another budget)."""
@@ -164,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-stats", action="store_true", help="reuse mutmut's coverage from the last run")
     parser.add_argument("--resume", action="store_true",
                         help="run only the mutants without a result yet (an interrupted run; implies --keep-stats)")
+    parser.add_argument("--direct", action="store_true",
+                        help="run each mutant's check on its own, without mutmut's clean and coverage runs")
     parser.add_argument("--score-only", action="store_true", help="score the last results; run nothing")
     parser.add_argument("--report", default=str(ROOT / "build" / "mutation.json"))
     parser.add_argument("--show", action="store_true", help="print each surviving mutant's diff")
@@ -180,14 +211,18 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
         todo = [n for n in names if statuses().get(n, "not checked") == "not checked"] if args.resume else names
         args.keep_stats = args.keep_stats or args.resume
-        if not args.score_only and todo:
+        found = statuses()
+        if args.direct and not args.score_only:
+            found.update(run_direct(names, args, log))
+        elif not args.score_only and todo:
             if not args.resume:
                 forget(todo)
             run(todo, args, log)
-    verdicts = classify(names, statuses())
+            found = statuses()
+    verdicts = classify(names, found)
     summary = score(verdicts)
     report = {"summary": summary, "examples": args.examples, "split": os.environ.get("DSPEX_PARITY_BUDGET", ""),
-              "gate_seeds": args.gate_seeds,
+              "gate_seeds": args.gate_seeds, "direct": args.direct,
               "sample": args.sample, "sample_seed": args.seed, "seconds": round(time.perf_counter() - start),
               "mutants": {n: {"status": s, "reason": r} for n, (s, r) in verdicts.items()}}
     Path(args.report).write_text(json.dumps(report, indent=1))

@@ -5,8 +5,10 @@ Enum and pydantic model classes are generated fresh, so each example can carry i
 
 from __future__ import annotations
 
+import copy
 import datetime
 import enum
+import functools
 import keyword
 import math
 import typing
@@ -142,8 +144,12 @@ def literal_types(draw: Any) -> Any:
     return Literal[tuple(values)]  # type: ignore[valid-type]
 
 
+@functools.lru_cache(maxsize=None)
 def annotations(depth: int = 2, custom: bool = True) -> st.SearchStrategy[Any]:
-    """Supported field types: scalars, Literal, Enum, models, and generics over them up to ``depth``."""
+    """Supported field types: scalars, Literal, Enum, models, and generics over them up to ``depth``.
+
+    Built once per argument pair: Hypothesis validates every new strategy object it draws from, and rebuilding
+    this tree for each field was most of what generating a gate case cost."""
     leaves = [_scalars, _scalars, literal_types(), _rare_types]
     if custom:
         leaves += [enum_types(), model_types(depth=max(depth - 1, 0))]
@@ -178,6 +184,10 @@ def custom_types_in(annotation: Any) -> list[type]:
     return found
 
 
+# A fresh object per draw: the strategy is reused across cases, and a side that mutated a shared dict or list
+# would leak into later cases.
+_EXOTIC = st.sampled_from(exotic_values()).map(copy.deepcopy)
+
 _floats = st.one_of(
     st.sampled_from([1e-9, -0.0, 0.0, 1e20, 0.1, 3.0, -2.5, math.inf, -math.inf, math.nan, 1e300, 2.5e-7]),
     st.floats(allow_nan=True, allow_infinity=True),
@@ -186,7 +196,15 @@ _ints = st.one_of(st.integers(-1000, 1000), st.integers(), st.sampled_from([0, -
 
 
 def values_of(tp: Any, depth: int = 0) -> st.SearchStrategy[Any]:
-    """Values that match ``tp``."""
+    """Values that match ``tp`` (one strategy object per type, reused: see ``annotations``)."""
+    try:
+        return _values_of(tp, depth)
+    except TypeError:   # an unhashable annotation: built afresh
+        return _values_of.__wrapped__(tp, depth)
+
+
+@functools.lru_cache(maxsize=4096)
+def _values_of(tp: Any, depth: int) -> st.SearchStrategy[Any]:
     origin, args = get_origin(tp), get_args(tp)
     if tp is str or tp is None:
         return texts
@@ -234,11 +252,12 @@ def values_of(tp: Any, depth: int = 0) -> st.SearchStrategy[Any]:
     return odd_values(depth + 1)
 
 
+@functools.lru_cache(maxsize=None)
 def odd_values(depth: int = 0) -> st.SearchStrategy[Any]:
     """Values of the wrong type for a field: None, lists, nested dicts, sets, tuples, Enums, models, numbers,
     and exotic objects (datetimes, Decimals, bytes, dataclasses, str/int subclasses, objects with no schema)."""
     leaf = st.one_of(st.none(), texts, _ints, _floats, st.booleans(), st.sampled_from(list(Color)),
-                     st.sampled_from(exotic_values()))
+                     _EXOTIC)
     if depth > 2:
         return leaf
     nested = odd_values(depth + 1)
