@@ -5,7 +5,8 @@ XML answers write each output as its tag: scalars as text (escaped, or not: a ra
 nested types as nested XML (``<item>``, ``<entry key=...>``) or as JSON text inside the tag, with corruptions a
 sloppy LM makes (a missing or repeated field, an unclosed tag, text around the tags, attributes, CDATA, the
 ChatAdapter's format instead); a quarter of the XML cases also take an image, audio, file, document or code input,
-whose request is split into content parts. TwoStepAdapter's main LM answers in prose (or empty, or with logprobs, or
+whose request is split into content parts, and a sixth an output holding DSPy's own Code type in a list or dict
+(which DSPy never writes as nested XML). TwoStepAdapter's main LM answers in prose (or empty, or with logprobs, or
 raises) and its extraction LM answers the extractor signature in the ChatAdapter's format (then JSON for the
 fallback). JSON cases draw every combination of ``response_format`` support, response-schema support, function
 calling and ``use_native_function_calling``, over outputs that allow a schema and outputs that do not
@@ -113,6 +114,16 @@ def _base(draw: Any) -> tuple[Any, str, dict[str, Any], Any, dict[str, Any] | No
     return spec, module, inputs, demos, config
 
 
+def _dspy_list_types() -> list[Any]:
+    import dspy
+    from typing import Optional
+
+    return [list[dspy.Code], Optional[list[dspy.Code]], dict[str, dspy.Code]]   # Code: plain text to generate
+
+
+_dspy_lists = st.deferred(lambda: st.sampled_from(_dspy_list_types()))
+
+
 @st.composite
 def xml_cases(draw: Any) -> AdapterCase:
     spec, module, inputs, demos, config = draw(_base())
@@ -120,6 +131,9 @@ def xml_cases(draw: Any) -> AdapterCase:
         field, value = draw(media_input("media"))
         spec = dataclasses.replace(spec, fields=(field, *spec.fields), form="dspy_class", names=())
         inputs = {"media": value, **inputs}
+    if draw(st.integers(0, 5)) == 0:   # an output of DSPy's own types in a container: DSPy never nests those
+        spec = dataclasses.replace(spec, fields=(*spec.fields, FieldSpec("dspy_items", "output", draw(_dspy_lists))),
+                                   form="dspy_class", names=())
     _, outs = module_fields(spec, module)
     adapter = draw(st.sampled_from(["xml", "xml", "xml_no_fallback"]))
     lm = _lm(draw, ())
