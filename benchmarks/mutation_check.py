@@ -152,10 +152,18 @@ def drop_inherited_pools() -> None:
 # "survive" (found with _sections._is_word, whose header-name cache held every name the gate draws).
 CACHES = {
     "dspex.adapters._sections": ["_WORDS"], "dspex.adapters._values": ["_adapters"],
-    "dspex.adapters._coerce": ["_adapters"], "dspex.adapters._roles": ["_derived"],
+    "dspex.adapters._coerce": ["_adapters"],
     "dspex.adapters.two_step": ["_EXTRACTORS"], "dspex.signature._from_dspy": ["_CACHE"],
     "dspex.signature._types": ["_UNSUPPORTED_CACHE", "_NAME_CACHE"], "dspex.native._inputs": ["_PLANS", "_TYPE_NAMES"],
     "dspex.native._feedback": ["_LISTED"], "dspex.native.refine": ["_HINTED", "_WRAPPERS"],
+    "dspex.adapters._history": ["_classes"], "dspex.adapters._roles": ["_derived", "_helpers"],
+    "dspex.adapters.chat": ["_lazy"],
+}
+# Values built on first use and kept in a module global (None until then): the same trap as the caches above
+# (found with _history._results_message, whose one-field signature the clean run had already built).
+BUILT_ONCE = {
+    "dspex.adapters._history": ["_results_signature"], "dspex.native._preprocess": ["_default_adapter"],
+    "dspex.native._react_v2_support": ["_types"],
 }
 
 
@@ -169,6 +177,10 @@ def forget_caches() -> None:
         module = importlib.import_module(name)
         for attr in attrs:
             getattr(module, attr).clear()
+    for name, attrs in BUILT_ONCE.items():
+        module = importlib.import_module(name)
+        for attr in attrs:
+            setattr(module, attr, None)
     for name, module in list(sys.modules.items()):
         if name.startswith(MUTATED_PACKAGES) and module is not None:
             for value in list(vars(module).values()):
