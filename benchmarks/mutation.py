@@ -188,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gate-seeds", default="20261125", help="comma-separated gate seeds (CI: 20261125)")
     parser.add_argument("--ci-budget", action="store_true",
                         help="split the budget as CI does (.ci/parity-budget; --examples for the rest: CI's 1000)")
-    parser.add_argument("--timeout", type=int, default=600, help="CPU seconds one mutant's gate run may take")
+    parser.add_argument("--timeout", type=int, default=None,
+                        help="CPU seconds one mutant's gate run may take (default: 600 per 200 examples per seed)")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--keep-stats", action="store_true", help="reuse mutmut's coverage from the last run")
     parser.add_argument("--resume", action="store_true",
@@ -199,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", default=str(ROOT / "build" / "mutation.json"))
     parser.add_argument("--show", action="store_true", help="print each surviving mutant's diff")
     args = parser.parse_args(argv)
+    if args.timeout is None:   # a survivor runs the whole gate: its limit grows with the budget, or it reads "timeout"
+        seeds = len([s for s in args.gate_seeds.split(",") if s.strip()]) or 1
+        args.timeout = 600 * max(1, -(-args.examples // 200)) * seeds
 
     if args.ci_budget:   # read by the gate in every mutant's run (mutmut passes the environment on)
         os.environ["DSPEX_PARITY_BUDGET"] = (ROOT / ".ci" / "parity-budget").read_text().strip()
