@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import inspect
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +52,20 @@ def test_mutation_runs_start_with_the_mutated_files_module_type() -> None:
     order = check.module_order("dspex.native.refine.xǁRefineǁforward__mutmut_3", ["predict", "refine", "react"])
     assert order[0] == "refine"
     assert check.module_order("dspex.adapters._coerce.x_parse__mutmut_1", ["predict", "react"]) == ["predict", "react"]
+
+
+def test_each_mutant_run_starts_without_what_the_clean_run_built() -> None:
+    """A forked mutant run inherits the clean run's memo caches and build-once globals; a mutated line that only
+    runs when they are empty would never run (the _history tool-results signature was such a case)."""
+    from dspex.adapters import _history, _sections
+
+    spec = importlib.util.spec_from_file_location("mutation_check", ROOT / "benchmarks" / "mutation_check.py")
+    check = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(check)  # type: ignore[union-attr]
+    _history._results_signature = object()
+    _sections._WORDS["probe"] = True
+    check.forget_caches()
+    assert _history._results_signature is None and "probe" not in _sections._WORDS
+    for module_name, names in check.BUILT_ONCE.items():   # every listed global is still built once (a rename fails)
+        source = inspect.getsource(importlib.import_module(module_name))
+        assert all(f"global {name}" in source for name in names), module_name
