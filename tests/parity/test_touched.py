@@ -8,6 +8,7 @@ import inspect
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from dspex.parity._touched import OWNERS, at_full_strength, owners_of, touched_modules
 from dspex.parity.runner import collect_targets
@@ -45,10 +46,16 @@ def test_the_ci_entry_point_reads_paths_and_prints_the_budget() -> None:
     assert "xml_adapter" in out.stderr
 
 
-def test_mutation_runs_start_with_the_mutated_files_module_type() -> None:
+def _mutation_check() -> Any:
+    """``benchmarks/mutation_check.py``, the test mutmut runs (not a package: loaded from its path)."""
     spec = importlib.util.spec_from_file_location("mutation_check", ROOT / "benchmarks" / "mutation_check.py")
     check = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(check)  # type: ignore[union-attr]
+    return check
+
+
+def test_mutation_runs_start_with_the_mutated_files_module_type() -> None:
+    check = _mutation_check()
     order = check.module_order("dspex.native.refine.xǁRefineǁforward__mutmut_3", ["predict", "refine", "react"])
     assert order[0] == "refine"
     assert check.module_order("dspex.adapters._coerce.x_parse__mutmut_1", ["predict", "react"]) == ["predict", "react"]
@@ -59,9 +66,7 @@ def test_each_mutant_run_starts_without_what_the_clean_run_built() -> None:
     runs when they are empty would never run (the _history tool-results signature was such a case)."""
     from dspex.adapters import _history, _sections
 
-    spec = importlib.util.spec_from_file_location("mutation_check", ROOT / "benchmarks" / "mutation_check.py")
-    check = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(check)  # type: ignore[union-attr]
+    check = _mutation_check()
     _history._results_signature = object()
     _sections._WORDS["probe"] = True
     check.forget_caches()
