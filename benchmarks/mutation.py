@@ -130,16 +130,22 @@ setup_source_paths()
 os.chdir("mutants")
 import pytest
 sys.exit(int(pytest.main(["--rootdir=.", "--tb=native", "-x", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
-                          "benchmarks/mutation_check.py"])))
+                          *sys.argv[1:]])))
 """
+
+
+def _test_selection() -> list[str]:
+    """The test mutmut runs for each mutant, as ``[tool.mutmut]`` in pyproject.toml names it."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return list(config["tool"]["mutmut"]["pytest_add_cli_args_test_selection"])
 
 
 def run_direct(names: list[str], args: argparse.Namespace, log: Any) -> dict[str, str]:
     """Each mutant's check as mutmut would run it, without mutmut's runs of the unmutated gate."""
-    env = _mutmut_env(args.examples, args.gate_seeds, args.timeout)
+    env, tests = _mutmut_env(args.examples, args.gate_seeds, args.timeout), _test_selection()
     found: dict[str, str] = {}
     for name in names:
-        done = subprocess.run([sys.executable, "-c", _DIRECT], cwd=ROOT, env={**env, "MUTANT_UNDER_TEST": name},
+        done = subprocess.run([sys.executable, "-c", _DIRECT, *tests], cwd=ROOT, env={**env, "MUTANT_UNDER_TEST": name},
                               stdout=log, stderr=log)
         found[name] = STATUS.get(done.returncode, "suspicious")
         print(f"  {found[name]:12} {name}", flush=True)
