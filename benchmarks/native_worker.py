@@ -2,7 +2,8 @@
 
 ``run.py`` starts it once and, round by round interleaved with its own DSPy batches, sends ``<case> <n>`` lines on
 stdin; each answer is the mean seconds per call of ``n`` native calls of that case. ``routed <case> <n>`` times
-the routed ``dspex.Predict`` / ``dspex.ChainOfThought`` on the native route instead of the module itself.
+the routed ``dspex.Predict`` / ``dspex.ChainOfThought`` on the native route instead of the module itself, and
+``floor <n>`` the hand-written floor (``run.make_floor``) on the "question -> answer" case's inputs and LM.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import dspex  # noqa: E402
 import dspex.native as native  # noqa: E402
+from benchmarks.run import FLOOR_CASE, make_floor  # noqa: E402
 
 
 def main() -> None:
@@ -28,13 +30,14 @@ def main() -> None:
         routed = (dspex.Predict if kind == "predict" else dspex.ChainOfThought)(signature, implementation="native")
         modules[name] = (mod, routed, inputs, lm)
         mod(lm=lm, **inputs), routed(lm=lm, **inputs)
+    _, _, inputs, lm = modules[FLOOR_CASE]
+    modules["floor"] = (make_floor(), None, inputs, lm)
     print("ready", flush=True)
     for line in sys.stdin:
         parts = line.rstrip("\n").rsplit(" ", 1)
         label, n = parts[0], int(parts[1])
-        which = 1 if label.startswith("routed ") else 0
         mod, routed, inputs, lm = modules[label.removeprefix("routed ")]
-        target = (mod, routed)[which]
+        target = routed if label.startswith("routed ") else mod
         start = time.perf_counter()
         for _ in range(n):
             target(lm=lm, **inputs)

@@ -13,7 +13,7 @@ from .. import hooks
 from ..errors import AdapterParseError
 from . import _roles  # history, tool, tool-call and reasoning fields (loaded with the plans anyway)
 
-__all__ = ["run", "arun", "prepare", "postprocess"]
+__all__ = ["run", "arun", "plain", "aplain", "prepare", "postprocess"]
 
 _EMPTY = "The LM returned an empty or null response."
 _TOOL_KEYS = ("tools", "tool_choice", "parallel_tool_calls")
@@ -108,16 +108,18 @@ def _run(
     adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any], inputs: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     plan = adapter.plan(signature)
+    if plan.plain and not lm_kwargs and not demos and type(demos) is list and hooks.bridge is None:
+        return plain(adapter, plan, lm, inputs, lm_kwargs)
     try:
         if plan.roles is not None:  # history, tools, tool calls or reasoning fields (see _roles)
             return _roles.run(adapter, lm, lm_kwargs, plan.signature, demos, inputs, plan.roles)
         bridge = hooks.bridge
-        plain = (adapter._plain_request and not lm_kwargs and not demos and type(demos) is list
+        bare = (adapter._plain_request and not lm_kwargs and not demos and type(demos) is list
                  and (bridge is None or not bridge.adapter_events()))
-        messages = adapter._plain_messages(plan, inputs) if plain else \
+        messages = adapter._plain_messages(plan, inputs) if bare else \
             prepare(adapter, lm, lm_kwargs, signature, demos, inputs)
         outputs = lm(messages=messages, **lm_kwargs) if bridge is None else bridge.call_lm(lm, messages, lm_kwargs)
-        if plain and adapter._fast_parse and type(outputs) is list and len(outputs) == 1:
+        if bare and adapter._fast_parse and type(outputs) is list and len(outputs) == 1:
             text = outputs[0]
             if type(text) is str and text:
                 return [adapter._parse(plan, text)]
@@ -133,13 +135,15 @@ async def _arun(
     adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any], inputs: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     plan = adapter.plan(signature)
+    if plan.plain and not lm_kwargs and not demos and type(demos) is list and hooks.bridge is None:
+        return await aplain(adapter, plan, lm, inputs, lm_kwargs)
     try:
         if plan.roles is not None:
             return await _roles.arun(adapter, lm, lm_kwargs, plan.signature, demos, inputs, plan.roles)
         bridge = hooks.bridge
-        plain = (adapter._plain_request and not lm_kwargs and not demos and type(demos) is list
+        bare = (adapter._plain_request and not lm_kwargs and not demos and type(demos) is list
                  and (bridge is None or not bridge.adapter_events()))
-        messages = adapter._plain_messages(plan, inputs) if plain else \
+        messages = adapter._plain_messages(plan, inputs) if bare else \
             prepare(adapter, lm, lm_kwargs, signature, demos, inputs)
         if bridge is not None:
             outputs = await bridge.acall_lm(lm, messages, lm_kwargs)
@@ -149,7 +153,7 @@ async def _arun(
             import asyncio  # only async callers pay for importing asyncio
 
             outputs = await asyncio.to_thread(lambda: lm(messages=messages, **lm_kwargs))
-        if plain and adapter._fast_parse and type(outputs) is list and len(outputs) == 1:
+        if bare and adapter._fast_parse and type(outputs) is list and len(outputs) == 1:
             text = outputs[0]
             if type(text) is str and text:
                 return [adapter._parse(plan, text)]
@@ -159,3 +163,54 @@ async def _arun(
         if fallback is None:
             raise
         return await fallback.acall(lm, lm_kwargs, signature, demos, inputs)
+
+
+# The plain round trip, twins side by side: a ChatAdapter's own plan (``plan.plain``: no agent roles), no demos, no
+# LM kwargs and no DSPy bridge watching. Nothing varies but the input values and the LM's answer, so the request is
+# read from the plan and a single plain completion is parsed from it; anything else takes the general parse and
+# errors above. Predict's commonest call comes straight here (``ChatAdapter.round_trip``).
+def plain(
+    adapter: Any, plan: Any, lm: Any, inputs: Mapping[str, Any], lm_kwargs: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """System and request from the plan, ``lm(messages=...)``, parse; one JSONAdapter retry on a parse error.
+
+    ``lm_kwargs`` is the caller's empty dict, if it has one: the retry fills it in as DSPy's does."""
+    system = plan.system if plan.system is not None else adapter._system(plan)
+    try:
+        outputs = lm(messages=[{"role": "system", "content": system}, adapter._request(plan, inputs)])
+        if type(outputs) is list and len(outputs) == 1:
+            text = outputs[0]
+            if type(text) is str and text:
+                fields = plan.reader(text) if plan.reader is not None and not plan.parsed else None
+                return [fields if fields is not None else adapter._parse(plan, text)]
+        return _postprocess(adapter, plan, outputs)
+    except AdapterParseError:
+        fallback = adapter._json_fallback()
+        if fallback is None:
+            raise
+        return fallback(lm, {} if lm_kwargs is None else lm_kwargs, plan.signature, [], inputs)
+
+
+async def aplain(
+    adapter: Any, plan: Any, lm: Any, inputs: Mapping[str, Any], lm_kwargs: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The async twin of ``plain``: ``await lm.acall(...)`` if the LM has it, else the sync call in a thread."""
+    system = plan.system if plan.system is not None else adapter._system(plan)
+    messages = [{"role": "system", "content": system}, adapter._request(plan, inputs)]
+    try:
+        if (acall := getattr(lm, "acall", None)) is not None:
+            outputs = await acall(messages=messages)
+        else:
+            import asyncio
+
+            outputs = await asyncio.to_thread(lambda: lm(messages=messages))
+        if type(outputs) is list and len(outputs) == 1:
+            text = outputs[0]
+            if type(text) is str and text:
+                return [adapter._parse(plan, text)]
+        return _postprocess(adapter, plan, outputs)
+    except AdapterParseError:
+        fallback = adapter._json_fallback()
+        if fallback is None:
+            raise
+        return await fallback.acall(lm, {} if lm_kwargs is None else lm_kwargs, plan.signature, [], inputs)

@@ -13,6 +13,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, get_args, get_origin
 
+from ..errors import AdapterParseError
 from ..signature import Field, annotation_name
 from ._coerce import text_parser
 from ._roles import roles_of
@@ -26,6 +27,7 @@ __all__ = [
     "task_description",
     "type_info",
     "fill_defaults",
+    "parse_error",
     "build_plan",
 ]
 
@@ -71,10 +73,15 @@ class Plan:
     any_optional_output: bool
     extra: dict[str, Any]
     # Reads a completion that follows the prompt exactly (see _sections.canonical_reader); None: no such reader.
-    reader: Callable[[str], list[tuple[str, str]] | None] | None = None
+    reader: Callable[[str], dict[str, str] | None] | None = None
+    # The outputs whose text is parsed into a value (not ``str``), in order: what a canonical read still converts.
+    parsed: tuple[OutputSlot, ...] = ()
     # The agent roles of the signature's fields (history, tools, tool calls, reasoning; see _roles), or None
     # when it has none: then the adapter's plain paths apply.
     roles: Any = None
+    # Whether a call without demos or LM kwargs is one round trip read from this plan (_call.plain): ChatAdapter's
+    # own format and parse, no agent roles. Set by the adapter that caches the plan (it knows its class).
+    plain: bool = False
 
 
 def _custom_types(annotation: Any) -> list[Any]:
@@ -166,6 +173,7 @@ def build_plan(
         any_optional_output=any(o.fill for o in outputs),
         extra=dict(extra or {}),
         reader=canonical_reader(tuple(outs)),
+        parsed=tuple(o for o in outputs if o.parse is not None),
         roles=roles_of(signature),
     )
 
@@ -193,3 +201,13 @@ def fill_defaults(plan: Plan, fields: dict[str, Any]) -> dict[str, Any]:
         elif slot.fill == 2:
             completed[slot.name] = None
     return completed
+
+
+def parse_error(plan: Plan, name: str, text: str, completion: str, error: ValueError) -> AdapterParseError:
+    """DSPy's error for an output whose text does not parse into its type."""
+    return AdapterParseError(
+        adapter_name="ChatAdapter",
+        signature=plan.signature,
+        lm_response=completion,
+        message=f"Failed to parse field {name} with value {text} from the LM response. Error message: {error}",
+    )

@@ -121,36 +121,42 @@ def _wanted_regex(completion: str, wanted: Container[str]) -> list[tuple[str, st
     return found
 
 
-def canonical_reader(names: Sequence[str]) -> Callable[[str], list[tuple[str, str]] | None] | None:
+def canonical_reader(names: Sequence[str]) -> Callable[[str], dict[str, str] | None] | None:
     r"""A reader for the completion an LM writes when it follows the prompt exactly, for outputs ``names``.
 
     That completion is each output's header on its own line, in order, then ``[[ ## completed ## ]]``, with no
-    other ``[[ ## `` and only "\n" line breaks. A few ``str.find`` calls recognise it and yield what
-    ``wanted_sections`` would; any other completion gets ``None`` (the caller then takes ``wanted_sections``).
-    Names that are not ``\w+`` are never headers to DSPy, so they get no reader.
+    other ``[[ ## `` and only "\n" line breaks. A few ``str.partition`` calls recognise it and return, by name in
+    ``names`` order, the values ``wanted_sections`` would find; any other completion gets ``None`` (the caller
+    then takes ``wanted_sections``). Names that are not ``\w+`` are never headers to DSPy, so they get no reader.
     """
     if not names or not all(_WORD(n) for n in names):
         return None
     # The shape is ``[[ ## a ## ]]\n<a>\n[[ ## b ## ]]\n<b>\n[[ ## completed ## ]]...``. With exactly one "[[ ## "
     # per header in the completion, each separator below occurs at most once, so cutting at the first occurrence
     # of each in turn finds what matching ``\[\[ ## a ## \]\]\n(.*?)\n\[\[ ## b ...`` (re.S) at the start finds.
+    # (One "[[ ## " per header: the first header, one per separator, none in a value or in the tail.)
     first = f"[[ ## {names[0]} ## ]]\n"
-    seps = tuple(f"\n[[ ## {n} ## ]]\n" for n in names[1:]) + ("\n[[ ## completed ## ]]",)
-    headers = len(names) + 1
-    pairs = tuple(names)
+    skip = len(first)
+    seps = tuple(zip(names, tuple(f"\n[[ ## {n} ## ]]\n" for n in names[1:]) + ("\n[[ ## completed ## ]]",)))
+    search_exotic = _EXOTIC_BREAK.search
 
-    def read(completion: str) -> list[tuple[str, str]] | None:
-        if not completion.startswith(first) or completion.count("[[ ## ") != headers or _exotic(completion):
+    def read(completion: str) -> dict[str, str] | None:
+        if completion[:skip] != first:
             return None
-        values = []
-        start = len(first)
-        for sep in seps:
-            end = completion.find(sep, start)
-            if end < 0:
+        if completion.isascii():   # (``_exotic``, inlined: this runs on every plain call)
+            if ("\r" in completion or "\x0b" in completion or "\x0c" in completion or "\x1c" in completion
+                    or "\x1d" in completion or "\x1e" in completion):
                 return None
-            values.append(completion[start:end].strip())
-            start = end + len(sep)
-        return list(zip(pairs, values))
+        elif search_exotic(completion) is not None:
+            return None
+        values = {}
+        rest = completion[skip:]
+        for name, sep in seps:   # each value ends where the next header (or the completed marker) starts
+            value, found, rest = rest.partition(sep)
+            if not found or "[[ ## " in value:
+                return None
+            values[name] = value.strip()
+        return None if "[[ ## " in rest else values
 
     return read
 

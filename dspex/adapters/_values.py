@@ -152,6 +152,8 @@ def format_field_value(annotation_is_str: bool, value: Any) -> str:
         return str(value)
     if isinstance(value, list) and annotation_is_str:
         return format_input_list(value)
+    if (t is list or t is dict) and _is_plain_json(value):   # pydantic dumps it unchanged: JSON as it is
+        return plain_dumps(value)
     if t is list and _native_tools(value):  # an agent's tools: serialize_for_json gives their str()s
         return plain_dumps([str(v) for v in value])
     if t.__name__ == "Reasoning" and t.__module__ == "dspex.types._history" and type(value.content) is str:

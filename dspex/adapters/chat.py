@@ -13,7 +13,7 @@ from ..errors import AdapterParseError
 from ..signature import Signature, SignatureMeta
 from . import _call
 from ._markers import START, expand_markers
-from ._plan import Plan, build_plan, field_descriptions, fill_defaults, task_description, type_info
+from ._plan import Plan, build_plan, field_descriptions, fill_defaults, parse_error, task_description, type_info
 from ._schema import type_note
 from ._sections import wanted_sections
 from ._values import format_field_value
@@ -93,6 +93,7 @@ class ChatAdapter:
             if not isinstance(signature, SignatureMeta):
                 return self.plan(_as_signature(signature))
             plan = build_plan(signature, self.user_message_output_requirements)
+            plan.plain = self._fast_parse and self._plain_request and plan.roles is None
             self._plans[signature] = plan
         except TypeError:  # not weak-referenceable: a dspy signature or a string
             return self.plan(_as_signature(signature))
@@ -244,25 +245,24 @@ class ChatAdapter:
         return self._parse(self.plan(signature), completion)
 
     def _parse(self, plan: Plan, completion: str) -> dict[str, Any]:
-        slots = plan.by_name
-        fields: dict[str, Any] = {}
-        sections = None
         if plan.reader is not None and type(completion) is str:
-            sections = plan.reader(completion)
-        for k, v in sections if sections is not None else wanted_sections(completion, slots):
+            fields = plan.reader(completion)   # the completion that follows the prompt exactly: every output, in order
+            if fields is not None:
+                for slot in plan.parsed:
+                    text = fields[slot.name]
+                    try:
+                        fields[slot.name] = slot.parse(text)
+                    except ValueError as e:
+                        raise parse_error(plan, slot.name, text, completion, e)
+                return fields
+        slots = plan.by_name
+        fields = {}
+        for k, v in wanted_sections(completion, slots):
             parse = slots[k].parse
-            if parse is None:
-                fields[k] = v
-            else:
-                try:
-                    fields[k] = parse(v)
-                except ValueError as e:
-                    raise AdapterParseError(
-                        adapter_name="ChatAdapter",
-                        signature=plan.signature,
-                        lm_response=completion,
-                        message=f"Failed to parse field {k} with value {v} from the LM response. Error message: {e}",
-                    )
+            try:
+                fields[k] = v if parse is None else parse(v)
+            except ValueError as e:
+                raise parse_error(plan, k, v, completion, e)
         if tuple(fields) != plan.output_names:  # else every output is there, in order: nothing to fill
             fields = fill_defaults(plan, fields)
         if len(fields) != len(slots):
@@ -288,3 +288,9 @@ class ChatAdapter:
     # sync and async drivers of ``_call``, used as methods (no extra frame on every call).
     __call__ = _call.run
     acall = _call.arun
+    # The plain round trip for a plan with ``plan.plain`` set (a call without demos or LM kwargs, no DSPy bridge):
+    # ``adapter.round_trip(adapter.plan(signature), lm, inputs)`` is what ``adapter(lm, {}, signature, [], inputs)``
+    # returns, without re-deciding per call what the plan already knows.
+    round_trip = _call.plain
+    around_trip = _call.aplain
+

@@ -47,17 +47,29 @@ class Prediction(Record):
 
     @classmethod
     def _from_parsed(cls, values: dict[str, Any], signature: Any) -> "Prediction":
-        """One completion's freshly parsed values, owned by nobody else: used as the store without a copy."""
-        completions = Completions.__new__(Completions)
-        d = completions.__dict__
-        d["signature"] = signature
-        d["_completions"] = {k: [v] for k, v in values.items()}
+        """One completion's freshly parsed values, owned by nobody else: used as the store without a copy.
+
+        Its ``Completions`` is built on first use (most callers never look) from a snapshot of the values, so
+        it holds what the LM answered even after the prediction's fields are reassigned, as DSPy's does.
+        """
         obj = cls.__new__(cls)
         d = obj.__dict__
         d["_store"] = values
-        d["_completions"] = completions
+        d["_row"] = (values.copy(), signature)
         d["_lm_usage"] = None
         return obj
+
+    def __getattr__(self, key: str) -> Any:
+        if key == "_completions":
+            row = self.__dict__.get("_row")
+            if row is not None:
+                values, signature = row
+                completions = Completions.__new__(Completions)
+                completions.__dict__.update(signature=signature, _completions={k: [v] for k, v in values.items()})
+                self.__dict__["_completions"] = completions
+                del self.__dict__["_row"]
+                return completions
+        return Record.__getattr__(self, key)
 
     @property
     def completions(self) -> "Completions | None":

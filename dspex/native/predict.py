@@ -8,10 +8,11 @@ three input warnings, then ``ChatAdapter()(lm, config, signature, demos, inputs)
 * construction never touches the global ``random`` (DSPy's draws ``stage`` from it); ``stage`` comes from
   ``os.urandom`` instead, so building a module cannot change a seeded program's random stream;
 * per-signature facts are computed once and cached, the default adapter is built once: a call costs a few
-  microseconds on top of the adapter and the LM; sync and async share one pipeline (prepare, the adapter's
-  format / call / parse, build), and the commonest call (exactly the signature's inputs, maybe ``lm=``; no
-  demos, config, configured adapter or multi-sample LM) is prepared with the steps that would have nothing to
-  do skipped (tests/unit/test_native_plain_path.py holds it to DSPy);
+  microseconds on top of the LM; sync and async share one pipeline (prepare, the adapter's format / call /
+  parse, build), and the commonest call (exactly the signature's inputs, maybe ``lm=``; no demos, config,
+  configured adapter or multi-sample LM) is the default ChatAdapter's plain round trip, bound once per signature
+  on its cached plan, with the steps that would have nothing to do skipped (tests/unit/test_native_plain_path.py
+  holds it to DSPy);
 * any callable ``lm(messages=[...], **kwargs)`` is accepted (DSPy insists on ``dspy.BaseLM``), and a missing
   LM is a :class:`~dspex.errors.ConfigError` (a ``ValueError``, like DSPy's) that names ``lm=`` and
   ``dspex.configure``;
@@ -23,6 +24,7 @@ three input warnings, then ``ChatAdapter()(lm, config, signature, demos, inputs)
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from typing import Any
 
@@ -140,6 +142,8 @@ class Predict(Module, Parameter):
                 return self._with_callbacks(kwargs)
             if self._own_forward:
                 return self.forward(**kwargs)
+            if self._dspex_twin is None and _TRACE.get() is None:   # ``_run`` with nothing to keep books for
+                return self._run_here(kwargs)
             return self._run(kwargs)
         finally:
             if token is not None:
@@ -191,47 +195,76 @@ class Predict(Module, Parameter):
 
     # --- the one pipeline: prepare, then the adapter (format, call the LM, parse), then build the Prediction ----
     # (Twins: the same steps, only the adapter call differs. One fresh dict from the adapter is used without a copy.)
+    # The commonest call (see ``_plain_lm``) is the default ChatAdapter's plain round trip, read from the
+    # signature's cached plan: the same steps, with none left to decide per call.
     def _run_here(self, kwargs: dict[str, Any]) -> Prediction:
-        adapter, lm, config, signature, demos, inputs = self._prepare(kwargs)
-        completions = adapter(lm, config, signature, demos, inputs)
-        if "completions" in inputs:
-            check_postprocess(inputs)
+        lm = self._plain_lm(kwargs)
+        if lm is None:
+            adapter, lm, config, signature, demos, inputs = self._prepare(kwargs)
+            completions = adapter(lm, config, signature, demos, inputs)
+            if "completions" in inputs:
+                check_postprocess(inputs)
+        else:
+            plan = self._plan
+            signature = plan.signature
+            if plan.round_trip and hooks.bridge is None:
+                completions = plan.round_trip(lm, kwargs)
+            else:   # agent roles, or DSPy loaded (its books and capability planning see the LM call): adapters/_call.py
+                completions = _chat_adapter()(lm, {}, signature, [], kwargs)
         if type(completions) is list and len(completions) == 1:
             return Prediction._from_parsed(completions[0], signature)
         return Prediction.from_completions(completions, signature=signature)
 
     async def _arun_here(self, kwargs: dict[str, Any]) -> Prediction:
-        adapter, lm, config, signature, demos, inputs = self._prepare(kwargs)
-        completions = await adapter.acall(lm, config, signature, demos, inputs)
-        if "completions" in inputs:
-            check_postprocess(inputs)
+        lm = self._plain_lm(kwargs)
+        if lm is None:
+            adapter, lm, config, signature, demos, inputs = self._prepare(kwargs)
+            completions = await adapter.acall(lm, config, signature, demos, inputs)
+            if "completions" in inputs:
+                check_postprocess(inputs)
+        else:
+            plan = self._plan
+            signature = plan.signature
+            if plan.around_trip and hooks.bridge is None:
+                completions = await plan.around_trip(lm, kwargs)
+            else:
+                completions = await _chat_adapter().acall(lm, {}, signature, [], kwargs)
         if type(completions) is list and len(completions) == 1:
             return Prediction._from_parsed(completions[0], signature)
         return Prediction.from_completions(completions, signature=signature)
 
-    def _prepare(self, kwargs: dict[str, Any]) -> tuple[Any, Any, dict[str, Any], Any, Any, dict[str, Any]]:
-        """DSPy's ``_forward_preprocess``: ``(adapter, lm, config, signature, demos, inputs)`` for this call."""
+    def _plain_lm(self, kwargs: dict[str, Any]) -> Any:
+        """The LM of the commonest call, else None; ``kwargs`` is then left holding exactly the inputs.
+
+        That call has exactly the signature's inputs (maybe ``lm=``), no demos, config or configured adapter, an
+        LM that asks for one sample: most of DSPy's preprocessing has nothing to do for it.
+        """
         plan = self._plan
         if self._plan_source is not self.signature:  # module.signature was reassigned (an optimizer, an engine sync)
             plan = self._plan = plan_for(self.signature)
             self._plan_source = self.signature
-        current = settings.current()
-        # The commonest call (exactly the signature's inputs, maybe lm=; no demos, config, configured adapter or
-        # multi-sample LM) leaves most of the preprocessing nothing to do; the plan knows when (``plan.plain``).
-        if (
-            plan.plain
-            and not self.config
-            and self.demos == []
-            and (kwargs.keys() == plan.name_set or kwargs.keys() == plan.name_set_lm)
-            and current["adapter"] is None
-            and current["plain"]
+        if not plan.plain or self.config or self.demos != [] or (
+            kwargs.keys() != (plan.name_set_lm if "lm" in kwargs else plan.name_set)
         ):
-            lm = _check_lm(kwargs.get("lm", self.lm) or current["lm"])
-            if not _samples(lm):   # (several samples: DSPy's temperature rule may apply, so the general steps)
-                kwargs.pop("lm", None)
-                if plan.typed:
-                    warn_about_inputs(LOGGER_NAME, plan, kwargs, bool(current["warn_on_type_mismatch"]))
-                return _chat_adapter(), lm, {}, plan.signature, [], kwargs
+            return None
+        current = settings.current()
+        if current["adapter"] is not None or not current["plain"]:
+            return None
+        if plan.round_trip is None:
+            _bind_round_trips(plan)
+        lm = kwargs.get("lm", self.lm) or current["lm"]
+        if lm is None or isinstance(lm, str) or not callable(lm):
+            _check_lm(lm)   # raises DSPy's error for it
+        if getattr(lm, "kwargs", None) and _samples(lm):   # several samples: DSPy's temperature rule may apply
+            return None
+        kwargs.pop("lm", None)
+        if plan.typed:
+            warn_about_inputs(LOGGER_NAME, plan, kwargs, bool(current["warn_on_type_mismatch"]))
+        return lm
+
+    def _prepare(self, kwargs: dict[str, Any]) -> tuple[Any, Any, dict[str, Any], Any, Any, dict[str, Any]]:
+        """DSPy's ``_forward_preprocess``: ``(adapter, lm, config, signature, demos, inputs)`` for this call."""
+        current = settings.current()
         lm, config, signature, demos, inputs = self._preprocess(kwargs, current)
         return _adapter(current), lm, config, signature, demos, inputs
 
@@ -242,3 +275,15 @@ class Predict(Module, Parameter):
     # --- instance callbacks (native/_callbacks.py): only a call with ``self.callbacks`` set goes through them ----
     _with_callbacks = with_callbacks
     _awith_callbacks = awith_callbacks
+
+
+def _bind_round_trips(plan: InputPlan) -> None:
+    """Keep on the input plan the default ChatAdapter's plain round trips (sync, async) bound to its own plan for
+    the signature, or ``False`` when that plan is not plain (agent roles: the adapter's general steps)."""
+    adapter = _chat_adapter()
+    chat = adapter.plan(plan.signature)
+    if chat.plain:
+        plan.round_trip = functools.partial(adapter.round_trip, chat)
+        plan.around_trip = functools.partial(adapter.around_trip, chat)
+    else:
+        plan.round_trip = plan.around_trip = False

@@ -439,6 +439,23 @@ def test_call_kwargs_handling(native_cls: Any, real_cls: Any, lm_kwargs: dict[st
             _call_both(native_cls, real_cls, sigs, script, lm_kwargs=lm_kwargs, params=params, schema=True)
 
 
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+@pytest.mark.parametrize("script", [[[GOOD_CHAT]], [["garbage"], [GOOD_JSON]], [["garbage"], ["{}"]], [[]]],
+                         ids=["parsed", "json retry", "retry fails", "no completion"])
+def test_the_plain_round_trip_equals_dspy_without_the_bridge(
+    monkeypatch: pytest.MonkeyPatch, use_async: bool, script: list[Any]
+) -> None:
+    """Without DSPy's bridge loaded, a ChatAdapter call without demos or LM kwargs is the plan's plain round trip
+    (adapters/_call.py ``plain``): the same request, result and errors, and the JSON retry fills in the caller's
+    own kwargs dict as DSPy's does."""
+    from dspex import hooks
+
+    monkeypatch.setattr(hooks, "bridge", None)
+    sigs = io({"q": str}, {"a": str, "b": int})
+    _call_both(ChatAdapter, dspy.ChatAdapter, sigs, script, params={"response_format"}, schema=True,
+               use_async=use_async)
+
+
 @pytest.mark.parametrize(("native_cls", "real_cls"), ADAPTERS, ids=ADAPTER_IDS)
 def test_call_with_demos_and_odd_inputs(native_cls: Any, real_cls: Any) -> None:
     sigs = io({"q": str, "ctx": list[str], "k": int}, {"a": str, "b": int})

@@ -1,10 +1,10 @@
 """Predict's plain path (exactly the inputs, nothing else) against its general path and against dspy.Predict.
 
-One pipeline serves every call; a plain call is prepared with the steps that would have nothing to do skipped
-(``Predict._prepare`` without its general steps, ``Predict._preprocess``), and may only be when they would have
-nothing to do. Each case below either is prepared plainly and must equal DSPy, or has something that forces the
-general preparation (and must still equal DSPy): spies on both tell which ran, so the tests fail if the plain
-preparation is used when it must not be, or is never used at all.
+One pipeline serves every call; a plain call (``Predict._plain_lm`` finds its LM) is the default ChatAdapter's
+round trip read from the signature's cached plan, and may only be taken when DSPy's general preparation
+(``Predict._preprocess``) would have nothing to do. Each case below either is plain and must equal DSPy, or has
+something that forces the general preparation (and must still equal DSPy): spies on both tell which ran, so the
+tests fail if the plain path is used when it must not be, or is never used at all.
 """
 
 from __future__ import annotations
@@ -24,20 +24,19 @@ from dspex.native import Predict, settings
 def plain_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
     seen: list[Any] = []
     general: list[Any] = []
-    prepare, preprocess = Predict._prepare, Predict._preprocess
+    plain_lm, preprocess = Predict._plain_lm, Predict._preprocess
 
-    def spy_prepare(self: Predict, *args: Any, **kwargs: Any) -> Any:
-        before = len(general)
-        prepared = prepare(self, *args, **kwargs)
-        if len(general) == before:   # prepared without the general steps: a plain call
+    def spy_plain_lm(self: Predict, *args: Any, **kwargs: Any) -> Any:
+        lm = plain_lm(self, *args, **kwargs)
+        if lm is not None:   # the plain round trip serves this call
             seen.append(self)
-        return prepared
+        return lm
 
     def spy_preprocess(self: Predict, *args: Any, **kwargs: Any) -> Any:
         general.append(self)
         return preprocess(self, *args, **kwargs)
 
-    monkeypatch.setattr(Predict, "_prepare", spy_prepare)
+    monkeypatch.setattr(Predict, "_plain_lm", spy_plain_lm)
     monkeypatch.setattr(Predict, "_preprocess", spy_preprocess)
     yield seen
 

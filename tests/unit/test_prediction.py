@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 from typing import Any, Callable
 
 import dspy
@@ -81,6 +83,15 @@ PROBES: dict[str, Callable[[Any], Any]] = {
     "without_then_labels": lambda p: p.with_inputs("a").without(*list(p.keys())[:1]).labels(),
     "lm_usage": lambda p: p.get_lm_usage(),
     "dunder": lambda p: p.__foo__,
+    # the completions are what the LM answered, whatever happens to the prediction's fields first (dspex builds
+    # one completion's Completions on first use: it must not see the later writes)
+    "set_then_completions": lambda p: (setattr(p, "a", "changed"), p.__setitem__("answer", "x"),
+                                       repr(p.completions), list(p.completions.items()))[2:],
+    "deleted_then_completions": lambda p: (p.__delitem__(next(iter(p))) if len(p) else None,
+                                           list(p.completions.items()))[1],
+    "deepcopy_then_completions": lambda p: list(copy.deepcopy(p).completions.items()),
+    "pickled_then_completions": lambda p: list(pickle.loads(pickle.dumps(p)).completions.items()),
+    "completions_signature": lambda p: p.completions.signature,
 }
 
 
