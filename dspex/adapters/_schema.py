@@ -6,6 +6,7 @@ imported here only when a field's type needs a JSON schema.
 
 from __future__ import annotations
 
+import contextvars
 import enum
 import inspect
 import json
@@ -15,7 +16,8 @@ from typing import Any, Literal, get_origin
 
 from ..signature import MISSING, Field
 
-__all__ = ["type_note", "json_schema", "has_open_ended_mapping", "structured_output_model", "response_format"]
+__all__ = ["type_note", "json_schema", "schema_warnings", "has_open_ended_mapping", "structured_output_model",
+           "response_format"]
 
 logger = logging.getLogger("dspex.adapters")
 
@@ -39,7 +41,34 @@ def _type_first(d: Any) -> Any:
 def json_schema(annotation: Any) -> dict[str, Any]:
     from pydantic import TypeAdapter
 
-    return _type_first(TypeAdapter(annotation).json_schema())
+    return _type_first(TypeAdapter(annotation).json_schema(schema_generator=_counting_generator()))
+
+
+# pydantic warns while it renders some schemas (a default it cannot serialize, ...). DSPy renders its prompts anew
+# on every call, so it warns on every call; whoever caches a rendering checks this count around it and keeps only
+# one that did not warn. (A context variable: threads and tasks each count their own.)
+_warnings_seen: contextvars.ContextVar[int] = contextvars.ContextVar("dspex_schema_warnings", default=0)
+_generator: list[Any] = []
+
+
+def schema_warnings() -> int:
+    """How many JSON-schema warnings pydantic has emitted in this context (compare before and after a rendering)."""
+    return _warnings_seen.get()
+
+
+def _counting_generator() -> Any:
+    """pydantic's own schema generator, counting the warnings it emits (it still emits them, as DSPy's does)."""
+    if not _generator:
+        from pydantic.json_schema import GenerateJsonSchema
+
+        class CountingGenerator(GenerateJsonSchema):
+            def emit_warning(self, kind: Any, detail: str) -> None:
+                if self.render_warning_message(kind, detail) is not None:
+                    _warnings_seen.set(_warnings_seen.get() + 1)
+                super().emit_warning(kind, detail)
+
+        _generator.append(CountingGenerator)
+    return _generator[0]
 
 
 def type_note(name: str, field: Field) -> str:
@@ -118,7 +147,7 @@ def structured_output_model(outputs: Mapping[str, Field], native_tool_calls: boo
     model = pydantic.create_model(
         "DSPyProgramOutputs", __config__=pydantic.ConfigDict(extra="forbid"), **fields  # type: ignore[call-overload]
     )
-    schema = model.model_json_schema()
+    schema = model.model_json_schema(schema_generator=_counting_generator())
     for prop in schema.get("properties", {}).values():
         prop.pop("json_schema_extra", None)
     _enforce_required(schema)

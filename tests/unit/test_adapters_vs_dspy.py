@@ -547,3 +547,48 @@ def test_output_type_without_json_schema_parses_but_cannot_format(native_cls: An
     _parse_both(native_cls, real_cls, sigs, "[[ ## f ## ]]\nprint\n[[ ## a ## ]]\nx")
     _parse_both(native_cls, real_cls, sigs, '{"f": "print", "a": "x"}')
     _format_both(native_cls, real_cls, sigs, [], {"q": "x"})
+
+
+class _OddDefault(pydantic.BaseModel):
+    """A default pydantic cannot put in a JSON schema: rendering the schema warns."""
+
+    a: str = ""
+    where: object = (None, __import__("pathlib").PurePosixPath("/tmp/a b"))
+
+
+@pytest.mark.parametrize(("native_cls", "real_cls"), ADAPTERS, ids=ADAPTER_IDS)
+def test_a_schema_that_warns_warns_on_every_call_like_dspy(native_cls: Any, real_cls: Any) -> None:
+    """DSPy renders its system message on every call, so pydantic's schema warnings repeat per call; native caches
+    the message only when rendering it did not warn."""
+    import warnings
+
+    counts = []
+    for cls, sig in zip((native_cls, real_cls), io({"q": str}, {"a": Optional[_OddDefault]})):
+        adapter = cls()
+        per_call = []
+        for _ in range(3):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                adapter.format(sig, [], {"q": "x"})
+            per_call.append([(w.category.__name__, str(w.message)) for w in caught])
+        counts.append(per_call)
+    assert counts[0] == counts[1] and counts[0][2]   # the third call warns too, as DSPy's does
+
+
+def test_a_response_schema_that_warns_warns_on_every_call_like_dspy() -> None:
+    """JSONAdapter's structured-output schema (an LM that takes a response schema) is built by DSPy on every call:
+    its warnings repeat per call too, with the system message's."""
+    import warnings
+
+    counts = []
+    for cls, sig in zip((JSONAdapter, dspy.JSONAdapter), io({"q": str}, {"a": Optional[_OddDefault]})):
+        lm = ScriptedLM([['{"a": null}']] * 3, {"response_format"}, True)
+        per_call = []
+        for _ in range(3):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = cls()(lm, {}, sig, [], {"q": "x"})
+            per_call.append((result, [(w.category.__name__, str(w.message)) for w in caught]))
+        counts.append(per_call)
+    assert counts[0] == counts[1] and len(counts[0][2][1]) > 1
+

@@ -179,3 +179,30 @@ def test_a_subclass_aforward_is_awaited_like_dspy() -> None:
         asyncio.run(subclass(ns).acall(question="q", lm=lm))
         calls.append(lm.calls)
     assert calls[0] == calls[1] and "tagged: q" in calls[1][0]["messages"][-1]["content"]
+
+
+def test_an_async_plain_call_takes_the_same_round_trip(plain_calls: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """``acall`` prepares like ``__call__``: a plain call is the plan's async round trip, and equals DSPy's."""
+    import asyncio
+
+    from dspex import hooks
+
+    # as in a process without DSPy: no books to keep, so the plan's own round trip serves the call
+    monkeypatch.setattr(hooks, "bridge", None)
+    monkeypatch.setattr(hooks, "current", lambda: None)
+    round_trips: list[Any] = []
+    original = ChatAdapter.around_trip
+
+    async def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
+        round_trips.append(self)
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ChatAdapter, "around_trip", spy)
+    module = Predict("question -> answer")
+    module._plan.round_trip = module._plan.around_trip = None   # bound again, through the spy
+    calls = []
+    for ns, m in ((dspy, dspy.Predict("question -> answer")), (native, module)):
+        lm = AsyncScripted([chat_answer(answer="Paris")])
+        calls.append((str(asyncio.run(m.acall(question="Capital?", lm=lm))), lm.calls))
+    assert calls[0] == calls[1]
+    assert len(plain_calls) == 1 and len(round_trips) == 1
