@@ -108,7 +108,8 @@ def _run(
     adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any], inputs: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     plan = adapter.plan(signature)
-    if plan.plain and not lm_kwargs and not demos and type(demos) is list and hooks.bridge is None:
+    if plan.plain and not lm_kwargs and not demos and type(demos) is list and (
+            hooks.bridge is None or not hooks.bridge.adapter_events()):
         return plain(adapter, plan, lm, inputs, lm_kwargs)
     try:
         if plan.roles is not None:  # history, tools, tool calls or reasoning fields (see _roles)
@@ -135,7 +136,8 @@ async def _arun(
     adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any], inputs: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     plan = adapter.plan(signature)
-    if plan.plain and not lm_kwargs and not demos and type(demos) is list and hooks.bridge is None:
+    if plan.plain and not lm_kwargs and not demos and type(demos) is list and (
+            hooks.bridge is None or not hooks.bridge.adapter_events()):
         return await aplain(adapter, plan, lm, inputs, lm_kwargs)
     try:
         if plan.roles is not None:
@@ -166,9 +168,11 @@ async def _arun(
 
 
 # The plain round trip, twins side by side: a ChatAdapter's own plan (``plan.plain``: no agent roles), no demos, no
-# LM kwargs and no DSPy bridge watching. Nothing varies but the input values and the LM's answer, so the request is
-# read from the plan and a single plain completion is parsed from it; anything else takes the general parse and
-# errors above. Predict's commonest call comes straight here (``ChatAdapter.round_trip``).
+# LM kwargs and no adapter callbacks to report to (DSPy's, through the bridge). Nothing varies but the input values
+# and the LM's answer, so the request is read from the plan and a single plain completion is parsed from it;
+# anything else takes the general parse and errors above. With DSPy loaded the LM is called the way DSPy's adapter
+# calls it (``bridge.call_lm``); a ``dspy.LM``'s capability planning scope is the caller's (``run``, or Predict's
+# choice of the general path). Predict's commonest call comes straight here (``ChatAdapter.round_trip``).
 def plain(
     adapter: Any, plan: Any, lm: Any, inputs: Mapping[str, Any], lm_kwargs: dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:
@@ -176,8 +180,10 @@ def plain(
 
     ``lm_kwargs`` is the caller's empty dict, if it has one: the retry fills it in as DSPy's does."""
     system = plan.system if plan.system is not None else adapter._system(plan)
+    messages = [{"role": "system", "content": system}, adapter._request(plan, inputs)]
+    bridge = hooks.bridge
     try:
-        outputs = lm(messages=[{"role": "system", "content": system}, adapter._request(plan, inputs)])
+        outputs = lm(messages=messages) if bridge is None else bridge.call_lm(lm, messages, {})
         if type(outputs) is list and len(outputs) == 1:
             text = outputs[0]
             if type(text) is str and text:
@@ -197,8 +203,11 @@ async def aplain(
     """The async twin of ``plain``: ``await lm.acall(...)`` if the LM has it, else the sync call in a thread."""
     system = plan.system if plan.system is not None else adapter._system(plan)
     messages = [{"role": "system", "content": system}, adapter._request(plan, inputs)]
+    bridge = hooks.bridge
     try:
-        if (acall := getattr(lm, "acall", None)) is not None:
+        if bridge is not None:
+            outputs = await bridge.acall_lm(lm, messages, {})
+        elif (acall := getattr(lm, "acall", None)) is not None:
             outputs = await acall(messages=messages)
         else:
             import asyncio

@@ -207,9 +207,9 @@ class Predict(Module, Parameter):
         else:
             plan = self._plan
             signature = plan.signature
-            if plan.round_trip and hooks.bridge is None:
+            if plan.round_trip and (hooks.bridge is None or _dspy_leaves_plain(lm)):
                 completions = plan.round_trip(lm, kwargs)
-            else:   # agent roles, or DSPy loaded (its books and capability planning see the LM call): adapters/_call.py
+            else:   # agent roles, a dspy.LM (DSPy's capability planning) or adapter callbacks: adapters/_call.py
                 completions = _chat_adapter()(lm, {}, signature, [], kwargs)
         if type(completions) is list and len(completions) == 1:
             return Prediction._from_parsed(completions[0], signature)
@@ -225,7 +225,7 @@ class Predict(Module, Parameter):
         else:
             plan = self._plan
             signature = plan.signature
-            if plan.around_trip and hooks.bridge is None:
+            if plan.around_trip and (hooks.bridge is None or _dspy_leaves_plain(lm)):
                 completions = await plan.around_trip(lm, kwargs)
             else:
                 completions = await _chat_adapter().acall(lm, {}, signature, [], kwargs)
@@ -275,6 +275,13 @@ class Predict(Module, Parameter):
     # --- instance callbacks (native/_callbacks.py): only a call with ``self.callbacks`` set goes through them ----
     _with_callbacks = with_callbacks
     _awith_callbacks = awith_callbacks
+
+
+def _dspy_leaves_plain(lm: Any) -> bool:
+    """With DSPy loaded, whether a plain call's round trip stays plain: no capability planning for the LM (a
+    ``dspy.LM``) and no adapter callbacks to report format and parse to (the adapter's general steps do both)."""
+    bridge = hooks.bridge
+    return bridge is None or not (bridge.plans_capabilities(lm) or bridge.adapter_events())
 
 
 def _bind_round_trips(plan: InputPlan) -> None:

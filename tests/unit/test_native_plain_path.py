@@ -206,3 +206,44 @@ def test_an_async_plain_call_takes_the_same_round_trip(plain_calls: list[Any], m
         calls.append((str(asyncio.run(m.acall(question="Capital?", lm=lm))), lm.calls))
     assert calls[0] == calls[1]
     assert len(plain_calls) == 1 and len(round_trips) == 1
+
+
+def test_with_dspy_loaded_the_round_trip_keeps_dspy_s_lm_books(plain_calls: list[Any],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``dspy.BaseLM`` that is not a ``dspy.LM`` needs no capability planning: a plain call with DSPy loaded is
+    the plan's round trip too, and the LM is called as DSPy's adapter calls it: the same history, answer and
+    warnings as DSPy's Predict."""
+    import types
+    import warnings
+
+    from dspex import hooks
+
+    class ForwardLM(dspy.BaseLM):
+        """DSPy's own LM layer (``BaseLM.__call__`` -> ``forward``): history and usage are DSPy's."""
+
+        def forward(self, prompt: Any = None, messages: Any = None, **kwargs: Any) -> Any:
+            message = types.SimpleNamespace(content=chat_answer(answer="Paris"))
+            return types.SimpleNamespace(choices=[types.SimpleNamespace(message=message)], model="fwd",
+                                         usage={"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4})
+
+    assert hooks.current() is not None   # DSPy is loaded here: the bridge is installed
+    round_trips: list[Any] = []
+    original = ChatAdapter.round_trip
+
+    def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
+        round_trips.append(self)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ChatAdapter, "round_trip", spy)
+    module = Predict("question -> answer")
+    module._plan.round_trip = module._plan.around_trip = None   # bound again, through the spy
+    seen = []
+    for m in (dspy.Predict("question -> answer"), module):
+        lm = ForwardLM(model="fwd")
+        with warnings.catch_warnings(record=True) as caught, dspy.settings.context(lm=lm):
+            warnings.simplefilter("always")
+            pred = m(question="Capital?")
+        seen.append((pred.answer, [e["messages"] for e in lm.history], [e["outputs"] for e in lm.history],
+                     [str(w.message) for w in caught]))
+    assert seen[0] == seen[1] and seen[1][0] == "Paris" and len(seen[1][1]) == 1   # the same warnings, too
+    assert len(plain_calls) == 1 and len(round_trips) == 1
