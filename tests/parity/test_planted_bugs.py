@@ -65,6 +65,8 @@ def _plant(monkeypatch: pytest.MonkeyPatch, module_name: str, line: str, bug: st
                 monkeypatch.setattr(other, attr, swaps[id(obj)])
     for adapter in [ChatAdapter, *ChatAdapter.__subclasses__()]:   # plans hold the parsers they were built with
         monkeypatch.setattr(adapter, "_plans", weakref.WeakKeyDictionary())
+    # and Predict's input plans hold the round trip bound to the default ChatAdapter's plan (native/predict.py)
+    monkeypatch.setattr(importlib.import_module("dspex.native._inputs"), "_PLANS", weakref.WeakKeyDictionary())
     return namespace
 
 
