@@ -186,7 +186,7 @@ def plain(
         outputs = lm(messages=messages) if bridge is None else bridge.call_lm(lm, messages, {})
         if type(outputs) is list and len(outputs) == 1:
             text = outputs[0]
-            if type(text) is str and text:
+            if type(text) is str and text:   # (only str outputs: what the canonical reader reads is the parse)
                 fields = plan.reader(text) if plan.reader is not None and not plan.parsed else None
                 return [fields if fields is not None else adapter._parse(plan, text)]
         return _postprocess(adapter, plan, outputs)
@@ -216,7 +216,8 @@ async def aplain(
         if type(outputs) is list and len(outputs) == 1:
             text = outputs[0]
             if type(text) is str and text:
-                return [adapter._parse(plan, text)]
+                fields = plan.reader(text) if plan.reader is not None and not plan.parsed else None
+                return [fields if fields is not None else adapter._parse(plan, text)]
         return _postprocess(adapter, plan, outputs)
     except AdapterParseError:
         fallback = adapter._json_fallback()
