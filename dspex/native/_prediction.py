@@ -61,14 +61,17 @@ class Prediction(Record):
 
     def __getattr__(self, key: str) -> Any:
         if key == "_completions":
-            row = self.__dict__.get("_row")
+            d = self.__dict__
+            row = d.get("_row")
             if row is not None:
                 values, signature = row
-                completions = Completions.__new__(Completions)
-                completions.__dict__.update(signature=signature, _completions={k: [v] for k, v in values.items()})
-                self.__dict__["_completions"] = completions
-                del self.__dict__["_row"]
+                built = Completions.__new__(Completions)
+                built.__dict__.update(signature=signature, _completions={k: [v] for k, v in values.items()})
+                completions = d.setdefault("_completions", built)   # one object, whichever thread got there first
+                d.pop("_row", None)
                 return completions
+            if "_completions" in d:   # another thread built it after this lookup had missed it
+                return d["_completions"]
         return Record.__getattr__(self, key)
 
     @property

@@ -189,3 +189,37 @@ def test_field_named_like_a_method_is_item_only() -> None:
     for cls in (Prediction, dspy.Prediction):
         p = cls.from_completions([{"keys": "k", "answer": "a"}])
         assert p["keys"] == "k" and callable(p.keys)
+
+
+def test_one_completion_s_completions_are_one_object_across_threads() -> None:
+    """Built on first use (dspex): threads that read ``completions`` at once all get the same object, no error."""
+    import sys
+    import threading
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)   # threads switch between bytecodes: the build races as it could in a server
+    try:
+        _race_for_completions()
+    finally:
+        sys.setswitchinterval(interval)
+
+
+def _race_for_completions() -> None:
+    import threading
+
+    for _ in range(300):
+        pred = Prediction.from_completions([{"answer": "Paris"}])
+        seen: list[Any] = []
+        barrier = threading.Barrier(4)
+
+        def read() -> None:
+            barrier.wait()
+            seen.append(pred.completions)
+
+        threads = [threading.Thread(target=read) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(seen) == 4 and all(c is pred.completions for c in seen)
+        assert pred.completions.answer == ["Paris"]
