@@ -23,6 +23,7 @@ __all__ = ["ChatAdapter", "INCOMPLETE_DEMO_PREFIX"]
 INCOMPLETE_DEMO_PREFIX = "This is an example of the task, though some input or output fields are not supplied."
 _MISSING_IN_DEMO = "Not supplied for this particular example. "
 _MISSING_IN_HISTORY = "Not supplied for this conversation history message. "
+_ABSENT = object()
 
 
 def _as_signature(signature: Any) -> Any:
@@ -174,8 +175,8 @@ class ChatAdapter:
         """The final user message: the call's input values, then the output reminder."""
         parts = []
         for slot in plan.inputs:
-            if slot.name in inputs:
-                value = inputs.get(slot.name)
+            value = inputs.get(slot.name, _ABSENT)
+            if value is not _ABSENT:
                 parts.append(slot.header + (value if type(value) is str else format_field_value(slot.is_str, value)))
         # Equal to DSPy's join-then-strip: every part starts with "[[" and the reminder ends with ".".
         parts.append(plan.reminder)
