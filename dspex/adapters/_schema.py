@@ -12,14 +12,15 @@ import inspect
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any, Literal, get_origin
+from typing import Any, Callable, Literal, TypeVar, get_origin
 
 from ..signature import MISSING, Field
 
-__all__ = ["type_note", "json_schema", "schema_warnings", "has_open_ended_mapping", "structured_output_model",
+__all__ = ["type_note", "json_schema", "built_quietly", "has_open_ended_mapping", "structured_output_model",
            "response_format"]
 
 logger = logging.getLogger("dspex.adapters")
+_T = TypeVar("_T")
 
 
 def _is_subclass(annotation: Any, base: type) -> bool:
@@ -45,15 +46,18 @@ def json_schema(annotation: Any) -> dict[str, Any]:
 
 
 # pydantic warns while it renders some schemas (a default it cannot serialize, ...). DSPy renders its prompts anew
-# on every call, so it warns on every call; whoever caches a rendering checks this count around it and keeps only
-# one that did not warn. (A context variable: threads and tasks each count their own.)
+# on every call, so it warns on every call; whoever caches a rendering keeps only one that did not warn
+# (``built_quietly``). (A context variable: threads and tasks each count their own.)
 _warnings_seen: contextvars.ContextVar[int] = contextvars.ContextVar("dspex_schema_warnings", default=0)
 _generator: list[Any] = []
 
 
-def schema_warnings() -> int:
-    """How many JSON-schema warnings pydantic has emitted in this context (compare before and after a rendering)."""
-    return _warnings_seen.get()
+def built_quietly(build: Callable[[], _T]) -> tuple[_T, bool]:
+    """``build()`` and whether it may be cached: False when pydantic warned while rendering a schema for it, as
+    DSPy's rendering then warns on every call and so must native's."""
+    before = _warnings_seen.get()
+    value = build()
+    return value, _warnings_seen.get() == before
 
 
 def _counting_generator() -> Any:

@@ -14,7 +14,7 @@ from ..signature import Signature, SignatureMeta
 from . import _call
 from ._markers import START, expand_markers
 from ._plan import Plan, build_plan, field_descriptions, fill_defaults, parse_error, task_description, type_info
-from ._schema import schema_warnings, type_note
+from ._schema import built_quietly, type_note
 from ._sections import wanted_sections
 from ._values import format_field_value
 
@@ -158,9 +158,8 @@ class ChatAdapter:
     def _system(self, plan: Plan) -> str:
         system = plan.system
         if system is None:
-            warned = schema_warnings()
-            system = self.format_system_message(plan.signature)
-            if schema_warnings() == warned:   # else DSPy renders it (and warns) on every call: so does this
+            system, quiet = built_quietly(lambda: self.format_system_message(plan.signature))
+            if quiet:   # else DSPy renders it (and warns) on every call: so does this
                 plan.system = system
         return system
 

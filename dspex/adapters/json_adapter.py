@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from ..errors import AdapterParseError
 from ._coerce import loads_like_json_repair, parse_value
 from ._plan import Plan, fill_defaults, type_info
-from ._schema import has_open_ended_mapping, response_format, schema_warnings, type_note
+from ._schema import built_quietly, has_open_ended_mapping, response_format, type_note
 from ._sections import first_balanced_braces
 from ._values import to_json_text
 from .chat import ChatAdapter
@@ -43,9 +43,8 @@ class JSONAdapter(ChatAdapter):
         key = ("response_format", fc)
         fmt = plan.extra.get(key)
         if fmt is None:
-            warned = schema_warnings()
-            fmt = response_format(lm, outputs, fc)
-            if schema_warnings() == warned:   # else DSPy builds it (and warns) on every call: so does this
+            fmt, quiet = built_quietly(lambda: response_format(lm, outputs, fc))
+            if quiet:   # else DSPy builds it (and warns) on every call: so does this
                 plan.extra[key] = fmt
         lm_kwargs["response_format"] = dict(fmt) if isinstance(fmt, dict) else fmt
 
