@@ -97,17 +97,16 @@ async def adspy_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any =
 
 
 # --- native ------------------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _native_lm(module: Any, kwargs: dict[str, Any], lm: Any) -> Iterator[dict[str, Any]]:
-    if module._dspex.spec.lm_kwarg:  # native modules take lm= like DSPy's Predict: a replacement goes there
-        yield kwargs if lm is None else {**kwargs, "lm": lm}
-        return
+def _lm_scope(module: Any, kwargs: dict[str, Any], lm: Any) -> tuple[dict[str, Any], Any]:
+    """``(kwargs for native, a settings context to enter or None)``: where a replacement LM goes. Native modules
+    that take ``lm=`` like DSPy's Predict get it there; others get it as the native default for the call. Most
+    calls have no LM to place, and pay for no context manager."""
+    if module._dspex.spec.lm_kwarg:
+        return (kwargs if lm is None else {**kwargs, "lm": lm}), None
     chosen = lm if lm is not None else kwargs.get("lm")
     if chosen is None:
-        yield kwargs
-        return
-    with _native_settings().context(lm=chosen):
-        yield {k: v for k, v in kwargs.items() if k != "lm"}
+        return kwargs, None
+    return {k: v for k, v in kwargs.items() if k != "lm"}, _native_settings().context(lm=chosen)
 
 
 def _positional_check(instance: Any, args: tuple) -> None:
@@ -119,39 +118,51 @@ def _positional_check(instance: Any, args: tuple) -> None:
 
 def native_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None, books: bool = True) -> Any:
     """Native runs the call; ``books=False`` (a shadow candidate) keeps no DSPy books."""
-    if lm is None and module._dspex.spec.lm_kwarg:   # the common case, without a context manager
-        if type(module)._shape == "native":
-            return type(module)._impl.__call__(module, *args, **kwargs)
-        instance = module._dspex.engine(module).sync(module)
-        _positional_check(instance, args)
-        return _backend().run_root(module, args, kwargs, instance) if books else instance(*args, **kwargs)
-    with _native_lm(module, kwargs, lm) as kw:
-        if type(module)._shape == "native":
-            return type(module)._impl.__call__(module, *args, **kw)
-        instance = module._dspex.engine(module).sync(module)
-        _positional_check(instance, args)
-        if not books:
-            return instance(*args, **kw)
-        return _backend().run_root(module, args, kw, instance)
+    kw, scope = _lm_scope(module, kwargs, lm)
+    if scope is None:
+        return _native_run(module, args, kw, books)
+    with scope:
+        return _native_run(module, args, kw, books)
 
 
 async def anative_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None, books: bool = True) -> Any:
-    with _native_lm(module, kwargs, lm) as kw:
-        if type(module)._shape == "native":
-            return await type(module)._impl.acall(module, *args, **kw)
-        instance = module._dspex.engine(module).sync(module)
-        _positional_check(instance, args)
-        if not books:
-            return await instance.acall(*args, **kw)
-        return await _backend().arun_root(module, args, kw, instance.acall)
+    kw, scope = _lm_scope(module, kwargs, lm)
+    if scope is None:
+        return await _anative_run(module, args, kw, books)
+    with scope:
+        return await _anative_run(module, args, kw, books)
+
+
+def _native_run(module: Any, args: tuple, kw: dict[str, Any], books: bool) -> Any:
+    if type(module)._shape == "native":
+        return type(module)._impl.__call__(module, *args, **kw)
+    instance = module._dspex.engine(module).sync(module)
+    _positional_check(instance, args)
+    return _backend().run_root(module, args, kw, instance) if books else instance(*args, **kw)
+
+
+async def _anative_run(module: Any, args: tuple, kw: dict[str, Any], books: bool) -> Any:
+    if type(module)._shape == "native":
+        return await type(module)._impl.acall(module, *args, **kw)
+    instance = module._dspex.engine(module).sync(module)
+    _positional_check(instance, args)
+    if not books:
+        return await instance.acall(*args, **kw)
+    return await _backend().arun_root(module, args, kw, instance.acall)
 
 
 def call_instance(module: Any, instance: Any, args: tuple, kwargs: dict[str, Any], lm: Any) -> Any:
     """A native ``instance`` standing in for ``module``'s (an agent replaying tools), with ``lm``, no books."""
-    with _native_lm(module, kwargs, lm) as kw:
+    kw, scope = _lm_scope(module, kwargs, lm)
+    if scope is None:
+        return instance(*args, **kw)
+    with scope:
         return instance(*args, **kw)
 
 
 async def acall_instance(module: Any, instance: Any, args: tuple, kwargs: dict[str, Any], lm: Any) -> Any:
-    with _native_lm(module, kwargs, lm) as kw:
+    kw, scope = _lm_scope(module, kwargs, lm)
+    if scope is None:
+        return await instance.acall(*args, **kw)
+    with scope:
         return await instance.acall(*args, **kw)
