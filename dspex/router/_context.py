@@ -29,6 +29,18 @@ RESERVED = frozenset(
 class RequestContext:
     targeting_key: str | None = None
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    # The attributes as a hashable key, made once per request (None when a value is unhashable): sticky routing
+    # decisions are kept per (targeting key, attributes), and sorting the attributes on every call cost more
+    # than the lookup.
+    attributes_key: tuple[tuple[str, Any], ...] | None = field(default=None, init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        try:
+            key: tuple[tuple[str, Any], ...] | None = tuple(sorted(self.attributes.items()))
+            hash(key)
+        except TypeError:
+            key = None
+        object.__setattr__(self, "attributes_key", key)
 
 
 _current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar("dspex_request", default=None)

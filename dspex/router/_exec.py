@@ -20,6 +20,7 @@ from dspex.errors import CallTimeoutError, DspexError
 from . import _runtime
 from ._decision import Decision, unavailable
 from ._routed import _check_impl
+from ._context import current_request
 from ._runtime import STATE
 from ._shadow import shadow_call
 from ._sides import adspy_call, anative_call, dspy_call, native_call
@@ -28,6 +29,7 @@ __all__ = ["call", "acall", "route", "ShadowUnavailableError"]
 
 _log = logging.getLogger("dspex.router")
 _FALLBACK = "dspex.router.fallback"
+_KEYED_MAX = 10_000   # sticky decisions kept per module and flags version (past it, start again)
 _now = telemetry.clock   # the route event's own clock: its ``end`` subtracts the token from it
 
 
@@ -52,13 +54,34 @@ def route(module: Any, kwargs: dict[str, Any]) -> tuple[Any, Decision, list[str]
     fast = r.fast
     if fast is not None and fast[0] is settings and fast[1] == gen:
         return settings, _checked(module, fast[2], settings), keybox
+    req = current_request()
+    sticky = None if req is None or req.targeting_key is None else (req.targeting_key, req.attributes_key)
+    keyed = r.keyed
+    if sticky is not None and keyed is not None and keyed[0] is settings and keyed[1] == gen:
+        kept = keyed[2].get(sticky)
+        if kept is not None:
+            keybox.append(sticky[0])
+            return settings, _checked(module, kept, settings), keybox
     decision = r.decide(mt, settings, r.implementation, "constructor", keybox)
-    if STATE.circuit is None and (
-        decision.source != "flag" and (decision.flag_key is None or flags is None)
-        or (flags is not None and flags.cached(r.spec.flag_key) is not None)
+    if STATE.circuit is None:
+        _keep(r, settings, gen, flags, decision, sticky)
+    return settings, _checked(module, decision, settings), keybox
+
+
+def _keep(r: Any, settings: Any, gen: int, flags: Any, decision: Decision, sticky: tuple[str, Any] | None) -> None:
+    """Keep a decision that cannot change until the settings or the flags do: one for every call (no flag, a
+    static flag), or one per targeting key and attributes (a sticky flag that flagd's evaluator answers as a
+    pure function of them, see ``FlagSource.keyable``). An adaptive circuit decides per call: nothing is kept."""
+    if decision.source != "flag" and (decision.flag_key is None or flags is None) or (
+        flags is not None and flags.cached(r.spec.flag_key) is not None
     ):
         r.fast = (settings, gen, decision)
-    return settings, _checked(module, decision, settings), keybox
+    elif (decision.source == "flag" and sticky is not None and sticky[1] is not None and flags is not None
+          and flags._gen == gen and flags.keyable(r.spec.flag_key)):
+        keyed = r.keyed
+        if keyed is None or keyed[0] is not settings or keyed[1] != gen or len(keyed[2]) >= _KEYED_MAX:
+            keyed = r.keyed = (settings, gen, {})
+        keyed[2][sticky] = decision
 
 
 def _takes_input(r: Any, field: str) -> bool:

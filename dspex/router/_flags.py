@@ -196,7 +196,9 @@ class FlagSource:
         flag = get(flag_key)
         return _UNKNOWN if flag is None else flag.targeting
 
-    def _may_keep(self, flag_key: str) -> bool:
+    def keyable(self, flag_key: str) -> bool:
+        """Whether the flag's targeted answers may be kept per (targeting key, attributes) until the flags
+        change: served by flagd's own evaluator, and its rule does not read ``$flagd.timestamp``."""
         ok = self._keyable.get(flag_key)
         if ok is None:
             rule = self._rule(flag_key)
@@ -228,7 +230,7 @@ class FlagSource:
     def _evaluate(self, flag_key: str, context: EvaluationContext, gen: int, key: tuple[Any, ...] | None) -> FlagOutcome:
         details = self.client.get_string_details(flag_key, "", context)
         outcome, cacheable = self._interpret(flag_key, details)
-        if key is not None and not cacheable and not outcome.problem and gen == self._gen and self._may_keep(flag_key):
+        if key is not None and not cacheable and not outcome.problem and gen == self._gen and self.keyable(flag_key):
             keyed = self._keyed
             if len(keyed) >= _KEYED_MAX:
                 keyed = self._keyed = {}

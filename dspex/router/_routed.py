@@ -53,6 +53,8 @@ class Routing:
         self._engine: Engine | None = None
         self._engine_error: str | None = None    # why the engine could not be built (not retried per call)
         self.fast: tuple[Any, int, Decision] | None = None
+        # (settings, flags version, {(targeting key, attributes key): decision}): a sticky flag's decisions
+        self.keyed: tuple[Any, int, dict[tuple[Any, Any], Decision]] | None = None
         self.route_meta: tuple[Any, str, Any] | None = None   # (decision, operation, metadata) of the last route event
         self._ctx_attrs: dict[str, Any] | None = None
         self._static: tuple[bool, str] | None = None
@@ -159,8 +161,9 @@ class Routing:
 
     # --- the flag's evaluation context -----------------------------------------------------------------------
     def context(self, module_type: str, keybox: list[str]) -> Any:
-        from openfeature.evaluation_context import EvaluationContext
-
+        global _EvaluationContext
+        if _EvaluationContext is None:   # openfeature is imported with the first flag source, not with dspex
+            from openfeature.evaluation_context import EvaluationContext as _EvaluationContext
         base = self._ctx_attrs
         if base is None:
             base = self._ctx_attrs = {
@@ -178,7 +181,7 @@ class Routing:
             key = req.targeting_key if req.targeting_key is not None else os.urandom(12).hex()
             attrs = {**req.attributes, **base} if req.attributes else base
         keybox.append(key)
-        return EvaluationContext(targeting_key=key, attributes=attrs)
+        return _EvaluationContext(targeting_key=key, attributes=attrs)
 
     def decide(self, module_type: str, settings: Any, forced: str | None, where: str, keybox: list[str]) -> Decision:
         flags = _STATE.flags
@@ -196,6 +199,7 @@ class Routing:
 
 
 _BACKEND: Any = None
+_EvaluationContext: Any = None
 
 
 def _backend() -> Any:

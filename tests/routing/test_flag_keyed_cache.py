@@ -89,3 +89,73 @@ def test_fresh_keys_and_time_based_rules_are_never_kept(flagfile, lm, events):
         cot(question="x")
         cot(question="y")
     assert STATE.flags._keyed == {} and STATE.flags._keyable == {"dspex.chain_of_thought": False}
+
+
+def _count_evaluations(monkeypatch: Any) -> list[str]:
+    """Record each flag evaluation the router asks of the flag source (kept answers included)."""
+    asked: list[str] = []
+    source = STATE.flags
+    evaluate = source.evaluate
+
+    def counting(flag_key: str, make_context: Any) -> Any:
+        asked.append(flag_key)
+        return evaluate(flag_key, make_context)
+
+    monkeypatch.setattr(source, "evaluate", counting)
+    return asked
+
+
+def test_a_module_keeps_its_sticky_decision_per_user_and_attributes(flagfile, lm, events, monkeypatch):
+    flagfile.write({"dspex.predict": flag("dspy", targeting={"fractional": [["native", 50], ["dspy", 50]]})})
+    dspex.configure(lm=lm, flags=str(flagfile))
+    seen = events("dspex.router.route")
+    p = dspex.Predict("question -> answer")
+    p(question="warm")   # the flag source is built on the first call
+    asked = _count_evaluations(monkeypatch)
+    users = [f"user-{i}" for i in range(12)]
+    for _ in range(3):
+        for user in users:
+            with dspex.request(targeting_key=user, tier="gold"):
+                p(question="q")
+    assert len(asked) == len(users)   # once per (user, attributes): later calls reuse the module's decision
+    attrs = {**_context_attrs(p), "tier": "gold"}
+    expected = [_flagd_variant(str(flagfile), "dspex.predict", u, attrs) for u in users]
+    assert [e[2]["variant"] for e in seen[-len(users):]] == expected
+    with dspex.request(targeting_key=users[0], tier="silver"):   # other attributes: asked again
+        p(question="q")
+    assert len(asked) == len(users) + 1
+
+
+def test_unhashable_attributes_and_time_rules_are_asked_every_call(flagfile, lm, events, monkeypatch):
+    flagfile.write({
+        "dspex.predict": flag("dspy", targeting={"fractional": [["native", 50], ["dspy", 50]]}),
+        "dspex.chain_of_thought": flag("dspy", targeting={
+            "if": [{">": [{"var": "$flagd.timestamp"}, 0]}, "native", "dspy"]}),
+    })
+    dspex.configure(lm=lm, flags=str(flagfile))
+    seen = events("dspex.router.route")
+    p, cot = dspex.Predict("question -> answer"), dspex.ChainOfThought("question -> answer")
+    p(question="warm")
+    asked = _count_evaluations(monkeypatch)
+    with dspex.request(targeting_key="u", tags=["a", "b"]):   # a list value: no hashable key for the context
+        for _ in range(3):
+            p(question="q")
+            cot(question="q")
+    assert asked == ["dspex.predict", "dspex.chain_of_thought"] * 3
+    assert {e[2]["implementation"] for e in seen if e[2]["module_type"] == "chain_of_thought"} == {"native"}
+    assert p._dspex.keyed is None and cot._dspex.keyed is None
+
+
+def test_a_changed_flag_file_or_settings_forget_the_kept_decisions(flagfile, lm, events):
+    flagfile.write({"dspex.predict": flag("dspy", targeting={"fractional": [["native", 100], ["dspy", 0]]})})
+    dspex.configure(lm=lm, flags=str(flagfile))
+    seen = events("dspex.router.route")
+    p = dspex.Predict("question -> answer")
+    with dspex.request(targeting_key="u"):
+        p(question="q")
+        assert seen[-1][2]["implementation"] == "native"
+        flagfile.write({"dspex.predict": flag("dspy", targeting={"fractional": [["native", 0], ["dspy", 100]]})})
+        assert wait_for(lambda: (p(question="q"), seen[-1][2]["implementation"])[1] == "dspy", timeout=5)
+        dspex.configure(module_overrides={"predict": "native"})
+        p(question="q")
+        assert seen[-1][2]["implementation"] == "native"
