@@ -147,3 +147,52 @@ def test_dspy_only_modules_are_dspy_modules_with_the_reason_as_status(module_typ
     module = cls(*args)
     assert isinstance(module, getattr(dspy, name))
     assert module._dspex.static_status() == (False, registry.lookup(module_type).note)
+
+
+@pytest.mark.parametrize("impl", ["native", "dspy"])
+def test_a_calls_lm_is_the_default_lm_of_a_module_that_takes_no_lm_argument(impl):
+    """MultiChainComparison takes no ``lm=``: a call's ``lm=`` becomes the default LM for that call on either
+    route; the configured LM is not asked, and the next call without one is back on it."""
+    reply = "[[ ## rationale ## ]]\nr\n\n[[ ## answer ## ]]\nfrom-{}\n\n[[ ## completed ## ]]"
+    configured, given = TapeLM([[reply.format("configured")]] * 4), TapeLM([[reply.format("given")]] * 4)
+    attempts = [{"reasoning": "a", "answer": "x"}, {"reasoning": "b", "answer": "y"}]
+    with dspy.context(lm=configured):
+        mcc = dspex.MultiChainComparison("question -> answer", M=2)
+        once = mcc(completions=attempts, question="q", lm=given, implementation=impl)
+        after = mcc(completions=attempts, question="q", implementation=impl)
+    assert (once.answer, after.answer) == ("from-given", "from-configured")
+    assert (len(given.calls), len(configured.calls)) == (1, 1)
+
+
+class _DefaultLMNative:
+    """Answers with the native default LM's name, sync and async (a module that takes no ``lm=``)."""
+
+    def __call__(self, question: str) -> str:
+        return dspex.native.settings.lm.model
+
+    async def acall(self, question: str) -> str:
+        return dspex.native.settings.lm.model
+
+
+class _DefaultLMDSPy:
+    def __call__(self, question: str) -> str:
+        return dspy.settings.lm.model
+
+    async def acall(self, question: str) -> str:
+        return dspy.settings.lm.model
+
+
+@pytest.mark.parametrize("impl", ["native", "dspy"])
+def test_an_async_calls_lm_is_placed_as_the_sync_calls_is(impl):
+    import asyncio
+
+    cls = dspex.register("default_lm_probe", native=_DefaultLMNative, dspy=_DefaultLMDSPy)
+    configured, given = TapeLM([], model="configured"), TapeLM([], model="given")
+    with dspy.context(lm=configured):
+        dspex.configure(lm=configured)
+        probe = cls()
+        seen = (probe(question="q", lm=given, implementation=impl),
+                asyncio.run(probe.acall(question="q", lm=given, implementation=impl)),
+                probe(question="q", implementation=impl),
+                asyncio.run(probe.acall(question="q", implementation=impl)))
+    assert seen == ("given", "given", "configured", "configured")
