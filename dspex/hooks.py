@@ -65,9 +65,11 @@ bridge: Bridge | None = None
 history_sink: Any = None
 lm_history = False
 
-# ``(module, run)`` while a routed module runs natively inside DSPy's own ``Module.__call__``: its ``forward``
-# then calls ``run`` (the native engine) instead of DSPy's forward, and the bridge keeps DSPy's books for it.
-native_root: contextvars.ContextVar[tuple[Any, Any] | None] = contextvars.ContextVar("dspex_native_root", default=None)
+# ``(module, run, traced)`` while a routed module runs natively inside DSPy's own ``Module.__call__``: its
+# ``forward`` then calls ``run`` (the native engine) instead of DSPy's forward, and the bridge keeps DSPy's books
+# for it (``traced``: the predictions it put in DSPy's trace, by id, with each entry's DSPy Prediction).
+native_root: contextvars.ContextVar[tuple[Any, Any, dict[int, Any]] | None] = contextvars.ContextVar(
+    "dspex_native_root", default=None)
 
 
 def current() -> Bridge | None:

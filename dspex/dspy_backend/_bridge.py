@@ -33,7 +33,8 @@ from dspex.errors import ConfigError
 
 from ._capabilities import acapability_scope, capability_scope, plans_capabilities
 from ._lm import as_dspy_lm, lm_class, record_lm_call
-from ._native_run import _ROOT, _abooks, _books, _root, _root_callbacks, _traced
+from ._native_run import (_ROOT, _abooks, _books, _root, _root_callbacks, _traced, extend_trace, trace_scope,
+                          twin_predictor)
 from ._precedence import _callbacks, _settings_module, native_adapter_for
 
 __all__ = ["install_bridge"]
@@ -133,6 +134,11 @@ class Bridge:
             return _traced(twin, kw, await run(kw))
 
         return await _abooks(twin, kwargs, inner)
+
+    # BestOfN / Refine attempts (native/_rollouts.py): each in DSPy's fresh trace; only the best one's entries kept
+    trace_scope = staticmethod(trace_scope)
+    extend_trace = staticmethod(extend_trace)
+    twin_predictor = staticmethod(twin_predictor)   # Refine's feedback predictor, which no DSPy module holds
 
     # --- adapter callbacks ----------------------------------------------------------------------------------
     def adapter_events(self) -> bool:

@@ -7,7 +7,8 @@ DSPy's Prediction and error types. Outside such a call nothing is recorded.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import contextlib
+from typing import Any, Callable, Iterator
 
 import dspy
 from dspy.dsp.utils.settings import thread_local_overrides
@@ -19,7 +20,7 @@ from dspex import hooks
 from ._precedence import _callbacks, _seen, _settings_module
 from ._values import to_dspy_error, to_dspy_prediction
 
-__all__ = ["run_root", "arun_root", "running_natively"]
+__all__ = ["run_root", "arun_root", "running_natively", "trace_scope", "extend_trace", "twin_predictor"]
 
 _ROOT = hooks.native_root
 
@@ -44,8 +45,49 @@ def _traced(twin: Any, inputs: dict[str, Any], pred: Any) -> Any:
     if trace is not None and size > 0:
         if len(trace) >= size:
             trace.pop(0)
-        trace.append((twin, {**inputs}, to_dspy_prediction(pred, twin.signature)))
+        face = to_dspy_prediction(pred, twin.signature)
+        trace.append((twin, {**inputs}, face))
+        active = _ROOT.get()
+        if active is not None:
+            active[2][id(pred)] = (pred, face)
     return pred
+
+
+@contextlib.contextmanager
+def trace_scope() -> Iterator[list[Any] | None]:
+    """One BestOfN / Refine attempt in DSPy's fresh trace (DSPy's ``with dspy.context(trace=[])``), yielding that
+    list, inside a routed module's native call; elsewhere no DSPy books are kept, and it yields None."""
+    if _ROOT.get() is None:
+        yield None
+        return
+    with dspy.context(trace=[]):
+        yield dspy.settings.trace
+
+
+def twin_predictor(native_signature: Any) -> Any:
+    """A ``dspy.Predict`` standing for a native predictor no DSPy module holds (Refine's feedback step, which DSPy
+    builds per call as ``dspy.Predict(OfferFeedback)``), so its call inside a routed native call keeps DSPy's
+    books: callbacks, caller modules, the trace entry; None elsewhere (nothing is recorded there)."""
+    if _ROOT.get() is None:
+        return None
+    from ._signature import to_dspy_signature
+
+    return dspy.Predict(to_dspy_signature(native_signature))
+
+
+def extend_trace(entries: list[Any]) -> None:
+    """The best attempt's entries join the caller's trace (DSPy's ``dspy.settings.trace.extend(best_trace)``)."""
+    dspy.settings.trace.extend(entries)
+
+
+def _face(pred: Any, traced: dict[int, tuple[Any, Any]]) -> Any:
+    """The routed call's result as DSPy's Prediction: the very object its trace entry holds when the call returns
+    a prediction it traced (DSPy's trace holds the object its Predict returns: a program's changes to the result,
+    BestOfN's best attempt, show in the trace), else a new one."""
+    hit = traced.get(id(pred))
+    if hit is not None and hit[0] is pred and hit[1]._store is getattr(pred, "_store", None):
+        return hit[1]
+    return to_dspy_prediction(pred)
 
 
 def _with_caller(module: Any, run: Callable[[dict[str, Any]], Any], kwargs: dict[str, Any]) -> Any:
@@ -131,13 +173,15 @@ def run_root(root: Any, args: tuple, kwargs: dict[str, Any], instance: Any) -> A
     """A routed module's native call, inside DSPy's own ``Module.__call__`` (callbacks, history, usage, in DSPy's
     order, and any ``forward`` an optimizer patched onto the instance): its ``forward`` runs ``instance``, the
     native engine, and hands back DSPy's Prediction and error types."""
+    traced: dict[int, tuple[Any, Any]] = {}   # what this call put in DSPy's trace: native prediction, its face
+
     def run(*a: Any, **kw: Any) -> Any:
         try:
-            return to_dspy_prediction(instance(*a, **kw))
+            return _face(instance(*a, **kw), traced)
         except Exception as exc:  # noqa: BLE001 - re-raised, as DSPy's class where dspex has a twin of it
             _reraise(exc)
 
-    token = _ROOT.set((root, run))
+    token = _ROOT.set((root, run, traced))
     try:
         if not _keeps_books(root):
             return run(*args, **kwargs)
@@ -151,13 +195,15 @@ def run_root(root: Any, args: tuple, kwargs: dict[str, Any], instance: Any) -> A
 
 
 async def arun_root(root: Any, args: tuple, kwargs: dict[str, Any], instance_acall: Any) -> Any:
+    traced: dict[int, tuple[Any, Any]] = {}
+
     async def run(*a: Any, **kw: Any) -> Any:
         try:
-            return to_dspy_prediction(await instance_acall(*a, **kw))
+            return _face(await instance_acall(*a, **kw), traced)
         except Exception as exc:  # noqa: BLE001
             _reraise(exc)
 
-    token = _ROOT.set((root, run))
+    token = _ROOT.set((root, run, traced))
     try:
         if not _keeps_books(root):
             return await run(*args, **kwargs)

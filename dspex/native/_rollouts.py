@@ -6,10 +6,11 @@ temperature=1.0)``, where ``lm`` is the module's own LM (``get_lm()``) or the de
 prints, it does not log) and counted against ``fail_count``, which DSPy decrements on the module itself, so the
 budget shrinks across calls; the attempt that finds ``idx > fail_count`` re-raises.
 
-DSPy's trace: inside a routed module's native call, DSPy's optimizers read ``dspy.settings.trace``. When the
-installed bridge offers ``trace_scope()`` (a context manager yielding DSPy's fresh trace list) and
-``extend_trace(entries)``, each attempt gets a fresh DSPy trace too and only the best attempt's entries are
-kept, as in DSPy; without them DSPy's trace sees every attempt (docs/parity.md, known differences).
+DSPy's trace: inside a routed module's native call, DSPy's optimizers read ``dspy.settings.trace``. The DSPy
+bridge's ``trace_scope()`` (a context manager yielding DSPy's fresh trace list, or None outside a routed call)
+and ``extend_trace(entries)`` give each attempt a fresh DSPy trace too and keep only the best attempt's entries,
+as in DSPy (``tests/program/test_optimizers.py::test_a_wrappers_trace_is_dspys``). A bridge without them (a
+test double) leaves DSPy's trace seeing every attempt.
 """
 
 from __future__ import annotations

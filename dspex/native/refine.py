@@ -17,6 +17,7 @@ import inspect
 import weakref
 from typing import Any, Callable
 
+from .. import hooks
 from ..signature import InputField, SignatureMeta
 from ._feedback import OfferFeedback, dump, inspect_modules
 from ._module import Module, no_aforward
@@ -148,6 +149,10 @@ class Refine(Module):
             "reward_value": reward,
             "module_names": module_names,
         }
-        return Predict(OfferFeedback)(**{k: dump(v) for k, v in advise_kwargs.items()}).advice
+        feedback = Predict(OfferFeedback)
+        bridge = hooks.bridge
+        if bridge is not None:   # inside a routed call in a DSPy program: DSPy's books for it (its trace entry)
+            feedback._dspex_twin = bridge.twin_predictor(OfferFeedback)
+        return feedback(**{k: dump(v) for k, v in advise_kwargs.items()}).advice
 
     aforward = no_aforward()   # DSPy's Refine has none: ``acall`` fails with DSPy's AttributeError

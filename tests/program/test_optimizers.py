@@ -115,3 +115,70 @@ def test_bootstrap_sees_the_native_route_s_trace(fresh: bool, tmp_path: Path, mo
     assert [entry[0] for entry in trace] == [program.hop.predict, program.answer]
     assert all(isinstance(entry[2], dspy.Prediction) for entry in trace)
     assert set(trace[1][1]) == {"context", "question"}
+
+
+@pytest.mark.parametrize("kind", ["Predict", "ChainOfThought"])
+def test_the_trace_holds_the_prediction_the_call_returns(kind: str, tmp_path: Path) -> None:
+    """DSPy's trace entry holds the very Prediction its call returns, so what a program's forward sets on it (a
+    cleaned answer, token usage) is what an optimizer later reads from the trace; sync and async, as in DSPy."""
+    import asyncio
+
+    from program_support import route_to
+
+    route_to("native", tmp_path)
+    reply = "[[ ## reasoning ## ]]\nr\n\n[[ ## answer ## ]]\n Paris \n\n[[ ## completed ## ]]"
+
+    class LM(dspy.BaseLM):
+        def __init__(self) -> None:
+            super().__init__(model="test/fixed", cache=False)
+
+        def __call__(self, prompt: Any = None, messages: Any = None, **kwargs: Any) -> list[str]:
+            return [reply]
+
+        async def acall(self, prompt: Any = None, messages: Any = None, **kwargs: Any) -> list[str]:
+            return [reply]
+
+    seen = {}
+    for ns in (dspy, dspex):
+        module = getattr(ns, kind)("question -> answer")
+        with dspy.context(trace=[], lm=LM()):
+            out = module(question="q")
+            aout = asyncio.run(module.acall(question="q"))
+            out.answer = out.answer.strip() + "!"
+            trace = list(dspy.settings.trace)
+        seen[ns.__name__] = ([entry[2] is result for entry, result in zip(trace, (out, aout))],
+                             trace[0][2].answer, type(trace[0][2]))
+    assert seen["dspex"] == seen["dspy"] == ([True, True], "Paris!", dspy.Prediction)
+
+
+def _trace_shape(trace: list[Any], out: Any) -> list[tuple[Any, ...]]:
+    return [(type(p).__name__, sorted(p.signature.input_fields), sorted(p.signature.output_fields), dict(i),
+             dict(o), o is out) for p, i, o in trace]
+
+
+@pytest.mark.parametrize("kind", ["best_of_n", "refine"])
+@pytest.mark.parametrize("answers", [("first", "second"), ("second", "first")], ids=["best-first", "best-last"])
+def test_a_wrappers_trace_is_dspys(kind: str, answers: tuple[str, str], tmp_path: Path) -> None:
+    """BestOfN and Refine on the native route leave DSPy's trace as DSPy does: each attempt in a fresh trace and
+    only the best one's entries kept (Refine's: with the ``hint_`` input DSPy leaves in them), Refine's feedback
+    predictor's entry in the caller's trace, and the returned Prediction is the one the trace holds."""
+    import contextlib
+    import io
+
+    from dspex.parity._composite_lm import TapeLM
+
+    def reward(args: dict[str, Any], pred: Any) -> float:
+        return 0.5 if pred.answer == "first" else 0.0
+
+    advice = ['[[ ## discussion ## ]]\nd\n\n[[ ## advice ## ]]\n{"predict": "say first"}\n\n[[ ## completed ## ]]']
+    replies = [[f"[[ ## reasoning ## ]]\nr\n\n[[ ## answer ## ]]\n{a}\n\n[[ ## completed ## ]]"] for a in answers]
+    script = replies if kind == "best_of_n" else [replies[0], advice, replies[1]]
+    seen = {}
+    for impl in ("dspy", "native"):   # the same program (Refine shows the wrapped class's source) on each route
+        cls = dspex.BestOfN if kind == "best_of_n" else dspex.Refine
+        module = cls(dspex.ChainOfThought("question -> answer"), N=2, reward_fn=reward, threshold=1.0)
+        with dspy.context(trace=[], lm=TapeLM(script)), contextlib.redirect_stdout(io.StringIO()):
+            out = module(question="q", implementation=impl)
+            seen[impl] = _trace_shape(list(dspy.settings.trace), out)
+    assert seen["native"] == seen["dspy"]
+    assert seen["dspy"][-1][-1] is True and len(seen["dspy"]) == (1 if kind == "best_of_n" else 2)
