@@ -17,6 +17,7 @@ from ..errors import AdapterParseError
 from ..signature import Field, annotation_name
 from ._coerce import text_parser
 from ._roles import roles_of
+from ._schema import built_quietly
 from ._sections import canonical_reader
 
 __all__ = [
@@ -82,6 +83,9 @@ class Plan:
     # Whether a call without demos or LM kwargs is one round trip read from this plan (_call.plain): ChatAdapter's
     # own format and parse, no agent roles. Set by the adapter that caches the plan (it knows its class).
     plain: bool = False
+    # Whether rendering ``reminder`` was quiet (see _schema.built_quietly); else DSPy renders it, and pydantic
+    # warns, on every request, and whoever uses the reminder renders it anew (built silently here, ahead of time).
+    reminder_quiet: bool = True
 
 
 def _custom_types(annotation: Any) -> list[Any]:
@@ -162,6 +166,7 @@ def build_plan(
         )
         for n, f in outs.items()
     )
+    reminder_text, reminder_quiet = built_quietly(lambda: reminder(signature), silent=True)
     return Plan(
         signature_ref=weakref.ref(signature),
         inputs=tuple(FieldSlot(n, f"[[ ## {n} ## ]]\n", f.annotation is str) for n, f in ins.items()),
@@ -169,12 +174,13 @@ def build_plan(
         output_names=tuple(outs),
         by_name={o.name: o for o in outputs},
         system=None,
-        reminder=reminder(signature),
+        reminder=reminder_text,
         any_optional_output=any(o.fill for o in outputs),
         extra=dict(extra or {}),
         reader=canonical_reader(tuple(outs)),
         parsed=tuple(o for o in outputs if o.parse is not None),
         roles=roles_of(signature),
+        reminder_quiet=reminder_quiet,
     )
 
 

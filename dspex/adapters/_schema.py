@@ -16,8 +16,8 @@ from typing import Any, Callable, Literal, TypeVar, get_origin
 
 from ..signature import MISSING, Field
 
-__all__ = ["type_note", "json_schema", "built_quietly", "has_open_ended_mapping", "structured_output_model",
-           "response_format"]
+__all__ = ["type_note", "json_schema", "built_quietly", "schema_generator", "has_open_ended_mapping",
+           "structured_output_model", "response_format"]
 
 logger = logging.getLogger("dspex.adapters")
 _T = TypeVar("_T")
@@ -42,26 +42,35 @@ def _type_first(d: Any) -> Any:
 def json_schema(annotation: Any) -> dict[str, Any]:
     from pydantic import TypeAdapter
 
-    return _type_first(TypeAdapter(annotation).json_schema(schema_generator=_counting_generator()))
+    return _type_first(TypeAdapter(annotation).json_schema(schema_generator=schema_generator()))
 
 
 # pydantic warns while it renders some schemas (a default it cannot serialize, ...). DSPy renders its prompts anew
 # on every call, so it warns on every call; whoever caches a rendering keeps only one that did not warn
-# (``built_quietly``). (A context variable: threads and tasks each count their own.)
+# (``built_quietly``). (Context variables: threads and tasks each count their own.)
 _warnings_seen: contextvars.ContextVar[int] = contextvars.ContextVar("dspex_schema_warnings", default=0)
+_silenced: contextvars.ContextVar[bool] = contextvars.ContextVar("dspex_schema_silenced", default=False)
 _generator: list[Any] = []
 
 
-def built_quietly(build: Callable[[], _T]) -> tuple[_T, bool]:
+def built_quietly(build: Callable[[], _T], silent: bool = False) -> tuple[_T, bool]:
     """``build()`` and whether it may be cached: False when pydantic warned while rendering a schema for it, as
-    DSPy's rendering then warns on every call and so must native's."""
+    DSPy's rendering then warns on every call and so must native's. ``silent``: count the warnings without
+    emitting them, for a rendering made ahead of the moment DSPy makes it (a plan's reminder is built before any
+    request is), whose user then renders it anew, warnings and all, if it was not quiet."""
     before = _warnings_seen.get()
-    value = build()
+    token = _silenced.set(True) if silent else None
+    try:
+        value = build()
+    finally:
+        if token is not None:
+            _silenced.reset(token)
     return value, _warnings_seen.get() == before
 
 
-def _counting_generator() -> Any:
-    """pydantic's own schema generator, counting the warnings it emits (it still emits them, as DSPy's does)."""
+def schema_generator() -> Any:
+    """pydantic's own schema generator, counting the warnings it emits (it still emits them, as DSPy's does):
+    pass it as ``schema_generator=`` to every JSON schema rendered for a prompt or a parse."""
     if not _generator:
         from pydantic.json_schema import GenerateJsonSchema
 
@@ -69,6 +78,8 @@ def _counting_generator() -> Any:
             def emit_warning(self, kind: Any, detail: str) -> None:
                 if self.render_warning_message(kind, detail) is not None:
                     _warnings_seen.set(_warnings_seen.get() + 1)
+                    if _silenced.get():
+                        return
                 super().emit_warning(kind, detail)
 
         _generator.append(CountingGenerator)
@@ -151,7 +162,7 @@ def structured_output_model(outputs: Mapping[str, Field], native_tool_calls: boo
     model = pydantic.create_model(
         "DSPyProgramOutputs", __config__=pydantic.ConfigDict(extra="forbid"), **fields  # type: ignore[call-overload]
     )
-    schema = model.model_json_schema(schema_generator=_counting_generator())
+    schema = model.model_json_schema(schema_generator=schema_generator())
     for prop in schema.get("properties", {}).values():
         prop.pop("json_schema_extra", None)
     _enforce_required(schema)

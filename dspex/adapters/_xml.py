@@ -45,10 +45,12 @@ def uses_nested_xml(annotation: Any) -> bool:
 
 
 def json_schema_of(annotation: Any) -> dict[str, Any]:
-    """``TypeAdapter(annotation).json_schema(by_alias=False)``, the schema the XML rules read."""
+    """``TypeAdapter(annotation).json_schema(by_alias=False)``, the schema the XML rules read (its warnings
+    counted: see ``_schema.built_quietly``)."""
     from ._coerce import type_adapter
+    from ._schema import schema_generator
 
-    return type_adapter(annotation).json_schema(by_alias=False)
+    return type_adapter(annotation).json_schema(by_alias=False, schema_generator=schema_generator())
 
 
 def xml_schema(tag: str, annotation: Any) -> str:

@@ -52,6 +52,11 @@ class XMLAdapter(ChatAdapter):
         nested = f" Use this nested XML structure: {' '.join(schemas)}" if schemas else ""
         return f"Respond with the corresponding output fields wrapped in XML tags {tags}.{nested}"
 
+    def _reminder(self, plan: Plan) -> str:
+        """The plan's reminder, or a new rendering when the plan's warned (DSPy renders it, warnings and all, on
+        every request)."""
+        return plan.reminder if plan.reminder_quiet else self.user_message_output_requirements(plan.signature)
+
     # --- user and assistant messages --------------------------------------------------------------------------------
     def _inputs_text(self, plan: Plan, values: Mapping[str, Any]) -> str:
         blocks = []
@@ -63,7 +68,7 @@ class XMLAdapter(ChatAdapter):
         return "\n\n".join(blocks).strip()
 
     def _request(self, plan: Plan, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        content = "\n\n".join(("", self._inputs_text(plan, inputs), plan.reminder, "")).strip()
+        content = "\n\n".join(("", self._inputs_text(plan, inputs), self._reminder(plan), "")).strip()
         message = {"role": "user", "content": content}
         return expand_markers(message) if START in content else message
 
@@ -87,7 +92,7 @@ class XMLAdapter(ChatAdapter):
         plan = self.plan(_as_signature(signature))
         parts = [prefix, self._inputs_text(plan, inputs)]
         if main_request:
-            parts.append(plan.reminder)
+            parts.append(self._reminder(plan))
         return "\n\n".join((*parts, suffix)).strip()
 
     # --- parsing ---------------------------------------------------------------------------------------------------
@@ -118,16 +123,20 @@ class XMLAdapter(ChatAdapter):
 
 def _read_field(signature: Any, slot: Any, found: list[Any], completion: str, cache: dict[str, Any]) -> Any:
     """One output: each schema branch in turn (the whole schema, then its ``anyOf``), DSPy's validation order.
-    The field's JSON schema is built once per plan (pydantic's schema generation is most of a parse's cost)."""
+    The field's JSON schema is built once per plan (pydantic's schema generation is most of a parse's cost), unless
+    pydantic warned while building it: DSPy builds it, and warns, on every parse."""
     import pydantic
 
     from ._coerce import parse_value, type_adapter
+    from ._schema import built_quietly
 
     adapter = type_adapter(slot.annotation)
     key = ("xml_schema", slot.name)
     schema = cache.get(key)
     if schema is None:
-        schema = cache[key] = _xml.json_schema_of(slot.annotation)
+        schema, quiet = built_quietly(lambda: _xml.json_schema_of(slot.annotation))
+        if quiet:
+            cache[key] = schema
     value: Any = None
     error: Exception | None = None
     for candidate in [schema, *schema.get("anyOf", [])]:
