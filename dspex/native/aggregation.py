@@ -24,8 +24,31 @@ _NO_PUNCTUATION = str.maketrans("", "", string.punctuation)
 _PUNCTUATION_BYTES = string.punctuation.encode()
 
 
+# Recent answers and their normal forms: majority normalises every vote (twice for the winner in DSPy's loop),
+# and a program votes over the same short answers again and again. Only exact ``str`` values of bounded length
+# are kept (a subclass may override the methods DSPy's steps call), and the table is emptied when full.
+_NORMALIZED: dict[str, str] = {}
+_NORMALIZED_MAX = 1024
+_NORMALIZED_LONGEST = 256
+
+
 def normalize_text(s: str) -> str:
-    """DSPy's ``dspy.evaluate.normalize_text``: NFD, lower case, punctuation dropped, articles, whitespace.
+    """DSPy's ``dspy.evaluate.normalize_text``: NFD, lower case, punctuation dropped, articles, whitespace."""
+    if type(s) is str:
+        done = _NORMALIZED.get(s)
+        if done is not None:
+            return done
+        done = _normalize_text(s)
+        if len(s) <= _NORMALIZED_LONGEST:
+            if len(_NORMALIZED) >= _NORMALIZED_MAX:
+                _NORMALIZED.clear()
+            _NORMALIZED[s] = done
+        return done
+    return _normalize_text(s)
+
+
+def _normalize_text(s: str) -> str:
+    """DSPy's ``dspy.evaluate.normalize_text``, computed (``normalize_text`` remembers recent answers).
 
     An ASCII string (most answers) takes a shorter road with the same result, since ``str.translate`` with a
     dict raises and swallows a KeyError per kept character and the article regex scans every position: NFD
@@ -73,7 +96,7 @@ def majority(prediction_or_completions: Any, normalize: Callable[[Any], Any] | N
              field: str | None = None) -> Prediction:
     """The completion whose ``field`` (default: the signature's last output, else the first completion's last
     key) is the most common after ``normalize``."""
-    kind = _kind(prediction_or_completions)
+    kind = "prediction" if type(prediction_or_completions) is Prediction else _kind(prediction_or_completions)
     if __debug__ and kind is None:   # DSPy's bare ``assert`` (see multi_chain_comparison)
         raise AssertionError
     completions = prediction_or_completions.completions if kind == "prediction" else prediction_or_completions
@@ -83,10 +106,11 @@ def majority(prediction_or_completions: Any, normalize: Callable[[Any], Any] | N
         signature = None
     if not field:
         field = list(signature.output_fields.keys())[-1] if signature else list(completions[0].keys())[-1]
+    if type(completions) is Completions:
+        columns = completions._completions
+        if columns and field in columns and len(set(map(len, columns.values()))) == 1:
+            return _majority_of_columns(columns, field, normalize, signature)
     normalize = normalize if normalize else (lambda x: x)
-    columns = completions._completions if type(completions) is Completions else None
-    if columns and field in columns and len(set(map(len, columns.values()))) == 1:
-        return _majority_of_columns(columns, field, normalize, signature)
     values = [normalize(completion[field]) for completion in completions]
     winner = _winner(values)
     for completion in completions:
@@ -105,18 +129,29 @@ def _winner(values: list[Any]) -> Any:
     return max(counts, key=counts.get)  # type: ignore[arg-type]
 
 
-def _majority_of_columns(columns: dict[str, list[Any]], field: str, normalize: Callable[[Any], Any],
+def _default_normal_forms(column: list[Any]) -> list[Any]:
+    """``[default_normalize(v) for v in column]``, reading remembered answers straight from the table."""
+    get = _NORMALIZED.get
+    values = []
+    for v in column:
+        done = get(v) if type(v) is str else None
+        values.append((done or None) if done is not None else default_normalize(v))
+    return values
+
+
+def _majority_of_columns(columns: dict[str, list[Any]], field: str, normalize: Callable[[Any], Any] | None,
                          signature: Any) -> Prediction:
     """The same vote read straight from this package's ``Completions`` columns, without making a ``Prediction``
     per completion (``completions[i][field]`` is ``columns[field][i]``). The winner search normalises again, as
     DSPy does, unless ``normalize`` is the default one, which is pure: its earlier results are the same values,
     so the winner's first position is ``values.index`` (the same ``==`` DSPy's loop applies)."""
     column = columns[field]
-    values = [normalize(v) for v in column]
-    winner = _winner(values)
     if normalize is default_normalize:
-        index = values.index(winner)
+        values = _default_normal_forms(column)
+        index = values.index(_winner(values))
     else:
+        normalize = normalize if normalize else (lambda x: x)
+        winner = _winner([normalize(v) for v in column])
         index = len(column) - 1
         for i, v in enumerate(column):
             if normalize(v) == winner:
