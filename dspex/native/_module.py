@@ -37,6 +37,18 @@ def _pickling_copy(obj: Any, memo: dict[int, Any]) -> Any:
     return copy._reconstruct(obj, memo, *rv)  # type: ignore[attr-defined]
 
 
+# Whether a class takes copy.deepcopy's plain road (no pickling or copying hooks of its own), by class: BestOfN and
+# Refine copy the module on every attempt, and the look-up of a missing ``__setstate__`` alone raised and swallowed
+# an AttributeError each time. (A class's special methods are fixed when it is created, as Python itself assumes
+# when it caches them in its type slots.)
+_PLAIN_COPY: dict[type, bool] = {}
+
+
+def _copies_plainly(cls: type) -> bool:
+    return (cls.__reduce_ex__ is object.__reduce_ex__ and cls.__reduce__ is object.__reduce__   # type: ignore[comparison-overlap]
+            and getattr(cls, "__getstate__", None) is _OBJECT_GETSTATE and not hasattr(cls, "__setstate__"))
+
+
 def no_aforward() -> property:
     """For modules DSPy gives no ``aforward`` (BestOfN, Refine, MultiChainComparison): the attribute is absent,
     so ``acall`` fails with the AttributeError DSPy raises, and ``hasattr(module, "aforward")`` is False."""
@@ -99,8 +111,12 @@ class Module:
         """What ``copy.deepcopy`` does for a plain instance (a new object, each attribute deep-copied with the same
         memo), without the pickling protocol's detour; a class that customises pickling or copying gets that."""
         cls = type(self)
-        if cls.__reduce_ex__ is not object.__reduce_ex__ or cls.__reduce__ is not object.__reduce__ or \
-                getattr(cls, "__getstate__", None) is not _OBJECT_GETSTATE or hasattr(cls, "__setstate__"):
+        plain = _PLAIN_COPY.get(cls)
+        if plain is None:
+            if len(_PLAIN_COPY) >= 1024:   # classes made on the fly: keep none of them alive for ever
+                _PLAIN_COPY.clear()
+            plain = _PLAIN_COPY[cls] = _copies_plainly(cls)
+        if not plain:
             return _pickling_copy(self, memo)
         new = object.__new__(cls)
         memo[id(self)] = new
@@ -156,14 +172,14 @@ class Module:
 
         BestOfN and Refine walk every attempt's copy two or three times, so attributes that cannot hold a
         parameter (a plain string, number, function or ``None``, an empty list or dict) are passed over by their
-        exact type before the isinstance tests."""
+        exact type before the isinstance tests (and an empty list or dict by its length)."""
         found: list[tuple[str, Any]] = []
         seen: set[int] = set()
         if isinstance(self, Parameter):
             _add(found, seen, "self", self)
         for name, value in self.__dict__.items():
             t = type(value)
-            if t in _NO_PARAMETERS:
+            if t in _NO_PARAMETERS or ((t is list or t is dict) and not value):
                 continue
             if t is list or t is tuple or isinstance(value, (list, tuple)):
                 for i, item in enumerate(value):

@@ -53,6 +53,24 @@ class Attempt:
         return bool(self.native) or bool(self.dspy)
 
 
+_hooks: tuple[Any, Any, Any] = (None, None, None)   # (bridge, its trace_scope, its extend_trace)
+
+
+def _trace_hooks() -> tuple[Any, Any, Any]:
+    """The installed bridge's optional trace hooks, looked up once per installed bridge (a missing attribute is
+    an AttributeError raised and swallowed: each attempt asked twice)."""
+    global _hooks
+    cached = _hooks
+    bridge = hooks.bridge
+    if cached[0] is not bridge:
+        if bridge is None:
+            cached = (None, None, None)
+        else:
+            cached = (bridge, getattr(bridge, "trace_scope", None), getattr(bridge, "extend_trace", None))
+        _hooks = cached
+    return cached
+
+
 class attempt_trace:  # noqa: N801 - used as ``with attempt_trace() as scope``, like the function it replaced
     """A fresh native trace (and DSPy's, when the bridge can scope it) for one attempt, yielding its ``Attempt``.
 
@@ -62,8 +80,7 @@ class attempt_trace:  # noqa: N801 - used as ``with attempt_trace() as scope``, 
     __slots__ = ("_native", "_dspy_scope")
 
     def __enter__(self) -> Attempt:
-        bridge = hooks.bridge
-        scope = getattr(bridge, "trace_scope", None) if bridge is not None else None
+        scope = _trace_hooks()[1]
         self._native = _trace.scope()
         native = self._native.__enter__()
         self._dspy_scope = None
@@ -93,8 +110,7 @@ def keep_trace(best: Attempt | None) -> None:
     outer = _trace.current()
     if outer is not None:
         outer.extend(best.native)
-    bridge = hooks.bridge
-    extend = getattr(bridge, "extend_trace", None) if bridge is not None else None
+    extend = _trace_hooks()[2]
     if extend is not None and best.dspy:
         extend(best.dspy)
 

@@ -107,3 +107,40 @@ def test_deep_copies_keep_shared_parts_shared_as_dspy_does(how: str) -> None:
         assert twin.first.demos == program.first.demos and twin.first.demos is not program.first.demos
         assert twin.notes == program.notes and twin.notes["seen"] is not program.notes["seen"]
         assert [n for n, _ in twin.named_predictors()] == [n for n, _ in program.named_predictors()]
+
+
+def _copy_hooked_programs(ns: Any) -> list[Any]:
+    """A plain module, one whose class drops a cache and marks restored copies (``__getstate__`` /
+    ``__setstate__``), one with its own ``__reduce_ex__``, and the plain one's class again: each class's own road."""
+    class Plain(ns.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.cache = {"k": [1]}
+
+    class Hooked(Plain):
+        def __getstate__(self) -> dict[str, Any]:
+            return {k: v for k, v in self.__dict__.items() if k != "cache"}
+
+        def __setstate__(self, state: dict[str, Any]) -> None:
+            self.__dict__.update(state, restored=True)
+
+    class Reduced(Plain):
+        def __reduce_ex__(self, protocol: Any) -> Any:
+            return (Plain, ())
+
+    return [Plain(), Hooked(), Reduced(), Plain()]
+
+
+@pytest.mark.parametrize("how", ["copy.deepcopy", "module.deepcopy()"])
+def test_classes_that_customise_copying_copy_their_way_as_in_dspy(how: str) -> None:
+    import copy
+
+    seen = []
+    for ns in (dspy, native):
+        copies = []
+        for program in _copy_hooked_programs(ns) * 2:   # twice: the second copy of each class reads what it learnt
+            twin = copy.deepcopy(program) if how == "copy.deepcopy" else program.deepcopy()
+            copies.append((type(twin).__name__, sorted(k for k in vars(twin) if k in ("cache", "restored")),
+                           vars(twin).get("cache"), vars(twin).get("restored")))
+        seen.append(copies)
+    assert seen[0] == seen[1]
