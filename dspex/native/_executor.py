@@ -79,7 +79,9 @@ class Executor:
         self.straggler_limit = straggler_limit
         self.error_count = 0
         self.error_lock = threading.Lock()
-        self.cancel_jobs = threading.Event()
+        # DSPy's ``cancel_jobs`` event, as a flag that is only ever raised (read by every item, once or twice: an
+        # attribute read where ``Event.is_set()`` was a Python call).
+        self.cancelled = False
         self.failed_indices: list[int] = []
         self.exceptions_map: dict[int, BaseException] = {}
 
@@ -91,7 +93,7 @@ class Executor:
 
     def _safe(self, function: Callable[[Any], Any]) -> Callable[[Any], Any]:
         def safe(item: Any) -> Any:
-            if self.cancel_jobs.is_set():
+            if self.cancelled:
                 return None
             try:
                 return function(item)
@@ -99,7 +101,7 @@ class Executor:
                 with self.error_lock:
                     self.error_count += 1
                     if self.error_count >= self.max_errors:
-                        self.cancel_jobs.set()
+                        self.cancelled = True
                 if self.provide_traceback:
                     _log.error(f"Error for {item}: {e}\n{traceback.format_exc()}")
                 else:
@@ -117,7 +119,7 @@ class Executor:
             results[idx] = outcome
 
     def _finish(self, results: list[Any]) -> list[Any]:
-        if self.cancel_jobs.is_set():
+        if self.cancelled:
             _log.warning(CANCELLED)
             raise Exception(CANCELLED)  # noqa: TRY002 - DSPy raises a bare Exception with this text
         return [None if r is _UNSET else r for r in results]
@@ -125,7 +127,7 @@ class Executor:
     def _sequential(self, function: Callable[[Any], Any], data: list[Any]) -> list[Any]:
         results: list[Any] = [_UNSET] * len(data)
         for idx, item in enumerate(data):
-            if self.cancel_jobs.is_set():
+            if self.cancelled:
                 break
             self._outcome(results, idx, function(item))
         return self._finish(results)
@@ -148,9 +150,8 @@ class Executor:
             try:
                 try:
                     outcome: Any = _JOB_CANCELLED
-                    if not self.cancel_jobs.is_set():
-                        with lock:
-                            started[submission] = time.time()
+                    if not self.cancelled:
+                        started[submission] = time.time()   # one dict store: atomic, read under the lock
                         outcome = function(item)
                 except Exception:  # noqa: BLE001 - DSPy drops a worker that crashed outside the item
                     return
@@ -166,7 +167,7 @@ class Executor:
                 with lock:
                     count["running"] -= 1
                     over = count["unset"] == 0 or count["running"] == 0
-                if over or fatal or self.cancel_jobs.is_set() or 0 < timeout <= time.time() - run_start:
+                if over or fatal or self.cancelled or 0 < timeout <= time.time() - run_start:
                     wake.set()
 
         pool = _take_pool(self.num_threads)
@@ -179,17 +180,21 @@ class Executor:
                 (submission, index, item)
 
         try:
-            for idx, item in enumerate(data):
-                submit(idx, idx, item)
+            with lock:   # every item at once: one hand-over to the pool, as many workers woken as can start
+                count["running"] += len(data)
+            context = contextvars.copy_context
+            calls = [(context().run, worker, idx, idx, item) for idx, item in enumerate(data)]
+            for job, call in zip(pool.submit_many(calls), calls):
+                jobs[job] = call[2:]
             counter = len(data)
             resubmitted: set[Any] = set()
-            while not fatal and not self.cancel_jobs.is_set():
+            while not fatal and not self.cancelled:
                 wake.clear()
                 with lock:
                     if count["unset"] == 0 or count["running"] == 0:
                         break
                 wake.wait(1)
-                if fatal or self.cancel_jobs.is_set() or not 0 < timeout:
+                if fatal or self.cancelled or not 0 < timeout:
                     continue
                 not_done = [j for j in jobs if not j.done]
                 if len(not_done) <= self.straggler_limit:

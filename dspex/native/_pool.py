@@ -39,7 +39,9 @@ class Pool:
 
     def __init__(self, size: int, name: str = "dspex-parallel") -> None:
         self._jobs: collections.deque[Job] = collections.deque()
-        self._cv = threading.Condition(threading.Lock())
+        # The condition's own lock, held directly (``with lock`` is C; ``with cv`` is two Python calls per job).
+        self._lock = threading.Lock()
+        self._cv = threading.Condition(self._lock)
         self._closed = False
         self._threads = [threading.Thread(target=self._work, name=f"{name}_{i}", daemon=True) for i in range(size)]
         for t in self._threads:
@@ -48,14 +50,23 @@ class Pool:
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Job:
         job = Job(fn, args)
-        with self._cv:
+        with self._lock:
             self._jobs.append(job)
             self._cv.notify()
         return job
 
+    def submit_many(self, calls: list[tuple[Any, ...]]) -> list[Job]:
+        """``submit(*call)`` for each call, in order, handed over at once: one lock round and one wake-up of as
+        many idle threads as there are calls (at most all of them), instead of one of each per call."""
+        jobs = [Job(call[0], call[1:]) for call in calls]
+        with self._lock:
+            self._jobs.extend(jobs)
+            self._cv.notify(min(len(jobs), len(self._threads)))
+        return jobs
+
     def close(self) -> None:
         """No more jobs: the threads finish what is queued, then end."""
-        with self._cv:
+        with self._lock:
             self._closed = True
             self._cv.notify_all()
 
@@ -65,9 +76,9 @@ class Pool:
                 t.join()
 
     def _work(self) -> None:
-        jobs, cv = self._jobs, self._cv
+        jobs, cv, lock = self._jobs, self._cv, self._lock
         while True:
-            with cv:
+            with lock:
                 while not jobs:
                     if self._closed:
                         return

@@ -62,6 +62,8 @@ class Parallel:
 
     def _run_pair(self, pair: Any) -> Any:
         module, example = pair
+        if type(example) is dict:   # the commonest pair; a plain dict's classes are dict and object: no Example
+            return module(**example)
         if _is_example(example):
             return module(**example.inputs()) if self.access_examples else module(example)
         if isinstance(example, dict):
