@@ -25,6 +25,7 @@ import traceback
 from typing import Any, Callable
 
 from ._pool import Pool
+from ._prediction import Prediction
 
 __all__ = ["Executor", "CANCELLED"]
 
@@ -140,13 +141,16 @@ class Executor:
         results: list[Any] = [_UNSET] * len(data)
         started: dict[int, float] = {}
         lock = threading.Lock()
-        wake = threading.Event()
+        pool = _take_pool(self.num_threads)
+        wake = pool.wake   # the pool's own: nothing of an earlier run is left to set it (see _give_back)
+        wake.clear()
         count = {"unset": len(data), "running": 0}
         fatal: list[BaseException] = []   # what DSPy's ``f.result()`` re-raises in the caller
         timeout = self.timeout
         run_start = time.time()
 
         def worker(submission: int, index: int, item: Any) -> None:
+            keep = False
             try:
                 try:
                     outcome: Any = _JOB_CANCELLED
@@ -154,23 +158,22 @@ class Executor:
                         started[submission] = time.time()   # one dict store: atomic, read under the lock
                         outcome = function(item)
                 except Exception:  # noqa: BLE001 - DSPy drops a worker that crashed outside the item
-                    return
-                # What DSPy's caller thread does with a finished future; an error here is the caller's, as there.
-                with lock:
-                    if outcome != _JOB_CANCELLED and results[index] is _UNSET:
-                        self._outcome(results, index, outcome)
-                        if results[index] is not _UNSET:
-                            count["unset"] -= 1
+                    outcome = _JOB_CANCELLED
+                # What DSPy's caller thread does with a finished future (an error here is the caller's, as there):
+                # ``result != "cancelled"``, which a native Prediction always passes without being asked.
+                keep = outcome is not _JOB_CANCELLED and (type(outcome) is Prediction or outcome != _JOB_CANCELLED)
             except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
                 fatal.append(e)
-            finally:
-                with lock:
-                    count["running"] -= 1
-                    over = count["unset"] == 0 or count["running"] == 0
-                if over or fatal or self.cancelled or 0 < timeout <= time.time() - run_start:
-                    wake.set()
+            with lock:   # the outcome and the worker's end in one round
+                if keep and results[index] is _UNSET:
+                    self._outcome(results, index, outcome)
+                    if results[index] is not _UNSET:
+                        count["unset"] -= 1
+                count["running"] -= 1
+                over = count["unset"] == 0 or count["running"] == 0
+            if over or fatal or self.cancelled or 0 < timeout <= time.time() - run_start:
+                wake.set()
 
-        pool = _take_pool(self.num_threads)
         jobs: dict[Any, tuple[int, int, Any]] = {}
 
         def submit(submission: int, index: int, item: Any) -> None:

@@ -43,6 +43,9 @@ class Pool:
         self._lock = threading.Lock()
         self._cv = threading.Condition(self._lock)
         self._closed = False
+        # What the run using the pool waits on (an Event is a Condition and a lock: making one per run cost more
+        # than handing a run's items over). Pools serve one run at a time.
+        self.wake = threading.Event()
         self._threads = [threading.Thread(target=self._work, name=f"{name}_{i}", daemon=True) for i in range(size)]
         for t in self._threads:
             t.start()
