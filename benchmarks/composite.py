@@ -19,10 +19,12 @@ Where the target is out of reach, the floor is work parity obliges native to do:
 wrapped ChainOfThought 3 times (and Refine's feedback Predict twice, logging DSPy's three type-mismatch warnings,
 for ``target_threshold``, ``reward_value`` and ``module_names``, per feedback call: Python's logging is about a
 fifth of native Refine's time under cProfile), so they cannot beat the Predict ratio, and each rollout calls
-DSPy's own ``BaseLM.copy`` on the user's LM (printed under those rows: a few percent of native's time). Parallel
-hands each item to a worker thread and back (tens of microseconds per item on 2 cores, whatever the pool);
-majority is a few microseconds of DSPy's work (normalising 5 strings), so per-call constant costs dominate its
-ratio.
+DSPy's own ``BaseLM.copy`` on the user's LM (printed under those rows). In instructions (callgrind, DSPy loaded):
+a DSPy BestOfN run here is about 5.8M, so 25x would leave native 233k, while DSPy's three ``BaseLM.copy`` calls
+(about 31k each) and the three traced ChainOfThought calls (about 72k each) already take about 310k; the deep copy,
+``set_lm`` and trace of each attempt (about 55k) are DSPy's steps too. Parallel hands each item to a worker thread
+and back (tens of microseconds per item on 2 cores, whatever the pool); majority is a few microseconds of DSPy's
+work (normalising 5 strings), so per-call constant costs dominate its ratio.
 
 Run from the repository root: ``python benchmarks/composite.py`` (``--quick`` for a short run, ``--json PATH`` to
 write the numbers). No timing assertion lives in the tests: this is the report.
