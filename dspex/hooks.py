@@ -56,6 +56,16 @@ class Bridge(Protocol):
     def parse(self, adapter: Any, signature: Any, completion: Any) -> Any:
         """``adapter.parse(...)`` with DSPy's adapter callbacks around it."""
 
+    # Optional (native code looks them up with getattr): BestOfN / Refine attempts in DSPy's trace.
+    def trace_scope(self) -> Any:
+        """A context manager yielding DSPy's fresh trace list for one attempt (None outside a routed call)."""
+
+    def extend_trace(self, entries: list[Any]) -> None:
+        """The best attempt's entries join the caller's DSPy trace."""
+
+    def twin_predictor(self, native_signature: Any) -> Any:
+        """A DSPy predictor standing for a native one no DSPy module holds (None outside a routed call)."""
+
 
 bridge: Bridge | None = None
 # Where an LM records its history entry for the calling native modules when no bridge is installed (set by

@@ -150,9 +150,9 @@ class Refine(Module):
             "module_names": module_names,
         }
         feedback = Predict(OfferFeedback)
-        bridge = hooks.bridge
-        if bridge is not None:   # inside a routed call in a DSPy program: DSPy's books for it (its trace entry)
-            feedback._dspex_twin = bridge.twin_predictor(OfferFeedback)
+        twin = getattr(hooks.bridge, "twin_predictor", None)   # (optional in the Bridge protocol)
+        if twin is not None:   # inside a routed call in a DSPy program: DSPy's books for it (its trace entry)
+            feedback._dspex_twin = twin(OfferFeedback)
         return feedback(**{k: dump(v) for k, v in advise_kwargs.items()}).advice
 
     aforward = no_aforward()   # DSPy's Refine has none: ``acall`` fails with DSPy's AttributeError
