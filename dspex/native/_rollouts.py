@@ -21,7 +21,8 @@ from .. import hooks
 from . import _trace
 from ._settings import settings
 
-__all__ = ["rollout_lm", "attempt_module", "Attempt", "attempt_trace", "keep_trace", "report_failure"]
+__all__ = ["rollout_lm", "attempt_module", "Attempt", "attempt_trace", "keep_trace", "report_failure",
+           "bridge_hooks"]
 
 
 def rollout_lm(module: Any) -> tuple[Any, int]:
@@ -53,20 +54,22 @@ class Attempt:
         return bool(self.native) or bool(self.dspy)
 
 
-_hooks: tuple[Any, Any, Any] = (None, None, None)   # (bridge, its trace_scope, its extend_trace)
+_hooks: tuple[Any, Any, Any, Any] = (None, None, None, None)   # (bridge, trace_scope, extend_trace, twin_predictor)
 
 
-def _trace_hooks() -> tuple[Any, Any, Any]:
-    """The installed bridge's optional trace hooks, looked up once per installed bridge (a missing attribute is
-    an AttributeError raised and swallowed: each attempt asked twice)."""
+def bridge_hooks() -> tuple[Any, Any, Any, Any]:
+    """The installed bridge's optional hooks for BestOfN / Refine (``hooks.Bridge``: ``trace_scope``,
+    ``extend_trace``, ``twin_predictor``), looked up once per installed bridge (a missing attribute is an
+    AttributeError raised and swallowed: each attempt asked twice)."""
     global _hooks
     cached = _hooks
     bridge = hooks.bridge
     if cached[0] is not bridge:
         if bridge is None:
-            cached = (None, None, None)
+            cached = (None, None, None, None)
         else:
-            cached = (bridge, getattr(bridge, "trace_scope", None), getattr(bridge, "extend_trace", None))
+            cached = (bridge, getattr(bridge, "trace_scope", None), getattr(bridge, "extend_trace", None),
+                      getattr(bridge, "twin_predictor", None))
         _hooks = cached
     return cached
 
@@ -80,7 +83,7 @@ class attempt_trace:  # noqa: N801 - used as ``with attempt_trace() as scope``, 
     __slots__ = ("_native", "_dspy_scope")
 
     def __enter__(self) -> Attempt:
-        scope = _trace_hooks()[1]
+        scope = bridge_hooks()[1]
         self._native = _trace.scope()
         native = self._native.__enter__()
         self._dspy_scope = None
@@ -110,7 +113,7 @@ def keep_trace(best: Attempt | None) -> None:
     outer = _trace.current()
     if outer is not None:
         outer.extend(best.native)
-    extend = _trace_hooks()[2]
+    extend = bridge_hooks()[2]
     if extend is not None and best.dspy:
         extend(best.dspy)
 

@@ -106,11 +106,11 @@ def majority(prediction_or_completions: Any, normalize: Callable[[Any], Any] | N
         signature = None
     if not field:
         field = list(signature.output_fields.keys())[-1] if signature else list(completions[0].keys())[-1]
+    normalize = normalize if normalize else (lambda x: x)
     if type(completions) is Completions:
         columns = completions._completions
         if columns and field in columns and len(set(map(len, columns.values()))) == 1:
             return _majority_of_columns(columns, field, normalize, signature)
-    normalize = normalize if normalize else (lambda x: x)
     values = [normalize(completion[field]) for completion in completions]
     winner = _winner(values)
     for completion in completions:
@@ -139,7 +139,7 @@ def _default_normal_forms(column: list[Any]) -> list[Any]:
     return values
 
 
-def _majority_of_columns(columns: dict[str, list[Any]], field: str, normalize: Callable[[Any], Any] | None,
+def _majority_of_columns(columns: dict[str, list[Any]], field: str, normalize: Callable[[Any], Any],
                          signature: Any) -> Prediction:
     """The same vote read straight from this package's ``Completions`` columns, without making a ``Prediction``
     per completion (``completions[i][field]`` is ``columns[field][i]``). The winner search normalises again, as
@@ -150,7 +150,6 @@ def _majority_of_columns(columns: dict[str, list[Any]], field: str, normalize: C
         values = _default_normal_forms(column)
         index = values.index(_winner(values))
     else:
-        normalize = normalize if normalize else (lambda x: x)
         winner = _winner([normalize(v) for v in column])
         index = len(column) - 1
         for i, v in enumerate(column):

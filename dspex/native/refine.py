@@ -17,11 +17,10 @@ import inspect
 import weakref
 from typing import Any, Callable
 
-from .. import hooks
 from ..signature import InputField, SignatureMeta
 from ._feedback import OfferFeedback, dump, inspect_modules
 from ._module import Module, no_aforward
-from ._rollouts import attempt_module, attempt_trace, keep_trace, report_failure, rollout_lm
+from ._rollouts import attempt_module, attempt_trace, bridge_hooks, keep_trace, report_failure, rollout_lm
 from ._settings import settings
 from ._source import module_source
 from .predict import Predict
@@ -150,7 +149,7 @@ class Refine(Module):
             "module_names": module_names,
         }
         feedback = Predict(OfferFeedback)
-        twin = getattr(hooks.bridge, "twin_predictor", None)   # (optional in the Bridge protocol)
+        twin = bridge_hooks()[3]   # (optional in the Bridge protocol)
         if twin is not None:   # inside a routed call in a DSPy program: DSPy's books for it (its trace entry)
             feedback._dspex_twin = twin(OfferFeedback)
         return feedback(**{k: dump(v) for k, v in advise_kwargs.items()}).advice
