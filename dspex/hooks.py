@@ -47,6 +47,12 @@ class Bridge(Protocol):
     async def arun_predict(self, predictor: Any, kwargs: dict[str, Any], run: Any) -> Any:
         """The async twin of :meth:`run_predict`."""
 
+    def run_module(self, module: Any, args: tuple, kwargs: dict[str, Any], forward: Any) -> Any:
+        """Run one call of a native engine's sub-module (not a predictor), keeping DSPy's books for its twin."""
+
+    async def arun_module(self, module: Any, args: tuple, kwargs: dict[str, Any], forward: Any) -> Any:
+        """The async twin of :meth:`run_module`."""
+
     def adapter_events(self) -> bool:
         """Whether format and parse must be reported to DSPy's callbacks now."""
 

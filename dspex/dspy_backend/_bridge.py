@@ -135,6 +135,25 @@ class Bridge:
 
         return await _abooks(twin, kwargs, inner)
 
+    # --- one call of a native engine's sub-module (BestOfN's wrapped module, ReAct's extract) -----------------
+    def run_module(self, module: Any, args: tuple, kwargs: dict[str, Any], forward: Callable[..., Any]) -> Any:
+        """DSPy's ``Module.__call__`` books for the sub-module's twin: DSPy fires module callbacks (and records
+        ``caller_modules``) for every ``dspy.Module`` a program calls, not only for its predictors."""
+        twin = module._dspex_twin
+        if _root() is None or twin is _root():
+            return forward(*args, **kwargs)
+        return _books(twin, kwargs, lambda kw: forward(*args, **kw))
+
+    async def arun_module(self, module: Any, args: tuple, kwargs: dict[str, Any], forward: Callable[..., Any]) -> Any:
+        twin = module._dspex_twin
+        if _root() is None or twin is _root():
+            return await forward(*args, **kwargs)
+
+        async def inner(kw: dict[str, Any]) -> Any:
+            return await forward(*args, **kw)
+
+        return await _abooks(twin, kwargs, inner)
+
     # BestOfN / Refine attempts (native/_rollouts.py): each in DSPy's fresh trace; only the best one's entries kept
     trace_scope = staticmethod(trace_scope)
     extend_trace = staticmethod(extend_trace)

@@ -12,41 +12,13 @@ a test written against ``dspy.Module`` works on a native program, and states mov
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Callable, Iterator, TextIO
 
 from .. import hooks
 from ._callers import CALLERS
+from ._copying import copy_or_share, deep_copy
 
 __all__ = ["Module", "Parameter", "no_aforward"]
-
-
-def _logger(name: str) -> Any:
-    import logging  # only when there is something to say (``import logging`` is ~10 ms of ``import dspex.native``)
-
-    return logging.getLogger(name)
-
-
-_OBJECT_GETSTATE = getattr(object, "__getstate__", None)
-_NIL = object()
-
-
-def _pickling_copy(obj: Any, memo: dict[int, Any]) -> Any:
-    """``copy.deepcopy``'s own route for an object whose class customises pickling."""
-    rv = obj.__reduce_ex__(4)
-    return copy._reconstruct(obj, memo, *rv)  # type: ignore[attr-defined]
-
-
-# Whether a class takes copy.deepcopy's plain road (no pickling or copying hooks of its own), by class: BestOfN and
-# Refine copy the module on every attempt, and the look-up of a missing ``__setstate__`` alone raised and swallowed
-# an AttributeError each time. (A class's special methods are fixed when it is created, as Python itself assumes
-# when it caches them in its type slots.)
-_PLAIN_COPY: dict[type, bool] = {}
-
-
-def _copies_plainly(cls: type) -> bool:
-    return (cls.__reduce_ex__ is object.__reduce_ex__ and cls.__reduce__ is object.__reduce__   # type: ignore[comparison-overlap]
-            and getattr(cls, "__getstate__", None) is _OBJECT_GETSTATE and not hasattr(cls, "__setstate__"))
 
 
 def no_aforward() -> property:
@@ -108,42 +80,17 @@ class Module:
         self.history = []
 
     def __deepcopy__(self, memo: dict[int, Any]) -> "Module":
-        """What ``copy.deepcopy`` does for a plain instance (a new object, each attribute deep-copied with the same
-        memo), without the pickling protocol's detour; a class that customises pickling or copying gets that."""
-        cls = type(self)
-        plain = _PLAIN_COPY.get(cls)
-        if plain is None:
-            if len(_PLAIN_COPY) >= 1024:   # classes made on the fly: keep none of them alive for ever
-                _PLAIN_COPY.clear()
-            plain = _PLAIN_COPY[cls] = _copies_plainly(cls)
-        if not plain:
-            return _pickling_copy(self, memo)
-        new = object.__new__(cls)
-        memo[id(self)] = new
-        state = new.__dict__
-        for key, value in self.__dict__.items():
-            t = type(value)
-            if t is str or value is None:   # atomic for copy.deepcopy: the same object
-                state[key] = value
-            elif (t is list or t is dict) and not value and id(value) not in memo:
-                # An empty list or dict (``callbacks``, ``history``): what copy.deepcopy makes, memo entry and
-                # keep-alive included, so a second reference to the same object gets the same copy.
-                state[key] = memo[id(value)] = t()
-                memo.setdefault(id(memo), []).append(value)
-            elif isinstance(value, Module):   # a sub-module or predictor: copy.deepcopy's steps, without its dispatch
-                copied = memo.get(id(value), _NIL)
-                if copied is _NIL:
-                    copied = value.__deepcopy__(memo)
-                    if copied is not value:
-                        memo[id(value)] = copied
-                        memo.setdefault(id(memo), []).append(value)
-                state[key] = copied
-            else:
-                state[key] = copy.deepcopy(value, memo)
-        return new
+        """What ``copy.deepcopy`` does for a plain instance, without the pickling protocol's detour (_copying.py)."""
+        return deep_copy(self, memo, Module)
+
+    # A routed module's native engine points its sub-modules (BestOfN's wrapped module, ReAct's extract) at their
+    # DSPy twins, as it does its predictors: DSPy's books (module callbacks, caller_modules) are kept for them.
+    _dspex_twin: Any = None
 
     # Without DSPy, each call joins the chain of calling modules whose history its LM calls reach (_callers.py).
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._dspex_twin is not None and hooks.bridge is not None:
+            return hooks.bridge.run_module(self, args, kwargs, self.forward)
         token = CALLERS.set(CALLERS.get() + (self,)) if hooks.lm_history and hooks.bridge is None else None
         try:
             return self.forward(*args, **kwargs)
@@ -152,6 +99,8 @@ class Module:
                 CALLERS.reset(token)
 
     async def acall(self, *args: Any, **kwargs: Any) -> Any:
+        if self._dspex_twin is not None and hooks.bridge is not None:
+            return await hooks.bridge.arun_module(self, args, kwargs, self.aforward)
         token = CALLERS.set(CALLERS.get() + (self,)) if hooks.lm_history and hooks.bridge is None else None
         try:
             return await self.aforward(*args, **kwargs)
@@ -227,27 +176,7 @@ class Module:
     # --- copies ------------------------------------------------------------------------------------------------
     def deepcopy(self) -> "Module":
         """An independent copy; attributes that cannot be deep-copied are shallow-copied (or shared), as in DSPy."""
-        try:
-            # ``copy.deepcopy(self)`` finds ``__deepcopy__`` and calls it with a fresh memo; the memo is dropped
-            # afterwards, so calling it directly is the same copy without the dispatch.
-            return self.__deepcopy__({})
-        except Exception:  # noqa: BLE001 - DSPy's fallback, attribute by attribute
-            pass
-        new = type(self).__new__(type(self))
-        for attr, value in self.__dict__.items():
-            if isinstance(value, Module):
-                setattr(new, attr, value.deepcopy())
-                continue
-            try:
-                setattr(new, attr, copy.deepcopy(value))
-            except Exception:  # noqa: BLE001
-                _logger("dspex.native").warning("Failed to deep copy attribute '%s' of %s, falling back to shallow copy or reference copy.",
-                             attr, type(self).__name__)
-                try:
-                    setattr(new, attr, copy.copy(value))
-                except Exception:  # noqa: BLE001
-                    setattr(new, attr, value)
-        return new
+        return copy_or_share(self, Module)
 
     def reset_copy(self) -> "Module":
         new = self.deepcopy()

@@ -169,9 +169,9 @@ class Predict(Module, Parameter):
     async def aforward(self, **kwargs: Any) -> Prediction:
         return await self._arun(kwargs)
 
-    # A routed module's native predictor points at its DSPy twin, so DSPy's books (trace, callbacks, history) are
-    # kept for the object DSPy's optimizers know (see dspex.hooks); plain native modules never have one.
-    _dspex_twin: Any = None
+    # A routed module's native predictor points at its DSPy twin (``Module._dspex_twin``), so DSPy's books (trace,
+    # callbacks, history) are kept for the object DSPy's optimizers know (see dspex.hooks); plain native modules
+    # never have one.
 
     # The native trace (``_trace``) records each call while BestOfN / Refine hold a scope open; ``kwargs`` is
     # consumed in place by the call, so afterwards it holds the inputs DSPy's trace records.

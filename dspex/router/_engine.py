@@ -7,7 +7,9 @@ demos, config, lm and signature (converted between dspy and native signatures, c
 ``load`` or the user wrote on the module is what the engine runs; the engine holds no state of its own.
 
 A native engine's predictors point at their DSPy twins (``_dspex_twin``): trace entries and callbacks name the
-object DSPy's optimizers know.
+object DSPy's optimizers know. So do its other sub-modules (BestOfN's wrapped module, ReAct's extract), for whose
+calls DSPy fires module callbacks too. (Attempt copies deep-copy the twins with the same memo, as DSPy's attempts
+are copies of its module.)
 """
 
 from __future__ import annotations
@@ -122,7 +124,7 @@ class Engine:
             _log.warning("dspex: %s's %s implementation does not use the predictors %s; their demos and instructions "
                          "play no part on that route.", type(owner).__name__, self.side, unused)
         self.pairs = [_Pair(path, p, theirs[path]) for path, p in mine.items() if path in theirs]
-        twinned = False
+        twinned = _twin_sub_modules(owner, self.instance)
         for pair in self.pairs:
             if isinstance(pair.engine, NativePredict):
                 pair.engine._dspex_twin = pair.owner
@@ -193,6 +195,29 @@ class Engine:
                 dst.signature = native_signature(sig)[0] if to_native else _to_dspy_signature(sig)
                 pair.sig_from = sig
         return self.instance
+
+
+def _twin_sub_modules(owner: Any, instance: Any) -> bool:
+    """Point a native engine's sub-modules that are not predictors (BestOfN's wrapped module, ReAct's extract) at
+    the module's own at the same path, as its predictors are: DSPy fires module callbacks for those too."""
+    from dspex.native import Module as NativeModule
+    from dspex.native import Predict as NativePredict
+    from dspex.native import get_by_path
+
+    if not isinstance(instance, NativeModule):
+        return False
+    twinned = False
+    for path, sub in instance.named_sub_modules():
+        if path == "self" or isinstance(sub, NativePredict):
+            continue
+        try:
+            theirs = get_by_path(owner, path.removeprefix("self."))
+        except (AttributeError, LookupError, TypeError):
+            theirs = None
+        if theirs is not None and not isinstance(theirs, NativeModule):
+            sub._dspex_twin = theirs
+            twinned = True
+    return twinned
 
 
 def _predictors(module: Any) -> dict[str, Any]:

@@ -100,8 +100,6 @@ class Routing:
                 args[0] = converted
             else:
                 kwargs["signature"] = converted
-        if self.spec.wraps_module:
-            args, kwargs = _unwrap_module(args, kwargs, side)
         if side == "dspy":   # an agent's tools given as dspex.types.Tool: DSPy's agents take dspy.Tool
             tools = kwargs.get("tools", args[1] if len(args) > 1 else None)
             if isinstance(tools, (list, tuple)) and any(type(t).__module__.startswith("dspex.types") for t in tools):
@@ -139,6 +137,10 @@ class Routing:
                     engine = self._engine = Engine(backend_for(self.spec, side).create(*args, **kwargs), side)
         return engine
 
+    def unfit(self, engine: Engine) -> str:
+        """Why a built engine cannot serve calls ("" when it can; a wrapper's inner module, see ``_wrapping``)."""
+        return ""
+
     def native_status(self, module: Any) -> tuple[bool, str]:
         """Whether native can serve this call: the registry, the module's current signatures, DSPy's adapter."""
         ok, why = self.static_status()
@@ -151,6 +153,9 @@ class Routing:
         except Exception as exc:  # noqa: BLE001 - a native constructor that raises makes native unavailable
             self._engine_error = f"building the native module raised {type(exc).__name__}: {exc}"
             return False, self._engine_error
+        if why := self.unfit(engine):
+            self._engine_error = why
+            return False, why
         ok, why = engine.native_status(module)
         if ok:
             backend = _backend()
@@ -210,23 +215,6 @@ def _backend() -> Any:
 
         _BACKEND = backend
     return _BACKEND
-
-
-def _unwrap_module(args: list[Any], kwargs: dict[str, Any], side: str) -> tuple[list[Any], dict[str, Any]]:
-    """BestOfN / Refine wrap a module: a routed one is handed to each side as that side's module."""
-    def unwrap(m: Any) -> Any:
-        routing = getattr(m, "_dspex", None)
-        if not isinstance(routing, Routing):
-            return m
-        if type(m)._shape == side:
-            return m
-        return routing.engine(m).sync(m)
-
-    if args:
-        args[0] = unwrap(args[0])
-    elif "module" in kwargs:
-        kwargs["module"] = unwrap(kwargs["module"])
-    return args, kwargs
 
 
 class RoutedModule:
