@@ -3,7 +3,8 @@
 Flag shapes on a real flagd FILE provider: a static variant (resolved once per flag-file version, cached); a 30/70
 fractional rollout inside ``dspex.request(targeting_key=...)`` (sticky: flagd's answer kept per context until the
 flags change) and without one (a fresh key per call: flagd evaluates every call); the static flag with a
-subscribed no-op ``dspex.router.route`` handler; and ``acall`` on the static flag. The LM is an instant in-process
+subscribed no-op ``dspex.router.route`` handler (on a Predict, and on a module that does nothing, where the
+handler's cost is not lost in the call's own noise); and ``acall`` on the static flag. The LM is an instant in-process
 function, so the numbers are the routing cost itself. Targets: a no-op handler adds <= 1 us, a sticky fractional
 flag <= 25 us over a direct call. Run: ``.venv/bin/python benchmarks/routing.py``.
 """
@@ -131,6 +132,8 @@ def main() -> None:
             ("routing alone (no-op)", lambda: noop(question="q", lm=instant_lm), lambda: routed_noop(question="q"), n * 10),
             ("static flag (cached)", lambda: direct(question="q", lm=instant_lm), lambda: routed(question="q"), n),
             ("static + no-op handler", lambda: routed(question="q"), with_handler, n),
+            # the same handler on a module that does nothing: the handler's cost without a Predict's noise around it
+            ("no-op module + handler", lambda: routed_noop(question="q"), lambda: routed_noop(question="q"), n * 10),
             ("fractional, sticky key", lambda: direct_cot(question="q", lm=instant_lm), sticky, n),
             ("fractional, fresh key", lambda: direct_cot(question="q", lm=instant_lm), lambda: routed_frac(question="q"), n),
             ("acall, static flag", lambda: loop.run_until_complete(many_native_async(50)),
@@ -144,7 +147,7 @@ def main() -> None:
                         r.append(per_call_us(fn, calls // 10, 1))
                     continue
                 b.append(per_call_us(base, calls // 10, 1))
-                if label == "static + no-op handler":
+                if label in ("static + no-op handler", "no-op module + handler"):
                     detach = telemetry.attach("dspex.router.route", noop_handler)
                 r.append(per_call_us(fn, calls // 10, 1))
                 if detach is not None:
@@ -158,7 +161,7 @@ def main() -> None:
     print(f"{'flag shape':<26}{'baseline':>14}{'routed':>12}{'overhead':>12}{'ratio':>8}")
     for label, base_us, routed_us in rows:
         print(f"{label:<26}{base_us:>11.2f} us{routed_us:>9.2f} us{routed_us - base_us:>9.2f} us{routed_us / base_us:>8.3f}")
-    print("baselines: the native module called directly; for the handler row, the same routed call with no handler;")
+    print("baselines: the native module called directly; for the handler rows, the same routed call with no handler;")
     print("for acall, the native module's own acall. Targets: no-op handler <= 1 us; sticky fractional <= 25 us.")
     print("The floor row is two clock reads, a measurements dict and one handler call around a bare call: what any")
     print("route event costs on this machine, so the no-op handler row is judged against it.")
