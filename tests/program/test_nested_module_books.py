@@ -89,3 +89,22 @@ def test_reacts_extract_step_fires_its_module_callbacks_on_the_native_route(mode
         seen[impl] = (cb.events, out.answer)
     assert seen["native"] == seen["dspy"]
     assert ("module_start", "ChainOfThought") in seen["dspy"][0]
+
+
+@pytest.mark.parametrize("kind", ["best_of_n", "refine"])
+def test_histories_after_a_wrapper_run_are_dspys(kind: str) -> None:
+    """The wrapped module's calls are recorded on the attempt copies, as in DSPy: neither the wrapped module's nor
+    its predictor's own history grows, only the wrapper's (and the LM's)."""
+    answers = [{"reasoning": "r", "answer": "second"}, {"discussion": "d", "advice": '{"predict": "x"}'},
+               {"reasoning": "r", "answer": "first"}]
+    seen = {}
+    for impl in ("dspy", "native"):
+        cls = dspex.BestOfN if kind == "best_of_n" else dspex.Refine
+        module = cls(dspex.ChainOfThought("question -> answer"), N=2, reward_fn=_reward, threshold=1.0)
+        lm = DummyLM(answers if kind == "refine" else [answers[0], answers[2]])
+        with dspy.context(lm=lm), contextlib.redirect_stdout(io.StringIO()):
+            out = module(question="q", implementation=impl)
+        seen[impl] = (out.answer, len(module.history), len(module.module.history),
+                      len(module.module.predict.history), len(lm.history))
+    assert seen["native"] == seen["dspy"]
+    assert seen["dspy"][0] == "first" and seen["dspy"][1] >= 2
