@@ -38,7 +38,7 @@ class ModuleSpec:
     native: Any = None
     dspy: Any = None
     signature_arg: bool = True     # the first positional (or ``signature=``) constructor arg is a signature
-    wraps_module: bool = False     # BestOfN / Refine: ``module=`` is a module; a routed one is unwrapped per side
+    wraps_module: bool = False     # BestOfN / Refine: ``module=`` is a module (routed by router/_wrapping)
     note: str = ""                 # why native is missing (shown in reasons and ``info()``)
     builtin: bool = False
     lm_kwarg: bool = False         # calls take ``lm=`` as DSPy's Predict does (else a call's lm= is its default LM)

@@ -10,7 +10,6 @@ from dspex import registry
 from dspex.registry import ModuleSpec
 
 from ._routed import RoutedModule
-from ._wrapping import WrappingRouting
 
 __all__ = [
     "Predict", "ChainOfThought", "ReAct", "ReActV2", "MultiChainComparison", "BestOfN", "Refine", "Parallel",
@@ -50,15 +49,7 @@ class MultiChainComparison(RoutedModule):
     module_type = "multi_chain_comparison"
 
 
-class _WrapsModule(RoutedModule):
-    """BestOfN / Refine: a routed ``module=`` gets its engine before the wrapper's (see ``_wrapping``)."""
-
-    def __init__(self, *args: Any, implementation: str | None = None, name: str | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, implementation=implementation, name=name, **kwargs)
-        self.__dict__["_dspex"].__class__ = WrappingRouting
-
-
-class BestOfN(_WrapsModule):
+class BestOfN(RoutedModule):
     """``dspex.BestOfN(module, N, reward_fn, threshold, fail_count=None)``; flag ``dspex.best_of_n``.
 
     A routed ``module`` is unwrapped per side: DSPy's BestOfN gets the inner module's DSPy instance."""
@@ -66,7 +57,7 @@ class BestOfN(_WrapsModule):
     module_type = "best_of_n"
 
 
-class Refine(_WrapsModule):
+class Refine(RoutedModule):
     """``dspex.Refine(module, N, reward_fn, threshold, fail_count=None)``; flag ``dspex.refine``."""
 
     module_type = "refine"

@@ -246,7 +246,8 @@ class RoutedModule:
             if given is None:
                 raise TypeError(f"{cls.__name__}() missing required argument: 'signature'")
             sig = prepare_signature(given, sys._getframe(1))
-        routing = Routing(spec, _check_impl(implementation, "constructor"), name, sig, args, kwargs)
+        kind = WrappingRouting if spec.wraps_module else Routing   # BestOfN / Refine: see ``_wrapping``
+        routing = kind(spec, _check_impl(implementation, "constructor"), name, sig, args, kwargs)
         self.__dict__["_dspex"] = routing
         impl_args, impl_kwargs = routing.side_args(cls._shape)
         if cls._shape == "dspy":
@@ -275,3 +276,4 @@ class RoutedModule:
 # Last: ``_exec`` imports this module. A module-level name, not an import inside ``__call__``: a function-level
 # relative import resolves its package on every call (about a microsecond of each routed call).
 from . import _exec  # noqa: E402
+from ._wrapping import WrappingRouting  # noqa: E402
