@@ -74,6 +74,20 @@ def test_wrapper_copies_keep_the_engine_order_fix():
     assert [n for n, _ in copied.named_predictors()] == ["module"] == [n for n, _ in best.named_predictors()]
 
 
+def test_each_side_of_a_wrapper_gets_that_sides_inner_module(monkeypatch):
+    """A routed inner module built before DSPy was loaded is native-shaped; a wrapper built after it is DSPy-shaped,
+    and DSPy's BestOfN must then hold the inner module's DSPy engine, not the native-shaped routed module."""
+    import sys
+
+    monkeypatch.delitem(sys.modules, "dspy")
+    inner = dspex.ChainOfThought("question -> answer")
+    monkeypatch.setitem(sys.modules, "dspy", dspy)
+    best = dspex.BestOfN(inner, N=1, reward_fn=reward_yes, threshold=1.0)
+    assert (type(inner)._shape, type(best)._shape) == ("native", "dspy")
+    assert type(best.module) is dspy.ChainOfThought
+    assert type(best._dspex).__name__ == "WrappingRouting"
+
+
 def test_best_of_n_failures_are_printed_and_counted_on_both_routes():
     def make():
         return dspex.BestOfN(dspex.Predict("question -> answer"), N=2, reward_fn=reward_yes, threshold=1.0)
