@@ -33,7 +33,7 @@ class InputPlan:
     """
 
     __slots__ = ("_signature", "names", "name_set", "name_set_lm", "plain", "defaults", "not_optional", "typed",
-                 "round_trip", "around_trip", "__weakref__")
+                 "round_trip", "around_trip", "adapter", "__weakref__")
 
     @property
     def signature(self) -> Any:
@@ -58,10 +58,12 @@ class InputPlan:
         self.typed: tuple[tuple[str, Any, Callable[[Any], bool]], ...] = tuple(
             (k, f.annotation, _checker(f.annotation)) for k, f in fields.items() if not f.type_undefined
         )
-        # The default ChatAdapter's plain round trips bound to its plan for the signature (sync and async; False if
-        # that plan is not plain), set by Predict on its first plain call (None until then).
+        # The default ChatAdapter's plain round trips for the signature (its plan's ``trip`` / ``atrip``, sync and
+        # async; False if that plan is not plain) and that adapter (``adapter``, their first argument), set by
+        # Predict on its first plain call (None until then).
         self.round_trip: Any = None
         self.around_trip: Any = None
+        self.adapter: Any = None
 
 
 # signature class (native, or a dspy class mapped to its native twin) -> plan; weak: see InputPlan.

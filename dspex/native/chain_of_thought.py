@@ -9,6 +9,7 @@ from ..errors import SignatureError
 from ..signature import Field, OutputField, ensure_signature
 from ._module import Module
 from ._prediction import Prediction
+from ._trace import TRACE as _TRACE
 from .predict import Predict
 
 __all__ = ["ChainOfThought"]
@@ -60,6 +61,8 @@ class ChainOfThought(Module):
         # Predict.__call__ would only forward to _run, unless it keeps the chain of calling modules whose history
         # the LM call reaches (no DSPy, and an LM that records history: _callers.py).
         if type(predict) is Predict and not predict.callbacks and (hooks.bridge is not None or not hooks.lm_history):
+            if predict._dspex_twin is None and _TRACE.get() is None:   # _run with no books to keep, as in Predict
+                return predict._run_here(kwargs)
             return predict._run(kwargs)
         return predict(**kwargs)
 

@@ -24,8 +24,8 @@ three input warnings, then ``ChatAdapter()(lm, config, signature, demos, inputs)
 from __future__ import annotations
 
 import copy
-import functools
 import os
+import sys
 from typing import Any
 
 from .. import hooks
@@ -37,11 +37,12 @@ from ._inputs import InputPlan, check_postprocess, plan_for, warn_about_inputs
 from ._module import Module, Parameter
 from ._prediction import Prediction
 from ._preprocess import LOGGER_NAME, _adapter, _chat_adapter, _check_lm, _samples, preprocess
-from ._settings import settings
+from ._settings import GLOBAL, LOCAL_GET, settings
 
 __all__ = ["Predict"]
 
 _TRACE = _trace.TRACE
+_modules = sys.modules
 
 
 class Predict(Module, Parameter):
@@ -206,9 +207,9 @@ class Predict(Module, Parameter):
                 check_postprocess(inputs)
         else:
             plan = self._plan
-            signature = plan.signature
+            signature = plan._signature()   # (``plan.signature``, without the property's call)
             if plan.round_trip and (hooks.bridge is None or _dspy_leaves_plain(lm)):
-                completions = plan.round_trip(lm, kwargs)
+                completions = plan.round_trip(plan.adapter, lm, kwargs)
             else:   # agent roles, a dspy.LM (DSPy's capability planning) or adapter callbacks: adapters/_call.py
                 completions = _chat_adapter()(lm, {}, signature, [], kwargs)
         if type(completions) is list and len(completions) == 1:
@@ -224,9 +225,9 @@ class Predict(Module, Parameter):
                 check_postprocess(inputs)
         else:
             plan = self._plan
-            signature = plan.signature
+            signature = plan._signature()
             if plan.around_trip and (hooks.bridge is None or _dspy_leaves_plain(lm)):
-                completions = await plan.around_trip(lm, kwargs)
+                completions = await plan.around_trip(plan.adapter, lm, kwargs)
             else:
                 completions = await _chat_adapter().acall(lm, {}, signature, [], kwargs)
         if type(completions) is list and len(completions) == 1:
@@ -247,7 +248,9 @@ class Predict(Module, Parameter):
             kwargs.keys() != (plan.name_set_lm if "lm" in kwargs else plan.name_set)
         ):
             return None
-        current = settings.current()
+        # ``settings.current()``, its common case inlined (no context override, no bridge, DSPy not loaded)
+        current = GLOBAL if LOCAL_GET() is None and hooks.bridge is None and _modules.get("dspy") is None \
+            else settings.current()
         if current["adapter"] is not None or not current["plain"]:
             return None
         if plan.round_trip is None:
@@ -289,8 +292,9 @@ def _bind_round_trips(plan: InputPlan) -> None:
     the signature, or ``False`` when that plan is not plain (agent roles: the adapter's general steps)."""
     adapter = _chat_adapter()
     chat = adapter.plan(plan.signature)
-    if chat.plain:
-        plan.round_trip = functools.partial(adapter.round_trip, chat)
-        plan.around_trip = functools.partial(adapter.around_trip, chat)
+    if chat.plain:   # the plan's own round trips (_call.plain_trips), called with ``plan.adapter``
+        plan.adapter = adapter
+        plan.round_trip = chat.trip
+        plan.around_trip = chat.atrip
     else:
         plan.round_trip = plan.around_trip = False
