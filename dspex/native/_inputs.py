@@ -32,7 +32,7 @@ class InputPlan:
     signatures kept ~150 MB). Whoever calls with a plan holds the signature, so ``plan.signature`` is alive then.
     """
 
-    __slots__ = ("_signature", "names", "name_set", "name_set_lm", "plain", "defaults", "not_optional", "typed",
+    __slots__ = ("_signature", "names", "name_set", "plain", "defaults", "not_optional", "typed",
                  "round_trip", "around_trip", "adapter", "__weakref__")
 
     @property
@@ -44,7 +44,6 @@ class InputPlan:
         self._signature = weakref.ref(signature)
         self.names: tuple[str, ...] = tuple(fields)
         self.name_set: frozenset[str] = frozenset(fields)
-        self.name_set_lm: frozenset[str] = self.name_set | {"lm"}
         # A call whose keywords are exactly the inputs (plus ``lm``) may take Predict's plain path, unless an
         # input is named like one of the call's own keywords (``config``, ``demos``, ...), which DSPy pops first.
         self.plain: bool = self.name_set.isdisjoint(CALL_KEYWORDS | _POSTPROCESS_PARAMS)

@@ -21,7 +21,7 @@ from typing import Any
 
 from ._record import Record
 
-__all__ = ["Prediction", "Completions"]
+__all__ = ["Prediction", "Completions", "from_parsed"]
 
 
 class Prediction(Record):
@@ -43,20 +43,6 @@ class Prediction(Record):
         obj.__dict__.update(
             _store={k: v[0] for k, v in completions._completions.items()}, _completions=completions, _lm_usage=None
         )
-        return obj
-
-    @classmethod
-    def _from_parsed(cls, values: dict[str, Any], signature: Any) -> "Prediction":
-        """One completion's freshly parsed values, owned by nobody else: used as the store without a copy.
-
-        Its ``Completions`` is built on first use (most callers never look) from a snapshot of the values, so
-        it holds what the LM answered even after the prediction's fields are reassigned, as DSPy's does.
-        """
-        obj = cls.__new__(cls)
-        d = obj.__dict__
-        d["_store"] = values
-        d["_row"] = (values.copy(), signature)
-        d["_lm_usage"] = None
         return obj
 
     def __getattr__(self, key: str) -> Any:
@@ -137,6 +123,25 @@ class Prediction(Record):
         o = self._other(other, "comparison")
         return float(self) >= o
 
+
+
+def from_parsed(cls: type[Prediction], values: dict[str, Any], signature: Any) -> Prediction:
+    """``cls._from_parsed(values, signature)``: one completion's freshly parsed values, owned by nobody else, used as
+    the store without a copy. (A function, so that Predict's every call pays no classmethod binding for it.)
+
+    Its ``Completions`` is built on first use (most callers never look) from a snapshot of the values, so
+    it holds what the LM answered even after the prediction's fields are reassigned, as DSPy's does.
+    """
+    obj = _new(cls) if cls is Prediction else cls.__new__(cls)
+    d = obj.__dict__
+    d["_store"] = values
+    d["_row"] = (values.copy(), signature)
+    d["_lm_usage"] = None
+    return obj
+
+
+_new = object.__new__
+Prediction._from_parsed = classmethod(from_parsed)  # type: ignore[attr-defined]
 
 
 class Completions:

@@ -35,8 +35,9 @@ from ._callbacks import awith_callbacks, with_callbacks
 from ._callers import CALLERS
 from ._inputs import InputPlan, check_postprocess, plan_for, warn_about_inputs
 from ._module import Module, Parameter
-from ._prediction import Prediction
-from ._preprocess import LOGGER_NAME, _adapter, _chat_adapter, _check_lm, _samples, preprocess
+from ._prediction import Prediction, from_parsed
+from ._preprocess import (LOGGER_NAME, _adapter, _bind_round_trips, _chat_adapter, _check_lm, _dspy_leaves_plain,
+                          _samples, preprocess)
 from ._settings import GLOBAL, LOCAL_GET, settings
 
 __all__ = ["Predict"]
@@ -213,7 +214,7 @@ class Predict(Module, Parameter):
             else:   # agent roles, a dspy.LM (DSPy's capability planning) or adapter callbacks: adapters/_call.py
                 completions = _chat_adapter()(lm, {}, signature, [], kwargs)
         if type(completions) is list and len(completions) == 1:
-            return Prediction._from_parsed(completions[0], signature)
+            return from_parsed(Prediction, completions[0], signature)
         return Prediction.from_completions(completions, signature=signature)
 
     async def _arun_here(self, kwargs: dict[str, Any]) -> Prediction:
@@ -231,7 +232,7 @@ class Predict(Module, Parameter):
             else:
                 completions = await _chat_adapter().acall(lm, {}, signature, [], kwargs)
         if type(completions) is list and len(completions) == 1:
-            return Prediction._from_parsed(completions[0], signature)
+            return from_parsed(Prediction, completions[0], signature)
         return Prediction.from_completions(completions, signature=signature)
 
     def _plain_lm(self, kwargs: dict[str, Any]) -> Any:
@@ -244,10 +245,17 @@ class Predict(Module, Parameter):
         if self._plan_source is not self.signature:  # module.signature was reassigned (an optimizer, an engine sync)
             plan = self._plan = plan_for(self.signature)
             self._plan_source = self.signature
-        if not plan.plain or self.config or self.demos != [] or (
-            kwargs.keys() != (plan.name_set_lm if "lm" in kwargs else plan.name_set)
-        ):
+        if not plan.plain or self.config or self.demos != []:
             return None
+        # The keywords are exactly the inputs, maybe with ``lm`` (which a plain plan's inputs are not named): counted,
+        # then looked up one by one (cheaper than comparing ``kwargs.keys()`` with a set, for the few inputs a
+        # signature has).
+        names = plan.names
+        if len(kwargs) != len(names) + ("lm" in kwargs):
+            return None
+        for name in names:
+            if name not in kwargs:
+                return None
         # ``settings.current()``, its common case inlined (no context override, no bridge, DSPy not loaded)
         current = GLOBAL if LOCAL_GET() is None and hooks.bridge is None and _modules.get("dspy") is None \
             else settings.current()
@@ -256,7 +264,7 @@ class Predict(Module, Parameter):
         if plan.round_trip is None:
             _bind_round_trips(plan)
         lm = kwargs.get("lm", self.lm) or current["lm"]
-        if lm is None or isinstance(lm, str) or not callable(lm):
+        if not callable(lm) or isinstance(lm, str):   # (None is not callable)
             _check_lm(lm)   # raises DSPy's error for it
         if getattr(lm, "kwargs", None) and _samples(lm):   # several samples: DSPy's temperature rule may apply
             return None
@@ -279,22 +287,3 @@ class Predict(Module, Parameter):
     _with_callbacks = with_callbacks
     _awith_callbacks = awith_callbacks
 
-
-def _dspy_leaves_plain(lm: Any) -> bool:
-    """With DSPy loaded, whether a plain call's round trip stays plain: no capability planning for the LM (a
-    ``dspy.LM``) and no adapter callbacks to report format and parse to (the adapter's general steps do both)."""
-    bridge = hooks.bridge
-    return bridge is None or not (bridge.plans_capabilities(lm) or bridge.adapter_events())
-
-
-def _bind_round_trips(plan: InputPlan) -> None:
-    """Keep on the input plan the default ChatAdapter's plain round trips (sync, async) bound to its own plan for
-    the signature, or ``False`` when that plan is not plain (agent roles: the adapter's general steps)."""
-    adapter = _chat_adapter()
-    chat = adapter.plan(plan.signature)
-    if chat.plain:   # the plan's own round trips (_call.plain_trips), called with ``plan.adapter``
-        plan.adapter = adapter
-        plan.round_trip = chat.trip
-        plan.around_trip = chat.atrip
-    else:
-        plan.round_trip = plan.around_trip = False
