@@ -125,9 +125,10 @@ def canonical_reader(names: Sequence[str]) -> Callable[[str], dict[str, str] | N
     r"""A reader for the completion an LM writes when it follows the prompt exactly, for outputs ``names``.
 
     That completion is each output's header on its own line, in order, then ``[[ ## completed ## ]]``, with no
-    other ``[[ ## `` and only "\n" line breaks. A few ``str.partition`` calls recognise it and return, by name in
-    ``names`` order, the values ``wanted_sections`` would find; any other completion gets ``None`` (the caller
-    then takes ``wanted_sections``). Names that are not ``\w+`` are never headers to DSPy, so they get no reader.
+    other ``[[ ## `` and only "\n" line breaks inside the values. A few ``str.partition`` calls recognise it and
+    return, by name in ``names`` order, the values ``wanted_sections`` would find; any other completion gets
+    ``None`` (the caller then takes ``wanted_sections``). Names that are not ``\w+`` are never headers to DSPy, so
+    they get no reader.
     """
     if not names or not all(_WORD(n) for n in names):
         return None
@@ -143,20 +144,29 @@ def canonical_reader(names: Sequence[str]) -> Callable[[str], dict[str, str] | N
     def read(completion: str) -> dict[str, str] | None:
         if completion[:skip] != first:
             return None
-        if completion.isascii():   # (``_exotic``, inlined: this runs on every plain call)
+        values = {}
+        rest = completion[skip:]
+        printable = True
+        for name, sep in seps:   # each value ends where the next header (or the completed marker) starts
+            value, found, rest = rest.partition(sep)
+            if not found or "[[ ## " in value:
+                return None
+            value = values[name] = value.strip()
+            printable = printable and value.isprintable()
+        if "[[ ## " in rest:
+            return None
+        # The other line breaks ``str.splitlines`` honours (``_EXOTIC_BREAK``) are whitespace: where ``strip`` took
+        # them off a value, or in the tail, DSPy's line walk reads the same values. Only inside a value do they
+        # matter, and there is none in a value of printable characters (a one-line answer: the common case).
+        if printable:
+            return values
+        if completion.isascii():   # (``_exotic``, inlined: this runs on every plain call with a multi-line value)
             if ("\r" in completion or "\x0b" in completion or "\x0c" in completion or "\x1c" in completion
                     or "\x1d" in completion or "\x1e" in completion):
                 return None
         elif search_exotic(completion) is not None:
             return None
-        values = {}
-        rest = completion[skip:]
-        for name, sep in seps:   # each value ends where the next header (or the completed marker) starts
-            value, found, rest = rest.partition(sep)
-            if not found or "[[ ## " in value:
-                return None
-            values[name] = value.strip()
-        return None if "[[ ## " in rest else values
+        return values
 
     return read
 

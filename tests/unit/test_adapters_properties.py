@@ -207,3 +207,20 @@ def test_canonical_reader_refuses_names_that_are_never_headers() -> None:
 
     assert canonical_reader(["a b"]) is None and canonical_reader([]) is None
     assert canonical_reader(["café"])("[[ ## café ## ]]\nx\n[[ ## completed ## ]]") == {"café": "x"}
+
+
+
+@pytest.mark.parametrize("text, inside", [
+    ("[[ ## a ## ]]\nA\r\n\n[[ ## b ## ]]\n\x0bB\x1c\n[[ ## completed ## ]]\r\x85", False),   # at the edges only
+    ("[[ ## a ## ]]\nA\rA\n[[ ## b ## ]]\nB\n[[ ## completed ## ]]", True),                  # inside a value
+    ("[[ ## a ## ]]\nA\u2028A\n[[ ## b ## ]]\nB\n[[ ## completed ## ]]", True),
+])
+def test_canonical_reader_reads_other_line_breaks_as_dspy_does(text: str, inside: bool) -> None:
+    """Line breaks other than "\\n" where ``strip`` takes them off (or in the tail) are read as DSPy's line walk
+    reads them; one inside a value is left to the full split."""
+    from dspex.adapters._sections import canonical_reader
+
+    theirs = dspy.ChatAdapter().parse(dspy.Signature("q -> a, b"), text)
+    read = canonical_reader(["a", "b"])(text)
+    assert (read is None) == inside
+    assert (read if read is not None else ChatAdapter().parse(dspy.Signature("q -> a, b"), text)) == theirs
