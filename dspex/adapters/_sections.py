@@ -139,7 +139,23 @@ def canonical_reader(names: Sequence[str]) -> Callable[[str], dict[str, str] | N
     first = f"[[ ## {names[0]} ## ]]\n"
     skip = len(first)
     seps = tuple(zip(names, tuple(f"\n[[ ## {n} ## ]]\n" for n in names[1:]) + ("\n[[ ## completed ## ]]",)))
-    search_exotic = _EXOTIC_BREAK.search
+    # The other line breaks ``str.splitlines`` honours (``_EXOTIC_BREAK``) are whitespace: where ``strip`` took them
+    # off a value, or in the tail, DSPy's line walk reads the same values. Only inside a value do they matter, and
+    # there is none in a value of printable characters (a one-line answer: the common case), so the completion is
+    # searched for them only when a value is not printable.
+    if len(names) == 1:   # (one output, Predict's commonest signature: the same steps without the loop)
+        only, end = seps[0]
+
+        def read_one(completion: str) -> dict[str, str] | None:
+            if completion[:skip] != first:
+                return None
+            value, found, rest = completion[skip:].partition(end)
+            if not found or "[[ ## " in value or "[[ ## " in rest:
+                return None
+            value = value.strip()
+            return {only: value} if value.isprintable() or not _exotic(completion) else None
+
+        return read_one
 
     def read(completion: str) -> dict[str, str] | None:
         if completion[:skip] != first:
@@ -155,18 +171,7 @@ def canonical_reader(names: Sequence[str]) -> Callable[[str], dict[str, str] | N
             printable = printable and value.isprintable()
         if "[[ ## " in rest:
             return None
-        # The other line breaks ``str.splitlines`` honours (``_EXOTIC_BREAK``) are whitespace: where ``strip`` took
-        # them off a value, or in the tail, DSPy's line walk reads the same values. Only inside a value do they
-        # matter, and there is none in a value of printable characters (a one-line answer: the common case).
-        if printable:
-            return values
-        if completion.isascii():   # (``_exotic``, inlined: this runs on every plain call with a multi-line value)
-            if ("\r" in completion or "\x0b" in completion or "\x0c" in completion or "\x1c" in completion
-                    or "\x1d" in completion or "\x1e" in completion):
-                return None
-        elif search_exotic(completion) is not None:
-            return None
-        return values
+        return values if printable or not _exotic(completion) else None
 
     return read
 

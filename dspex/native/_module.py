@@ -17,15 +17,9 @@ from typing import Any, Callable, Iterator, TextIO
 
 from .. import hooks
 from ._callers import CALLERS
+from ._inputs import _logger   # logging.getLogger, imported when there is something to say
 
 __all__ = ["Module", "Parameter", "no_aforward"]
-
-
-def _logger(name: str) -> Any:
-    import logging  # only when there is something to say (``import logging`` is ~10 ms of ``import dspex.native``)
-
-    return logging.getLogger(name)
-
 
 _OBJECT_GETSTATE = getattr(object, "__getstate__", None)
 _NIL = object()
@@ -94,6 +88,10 @@ class Module:
     """Base class for native programs: ``forward(**inputs)`` does the work, calling the module runs it."""
 
     _compiled = False
+    # A class whose ``forward(**kwargs)`` only hands its dict on names the function that takes the dict itself
+    # (ChainOfThought): a call passes its own dict there, unless a positional argument or the instance's or a
+    # subclass's own ``forward`` asks for ``forward`` (then called as DSPy calls it).
+    _forward_dict: Any = None
 
     def __new__(cls, *args: Any, **kwargs: Any) -> "Module":
         # DSPy guarantees ``callbacks`` and ``history`` on every module, even when a subclass never calls
@@ -146,7 +144,10 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         token = CALLERS.set(CALLERS.get() + (self,)) if hooks.lm_history and hooks.bridge is None else None
         try:
-            return self.forward(*args, **kwargs)
+            direct = type(self)._forward_dict
+            if direct is None or args or "forward" in self.__dict__:
+                return self.forward(*args, **kwargs)
+            return direct(self, kwargs)
         finally:
             if token is not None:
                 CALLERS.reset(token)

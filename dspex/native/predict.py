@@ -43,7 +43,8 @@ from ._settings import GLOBAL, LOCAL_GET, settings
 __all__ = ["Predict"]
 
 _TRACE = _trace.TRACE
-_modules = sys.modules
+_module_named = sys.modules.get
+_NO_DEMOS: list[Any] = []   # what ``demos`` is compared with (never changed): no empty list made per call
 
 
 class Predict(Module, Parameter):
@@ -245,30 +246,33 @@ class Predict(Module, Parameter):
         if self._plan_source is not self.signature:  # module.signature was reassigned (an optimizer, an engine sync)
             plan = self._plan = plan_for(self.signature)
             self._plan_source = self.signature
-        if not plan.plain or self.config or self.demos != []:
+        if not plan.plain or self.config or self.demos != _NO_DEMOS:
             return None
         # The keywords are exactly the inputs, maybe with ``lm`` (which a plain plan's inputs are not named): counted,
         # then looked up one by one (cheaper than comparing ``kwargs.keys()`` with a set, for the few inputs a
         # signature has).
         names = plan.names
-        if len(kwargs) != len(names) + ("lm" in kwargs):
+        given_lm = "lm" in kwargs
+        if len(kwargs) != len(names) + given_lm:
             return None
         for name in names:
             if name not in kwargs:
                 return None
         # ``settings.current()``, its common case inlined (no context override, no bridge, DSPy not loaded)
-        current = GLOBAL if LOCAL_GET() is None and hooks.bridge is None and _modules.get("dspy") is None \
+        current = GLOBAL if LOCAL_GET() is None and hooks.bridge is None and _module_named("dspy") is None \
             else settings.current()
         if current["adapter"] is not None or not current["plain"]:
             return None
         if plan.round_trip is None:
             _bind_round_trips(plan)
-        lm = kwargs.get("lm", self.lm) or current["lm"]
+        given = kwargs.pop("lm") if given_lm else self.lm   # DSPy's ``kwargs.pop("lm", self.lm) or settings.lm``
+        lm = given or current["lm"]
         if not callable(lm) or isinstance(lm, str):   # (None is not callable)
             _check_lm(lm)   # raises DSPy's error for it
         if getattr(lm, "kwargs", None) and _samples(lm):   # several samples: DSPy's temperature rule may apply
+            if given_lm:
+                kwargs["lm"] = given   # back for the general steps, which take it again first
             return None
-        kwargs.pop("lm", None)
         if plan.typed:
             warn_about_inputs(LOGGER_NAME, plan, kwargs, bool(current["warn_on_type_mismatch"]))
         return lm
