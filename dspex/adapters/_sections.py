@@ -156,6 +156,22 @@ def canonical_reader(names: Sequence[str]) -> Callable[[str], dict[str, str] | N
             return {only: value} if value.isprintable() or not _exotic(completion) else None
 
         return read_one
+    if len(names) == 2:   # (two outputs, ChainOfThought's commonest: reasoning, answer)
+        (one, sep_one), (two, sep_two) = seps
+
+        def read_two(completion: str) -> dict[str, str] | None:
+            if completion[:skip] != first:
+                return None
+            a, found, rest = completion[skip:].partition(sep_one)
+            if not found or "[[ ## " in a:
+                return None
+            b, found, rest = rest.partition(sep_two)
+            if not found or "[[ ## " in b or "[[ ## " in rest:
+                return None
+            a, b = a.strip(), b.strip()
+            return {one: a, two: b} if (a.isprintable() and b.isprintable()) or not _exotic(completion) else None
+
+        return read_two
 
     def read(completion: str) -> dict[str, str] | None:
         if completion[:skip] != first:

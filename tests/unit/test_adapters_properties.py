@@ -17,6 +17,7 @@ from adapters_support import Color, Inner, Level, Outer, assert_same_outcome, ou
 from dspex.adapters import ChatAdapter, JSONAdapter
 from dspex.adapters._coerce import parse_value
 from dspex.adapters._sections import first_balanced_braces
+from dspex.signature import ensure_signature
 
 pytestmark = pytest.mark.parity
 
@@ -224,3 +225,12 @@ def test_canonical_reader_reads_other_line_breaks_as_dspy_does(text: str, inside
     read = canonical_reader(["a", "b"])(text)
     assert (read is None) == inside
     assert (read if read is not None else ChatAdapter().parse(dspy.Signature("q -> a, b"), text)) == theirs
+
+
+@pytest.mark.parametrize("inputs", [{}, {"q": "x"}, {"q": 3}, {"q": ["a", "b"]}, {"q": {"k": None}}, {"q": None}])
+@pytest.mark.parametrize("signature", ["q -> a", "q: list[str] -> a", "q, r -> a"])
+def test_the_request_of_few_inputs_is_dspy_s(signature: str, inputs: dict[str, Any]) -> None:
+    """The plan's renderer (one input: without the loop) gives DSPy's user message, inputs missing or not str."""
+    ours = ChatAdapter().format(ensure_signature(signature), [], inputs)[-1]
+    theirs = dspy.ChatAdapter().format(dspy.Signature(signature), [], inputs)[-1]
+    assert ours == theirs
