@@ -7,13 +7,13 @@ native-response fields; those with history, tool, tool-call or reasoning fields 
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .. import hooks
 from ..errors import AdapterParseError
 from . import _roles  # history, tool, tool-call and reasoning fields (loaded with the plans anyway)
 
-__all__ = ["run", "arun", "plain", "aplain", "prepare", "postprocess"]
+__all__ = ["run", "arun", "plain", "aplain", "plain_trips", "prepare", "postprocess"]
 
 _EMPTY = "The LM returned an empty or null response."
 _TOOL_KEYS = ("tools", "tool_choice", "parallel_tool_calls")
@@ -169,58 +169,81 @@ async def _arun(
 
 # The plain round trip, twins side by side: a ChatAdapter's own plan (``plan.plain``: no agent roles), no demos, no
 # LM kwargs and no adapter callbacks to report to (DSPy's, through the bridge). Nothing varies but the input values
-# and the LM's answer, so the request is read from the plan and a single plain completion is parsed from it;
+# and the LM's answer, so the request is rendered by the plan and a single plain completion is parsed from it;
 # anything else takes the general parse and errors above. With DSPy loaded the LM is called the way DSPy's adapter
 # calls it (``bridge.call_lm``); a ``dspy.LM``'s capability planning scope is the caller's (``run``, or Predict's
-# choice of the general path). Predict's commonest call comes straight here (``ChatAdapter.round_trip``).
+# choice of the general path). The twins are closures built once per plain plan (``ChatAdapter.plan`` keeps them as
+# ``plan.trip`` / ``plan.atrip``), so what the plan fixes is read from the closure, not looked up on every call;
+# Predict's commonest call comes straight to ``plan.trip``.
+def plain_trips(plan: Any) -> tuple[Callable[..., list[dict[str, Any]]], Callable[..., Any]]:
+    """``(trip, atrip)``: ``trip(adapter, lm, inputs, lm_kwargs=None)`` renders system and request from the plan,
+    calls ``lm(messages=...)``, parses; one JSONAdapter retry on a parse error. ``atrip`` is its async twin:
+    ``await lm.acall(...)`` if the LM has it, else the sync call in a thread.
+
+    ``lm_kwargs`` is the caller's empty dict, if it has one: the retry fills it in as DSPy's does. The canonical
+    reader reads the parse only when no output needs converting (only str outputs); otherwise ``adapter._parse``."""
+    render = plan.render
+    reader = plan.reader if not plan.parsed else None
+
+    def trip(adapter: Any, lm: Any, inputs: Mapping[str, Any], lm_kwargs: dict[str, Any] | None = None) -> Any:
+        system = plan.system
+        if system is None:
+            system = adapter._system(plan)
+        messages = [{"role": "system", "content": system}, render(inputs)]
+        bridge = hooks.bridge
+        try:
+            outputs = lm(messages=messages) if bridge is None else bridge.call_lm(lm, messages, {})
+            if type(outputs) is list and len(outputs) == 1:
+                text = outputs[0]
+                if type(text) is str and text:
+                    fields = reader(text) if reader is not None else None
+                    return [fields if fields is not None else adapter._parse(plan, text)]
+            return _postprocess(adapter, plan, outputs)
+        except AdapterParseError:
+            fallback = adapter._json_fallback()
+            if fallback is None:
+                raise
+            return fallback(lm, {} if lm_kwargs is None else lm_kwargs, plan.signature, [], inputs)
+
+    async def atrip(adapter: Any, lm: Any, inputs: Mapping[str, Any], lm_kwargs: dict[str, Any] | None = None) -> Any:
+        system = plan.system
+        if system is None:
+            system = adapter._system(plan)
+        messages = [{"role": "system", "content": system}, render(inputs)]
+        bridge = hooks.bridge
+        try:
+            if bridge is not None:
+                outputs = await bridge.acall_lm(lm, messages, {})
+            elif (acall := getattr(lm, "acall", None)) is not None:
+                outputs = await acall(messages=messages)
+            else:
+                import asyncio
+
+                outputs = await asyncio.to_thread(lambda: lm(messages=messages))
+            if type(outputs) is list and len(outputs) == 1:
+                text = outputs[0]
+                if type(text) is str and text:
+                    fields = reader(text) if reader is not None else None
+                    return [fields if fields is not None else adapter._parse(plan, text)]
+            return _postprocess(adapter, plan, outputs)
+        except AdapterParseError:
+            fallback = adapter._json_fallback()
+            if fallback is None:
+                raise
+            return await fallback.acall(lm, {} if lm_kwargs is None else lm_kwargs, plan.signature, [], inputs)
+
+    return trip, atrip
+
+
 def plain(
     adapter: Any, plan: Any, lm: Any, inputs: Mapping[str, Any], lm_kwargs: dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:
-    """System and request from the plan, ``lm(messages=...)``, parse; one JSONAdapter retry on a parse error.
-
-    ``lm_kwargs`` is the caller's empty dict, if it has one: the retry fills it in as DSPy's does."""
-    system = plan.system if plan.system is not None else adapter._system(plan)
-    messages = [{"role": "system", "content": system}, adapter._request(plan, inputs)]
-    bridge = hooks.bridge
-    try:
-        outputs = lm(messages=messages) if bridge is None else bridge.call_lm(lm, messages, {})
-        if type(outputs) is list and len(outputs) == 1:
-            text = outputs[0]
-            if type(text) is str and text:   # (only str outputs: what the canonical reader reads is the parse)
-                fields = plan.reader(text) if plan.reader is not None and not plan.parsed else None
-                return [fields if fields is not None else adapter._parse(plan, text)]
-        return _postprocess(adapter, plan, outputs)
-    except AdapterParseError:
-        fallback = adapter._json_fallback()
-        if fallback is None:
-            raise
-        return fallback(lm, {} if lm_kwargs is None else lm_kwargs, plan.signature, [], inputs)
+    """The plain round trip of a plain ``plan`` (``ChatAdapter.round_trip``): ``plan.trip``."""
+    return plan.trip(adapter, lm, inputs, lm_kwargs)
 
 
 async def aplain(
     adapter: Any, plan: Any, lm: Any, inputs: Mapping[str, Any], lm_kwargs: dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:
-    """The async twin of ``plain``: ``await lm.acall(...)`` if the LM has it, else the sync call in a thread."""
-    system = plan.system if plan.system is not None else adapter._system(plan)
-    messages = [{"role": "system", "content": system}, adapter._request(plan, inputs)]
-    bridge = hooks.bridge
-    try:
-        if bridge is not None:
-            outputs = await bridge.acall_lm(lm, messages, {})
-        elif (acall := getattr(lm, "acall", None)) is not None:
-            outputs = await acall(messages=messages)
-        else:
-            import asyncio
-
-            outputs = await asyncio.to_thread(lambda: lm(messages=messages))
-        if type(outputs) is list and len(outputs) == 1:
-            text = outputs[0]
-            if type(text) is str and text:
-                fields = plan.reader(text) if plan.reader is not None and not plan.parsed else None
-                return [fields if fields is not None else adapter._parse(plan, text)]
-        return _postprocess(adapter, plan, outputs)
-    except AdapterParseError:
-        fallback = adapter._json_fallback()
-        if fallback is None:
-            raise
-        return await fallback.acall(lm, {} if lm_kwargs is None else lm_kwargs, plan.signature, [], inputs)
+    """The async twin of ``plain``: ``plan.atrip``."""
+    return await plan.atrip(adapter, lm, inputs, lm_kwargs)

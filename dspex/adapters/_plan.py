@@ -16,9 +16,11 @@ from typing import Any, Callable, Mapping, get_args, get_origin
 from ..errors import AdapterParseError
 from ..signature import Field, annotation_name
 from ._coerce import text_parser
+from ._markers import START, expand_markers
 from ._roles import roles_of
 from ._schema import built_quietly
 from ._sections import canonical_reader
+from ._values import format_field_value
 
 __all__ = [
     "FieldSlot",
@@ -30,6 +32,7 @@ __all__ = [
     "fill_defaults",
     "parse_error",
     "build_plan",
+    "request_renderer",
 ]
 
 _NONE = object()
@@ -86,6 +89,11 @@ class Plan:
     # Whether rendering ``reminder`` was quiet (see _schema.built_quietly); else DSPy renders it, and pydantic
     # warns, on every request, and whoever uses the reminder renders it anew (built silently here, ahead of time).
     reminder_quiet: bool = True
+    # ChatAdapter's final user message for given input values (``request_renderer``), and, on a plain plan, the plain
+    # round trips bound to it (``_call.plain_trips``: sync, async), set by the adapter that caches the plan.
+    render: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
+    trip: Callable[..., list[dict[str, Any]]] | None = None
+    atrip: Callable[..., Any] | None = None
 
 
 def _custom_types(annotation: Any) -> list[Any]:
@@ -143,6 +151,46 @@ def type_info(field: Field) -> str:
     return ""
 
 
+def request_renderer(inputs: tuple[FieldSlot, ...], reminder: str) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """ChatAdapter's final user message for one plan: the given input values under their headers, then the output
+    reminder. A closure over the plan's fixed parts, so a call renders only its own values (every plain call does).
+
+    The text equals DSPy's join-then-strip of the parts: every part starts with "[[" and the reminder ends with ".".
+    """
+    slots = tuple((slot.name, slot.header, slot.is_str) for slot in inputs)
+    if len(slots) == 1:   # (one input, the commonest signature: the same text without the loop, one allocation)
+        (only, head, only_str), = slots
+        tail = "\n\n" + reminder
+
+        def render_one(values: Mapping[str, Any]) -> dict[str, Any]:
+            value = values.get(only, _NONE)
+            if value is _NONE:
+                content = reminder
+            elif type(value) is str:
+                content = f"{head}{value}{tail}"
+            else:
+                content = "".join((head + format_field_value(only_str, value), tail))
+            message = {"role": "user", "content": content}
+            return expand_markers(message) if START in content else message
+
+        return render_one
+
+    def render(values: Mapping[str, Any]) -> dict[str, Any]:
+        content = ""
+        for name, header, is_str in slots:
+            value = values.get(name, _NONE)
+            if value is not _NONE:
+                if type(value) is str:
+                    content = f"{content}{header}{value}\n\n"
+                else:   # (joined, not formatted: the text of whatever ``+`` made, as ``str.join`` reads it)
+                    content = "".join((content, header + format_field_value(is_str, value), "\n\n"))
+        content += reminder
+        message = {"role": "user", "content": content}
+        return expand_markers(message) if START in content else message
+
+    return render
+
+
 def _fill_kind(field: Field) -> int:
     from ._coerce import annotation_allows_none
 
@@ -167,9 +215,10 @@ def build_plan(
         for n, f in outs.items()
     )
     reminder_text, reminder_quiet = built_quietly(lambda: reminder(signature), silent=True)
+    inputs = tuple(FieldSlot(n, f"[[ ## {n} ## ]]\n", f.annotation is str) for n, f in ins.items())
     return Plan(
         signature_ref=weakref.ref(signature),
-        inputs=tuple(FieldSlot(n, f"[[ ## {n} ## ]]\n", f.annotation is str) for n, f in ins.items()),
+        inputs=inputs,
         outputs=outputs,
         output_names=tuple(outs),
         by_name={o.name: o for o in outputs},
@@ -181,6 +230,7 @@ def build_plan(
         parsed=tuple(o for o in outputs if o.parse is not None),
         roles=roles_of(signature),
         reminder_quiet=reminder_quiet,
+        render=request_renderer(inputs, reminder_text),
     )
 
 

@@ -125,9 +125,10 @@ def canonical_reader(names: Sequence[str]) -> Callable[[str], dict[str, str] | N
     r"""A reader for the completion an LM writes when it follows the prompt exactly, for outputs ``names``.
 
     That completion is each output's header on its own line, in order, then ``[[ ## completed ## ]]``, with no
-    other ``[[ ## `` and only "\n" line breaks. A few ``str.partition`` calls recognise it and return, by name in
-    ``names`` order, the values ``wanted_sections`` would find; any other completion gets ``None`` (the caller
-    then takes ``wanted_sections``). Names that are not ``\w+`` are never headers to DSPy, so they get no reader.
+    other ``[[ ## `` and only "\n" line breaks inside the values. A few ``str.partition`` calls recognise it and
+    return, by name in ``names`` order, the values ``wanted_sections`` would find; any other completion gets
+    ``None`` (the caller then takes ``wanted_sections``). Names that are not ``\w+`` are never headers to DSPy, so
+    they get no reader.
     """
     if not names or not all(_WORD(n) for n in names):
         return None
@@ -138,25 +139,55 @@ def canonical_reader(names: Sequence[str]) -> Callable[[str], dict[str, str] | N
     first = f"[[ ## {names[0]} ## ]]\n"
     skip = len(first)
     seps = tuple(zip(names, tuple(f"\n[[ ## {n} ## ]]\n" for n in names[1:]) + ("\n[[ ## completed ## ]]",)))
-    search_exotic = _EXOTIC_BREAK.search
+    # The other line breaks ``str.splitlines`` honours (``_EXOTIC_BREAK``) are whitespace: where ``strip`` took them
+    # off a value, or in the tail, DSPy's line walk reads the same values. Only inside a value do they matter, and
+    # there is none in a value of printable characters (a one-line answer: the common case), so the completion is
+    # searched for them only when a value is not printable.
+    if len(names) == 1:   # (one output, Predict's commonest signature: the same steps without the loop)
+        only, end = seps[0]
+
+        def read_one(completion: str) -> dict[str, str] | None:
+            if completion[:skip] != first:
+                return None
+            value, found, rest = completion[skip:].partition(end)
+            if not found or "[[ ## " in value or "[[ ## " in rest:
+                return None
+            value = value.strip()
+            return {only: value} if value.isprintable() or not _exotic(completion) else None
+
+        return read_one
+    if len(names) == 2:   # (two outputs, ChainOfThought's commonest: reasoning, answer)
+        (one, sep_one), (two, sep_two) = seps
+
+        def read_two(completion: str) -> dict[str, str] | None:
+            if completion[:skip] != first:
+                return None
+            a, found, rest = completion[skip:].partition(sep_one)
+            if not found or "[[ ## " in a:
+                return None
+            b, found, rest = rest.partition(sep_two)
+            if not found or "[[ ## " in b or "[[ ## " in rest:
+                return None
+            a, b = a.strip(), b.strip()
+            return {one: a, two: b} if (a.isprintable() and b.isprintable()) or not _exotic(completion) else None
+
+        return read_two
 
     def read(completion: str) -> dict[str, str] | None:
         if completion[:skip] != first:
             return None
-        if completion.isascii():   # (``_exotic``, inlined: this runs on every plain call)
-            if ("\r" in completion or "\x0b" in completion or "\x0c" in completion or "\x1c" in completion
-                    or "\x1d" in completion or "\x1e" in completion):
-                return None
-        elif search_exotic(completion) is not None:
-            return None
         values = {}
         rest = completion[skip:]
+        printable = True
         for name, sep in seps:   # each value ends where the next header (or the completed marker) starts
             value, found, rest = rest.partition(sep)
             if not found or "[[ ## " in value:
                 return None
-            values[name] = value.strip()
-        return None if "[[ ## " in rest else values
+            value = values[name] = value.strip()
+            printable = printable and value.isprintable()
+        if "[[ ## " in rest:
+            return None
+        return values if printable or not _exotic(completion) else None
 
     return read
 

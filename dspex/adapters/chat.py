@@ -23,7 +23,6 @@ __all__ = ["ChatAdapter", "INCOMPLETE_DEMO_PREFIX"]
 INCOMPLETE_DEMO_PREFIX = "This is an example of the task, though some input or output fields are not supplied."
 _MISSING_IN_DEMO = "Not supplied for this particular example. "
 _MISSING_IN_HISTORY = "Not supplied for this conversation history message. "
-_ABSENT = object()
 
 
 def _as_signature(signature: Any) -> Any:
@@ -57,6 +56,7 @@ class ChatAdapter:
     # parses or asks its own way is called through its own methods.
     _fast_parse = True
     _plain_request = True
+    _own_request = True   # ChatAdapter's ``_request`` (the plan's renderer), which the plain round trip renders with
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -64,6 +64,7 @@ class ChatAdapter:
         cls._fast_parse = cls.parse is ChatAdapter.parse and cls._parse is ChatAdapter._parse
         cls._plain_request = (cls.format is ChatAdapter.format and cls._plain_messages is ChatAdapter._plain_messages
                               and cls._prepare_response_format is ChatAdapter._prepare_response_format)
+        cls._own_request = cls._request is ChatAdapter._request
 
     def __init__(
         self,
@@ -94,7 +95,9 @@ class ChatAdapter:
             if not isinstance(signature, SignatureMeta):
                 return self.plan(_as_signature(signature))
             plan = build_plan(signature, self.user_message_output_requirements)
-            plan.plain = self._fast_parse and self._plain_request and plan.roles is None
+            plan.plain = self._fast_parse and self._plain_request and self._own_request and plan.roles is None
+            if plan.plain:   # its round trips, bound once (_call.plain_trips)
+                plan.trip, plan.atrip = _call.plain_trips(plan)
             self._plans[signature] = plan
         except TypeError:  # not weak-referenceable: a dspy signature or a string
             return self.plan(_as_signature(signature))
@@ -171,17 +174,8 @@ class ChatAdapter:
         return [{"role": "system", "content": system}, self._request(plan, inputs)]
 
     def _request(self, plan: Plan, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        """The final user message: the call's input values, then the output reminder."""
-        parts = []
-        for slot in plan.inputs:
-            value = inputs.get(slot.name, _ABSENT)
-            if value is not _ABSENT:
-                parts.append(slot.header + (value if type(value) is str else format_field_value(slot.is_str, value)))
-        # Equal to DSPy's join-then-strip: every part starts with "[[" and the reminder ends with ".".
-        parts.append(plan.reminder)
-        content = "\n\n".join(parts)
-        message = {"role": "user", "content": content}
-        return expand_markers(message) if START in content else message
+        """The final user message: the call's input values, then the output reminder (the plan renders it)."""
+        return plan.render(inputs)
 
     def format_user_message_content(
         self,
@@ -293,7 +287,6 @@ class ChatAdapter:
     acall = _call.arun
     # The plain round trip for a plan with ``plan.plain`` set (a call without demos or LM kwargs, no DSPy bridge):
     # ``adapter.round_trip(adapter.plan(signature), lm, inputs)`` is what ``adapter(lm, {}, signature, [], inputs)``
-    # returns, without re-deciding per call what the plan already knows.
+    # returns, without re-deciding per call what the plan already knows (it is the plan's own ``trip``).
     round_trip = _call.plain
     around_trip = _call.aplain
-

@@ -32,8 +32,8 @@ class InputPlan:
     signatures kept ~150 MB). Whoever calls with a plan holds the signature, so ``plan.signature`` is alive then.
     """
 
-    __slots__ = ("_signature", "names", "name_set", "name_set_lm", "plain", "defaults", "not_optional", "typed",
-                 "round_trip", "around_trip", "__weakref__")
+    __slots__ = ("_signature", "names", "name_set", "plain", "defaults", "not_optional", "typed",
+                 "round_trip", "around_trip", "adapter", "__weakref__")
 
     @property
     def signature(self) -> Any:
@@ -44,7 +44,6 @@ class InputPlan:
         self._signature = weakref.ref(signature)
         self.names: tuple[str, ...] = tuple(fields)
         self.name_set: frozenset[str] = frozenset(fields)
-        self.name_set_lm: frozenset[str] = self.name_set | {"lm"}
         # A call whose keywords are exactly the inputs (plus ``lm``) may take Predict's plain path, unless an
         # input is named like one of the call's own keywords (``config``, ``demos``, ...), which DSPy pops first.
         self.plain: bool = self.name_set.isdisjoint(CALL_KEYWORDS | _POSTPROCESS_PARAMS)
@@ -58,10 +57,12 @@ class InputPlan:
         self.typed: tuple[tuple[str, Any, Callable[[Any], bool]], ...] = tuple(
             (k, f.annotation, _checker(f.annotation)) for k, f in fields.items() if not f.type_undefined
         )
-        # The default ChatAdapter's plain round trips bound to its plan for the signature (sync and async; False if
-        # that plan is not plain), set by Predict on its first plain call (None until then).
+        # The default ChatAdapter's plain round trips for the signature (its plan's ``trip`` / ``atrip``, sync and
+        # async; False if that plan is not plain) and that adapter (``adapter``, their first argument), set by
+        # Predict on its first plain call (None until then).
         self.round_trip: Any = None
         self.around_trip: Any = None
+        self.adapter: Any = None
 
 
 # signature class (native, or a dspy class mapped to its native twin) -> plan; weak: see InputPlan.

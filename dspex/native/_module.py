@@ -66,6 +66,10 @@ class Module:
     """Base class for native programs: ``forward(**inputs)`` does the work, calling the module runs it."""
 
     _compiled = False
+    # A class whose ``forward(**kwargs)`` only hands its dict on names the function that takes the dict itself
+    # (ChainOfThought): a call passes its own dict there, unless a positional argument or the instance's or a
+    # subclass's own ``forward`` asks for ``forward`` (then called as DSPy calls it).
+    _forward_dict: Any = None
 
     def __new__(cls, *args: Any, **kwargs: Any) -> "Module":
         # DSPy guarantees ``callbacks`` and ``history`` on every module, even when a subclass never calls
@@ -93,7 +97,10 @@ class Module:
             return hooks.bridge.run_module(self, args, kwargs, self.forward)
         token = CALLERS.set(CALLERS.get() + (self,)) if hooks.lm_history and hooks.bridge is None else None
         try:
-            return self.forward(*args, **kwargs)
+            direct = type(self)._forward_dict
+            if direct is None or args or "forward" in self.__dict__:
+                return self.forward(*args, **kwargs)
+            return direct(self, kwargs)
         finally:
             if token is not None:
                 CALLERS.reset(token)

@@ -17,11 +17,12 @@ insists on its own ``Example`` class.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from ._record import Record
 
-__all__ = ["Prediction", "Completions"]
+__all__ = ["Prediction", "Completions", "from_parsed"]
 
 
 class Prediction(Record):
@@ -45,34 +46,50 @@ class Prediction(Record):
         )
         return obj
 
-    @classmethod
-    def _from_parsed(cls, values: dict[str, Any], signature: Any) -> "Prediction":
-        """One completion's freshly parsed values, owned by nobody else: used as the store without a copy.
-
-        Its ``Completions`` is built on first use (most callers never look) from a snapshot of the values, so
-        it holds what the LM answered even after the prediction's fields are reassigned, as DSPy's does.
-        """
-        obj = cls.__new__(cls)
-        d = obj.__dict__
-        d["_store"] = values
-        d["_row"] = (values.copy(), signature)
-        d["_lm_usage"] = None
-        return obj
+    # A prediction nobody set usage on (``from_parsed``'s) reads it here; ``set_lm_usage`` sets the instance's own.
+    _lm_usage: Any = None
 
     def __getattr__(self, key: str) -> Any:
         if key == "_completions":
             d = self.__dict__
-            row = d.get("_row")
-            if row is not None:
-                values, signature = row
+            signature = d.get("_pending", _NIL)
+            if signature is not _NIL:   # (from_parsed) the store still holds what the LM answered
                 built = Completions.__new__(Completions)
-                built.__dict__.update(signature=signature, _completions={k: [v] for k, v in values.items()})
+                built.__dict__.update(signature=signature, _completions={k: [v] for k, v in d["_store"].items()})
                 completions = d.setdefault("_completions", built)   # one object, whichever thread got there first
-                d.pop("_row", None)
+                d.pop("_pending", None)
                 return completions
             if "_completions" in d:   # another thread built it after this lookup had missed it
                 return d["_completions"]
         return Record.__getattr__(self, key)
+
+    # Every change made through the prediction, and a shallow copy (which shares the store), first builds the
+    # pending ``Completions`` from the store (``from_parsed``), so they keep what the LM answered, as DSPy's do.
+    def __setattr__(self, key: str, value: Any) -> None:
+        if "_pending" in self.__dict__:
+            self._completions  # noqa: B018 - built now, from the LM's values
+        Record.__setattr__(self, key, value)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if "_pending" in self.__dict__:
+            self._completions  # noqa: B018
+        self._store[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        if "_pending" in self.__dict__:
+            self._completions  # noqa: B018
+        del self._store[key]
+
+    def __delattr__(self, key: str) -> None:
+        if "_pending" in self.__dict__:
+            self._completions  # noqa: B018
+        object.__delattr__(self, key)
+
+    def __copy__(self) -> "Prediction":
+        """``copy.copy``'s own steps for this object, after the pending ``Completions`` is built."""
+        if "_pending" in self.__dict__:
+            self._completions  # noqa: B018
+        return copy._reconstruct(self, None, *self.__reduce_ex__(4))  # type: ignore[attr-defined]
 
     @property
     def completions(self) -> "Completions | None":
@@ -137,6 +154,26 @@ class Prediction(Record):
         o = self._other(other, "comparison")
         return float(self) >= o
 
+
+
+def from_parsed(cls: type[Prediction], values: dict[str, Any], signature: Any) -> Prediction:
+    """``cls._from_parsed(values, signature)``: one completion's freshly parsed values, owned by nobody else, used as
+    the store without a copy. (A function, so that Predict's every call pays no classmethod binding for it.)
+
+    Its ``Completions`` is built on first use (most callers never look) from the store, which holds what the LM
+    answered until the first change made through the prediction, and each change builds it first (see
+    ``Prediction.__setattr__``): it keeps what the LM answered, as DSPy's does, without a copy of the values.
+    """
+    obj = _new(cls) if cls is Prediction else cls.__new__(cls)
+    d = obj.__dict__
+    d["_store"] = values
+    d["_pending"] = signature
+    return obj
+
+
+_new = object.__new__
+_NIL = object()
+Prediction._from_parsed = classmethod(from_parsed)  # type: ignore[attr-defined]
 
 
 class Completions:

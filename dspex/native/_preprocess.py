@@ -1,4 +1,5 @@
-"""``Predict``'s per-call preparation: DSPy's ``_forward_preprocess`` steps, and the LM and adapter checks.
+"""``Predict``'s per-call preparation: DSPy's ``_forward_preprocess`` steps, the LM and adapter checks, and the
+plain call's round trip bound on the input plan (``_bind_round_trips``).
 
 ``Predict._prepare`` (native/predict.py) takes the plain call's short cut; everything else comes here,
 through :func:`preprocess` (``Predict._preprocess``). The functions are imported into predict.py at module
@@ -9,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import hooks
 from ..errors import ConfigError
 from ..signature import SignatureMeta, is_dspy_signature
-from ._inputs import plan_for, warn_about_inputs
+from ._inputs import InputPlan, plan_for, warn_about_inputs
 
 __all__ = ["preprocess"]
 
@@ -65,6 +67,26 @@ def _check_lm(lm: Any) -> Any:
     if not callable(lm):
         raise ValueError(f"LM must be a dspy.BaseLM or a decision-request client, not {type(lm)}.")
     return lm
+
+
+def _dspy_leaves_plain(lm: Any) -> bool:
+    """With DSPy loaded, whether a plain call's round trip stays plain: no capability planning for the LM (a
+    ``dspy.LM``) and no adapter callbacks to report format and parse to (the adapter's general steps do both)."""
+    bridge = hooks.bridge
+    return bridge is None or not (bridge.plans_capabilities(lm) or bridge.adapter_events())
+
+
+def _bind_round_trips(plan: InputPlan) -> None:
+    """Keep on the input plan the default ChatAdapter's plain round trips (sync, async) bound to its own plan for
+    the signature, or ``False`` when that plan is not plain (agent roles: the adapter's general steps)."""
+    adapter = _chat_adapter()
+    chat = adapter.plan(plan.signature)
+    if chat.plain:   # the plan's own round trips (_call.plain_trips), called with ``plan.adapter``
+        plan.adapter = adapter
+        plan.round_trip = chat.trip
+        plan.around_trip = chat.atrip
+    else:
+        plan.round_trip = plan.around_trip = False
 
 
 def preprocess(

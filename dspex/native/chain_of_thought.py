@@ -9,6 +9,7 @@ from ..errors import SignatureError
 from ..signature import Field, OutputField, ensure_signature
 from ._module import Module
 from ._prediction import Prediction
+from ._trace import TRACE as _TRACE
 from .predict import Predict
 
 __all__ = ["ChainOfThought"]
@@ -54,14 +55,27 @@ class ChainOfThought(Module):
 
     # Called through Module.__call__, as in DSPy, so that binding errors name the same function (an input named
     # ``self`` is "Module.__call__() got multiple values for argument 'self'"). Keyword-only, like DSPy's: a
-    # positional argument is a TypeError naming ``ChainOfThought.forward()``.
+    # positional argument is a TypeError naming ``ChainOfThought.forward()``. Module.__call__ hands its own dict of
+    # keywords straight to ``_forward_dict`` (no second dict per call) unless a subclass writes its own ``forward``.
     def forward(self, **kwargs: Any) -> Prediction:
+        return self._forward(kwargs)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.forward is not ChainOfThought.forward or cls._forward is not ChainOfThought._forward:
+            cls._forward_dict = None   # its own forward: called as DSPy calls it
+
+    def _forward(self, kwargs: dict[str, Any]) -> Prediction:
         predict = self.predict
         # Predict.__call__ would only forward to _run, unless it keeps the chain of calling modules whose history
         # the LM call reaches (no DSPy, and an LM that records history: _callers.py).
         if type(predict) is Predict and not predict.callbacks and (hooks.bridge is not None or not hooks.lm_history):
+            if predict._dspex_twin is None and _TRACE.get() is None:   # _run with no books to keep, as in Predict
+                return predict._run_here(kwargs)
             return predict._run(kwargs)
         return predict(**kwargs)
+
+    _forward_dict = _forward
 
     async def aforward(self, **kwargs: Any) -> Prediction:
         return await self.predict.acall(**kwargs)

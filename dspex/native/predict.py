@@ -24,8 +24,8 @@ three input warnings, then ``ChatAdapter()(lm, config, signature, demos, inputs)
 from __future__ import annotations
 
 import copy
-import functools
 import os
+import sys
 from typing import Any
 
 from .. import hooks
@@ -35,13 +35,16 @@ from ._callbacks import awith_callbacks, with_callbacks
 from ._callers import CALLERS
 from ._inputs import InputPlan, check_postprocess, plan_for, warn_about_inputs
 from ._module import Module, Parameter
-from ._prediction import Prediction
-from ._preprocess import LOGGER_NAME, _adapter, _chat_adapter, _check_lm, _samples, preprocess
-from ._settings import settings
+from ._prediction import Prediction, from_parsed
+from ._preprocess import (LOGGER_NAME, _adapter, _bind_round_trips, _chat_adapter, _check_lm, _dspy_leaves_plain,
+                          _samples, preprocess)
+from ._settings import GLOBAL, LOCAL_GET, settings
 
 __all__ = ["Predict"]
 
 _TRACE = _trace.TRACE
+_module_named = sys.modules.get
+_NO_DEMOS: list[Any] = []   # what ``demos`` is compared with (never changed): no empty list made per call
 
 
 class Predict(Module, Parameter):
@@ -206,13 +209,13 @@ class Predict(Module, Parameter):
                 check_postprocess(inputs)
         else:
             plan = self._plan
-            signature = plan.signature
+            signature = plan._signature()   # (``plan.signature``, without the property's call)
             if plan.round_trip and (hooks.bridge is None or _dspy_leaves_plain(lm)):
-                completions = plan.round_trip(lm, kwargs)
+                completions = plan.round_trip(plan.adapter, lm, kwargs)
             else:   # agent roles, a dspy.LM (DSPy's capability planning) or adapter callbacks: adapters/_call.py
                 completions = _chat_adapter()(lm, {}, signature, [], kwargs)
         if type(completions) is list and len(completions) == 1:
-            return Prediction._from_parsed(completions[0], signature)
+            return from_parsed(Prediction, completions[0], signature)
         return Prediction.from_completions(completions, signature=signature)
 
     async def _arun_here(self, kwargs: dict[str, Any]) -> Prediction:
@@ -224,13 +227,13 @@ class Predict(Module, Parameter):
                 check_postprocess(inputs)
         else:
             plan = self._plan
-            signature = plan.signature
+            signature = plan._signature()
             if plan.around_trip and (hooks.bridge is None or _dspy_leaves_plain(lm)):
-                completions = await plan.around_trip(lm, kwargs)
+                completions = await plan.around_trip(plan.adapter, lm, kwargs)
             else:
                 completions = await _chat_adapter().acall(lm, {}, signature, [], kwargs)
         if type(completions) is list and len(completions) == 1:
-            return Prediction._from_parsed(completions[0], signature)
+            return from_parsed(Prediction, completions[0], signature)
         return Prediction.from_completions(completions, signature=signature)
 
     def _plain_lm(self, kwargs: dict[str, Any]) -> Any:
@@ -243,21 +246,33 @@ class Predict(Module, Parameter):
         if self._plan_source is not self.signature:  # module.signature was reassigned (an optimizer, an engine sync)
             plan = self._plan = plan_for(self.signature)
             self._plan_source = self.signature
-        if not plan.plain or self.config or self.demos != [] or (
-            kwargs.keys() != (plan.name_set_lm if "lm" in kwargs else plan.name_set)
-        ):
+        if not plan.plain or self.config or self.demos != _NO_DEMOS:
             return None
-        current = settings.current()
+        # The keywords are exactly the inputs, maybe with ``lm`` (which a plain plan's inputs are not named): counted,
+        # then looked up one by one (cheaper than comparing ``kwargs.keys()`` with a set, for the few inputs a
+        # signature has).
+        names = plan.names
+        given_lm = "lm" in kwargs
+        if len(kwargs) != len(names) + given_lm:
+            return None
+        for name in names:
+            if name not in kwargs:
+                return None
+        # ``settings.current()``, its common case inlined (no context override, no bridge, DSPy not loaded)
+        current = GLOBAL if LOCAL_GET() is None and hooks.bridge is None and _module_named("dspy") is None \
+            else settings.current()
         if current["adapter"] is not None or not current["plain"]:
             return None
         if plan.round_trip is None:
             _bind_round_trips(plan)
-        lm = kwargs.get("lm", self.lm) or current["lm"]
-        if lm is None or isinstance(lm, str) or not callable(lm):
+        given = kwargs.pop("lm") if given_lm else self.lm   # DSPy's ``kwargs.pop("lm", self.lm) or settings.lm``
+        lm = given or current["lm"]
+        if not callable(lm) or isinstance(lm, str):   # (None is not callable)
             _check_lm(lm)   # raises DSPy's error for it
         if getattr(lm, "kwargs", None) and _samples(lm):   # several samples: DSPy's temperature rule may apply
+            if given_lm:
+                kwargs["lm"] = given   # back for the general steps, which take it again first
             return None
-        kwargs.pop("lm", None)
         if plan.typed:
             warn_about_inputs(LOGGER_NAME, plan, kwargs, bool(current["warn_on_type_mismatch"]))
         return lm
@@ -276,21 +291,3 @@ class Predict(Module, Parameter):
     _with_callbacks = with_callbacks
     _awith_callbacks = awith_callbacks
 
-
-def _dspy_leaves_plain(lm: Any) -> bool:
-    """With DSPy loaded, whether a plain call's round trip stays plain: no capability planning for the LM (a
-    ``dspy.LM``) and no adapter callbacks to report format and parse to (the adapter's general steps do both)."""
-    bridge = hooks.bridge
-    return bridge is None or not (bridge.plans_capabilities(lm) or bridge.adapter_events())
-
-
-def _bind_round_trips(plan: InputPlan) -> None:
-    """Keep on the input plan the default ChatAdapter's plain round trips (sync, async) bound to its own plan for
-    the signature, or ``False`` when that plan is not plain (agent roles: the adapter's general steps)."""
-    adapter = _chat_adapter()
-    chat = adapter.plan(plan.signature)
-    if chat.plain:
-        plan.round_trip = functools.partial(adapter.round_trip, chat)
-        plan.around_trip = functools.partial(adapter.around_trip, chat)
-    else:
-        plan.round_trip = plan.around_trip = False

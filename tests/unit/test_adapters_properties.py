@@ -17,6 +17,7 @@ from adapters_support import Color, Inner, Level, Outer, assert_same_outcome, ou
 from dspex.adapters import ChatAdapter, JSONAdapter
 from dspex.adapters._coerce import parse_value
 from dspex.adapters._sections import first_balanced_braces
+from dspex.signature import ensure_signature
 
 pytestmark = pytest.mark.parity
 
@@ -207,3 +208,29 @@ def test_canonical_reader_refuses_names_that_are_never_headers() -> None:
 
     assert canonical_reader(["a b"]) is None and canonical_reader([]) is None
     assert canonical_reader(["café"])("[[ ## café ## ]]\nx\n[[ ## completed ## ]]") == {"café": "x"}
+
+
+
+@pytest.mark.parametrize("text, inside", [
+    ("[[ ## a ## ]]\nA\r\n\n[[ ## b ## ]]\n\x0bB\x1c\n[[ ## completed ## ]]\r\x85", False),   # at the edges only
+    ("[[ ## a ## ]]\nA\rA\n[[ ## b ## ]]\nB\n[[ ## completed ## ]]", True),                  # inside a value
+    ("[[ ## a ## ]]\nA\u2028A\n[[ ## b ## ]]\nB\n[[ ## completed ## ]]", True),
+])
+def test_canonical_reader_reads_other_line_breaks_as_dspy_does(text: str, inside: bool) -> None:
+    """Line breaks other than "\\n" where ``strip`` takes them off (or in the tail) are read as DSPy's line walk
+    reads them; one inside a value is left to the full split."""
+    from dspex.adapters._sections import canonical_reader
+
+    theirs = dspy.ChatAdapter().parse(dspy.Signature("q -> a, b"), text)
+    read = canonical_reader(["a", "b"])(text)
+    assert (read is None) == inside
+    assert (read if read is not None else ChatAdapter().parse(dspy.Signature("q -> a, b"), text)) == theirs
+
+
+@pytest.mark.parametrize("inputs", [{}, {"q": "x"}, {"q": 3}, {"q": ["a", "b"]}, {"q": {"k": None}}, {"q": None}])
+@pytest.mark.parametrize("signature", ["q -> a", "q: list[str] -> a", "q, r -> a"])
+def test_the_request_of_few_inputs_is_dspy_s(signature: str, inputs: dict[str, Any]) -> None:
+    """The plan's renderer (one input: without the loop) gives DSPy's user message, inputs missing or not str."""
+    ours = ChatAdapter().format(ensure_signature(signature), [], inputs)[-1]
+    theirs = dspy.ChatAdapter().format(dspy.Signature(signature), [], inputs)[-1]
+    assert ours == theirs

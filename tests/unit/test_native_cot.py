@@ -169,3 +169,20 @@ def test_an_input_named_self_fails_binding_like_dspy(module: str) -> None:
         outcomes.append(found)
     assert outcomes[0] == outcomes[1]
     assert "got multiple values for argument 'self'" in outcomes[1][0]
+
+
+def test_a_forward_of_its_own_is_called_like_dspy() -> None:
+    """The call hands its dict of keywords straight to ChainOfThought's own steps, unless a subclass or the
+    instance has its own ``forward``: that is called, as DSPy's Module.__call__ calls it."""
+    def outcome(ns: Any) -> tuple[Any, ...]:
+        class Shouting(ns.ChainOfThought):
+            def forward(self, **kwargs: Any) -> Any:
+                return super().forward(**{**kwargs, "question": kwargs["question"].upper()})
+
+        patched = ns.ChainOfThought("question -> answer")
+        patched.forward = lambda **kwargs: "patched"
+        lm = Scripted(COT_ANSWER)
+        shouted = Shouting("question -> answer")(question="quiet", lm=lm)
+        return shouted.answer, lm.calls[0]["messages"][-1]["content"], patched(question="q")
+
+    assert outcome(dspy) == outcome(native) and "QUIET" in outcome(native)[1]

@@ -191,14 +191,15 @@ def test_an_async_plain_call_takes_the_same_round_trip(plain_calls: list[Any], m
     monkeypatch.setattr(hooks, "bridge", None)
     monkeypatch.setattr(hooks, "current", lambda: None)
     round_trips: list[Any] = []
-    original = ChatAdapter.around_trip
-
-    async def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
-        round_trips.append(self)
-        return await original(self, *args, **kwargs)
-
-    monkeypatch.setattr(ChatAdapter, "around_trip", spy)
     module = Predict("question -> answer")
+    chat = ChatAdapter().plan(module.signature)   # the default ChatAdapter's plan (plans are kept per class)
+    original = chat.atrip
+
+    async def spy(adapter: Any, *args: Any, **kwargs: Any) -> Any:
+        round_trips.append(adapter)
+        return await original(adapter, *args, **kwargs)
+
+    monkeypatch.setattr(chat, "atrip", spy)
     module._plan.round_trip = module._plan.around_trip = None   # bound again, through the spy
     calls = []
     for ns, m in ((dspy, dspy.Predict("question -> answer")), (native, module)):
@@ -228,14 +229,15 @@ def test_with_dspy_loaded_the_round_trip_keeps_dspy_s_lm_books(plain_calls: list
 
     assert hooks.current() is not None   # DSPy is loaded here: the bridge is installed
     round_trips: list[Any] = []
-    original = ChatAdapter.round_trip
-
-    def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
-        round_trips.append(self)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(ChatAdapter, "round_trip", spy)
     module = Predict("question -> answer")
+    chat = ChatAdapter().plan(module.signature)   # the default ChatAdapter's plan (plans are kept per class)
+    original = chat.trip
+
+    def spy(adapter: Any, *args: Any, **kwargs: Any) -> Any:
+        round_trips.append(adapter)
+        return original(adapter, *args, **kwargs)
+
+    monkeypatch.setattr(chat, "trip", spy)
     module._plan.round_trip = module._plan.around_trip = None   # bound again, through the spy
     seen = []
     for m in (dspy.Predict("question -> answer"), module):
@@ -247,3 +249,20 @@ def test_with_dspy_loaded_the_round_trip_keeps_dspy_s_lm_books(plain_calls: list
                      [str(w.message) for w in caught]))
     assert seen[0] == seen[1] and seen[1][0] == "Paris" and len(seen[1][1]) == 1   # the same warnings, too
     assert len(plain_calls) == 1 and len(round_trips) == 1
+
+
+def test_an_adapter_that_renders_its_own_request_is_called_through_it() -> None:
+    """The plain round trip renders with the plan's renderer (ChatAdapter's ``_request``); a subclass with its own
+    ``_request`` has no plain plan, so its calls, sync and async, take the general steps and its request."""
+    import asyncio
+
+    class Own(ChatAdapter):
+        def _request(self, plan: Any, inputs: Any) -> dict[str, Any]:
+            return {"role": "user", "content": "own: " + inputs["question"]}
+
+    adapter, signature = Own(), native.Signature("question -> answer")
+    assert not adapter.plan(signature).plain and ChatAdapter().plan(signature).plain
+    lm = AsyncScripted([chat_answer(answer="A")] * 2)
+    assert adapter(lm, {}, signature, [], {"question": "q"})[0] == {"answer": "A"}
+    assert asyncio.run(adapter.acall(lm, {}, signature, [], {"question": "q"}))[0] == {"answer": "A"}
+    assert [c["messages"][-1]["content"] for c in lm.calls] == ["own: q", "own: q"]

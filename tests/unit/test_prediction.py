@@ -223,3 +223,27 @@ def _race_for_completions() -> None:
             t.join()
         assert len(seen) == 4 and all(c is pred.completions for c in seen)
         assert pred.completions.answer == ["Paris"]
+
+
+def _delattr(p: Any) -> None:
+    try:
+        del p.answer   # neither class deletes a field as an attribute: AttributeError, and nothing changes
+    except AttributeError:
+        pass
+
+
+@pytest.mark.parametrize("change", [
+    lambda p: setattr(p, "answer", "changed"), lambda p: p.__setitem__("answer", "changed"),
+    lambda p: p.__delitem__("answer"), lambda p: setattr(p, "other", 1), _delattr,
+    lambda p: copy.copy(p).__setitem__("answer", "changed"),   # a shallow copy shares the store
+    lambda p: setattr(copy.deepcopy(p), "answer", "changed"), lambda p: pickle.loads(pickle.dumps(p)),
+])
+def test_completions_keep_what_the_lm_answered_like_dspy(change: Callable[[Any], Any]) -> None:
+    """One completion's ``Completions`` is built on first use from the store (no copy of it up front): every change
+    made through the prediction or a shallow copy of it builds them first, so they hold the LM's values as DSPy's do."""
+    seen = []
+    for cls in (Prediction, dspy.Prediction):
+        p = cls.from_completions([{"answer": "Paris", "n": [1]}])
+        change(p)
+        seen.append((p.toDict(), dict(p.completions.items()), repr(p)))
+    assert seen[0] == seen[1]
