@@ -116,7 +116,7 @@ def snapshot_result(result: Any) -> dict[str, Any]:
     snap["completions_attr"] = _observe(lambda: [(k, typed(list(getattr(result.completions, k))), k in result.completions)
                                                  for k, _ in result.completions.items()])
     snap["completions_absent"] = _observe(lambda: getattr(result.completions, "no_such_field"))
-    snap["repr"] = _observe(lambda: repr(result))
+    snap["repr"] = _observe(lambda: unaddress(repr(result)))   # (an input's default repr: see ``unaddress``)
     return snap
 
 
