@@ -94,7 +94,8 @@ def test_ci_gate_catches_planted_bug_within_a_third_of_its_budget(name: str, mon
     report = run_suite((), THIRD_OF_CI_BUDGET, CI_SEED, corpus_dir=os.devnull, shrink=False, fail_fast=True)
 
     failed = [m for m in report.modules.values() if m.status == "failed"]
-    assert failed, f"the CI gate at {THIRD_OF_CI_BUDGET} examples a module missed the planted bug: {name}"
+    statuses = {m: (r.status, r.note, str(r.failure)[:300]) for m, r in report.modules.items()}   # (fail_fast: an error stops it too)
+    assert failed, f"the CI gate at {THIRD_OF_CI_BUDGET} examples a module missed the planted bug: {name}; {statuses}"
     assert failed[0].failure["first_failing_example"] <= THIRD_OF_CI_BUDGET
     diff = failed[0].failure["diff"]   # a difference the plant makes: a value, an error, or a retry it skips
     assert any(f"[{aspect}]" in diff for aspect in ("result", "error", "calls")), diff
