@@ -161,6 +161,9 @@ def request_renderer(inputs: tuple[FieldSlot, ...], reminder: str) -> Callable[[
     if len(slots) == 1:   # (one input, the commonest signature: the same text without the loop, one allocation)
         (only, head, only_str), = slots
         tail = "\n\n" + reminder
+        # The marker holds no line break and the header and the tail end and start with one, so it is in the text
+        # only where it is in the value or the fixed parts: the value alone is searched, not the whole text.
+        fixed = START in head or START in tail or START in reminder
 
         def render_one(values: Mapping[str, Any]) -> dict[str, Any]:
             value = values.get(only, _NONE)
@@ -169,9 +172,10 @@ def request_renderer(inputs: tuple[FieldSlot, ...], reminder: str) -> Callable[[
             elif type(value) is str:
                 content = f"{head}{value}{tail}"
             else:
-                content = "".join((head + format_field_value(only_str, value), tail))
+                value = format_field_value(only_str, value)
+                content = "".join((head + value, tail))
             message = {"role": "user", "content": content}
-            return expand_markers(message) if START in content else message
+            return expand_markers(message) if fixed or (value is not _NONE and START in value) else message
 
         return render_one
 

@@ -139,13 +139,20 @@ class Predict(Module, Parameter):
     def __call__(self, *args: Any, **kwargs: Any) -> Prediction:
         if args:
             raise self._positional_error()
-        token = CALLERS.set(CALLERS.get() + (self,)) if hooks.lm_history and hooks.bridge is None else None   # history (_callers.py)
+        if self.callbacks or self._own_forward or self._dspex_twin is not None or hooks.lm_history \
+                or _TRACE.get() is not None:
+            return self._call_with_books(kwargs)
+        return self._run_here(kwargs)   # ``_run`` with nothing to keep books for
+
+    def _call_with_books(self, kwargs: dict[str, Any]) -> Prediction:
+        """Books to keep: calling modules (history), instance callbacks, own ``forward``, a twin's, the trace."""
+        token = CALLERS.set(CALLERS.get() + (self,)) if hooks.lm_history and hooks.bridge is None else None
         try:
             if self.callbacks:
                 return self._with_callbacks(kwargs)
             if self._own_forward:
                 return self.forward(**kwargs)
-            if self._dspex_twin is None and _TRACE.get() is None:   # ``_run`` with nothing to keep books for
+            if self._dspex_twin is None and _TRACE.get() is None:
                 return self._run_here(kwargs)
             return self._run(kwargs)
         finally:
@@ -174,10 +181,8 @@ class Predict(Module, Parameter):
 
     # A routed module's native predictor points at its DSPy twin (``Module._dspex_twin``), so DSPy's books (trace,
     # callbacks, history) are kept for the object DSPy's optimizers know (see dspex.hooks); plain native modules
-    # never have one.
-
-    # The native trace (``_trace``) records each call while BestOfN / Refine hold a scope open; ``kwargs`` is
-    # consumed in place by the call, so afterwards it holds the inputs DSPy's trace records.
+    # never have one. The native trace (``_trace``) records each call while BestOfN / Refine hold a scope open;
+    # ``kwargs`` is consumed in place by the call, so afterwards it holds the inputs DSPy's trace records.
     def _run(self, kwargs: dict[str, Any]) -> Prediction:
         if self._dspex_twin is not None and hooks.bridge is not None:
             pred = hooks.bridge.run_predict(self, kwargs, self._run_here)

@@ -227,7 +227,10 @@ def test_canonical_reader_reads_other_line_breaks_as_dspy_does(text: str, inside
     assert (read if read is not None else ChatAdapter().parse(dspy.Signature("q -> a, b"), text)) == theirs
 
 
-@pytest.mark.parametrize("inputs", [{}, {"q": "x"}, {"q": 3}, {"q": ["a", "b"]}, {"q": {"k": None}}, {"q": None}])
+@pytest.mark.parametrize("inputs", [{}, {"q": "x"}, {"q": 3}, {"q": ["a", "b"]}, {"q": {"k": None}}, {"q": None},
+                                    {"q": "see <<CUSTOM-TYPE-START-IDENTIFIER>>[{\"type\": \"text\", \"text\": \"hi\"}]"
+                                          "<<CUSTOM-TYPE-END-IDENTIFIER>> here"},   # markers: DSPy splits the text
+                                    {"q": ["<<CUSTOM-TYPE-START-IDENTIFIER>>", "<<CUSTOM-TYPE-END-IDENTIFIER>>"]}])
 @pytest.mark.parametrize("signature", ["q -> a", "q: list[str] -> a", "q, r -> a"])
 def test_the_request_of_few_inputs_is_dspy_s(signature: str, inputs: dict[str, Any]) -> None:
     """The plan's renderer (one input: without the loop) gives DSPy's user message, inputs missing or not str."""
