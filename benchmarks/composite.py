@@ -157,8 +157,8 @@ def report(rows: list[dict[str, Any]], json_path: str | None) -> None:
     print(f"{'workload':<24}{'per run':>10}{'(dspex.LM)':>25}{'(the user dspy LM)':>26}")
     for r in rows:
         verdict = "meets" if r["ratio"] >= TARGET_RATIO else "below"
-        print(f"{r['module']:<24}{r['dspy_run_us']:>8.0f}us{r['native_run_us']:>15.0f}us{r['native_ratio']:>7.1f}x"
-              f"{r['bridged_run_us']:>16.0f}us{r['bridged_ratio']:>7.1f}x  ({verdict} the {TARGET_RATIO:.0f}x target)")
+        print(f"{r['module']:<24}{r['dspy_run_us']:>8.0f}us{r['native_run_us']:>15.1f}us{r['native_ratio']:>7.1f}x"
+              f"{r['bridged_run_us']:>16.1f}us{r['bridged_ratio']:>7.1f}x  ({verdict} the {TARGET_RATIO:.0f}x target)")
         if "native_lm_copy_us" in r:
             print(f"{'':<24}of native's time, 3 copies of the user's LM: dspex.LM.copy {r['native_lm_copy_us']:.1f}us"
                   f" ({100 * r['native_lm_copy_us'] / r['native_run_us']:.0f}%); DSPy's own BaseLM.copy "
