@@ -23,40 +23,12 @@ def _attempt(completion: Any, last_key: str) -> str:
     DSPy's eager ``c.get("rationale", c.get("reasoning"))`` does (a missing one is then ``None.strip()``).
     For a string (``str.strip`` always returns one), ``partition`` gives ``split("\n")[0]`` without splitting
     the rest; anything else that has ``strip`` keeps DSPy's ``split``."""
-    rationale = completion.get("rationale", completion.get("reasoning"))
-    if type(rationale) is not str:   # DSPy's steps in DSPy's order (``None.strip()`` fails before the answer is read)
-        return _line(_first_line(rationale), completion[last_key])
-    answer = completion[last_key]
-    if type(answer) is str:   # the commonest attempt, remembered (the line is a pure function of two strings)
-        line = _LINES.get((rationale, answer))
-        if line is not None:
-            return line
-        line = _line(_first_line(rationale), answer)
-        if len(rationale) + len(answer) <= _LINES_LONGEST:
-            if len(_LINES) >= _LINES_MAX:
-                _LINES.clear()
-            _LINES[(rationale, answer)] = line
-        return line
-    return _line(_first_line(rationale), answer)
-
-
-def _first_line(rationale: Any) -> Any:
-    """DSPy's ``rationale.strip().split("\n")[0].strip()``."""
-    rationale = rationale.strip()
-    return (rationale.partition("\n") if type(rationale) is str else rationale.split("\n"))[0].strip()
-
-
-def _line(rationale: Any, answer: Any) -> str:
-    """The line from the rationale's first line and the answer."""
-    answer = str(answer).strip().partition("\n")[0].strip()
+    rationale = completion.get("rationale", completion.get("reasoning")).strip()
+    rationale = (rationale.partition("\n") if type(rationale) is str else rationale.split("\n"))[0].strip()
+    answer = str(completion[last_key]).strip().partition("\n")[0].strip()
     return f"«I'm trying to {rationale} I'm not sure but my prediction is {answer}»"
 
 
-# Attempt lines by exact ``(rationale, answer)`` strings: a program compares the same few attempts again and again
-# (MultiChainComparison after a ChainOfThought with ``n=M``). Bounded in size and in the length of what it keeps.
-_LINES: dict[tuple[str, str], str] = {}
-_LINES_MAX = 1024
-_LINES_LONGEST = 2048
 # ``reasoning_attempt_1`` ... made once; a longer run of names replaces the tuple whole (safe between threads).
 _NAMES: tuple[str, ...] = ()
 
