@@ -168,7 +168,8 @@ async def _arun(
 
 
 # The plain round trip, twins side by side: a ChatAdapter's own plan (``plan.plain``: no agent roles), no demos, no
-# LM kwargs and no adapter callbacks to report to (DSPy's, through the bridge). Nothing varies but the input values
+# LM kwargs for the adapter to adjust (Predict's plain call may pass its config: a temperature, say) and no adapter
+# callbacks to report to (DSPy's, through the bridge). Nothing varies but the input values
 # and the LM's answer, so the request is rendered by the plan and a single plain completion is parsed from it;
 # anything else takes the general parse and errors above. With DSPy loaded the LM is called the way DSPy's adapter
 # calls it (``bridge.call_lm``); a ``dspy.LM``'s capability planning scope is the caller's (``run``, or Predict's
@@ -177,11 +178,12 @@ async def _arun(
 # Predict's commonest call comes straight to ``plan.trip``.
 def plain_trips(plan: Any) -> tuple[Callable[..., list[dict[str, Any]]], Callable[..., Any]]:
     """``(trip, atrip)``: ``trip(adapter, lm, inputs, lm_kwargs=None)`` renders system and request from the plan,
-    calls ``lm(messages=...)``, parses; one JSONAdapter retry on a parse error. ``atrip`` is its async twin:
-    ``await lm.acall(...)`` if the LM has it, else the sync call in a thread.
+    calls ``lm(messages=..., **lm_kwargs)``, parses; one JSONAdapter retry on a parse error. ``atrip`` is its async
+    twin: ``await lm.acall(...)`` if the LM has it, else the sync call in a thread.
 
-    ``lm_kwargs`` is the caller's empty dict, if it has one: the retry fills it in as DSPy's does. The canonical
-    reader reads the parse only when no output needs converting (only str outputs); otherwise ``adapter._parse``."""
+    ``lm_kwargs`` is the call's own dict, if it has one: nothing a ChatAdapter would adjust (no tool keys), and the
+    retry fills it in as DSPy's does. The canonical reader reads the parse only when no output needs converting
+    (only str outputs); otherwise ``adapter._parse``."""
     render = plan.render
     reader = plan.reader if not plan.parsed else None
 
@@ -192,7 +194,10 @@ def plain_trips(plan: Any) -> tuple[Callable[..., list[dict[str, Any]]], Callabl
         messages = [{"role": "system", "content": system}, render(inputs)]
         bridge = hooks.bridge
         try:
-            outputs = lm(messages=messages) if bridge is None else bridge.call_lm(lm, messages, {})
+            if bridge is not None:
+                outputs = bridge.call_lm(lm, messages, lm_kwargs or {})
+            else:
+                outputs = lm(messages=messages, **lm_kwargs) if lm_kwargs else lm(messages=messages)
             if type(outputs) is list and len(outputs) == 1:
                 text = outputs[0]
                 if type(text) is str and text:
@@ -212,14 +217,15 @@ def plain_trips(plan: Any) -> tuple[Callable[..., list[dict[str, Any]]], Callabl
         messages = [{"role": "system", "content": system}, render(inputs)]
         bridge = hooks.bridge
         try:
+            kwargs = lm_kwargs or {}
             if bridge is not None:
-                outputs = await bridge.acall_lm(lm, messages, {})
+                outputs = await bridge.acall_lm(lm, messages, kwargs)
             elif (acall := getattr(lm, "acall", None)) is not None:
-                outputs = await acall(messages=messages)
+                outputs = await acall(messages=messages, **kwargs)
             else:
                 import asyncio
 
-                outputs = await asyncio.to_thread(lambda: lm(messages=messages))
+                outputs = await asyncio.to_thread(lambda: lm(messages=messages, **kwargs))
             if type(outputs) is list and len(outputs) == 1:
                 text = outputs[0]
                 if type(text) is str and text:

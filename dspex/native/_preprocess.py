@@ -42,13 +42,31 @@ def _chat_adapter() -> Any:
     return _default_adapter
 
 
-def _samples(lm: Any) -> bool:
-    """Whether the LM's own kwargs ask for several samples (then DSPy's temperature rule may add a kwarg)."""
-    defaults = getattr(lm, "kwargs", None)
-    if not defaults:
+# A config holding none of these keys (a temperature, max_tokens...) only rides along to the LM, so the plain call
+# passes a copy of it (DSPy's ``{**self.config}``); these ask for DSPy's sampling rule or the adapter's tool handling.
+PLAIN_CONFIG_EXCLUDES = frozenset({"n", "num_generations", "tools", "tool_choice", "parallel_tool_calls"})
+_NUMBERS = frozenset({int, float, type(None)})
+_COUNTS = frozenset({int, type(None)})
+ABSENT: Any = object()
+
+
+def _plain_sampling(lm: Any, config: dict[str, Any]) -> bool:
+    """Whether DSPy's sampling rule (``n > 1`` with an unset or low temperature samples at 0.7) has nothing to do
+    for this call, and nothing to raise: one sample, and a temperature (the config's, else the LM's own) that is a
+    plain number or unset. DSPy compares the temperature before it looks at ``n``, so ``"hot" <= 0.15`` fails a
+    one-sample call too; anything unusual takes the general steps and their exact errors."""
+    defaults = getattr(lm, "kwargs", ABSENT)
+    if defaults is ABSENT:
+        defaults = _EMPTY
+    elif type(defaults) is not dict:
         return False
-    n = defaults.get("n") or defaults.get("num_generations") or 1
-    return not (type(n) is int and n <= 1)  # anything unusual takes the general path and its exact errors
+    temperature = config.get("temperature")
+    if type(temperature) not in _NUMBERS:
+        return False
+    if not temperature and type(defaults.get("temperature")) not in _NUMBERS:
+        return False
+    n, generations = defaults.get("n"), defaults.get("num_generations")
+    return type(n) in _COUNTS and type(generations) in _COUNTS and (n or generations or 1) <= 1
 
 
 def _check_lm(lm: Any) -> Any:

@@ -36,8 +36,8 @@ from ._callers import CALLERS
 from ._inputs import InputPlan, check_postprocess, plan_for, warn_about_inputs
 from ._module import Module, Parameter
 from ._prediction import Prediction, from_parsed
-from ._preprocess import (LOGGER_NAME, _adapter, _bind_round_trips, _chat_adapter, _check_lm, _dspy_leaves_plain,
-                          _samples, preprocess)
+from ._preprocess import (ABSENT, LOGGER_NAME, PLAIN_CONFIG_EXCLUDES, _adapter, _bind_round_trips, _chat_adapter,
+                          _check_lm, _dspy_leaves_plain, _plain_sampling, preprocess)
 from ._settings import GLOBAL, LOCAL_GET, settings
 
 __all__ = ["Predict"]
@@ -216,9 +216,9 @@ class Predict(Module, Parameter):
             plan = self._plan
             signature = plan._signature()   # (``plan.signature``, without the property's call)
             if plan.round_trip and (hooks.bridge is None or _dspy_leaves_plain(lm)):
-                completions = plan.round_trip(plan.adapter, lm, kwargs)
+                completions = plan.round_trip(plan.adapter, lm, kwargs, {**self.config} if self.config else None)
             else:   # agent roles, a dspy.LM (DSPy's capability planning) or adapter callbacks: adapters/_call.py
-                completions = _chat_adapter()(lm, {}, signature, [], kwargs)
+                completions = _chat_adapter()(lm, {**self.config}, signature, [], kwargs)
         if type(completions) is list and len(completions) == 1:
             return from_parsed(Prediction, completions[0], signature)
         return Prediction.from_completions(completions, signature=signature)
@@ -234,9 +234,9 @@ class Predict(Module, Parameter):
             plan = self._plan
             signature = plan._signature()
             if plan.around_trip and (hooks.bridge is None or _dspy_leaves_plain(lm)):
-                completions = await plan.around_trip(plan.adapter, lm, kwargs)
+                completions = await plan.around_trip(plan.adapter, lm, kwargs, {**self.config} if self.config else None)
             else:
-                completions = await _chat_adapter().acall(lm, {}, signature, [], kwargs)
+                completions = await _chat_adapter().acall(lm, {**self.config}, signature, [], kwargs)
         if type(completions) is list and len(completions) == 1:
             return from_parsed(Prediction, completions[0], signature)
         return Prediction.from_completions(completions, signature=signature)
@@ -244,14 +244,16 @@ class Predict(Module, Parameter):
     def _plain_lm(self, kwargs: dict[str, Any]) -> Any:
         """The LM of the commonest call, else None; ``kwargs`` is then left holding exactly the inputs.
 
-        That call has exactly the signature's inputs (maybe ``lm=``), no demos, config or configured adapter, an
-        LM that asks for one sample: most of DSPy's preprocessing has nothing to do for it.
+        That call has exactly the signature's inputs (maybe ``lm=``), no demos or configured adapter, a config that
+        only rides along to the LM, an LM that asks for one sample: most of DSPy's preprocessing has nothing to do.
         """
         plan = self._plan
         if self._plan_source is not self.signature:  # module.signature was reassigned (an optimizer, an engine sync)
             plan = self._plan = plan_for(self.signature)
             self._plan_source = self.signature
-        if not plan.plain or self.config or self.demos != _NO_DEMOS:
+        config = self.config
+        if not plan.plain or self.demos != _NO_DEMOS or type(config) is not dict or (
+                config and not PLAIN_CONFIG_EXCLUDES.isdisjoint(config)):
             return None
         # The keywords are exactly the inputs, maybe with ``lm`` (which a plain plan's inputs are not named): counted,
         # then looked up one by one (cheaper than comparing ``kwargs.keys()`` with a set, for the few inputs a
@@ -274,7 +276,7 @@ class Predict(Module, Parameter):
         lm = given or current["lm"]
         if not callable(lm) or isinstance(lm, str):   # (None is not callable)
             _check_lm(lm)   # raises DSPy's error for it
-        if getattr(lm, "kwargs", None) and _samples(lm):   # several samples: DSPy's temperature rule may apply
+        if (config or getattr(lm, "kwargs", ABSENT) is not ABSENT) and not _plain_sampling(lm, config):
             if given_lm:
                 kwargs["lm"] = given   # back for the general steps, which take it again first
             return None

@@ -184,6 +184,9 @@ def demos_for(draw: Any, spec: SignatureSpec, module: str) -> tuple[DemoSpec, ..
 
 
 _temperatures = st.sampled_from([None, 0, 0.0, 0.1, 0.15, 0.5, 1, 1.0])
+# An LM's own temperature, sometimes odd: DSPy's sampling rule compares it with 0.15 before it looks at ``n``
+# ("0.5" fails even a one-sample call; True compares as 1).
+_lm_temperatures = st.sampled_from([None, 0, 0.0, 0.1, 0.15, 0.5, 1, 1.0, "0.5", True])
 
 
 @st.composite
@@ -201,7 +204,9 @@ def lm_configs(draw: Any) -> tuple[dict[str, Any] | None, dict[str, Any], dict[s
         if draw(st.integers(0, 6)) == 0:  # rarer knobs: passed through, dropped (tools), or edge values
             key = draw(st.sampled_from(["stop", "rollout_id", "logprobs", "tools", "tool_choice", "top_p", "n",
                                         "temperature", "parallel_tool_calls"]))
-            out[key] = draw(st.sampled_from({"n": [0, None, 2], "temperature": [-1, 0.16, 2], "stop": [["\n\n"]],
+            # (a temperature DSPy cannot compare with 0.15 fails its sampling rule, even for one sample)
+            out[key] = draw(st.sampled_from({"n": [0, None, 2], "temperature": [-1, 0.16, 2, True, "0.5"],
+                                             "stop": [["\n\n"]],
                                              "tools": [[]], "tool_choice": ["auto"], "logprobs": [True],
                                              "parallel_tool_calls": [True, None]}.get(key, [1, 0.9])))
         return out
@@ -213,7 +218,7 @@ def lm_configs(draw: Any) -> tuple[dict[str, Any] | None, dict[str, Any], dict[s
         "default": None, "empty": {}, "settings": None, "num_generations": {"num_generations": draw(st.integers(1, 3))},
     }[lm_kwargs]
     if lm_kwargs == "settings":
-        kwargs = {"temperature": draw(_temperatures), "max_tokens": None, **some_settings()}
+        kwargs = {"temperature": draw(_lm_temperatures), "max_tokens": None, **some_settings()}
     params = draw(st.sampled_from([(), (), ("response_format",), ("temperature", "response_format", "n")]))
     return config, module_config, kwargs, params, draw(st.booleans())
 

@@ -88,7 +88,11 @@ def _sig_with_config_input() -> str:
     "why, make, call, lm_defaults",
     [
         ("per-call config", lambda ns: ns.Predict("question -> answer"), {"question": "q", "config": {}}, None),
-        ("module config", lambda ns: ns.Predict("question -> answer", max_tokens=7), {"question": "q"}, None),
+        ("module config asks for samples", lambda ns: ns.Predict("question -> answer", n=3), {"question": "q"}, None),
+        ("module config with tool keys", lambda ns: ns.Predict("question -> answer", tool_choice="auto"),
+         {"question": "q"}, None),
+        ("lm's own temperature is no number", lambda ns: ns.Predict("question -> answer"), {"question": "q"},
+         {"temperature": True}),
         ("lm samples n=3", lambda ns: ns.Predict("question -> answer"), {"question": "q"}, {"n": 3}),
         ("lm num_generations", lambda ns: ns.Predict("question -> answer"), {"question": "q"}, {"num_generations": 2}),
         ("missing input", lambda ns: ns.Predict("question, ctx -> answer"), {"question": "q"}, None),
@@ -100,10 +104,60 @@ def _sig_with_config_input() -> str:
 )
 def test_calls_with_something_to_do_take_the_general_path(plain_calls: list[Any], why: str, make: Any,
                                                           call: dict[str, Any], lm_defaults: Any) -> None:
-    outputs = [chat_answer(answer="Paris")] * (3 if lm_defaults else 1)
+    outputs = [chat_answer(answer="Paris")] * (3 if lm_defaults or "samples" in why else 1)
     theirs, ours, dlm, nlm = run_both(make, call, outputs=outputs, lm_defaults=lm_defaults)
     _same(theirs, ours, dlm, nlm)
     assert plain_calls == [], why
+
+
+@pytest.mark.parametrize("module", ["Predict", "ChainOfThought"])
+@pytest.mark.parametrize("config, lm_defaults, signature, outputs", [
+    ({"max_tokens": 7}, None, "q -> a", [chat_answer(reasoning="r", a="A")]),
+    ({"temperature": 0.7, "rollout_id": 3}, {"temperature": 0.0}, "q -> a", [chat_answer(reasoning="r", a="A")]),
+    ({"temperature": 0.0}, {"temperature": 1.0}, "q -> a", [chat_answer(reasoning="r", a="A")]),   # 0.0: the LM's own
+    ({"temperature": 0.5}, None, "q -> a: int", ["[[ ## a ## ]]\nnot a number\n\n[[ ## completed ## ]]"]),   # JSON retry
+    ({"temperature": 0.5}, None, "q -> a", [""]),   # DSPy's empty-completion error, after the retry
+])
+def test_a_config_that_only_rides_along_to_the_lm_is_plain(plain_calls: list[Any], module: str, config: dict[str, Any],
+                                                           lm_defaults: Any, signature: str, outputs: list[Any]) -> None:
+    """A module's config without sampling or tool keys (a temperature, max_tokens) goes to the LM as DSPy sends
+    it, the JSON retry gets it too, and the module's own config is left as it was."""
+    outcome = []
+    for ns in (dspy, native):
+        lm, mod = Scripted(outputs, **(lm_defaults or {})), getattr(ns, module)(signature, **config)
+        try:
+            outcome.append((mod(q="x", lm=lm), None, lm))
+        except Exception as exc:  # noqa: BLE001 - compared below
+            outcome.append((None, exc, lm))
+        predict = mod if module == "Predict" else mod.predict
+        assert predict.config == config
+    (theirs, their_exc, dlm), (ours, our_exc, nlm) = outcome
+    assert nlm.calls == dlm.calls and config.items() <= nlm.calls[0]["kwargs"].items()
+    if their_exc is not None:
+        assert type(our_exc).__name__ == type(their_exc).__name__ and str(our_exc) == str(their_exc)
+    else:
+        _same(theirs, ours, dlm, nlm)
+    assert len(plain_calls) == 1
+
+
+@pytest.mark.parametrize("config, lm_defaults", [
+    ({"temperature": "hot"}, None), ({}, {"temperature": "hot"}), ({"temperature": 0}, {"temperature": [1]}),
+    ({"temperature": None}, {"temperature": b"x"}), ({}, None),
+])
+def test_dspy_s_sampling_rule_fails_on_a_temperature_it_cannot_compare_even_for_one_sample(
+        config: dict[str, Any], lm_defaults: Any) -> None:
+    """DSPy compares the temperature with 0.15 before it looks at ``n``; an LM whose ``kwargs`` is None fails on
+    ``None.get`` (the last case)."""
+    errors = []
+    for ns in (dspy, native):
+        lm = Scripted(None, **(lm_defaults or {}))
+        if lm_defaults is None and not config:
+            lm.kwargs = None
+        with pytest.raises((TypeError, AttributeError)) as info:
+            ns.Predict("question -> answer", **config)(question="q", lm=lm)
+        errors.append((type(info.value), str(info.value)))
+        assert lm.calls == []
+    assert errors[0] == errors[1]
 
 
 def test_module_demos_and_a_configured_adapter_take_the_general_path(plain_calls: list[Any]) -> None:
@@ -181,7 +235,9 @@ def test_a_subclass_aforward_is_awaited_like_dspy() -> None:
     assert calls[0] == calls[1] and "tagged: q" in calls[1][0]["messages"][-1]["content"]
 
 
-def test_an_async_plain_call_takes_the_same_round_trip(plain_calls: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("config", [{}, {"temperature": 0.3, "max_tokens": 9}])
+def test_an_async_plain_call_takes_the_same_round_trip(plain_calls: list[Any], monkeypatch: pytest.MonkeyPatch,
+                                                       config: dict[str, Any]) -> None:
     """``acall`` prepares like ``__call__``: a plain call is the plan's async round trip, and equals DSPy's."""
     import asyncio
 
@@ -191,7 +247,7 @@ def test_an_async_plain_call_takes_the_same_round_trip(plain_calls: list[Any], m
     monkeypatch.setattr(hooks, "bridge", None)
     monkeypatch.setattr(hooks, "current", lambda: None)
     round_trips: list[Any] = []
-    module = Predict("question -> answer")
+    module = Predict("question -> answer", **config)
     chat = ChatAdapter().plan(module.signature)   # the default ChatAdapter's plan (plans are kept per class)
     original = chat.atrip
 
@@ -202,15 +258,17 @@ def test_an_async_plain_call_takes_the_same_round_trip(plain_calls: list[Any], m
     monkeypatch.setattr(chat, "atrip", spy)
     module._plan.round_trip = module._plan.around_trip = None   # bound again, through the spy
     calls = []
-    for ns, m in ((dspy, dspy.Predict("question -> answer")), (native, module)):
+    for ns, m in ((dspy, dspy.Predict("question -> answer", **config)), (native, module)):
         lm = AsyncScripted([chat_answer(answer="Paris")])
         calls.append((str(asyncio.run(m.acall(question="Capital?", lm=lm))), lm.calls))
-    assert calls[0] == calls[1]
+    assert calls[0] == calls[1] and config.items() <= calls[1][1][0]["kwargs"].items()
     assert len(plain_calls) == 1 and len(round_trips) == 1
 
 
+@pytest.mark.parametrize("config", [{}, {"temperature": 0.3}])
 def test_with_dspy_loaded_the_round_trip_keeps_dspy_s_lm_books(plain_calls: list[Any],
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               config: dict[str, Any]) -> None:
     """A ``dspy.BaseLM`` that is not a ``dspy.LM`` needs no capability planning: a plain call with DSPy loaded is
     the plan's round trip too, and the LM is called as DSPy's adapter calls it: the same history, answer and
     warnings as DSPy's Predict."""
@@ -229,7 +287,7 @@ def test_with_dspy_loaded_the_round_trip_keeps_dspy_s_lm_books(plain_calls: list
 
     assert hooks.current() is not None   # DSPy is loaded here: the bridge is installed
     round_trips: list[Any] = []
-    module = Predict("question -> answer")
+    module = Predict("question -> answer", **config)
     chat = ChatAdapter().plan(module.signature)   # the default ChatAdapter's plan (plans are kept per class)
     original = chat.trip
 
@@ -240,13 +298,13 @@ def test_with_dspy_loaded_the_round_trip_keeps_dspy_s_lm_books(plain_calls: list
     monkeypatch.setattr(chat, "trip", spy)
     module._plan.round_trip = module._plan.around_trip = None   # bound again, through the spy
     seen = []
-    for m in (dspy.Predict("question -> answer"), module):
+    for m in (dspy.Predict("question -> answer", **config), module):
         lm = ForwardLM(model="fwd")
         with warnings.catch_warnings(record=True) as caught, dspy.settings.context(lm=lm):
             warnings.simplefilter("always")
             pred = m(question="Capital?")
         seen.append((pred.answer, [e["messages"] for e in lm.history], [e["outputs"] for e in lm.history],
-                     [str(w.message) for w in caught]))
+                     [e["kwargs"] for e in lm.history], [str(w.message) for w in caught]))
     assert seen[0] == seen[1] and seen[1][0] == "Paris" and len(seen[1][1]) == 1   # the same warnings, too
     assert len(plain_calls) == 1 and len(round_trips) == 1
 
