@@ -9,8 +9,8 @@ three input warnings, then ``ChatAdapter()(lm, config, signature, demos, inputs)
   ``os.urandom`` instead, so building a module cannot change a seeded program's random stream;
 * per-signature facts are computed once and cached, the default adapter is built once: a call costs a few
   microseconds on top of the LM; sync and async share one pipeline (prepare, the adapter's format / call /
-  parse, build), and the commonest call (exactly the signature's inputs, maybe ``lm=``; no demos, config,
-  configured adapter or multi-sample LM) is the default ChatAdapter's plain round trip, bound once per signature
+  parse, build), and the commonest call (exactly the signature's inputs, maybe ``lm=``; no demos, configured
+  adapter or multi-sample LM; a config only for the LM) is the default ChatAdapter's plain round trip, bound once per signature
   on its cached plan, with the steps that would have nothing to do skipped (tests/unit/test_native_plain_path.py
   holds it to DSPy);
 * any callable ``lm(messages=[...], **kwargs)`` is accepted (DSPy insists on ``dspy.BaseLM``), and a missing
