@@ -10,9 +10,9 @@ three input warnings, then ``ChatAdapter()(lm, config, signature, demos, inputs)
 * per-signature facts are computed once and cached, the default adapter is built once: a call costs a few
   microseconds on top of the LM; sync and async share one pipeline (prepare, the adapter's format / call /
   parse, build), and the commonest call (exactly the signature's inputs, maybe ``lm=``; no demos, configured
-  adapter or multi-sample LM; a config only for the LM) is the default ChatAdapter's plain round trip, bound once per signature
-  on its cached plan, with the steps that would have nothing to do skipped (tests/unit/test_native_plain_path.py
-  holds it to DSPy);
+  adapter or multi-sample LM; a config only for the LM) is the default ChatAdapter's plain round trip, bound once
+  per signature on its cached plan, with the steps that would have nothing to do skipped
+  (tests/unit/test_native_plain_path.py holds it to DSPy);
 * any callable ``lm(messages=[...], **kwargs)`` is accepted (DSPy insists on ``dspy.BaseLM``), and a missing
   LM is a :class:`~dspex.errors.ConfigError` (a ``ValueError``, like DSPy's) that names ``lm=`` and
   ``dspex.configure``;
