@@ -67,12 +67,12 @@ class ChainOfThought(Module):
 
     def _forward(self, kwargs: dict[str, Any]) -> Prediction:
         predict = self.predict
-        # Predict.__call__ would only forward to _run, unless it keeps the chain of calling modules whose history
-        # the LM call reaches (no DSPy, and an LM that records history: _callers.py).
-        if type(predict) is Predict and not predict.callbacks and (hooks.bridge is not None or not hooks.lm_history):
-            if predict._dspex_twin is None and _TRACE.get() is None:   # _run with no books to keep, as in Predict
-                return predict._run_here(kwargs)
-            return predict._run(kwargs)
+        # ``Predict.__call__``'s steps on this call's own dict (no second dict of keywords): the books it keeps (the
+        # chain of calling modules whose history the LM call reaches, callbacks, a twin's, the trace), if any.
+        if type(predict) is Predict:
+            if predict.callbacks or hooks.lm_history or predict._dspex_twin is not None or _TRACE.get() is not None:
+                return predict._call_with_books(kwargs)
+            return predict._run_here(kwargs)
         return predict(**kwargs)
 
     _forward_dict = _forward
