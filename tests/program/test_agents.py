@@ -87,17 +87,16 @@ def test_a_react_candidate_that_strays_from_the_recorded_tool_calls_is_a_diverge
     mailer, lm = Mailer(), AgentLM()
     program = _program(dspex, mailer)
     engine = program.agent._dspex.engine(program.agent).sync(program.agent)
-    real_forward = type(engine.react).forward
 
-    def stray(self: Any, **kwargs: Any) -> Any:   # the native side's planted difference: another recipient
-        pred = real_forward(self, **kwargs)
-        if pred.next_tool_name == "send_mail":
-            pred.next_tool_args = {"to": "bob"}
-        return pred
+    class Stray(type(engine.react)):   # type: ignore[misc]
+        def forward(self: Any, **kwargs: Any) -> Any:   # the native side's planted difference: another recipient
+            pred = super().forward(**kwargs)
+            if pred.next_tool_name == "send_mail":
+                pred.next_tool_args = {"to": "bob"}
+            return pred
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(type(engine.react), "forward", stray)
-        mp.setattr(type(engine.react), "_own_forward", True)
+        mp.setattr(engine.react, "__class__", Stray)   # this predictor only (ReAct's extract step is a Predict too)
         with dspy.context(lm=lm):
             program(question="Mail Ann")
         dspex.shutdown(timeout=10)
