@@ -17,7 +17,7 @@ from dspy.utils.callback import with_callbacks
 
 from dspex import hooks
 
-from ._precedence import _callbacks, _seen, _settings_module
+from ._precedence import _callbacks, _seen, _settings_module, own_attr
 from ._values import to_dspy_error, to_dspy_prediction
 
 __all__ = ["run_root", "arun_root", "running_natively", "trace_scope", "extend_trace", "twin_predictor"]
@@ -31,7 +31,8 @@ def _root() -> Any:
 
 
 def _root_callbacks() -> bool:
-    return bool(getattr(_root(), "callbacks", None))
+    root = _root()
+    return root is not None and bool(own_attr(root, "callbacks"))
 
 
 def _traced(twin: Any, inputs: dict[str, Any], pred: Any) -> Any:
@@ -45,7 +46,7 @@ def _traced(twin: Any, inputs: dict[str, Any], pred: Any) -> Any:
     if trace is not None and size > 0:
         if len(trace) >= size:
             trace.pop(0)
-        face = to_dspy_prediction(pred, twin.signature)
+        face = to_dspy_prediction(pred, own_attr(twin, "signature"))
         trace.append((twin, {**inputs}, face))
         active = _ROOT.get()
         if active is not None:
@@ -150,7 +151,8 @@ def _needs_dspy_call(root: Any) -> bool:
     a ``forward`` patched onto the instance (GEPA's trace capture), or a subclass's own ``__call__``."""
     if not isinstance(root, dspy.Module):
         return False        # a factory-built module: its books are kept here
-    if "forward" in vars(root) or "aforward" in vars(root) or _callbacks(root):
+    state = own_attr(root, "__dict__")
+    if "forward" in state or "aforward" in state or _callbacks(root):
         return True
     seen = _seen()
     if seen.get("track_usage"):

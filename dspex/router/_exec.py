@@ -19,6 +19,7 @@ from dspex.errors import CallTimeoutError, DspexError
 
 from . import _runtime
 from ._decision import Decision, unavailable
+from ._engine import own_attr
 from ._routed import _check_impl
 from ._context import current_request
 from ._runtime import STATE
@@ -40,7 +41,7 @@ class ShadowUnavailableError(DspexError, NotImplementedError):
 # --- deciding ------------------------------------------------------------------------------------------------
 def route(module: Any, kwargs: dict[str, Any]) -> tuple[Any, Decision, list[str]]:
     """The settings and the decision for one call (``implementation=`` is consumed from ``kwargs``)."""
-    r = module._dspex
+    r = own_attr(module, "_dspex")
     mt = type(module).module_type
     settings = STATE.settings or _runtime.load()
     keybox: list[str] = []
@@ -93,7 +94,7 @@ def _checked(module: Any, d: Decision, settings: Any) -> Decision:
     """Native chosen: can it serve *this* call (the module's current signatures, DSPy's configured adapter)?"""
     if d.implementation == "dspy" or type(module)._shape == "native":
         return d
-    ok, why = module._dspex.native_status(module)
+    ok, why = own_attr(module, "_dspex").native_status(module)
     if ok:
         return d
     return unavailable(d, why, settings, type(module).module_type, module._dspex.name)

@@ -14,6 +14,7 @@ import contextlib
 import sys
 from typing import Any, Iterator
 
+from ._engine import own_attr
 from ._routed import _backend
 
 __all__ = ["dspy_call", "adspy_call", "native_call", "anative_call", "effective_lm", "default_lm", "call_instance",
@@ -30,7 +31,7 @@ def _native_settings() -> Any:
 def _own_lm(module: Any, spec: Any = None) -> Any:
     """The LM a Predict-shaped module (Predict, ChainOfThought's inner predict) carries itself; ``spec`` for an
     engine instance, which has no routing of its own."""
-    if (spec or module._dspex.spec).module_type == "predict":
+    if (spec or own_attr(module, "_dspex").spec).module_type == "predict":
         return getattr(module, "lm", None)
     return getattr(getattr(module, "predict", None), "lm", None)
 
@@ -38,7 +39,7 @@ def _own_lm(module: Any, spec: Any = None) -> Any:
 def effective_lm(module: Any, kwargs: dict[str, Any]) -> Any:
     """The LM this call would use (shadow records and replays it)."""
     lm = kwargs.get("lm")
-    if lm is None and module._dspex.spec.lm_kwarg:
+    if lm is None and own_attr(module, "_dspex").spec.lm_kwarg:
         lm = _own_lm(module)
     return default_lm() if lm is None else lm
 
@@ -62,7 +63,7 @@ def _dspy_lm(module: Any, target: Any, kwargs: dict[str, Any], lm: Any) -> Itera
     chosen = lm if lm is not None else kwargs.get("lm")
     if "lm" in kwargs or lm is not None:
         kwargs = {k: v for k, v in kwargs.items() if k != "lm"}
-    if module._dspex.spec.lm_kwarg:
+    if own_attr(module, "_dspex").spec.lm_kwarg:
         if chosen is None:
             own = _own_lm(target, module._dspex.spec)
             chosen = own if own is not None and not isinstance(own, dspy.BaseLM) else None
@@ -82,7 +83,7 @@ def dspy_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None) 
     if type(module)._shape == "dspy":
         with _dspy_lm(module, module, kwargs, lm) as kw:
             return type(module)._impl.__call__(module, *args, **kw)
-    instance = module._dspex.engine(module).sync(module)
+    instance = own_attr(module, "_dspex").engine(module).sync(module)
     with _dspy_lm(module, instance, kwargs, lm) as kw:
         return instance(*args, **kw)
 
@@ -91,7 +92,7 @@ async def adspy_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any =
     if type(module)._shape == "dspy":
         with _dspy_lm(module, module, kwargs, lm) as kw:
             return await type(module)._impl.acall(module, *args, **kw)
-    instance = module._dspex.engine(module).sync(module)
+    instance = own_attr(module, "_dspex").engine(module).sync(module)
     with _dspy_lm(module, instance, kwargs, lm) as kw:
         return await instance.acall(*args, **kw)
 
@@ -101,7 +102,7 @@ def _lm_scope(module: Any, kwargs: dict[str, Any], lm: Any) -> tuple[dict[str, A
     """``(kwargs for native, a settings context to enter or None)``: where a replacement LM goes. Native modules
     that take ``lm=`` like DSPy's Predict get it there; others get it as the native default for the call. Most
     calls have no LM to place, and pay for no context manager."""
-    if module._dspex.spec.lm_kwarg:
+    if own_attr(module, "_dspex").spec.lm_kwarg:
         return (kwargs if lm is None else {**kwargs, "lm": lm}), None
     chosen = lm if lm is not None else kwargs.get("lm")
     if chosen is None:
@@ -136,7 +137,7 @@ async def anative_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any
 def _native_run(module: Any, args: tuple, kw: dict[str, Any], books: bool) -> Any:
     if type(module)._shape == "native":
         return type(module)._impl.__call__(module, *args, **kw)
-    instance = module._dspex.engine(module).sync(module)
+    instance = own_attr(module, "_dspex").engine(module).sync(module)
     _positional_check(instance, args)
     return _backend().run_root(module, args, kw, instance) if books else instance(*args, **kw)
 
@@ -144,7 +145,7 @@ def _native_run(module: Any, args: tuple, kw: dict[str, Any], books: bool) -> An
 async def _anative_run(module: Any, args: tuple, kw: dict[str, Any], books: bool) -> Any:
     if type(module)._shape == "native":
         return await type(module)._impl.acall(module, *args, **kw)
-    instance = module._dspex.engine(module).sync(module)
+    instance = own_attr(module, "_dspex").engine(module).sync(module)
     _positional_check(instance, args)
     if not books:
         return await instance.acall(*args, **kw)
