@@ -190,7 +190,9 @@ def run_root(root: Any, args: tuple, kwargs: dict[str, Any], instance: Any) -> A
         if _needs_dspy_call(root):
             return type(root)._impl.__call__(root, *args, **kwargs)
         # Nothing DSPy's __call__ would add beyond caller_modules (no callbacks, usage tracking or forward patch):
-        # the same books, kept here for a fraction of the cost.
+        # the same books, kept here for a fraction of the cost (a dspy.Module's callbacks were just found empty).
+        if isinstance(root, dspy.Module):
+            return _with_caller(root, lambda kw: run(*args, **kw), kwargs)
         return _books(root, kwargs, lambda kw: run(*args, **kw))
     finally:
         _ROOT.reset(token)
@@ -215,6 +217,8 @@ async def arun_root(root: Any, args: tuple, kwargs: dict[str, Any], instance_aca
         async def body(kw: dict[str, Any]) -> Any:
             return await run(*args, **kw)
 
+        if isinstance(root, dspy.Module):
+            return await _awith_caller(root, body, kwargs)
         return await _abooks(root, kwargs, body)
     finally:
         _ROOT.reset(token)
