@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import math
 import os
 import threading
 import time
@@ -44,6 +45,15 @@ def _forget_pools_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_pools_in_child)
+
+
+def _pool_size(num_threads: Any) -> int:
+    """The threads DSPy's ``ThreadPoolExecutor(max_workers=num_threads)`` would run, with its checks: a size that is
+    not above 0 is its ValueError (one that cannot be compared with 0, the comparison's TypeError), and a fraction
+    rounds up (it starts a thread while it has fewer than ``max_workers``)."""
+    if num_threads <= 0:
+        raise ValueError("max_workers must be greater than 0")
+    return num_threads if type(num_threads) is int else math.ceil(num_threads)
 
 
 def _take_pool(size: int) -> Pool:
@@ -139,9 +149,10 @@ class Executor:
         per item, and in between only when a straggler check could resubmit something (DSPy's one-second tick,
         or a job finishing once ``timeout`` has passed since the run began)."""
         results: list[Any] = [_UNSET] * len(data)
+        size = _pool_size(self.num_threads)
         started: dict[int, float] = {}
         lock = threading.Lock()
-        pool = _take_pool(self.num_threads)
+        pool = _take_pool(size)
         wake = pool.wake   # the pool's own: nothing of an earlier run is left to set it (see _give_back)
         wake.clear()
         count = {"unset": len(data), "running": 0}
@@ -215,7 +226,7 @@ class Executor:
         finally:
             with lock:
                 idle = count["running"] == 0
-            _give_back(pool, self.num_threads, idle)
+            _give_back(pool, size, idle)
         if fatal:
             raise fatal[0]
         return self._finish(results)
