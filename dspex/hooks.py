@@ -72,6 +72,10 @@ class Bridge(Protocol):
     def twin_predictor(self, native_signature: Any) -> Any:
         """A DSPy predictor standing for a native one no DSPy module holds (None outside a routed call)."""
 
+    # Optional: Parallel's defaults, which DSPy's reads from its settings.
+    def setting(self, name: str) -> Any:
+        """``dspy.settings.<name>`` as this thread / task sees it (``num_threads``, ``max_errors``...)."""
+
 
 bridge: Bridge | None = None
 # Where an LM records its history entry for the calling native modules when no bridge is installed (set by

@@ -159,6 +159,10 @@ class Bridge:
     extend_trace = staticmethod(extend_trace)
     twin_predictor = staticmethod(twin_predictor)   # Refine's feedback predictor, which no DSPy module holds
 
+    def setting(self, name: str) -> Any:
+        """What DSPy's Parallel reads from its settings (``num_threads``, ``max_errors``, ``provide_traceback``)."""
+        return getattr(dspy_settings, name)
+
     # --- adapter callbacks ----------------------------------------------------------------------------------
     def adapter_events(self) -> bool:
         """Whether format and parse must be reported to DSPy's callbacks (a routed native call, callbacks set)."""

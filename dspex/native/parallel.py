@@ -5,7 +5,9 @@ lists grow across calls. An example is called by its kind: an Example-like objec
 package's records) with its ``inputs()`` (or whole, when ``access_examples=False``), a dict as keywords, a
 tuple as positional arguments, a list only for a nested ``Parallel``; anything else fails that pair with DSPy's
 ``ValueError``. The thread pool is :mod:`._executor` (DSPy's executor semantics). Defaults that DSPy reads from
-its settings (``num_threads`` 8, ``max_errors`` 10, ``provide_traceback`` off) are DSPy's defaults.
+its settings (``num_threads``, ``max_errors`` when the module is built; ``num_threads`` again and
+``provide_traceback`` when it runs) come from DSPy's settings in a program that has loaded DSPy (through the
+bridge), and are DSPy's own defaults (8, 10, off) elsewhere.
 """
 
 from __future__ import annotations
@@ -13,12 +15,21 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from .. import hooks
 from ._executor import Executor
 
 __all__ = ["Parallel", "NUM_THREADS", "MAX_ERRORS"]
 
 NUM_THREADS = 8
 MAX_ERRORS = 10
+_DEFAULTS = {"num_threads": NUM_THREADS, "max_errors": MAX_ERRORS, "provide_traceback": False}
+
+
+def _setting(name: str) -> Any:
+    """``dspy.settings.<name>`` in a program that has loaded DSPy, else DSPy's default for it."""
+    bridge = hooks.current()
+    setting = getattr(bridge, "setting", None)
+    return _DEFAULTS[name] if setting is None else setting(name)
 
 
 def _is_example(value: Any) -> bool:
@@ -46,8 +57,8 @@ class Parallel:
         timeout: int = 120,
         straggler_limit: int = 3,
     ) -> None:
-        self.num_threads = num_threads or NUM_THREADS
-        self.max_errors = MAX_ERRORS if max_errors is None else max_errors
+        self.num_threads = num_threads or _setting("num_threads")
+        self.max_errors = _setting("max_errors") if max_errors is None else max_errors
         self.access_examples = access_examples
         self.return_failed_examples = return_failed_examples
         self.provide_traceback = provide_traceback
@@ -78,9 +89,10 @@ class Parallel:
 
     def forward(self, exec_pairs: list[tuple[Any, Any]], num_threads: int | None = None) -> Any:
         executor = Executor(
-            num_threads=(num_threads if num_threads is not None else self.num_threads) or NUM_THREADS,
-            max_errors=self.max_errors,
-            provide_traceback=bool(self.provide_traceback),
+            num_threads=(num_threads if num_threads is not None else self.num_threads) or _setting("num_threads"),
+            max_errors=_setting("max_errors") if self.max_errors is None else self.max_errors,
+            provide_traceback=self.provide_traceback if self.provide_traceback is not None
+            else _setting("provide_traceback"),
             timeout=self.timeout,
             straggler_limit=self.straggler_limit,
         )
