@@ -221,10 +221,11 @@ class Module:
     def batch(self, examples: list[Any], num_threads: int | None = None, max_errors: int | None = None,
               return_failed_examples: bool = False, provide_traceback: bool | None = None,
               disable_progress_bar: bool = False, timeout: int = 120, straggler_limit: int = 3) -> Any:
-        """Run the module on each example's inputs in a thread pool, results in the examples' order."""
+        """DSPy's ``batch``: ``Parallel`` over ``(self, example.inputs())``, results in the examples' order."""
         from ._batch import run_batch
 
-        return run_batch(self, examples, num_threads, max_errors, return_failed_examples, provide_traceback)
+        return run_batch(self, examples, num_threads, max_errors, return_failed_examples, provide_traceback,
+                         disable_progress_bar, timeout, straggler_limit)
 
     def inspect_history(self, n: int = 1, file: TextIO | None = None) -> None:
         from ._history import print_history

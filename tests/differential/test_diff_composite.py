@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 import dspy
+import pytest
 from composite_diff_support import assert_same
 from diff_support import Boom, chat, examples
 from hypothesis import HealthCheck, given, settings
@@ -152,6 +153,68 @@ def test_parallel(kinds, threads, max_errors, failed, words):
         assert_same(build, call, script, redact=_no_module_repr)
     else:   # the LM answers in call order: with threads only the requests (as a set) and errors are comparable
         assert_same(build, lambda m, ns: call(m, ns) and None, script * 2, sort=True, redact=_no_module_repr)
+
+
+@pytest.mark.parametrize("threads", [-1, 0, 2.5, "2", True, None])
+def test_parallel_thread_counts_are_checked_as_dspy_s_thread_pool_checks_them(threads: Any) -> None:
+    """``ThreadPoolExecutor(max_workers=...)``'s own checks: not above 0 is its ValueError (-1 hung native before),
+    "2" the comparison's TypeError, a fraction runs (native failed on ``range(2.5)``); 0 and None take the default."""
+    def call(module: Any, ns: Any) -> Any:
+        return module([(ns.Predict("question -> answer"), {"question": "q"})])
+
+    assert_same(lambda ns: ns.Parallel(num_threads=threads, disable_progress_bar=True), call, [[chat(answer="A")]])
+
+
+@pytest.mark.parametrize("runner", ["parallel", "batch"])
+@pytest.mark.parametrize("dspy_settings", [{"num_threads": 1, "max_errors": 1}, {"num_threads": 1, "max_errors": 3},
+                                           {"num_threads": 1, "provide_traceback": True}])
+def test_parallel_and_batch_take_their_defaults_from_dspy_s_settings(runner: str, dspy_settings: dict[str, Any]) -> None:
+    """DSPy's Parallel (and ``Module.batch``, which runs one) reads ``num_threads`` and ``max_errors`` from its
+    settings when built and ``provide_traceback`` when run; native used DSPy's defaults whatever was configured.
+    One thread: the LM answers in call order, so the whole run is comparable."""
+    script = [Boom(ValueError, "item failed"), [chat(answer="A")], Boom(ValueError, "again"), [chat(answer="B")]]
+
+    def call(module: Any, ns: Any) -> Any:
+        predict = ns.Predict("question -> answer")
+        rows = [dspy.Example(question=f"q{i}").with_inputs("question") for i in range(4)]
+        if module is None:
+            return predict.batch(rows, disable_progress_bar=True, return_failed_examples=True)
+        return module([(predict, row) for row in rows])
+
+    def build(ns: Any) -> Any:
+        return ns.Parallel(disable_progress_bar=True) if runner == "parallel" else None
+
+    with dspy.context(**dspy_settings):
+        assert_same(build, call, script, redact=_no_traceback)
+
+
+@pytest.mark.parametrize("rows, max_errors, failed", [
+    ("dicts", None, False), ("bare examples", None, False), ("examples", 2, False), ("examples", 1, True),
+    ("examples", None, True),
+])
+def test_batch_is_dspy_s_parallel_over_the_examples_inputs(rows: str, max_errors: Any, failed: bool) -> None:
+    """``Module.batch`` is DSPy's: ``Parallel`` over ``(module, example.inputs())``, so a dict fails on
+    ``.inputs()``, an example without ``with_inputs`` with DSPy's ValueError, ``max_errors`` failures cancel the run
+    with DSPy's error, and the failed examples returned are their inputs (native had its own loop)."""
+    script = [Boom(ValueError, "item failed"), Boom(ValueError, "again"), [chat(answer="A")]]
+
+    def make(i: int, ns: Any) -> Any:
+        if rows == "dicts":
+            return {"question": f"q{i}", "gold": "g"}
+        example = dspy.Example(question=f"q{i}", gold="g")
+        return example if rows == "bare examples" else example.with_inputs("question")
+
+    def call(module: Any, ns: Any) -> Any:
+        return ns.Predict("question -> answer").batch([make(i, ns) for i in range(3)], num_threads=1,
+                                                      max_errors=max_errors, return_failed_examples=failed,
+                                                      disable_progress_bar=True)
+
+    assert_same(lambda ns: None, call, script, redact=_no_module_repr)
+
+
+def _no_traceback(line: str) -> str:
+    """A traceback quotes each library's own frames; the line before it is what both must say."""
+    return _no_module_repr(line).split("\nTraceback")[0]
 
 
 def _no_module_repr(line: str) -> str:

@@ -153,7 +153,7 @@ def test_a_native_program_works_where_dspy_cannot_be_imported(tmp_path: Path) ->
         other.load({str(tmp_path / "qa.json")!r})
         assert other.cot.predict.demos == qa.cot.predict.demos
         assert [n for n, _ in qa.named_predictors()] == ["cot.predict", "tools[0]"]
-        rows = [{{"question": f"q{{i}}"}} for i in range(4)]
+        rows = [dn.Prediction(question=f"q{{i}}").with_inputs("question") for i in range(4)]   # DSPy's batch: .inputs()
         out = qa.batch(rows, num_threads=2)
         assert [r.answer for r in out] == ["Paris"] * 4
         assert qa.reset_copy().cot.predict.demos == [] and qa.deepcopy().cot.predict.demos == qa.cot.predict.demos
