@@ -53,7 +53,7 @@ class CompositeCase:
     adapter: Literal["chat", "json", "chat_no_fallback"] = "chat"
     mode: Literal["sync", "async"] = "sync"
     repeat: int = 1
-    threads: int = 1                                           # Parallel: num_threads (>1: the LM answers by request)
+    threads: float = 1                                         # Parallel: num_threads (>1: the LM answers by request)
     kind: str = "generated"
     # BestOfN / Refine: what an optimised program carries into each attempt's copy of the wrapped module
     inner_demos: tuple[Any, ...] = ()                          # DemoSpecs, set on every predictor

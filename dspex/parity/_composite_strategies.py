@@ -194,7 +194,8 @@ def _example(draw: Any, inputs: dict[str, Any]) -> Any:
 def parallel_cases(draw: Any) -> CompositeCase:
     spec = draw(signature_specs(forms=("string", "class"), max_inputs=2, max_outputs=2, custom=False,
                                 refused_extras=False))
-    threads = draw(st.sampled_from([1, 1, 1, 2, 4]))
+    # (-1: DSPy's thread pool refuses it before anything runs; 2.5: a fraction of a thread runs, rounded up)
+    threads = draw(st.sampled_from([1, 1, 1, 2, 4, -1, 2.5]))
     count = draw(st.integers(1, 5))
     examples = [draw(_example(draw(inputs_for(spec, odd=False)))) for _ in range(count)]
     options: dict[str, Any] = {"num_threads": draw(st.sampled_from([None, 3])),
