@@ -24,8 +24,9 @@ target), judged on that column as ``run.py`` judges its own.
 
 Where the target is out of reach, the floor is work parity obliges native to do. BestOfN, in instructions per run
 without DSPy (callgrind, this workload): about 520k, while 25x of DSPy's run (about 5.8M) would be about 233k; the
-three traced ChainOfThought calls alone take about 225k (75k each: Predict's own cost, which parity cannot skip)
-and the benchmark's reward function 33k, so 25x is out of reach whatever the rest costs. The rest is DSPy's steps
+three traced ChainOfThought calls alone take about 225k (75k each: the call itself, about 33k as in ``run.py``, with
+the script's dspex.LM call, the chain of calling modules that LM's history reaches and the attempt's trace entry,
+all of which parity keeps) and the benchmark's reward function 33k, so 25x is out of reach whatever the rest costs. The rest is DSPy's steps
 per attempt: ``lm.copy`` (26k: dspex.LM's copy), the wrapped module's deep copy (38k) and ``set_lm`` (11k), plus
 ``get_lm`` once (18k). Refine runs the same attempts (two with the hinting adapter) and its feedback Predict twice,
 each logging DSPy's three type-mismatch warnings (for ``target_threshold``, ``reward_value`` and ``module_names``):
