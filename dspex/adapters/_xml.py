@@ -32,6 +32,11 @@ def _is_typeddict(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, dict) and hasattr(annotation, "__total__")
 
 
+# DSPy's own models (``dspy.Image``, ``dspy.ToolCalls``...) are written as one value, by their module; the native
+# twins of those types (``dspex.types``: what native ReActV2's signature holds) stand for them.
+_DSPY_TYPE_MODULES = ("dspy.", "dspex.types.")
+
+
 def uses_nested_xml(annotation: Any) -> bool:
     """Whether an output of this type is written as nested XML (``Optional[X]`` looks at ``X``)."""
     args = [a for a in get_args(annotation) if a is not type(None)]
@@ -39,7 +44,7 @@ def uses_nested_xml(annotation: Any) -> bool:
         annotation = args[0]
     origin = get_origin(annotation)
     item = get_args(annotation)[0] if origin is list and get_args(annotation) else annotation
-    if _is_base_model(item) and item.__module__.startswith("dspy."):
+    if _is_base_model(item) and item.__module__.startswith(_DSPY_TYPE_MODULES):
         return False
     return origin in (list, dict) or _is_typeddict(annotation) or _is_base_model(annotation)
 

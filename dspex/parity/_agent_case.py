@@ -61,7 +61,7 @@ class AgentCase:
     max_iters: int | None = None             # constructor max_iters (None: the default, 20)
     call_max_iters: int | None = None        # per-call max_iters=
     config: dict[str, Any] | None = None     # per-call config= (n, temperature, ...)
-    adapter: Literal["chat", "json", "chat_no_fallback", "chat_fc"] = "chat"
+    adapter: Literal["chat", "json", "chat_no_fallback", "chat_fc", "xml"] = "chat"
     mode: Literal["sync", "async"] = "sync"
     function_calling: bool = False           # the LM declares native function calling
     reasoning: bool = False                  # the LM declares native reasoning
@@ -129,6 +129,7 @@ def _adapter_context(case: AgentCase, module: Any) -> Any:
         "json": lambda: lib.JSONAdapter(),
         "chat_no_fallback": lambda: lib.ChatAdapter(use_json_adapter_fallback=False),
         "chat_fc": lambda: lib.ChatAdapter(use_native_function_calling=True),
+        "xml": lambda: lib.XMLAdapter(),   # (the turns are scripted for chat and JSON: the prompts and errors compare)
     }[case.adapter]()
     return context(adapter=adapter)
 

@@ -206,7 +206,7 @@ def react_cases(draw: Any) -> AgentCase:
     tools = draw(tool_sets())
     config = draw(st.sampled_from([None] * 6 + [{"n": 2}, {"temperature": 0.3}, {"n": 2, "temperature": 0.0}]))
     n = (config or {}).get("n", 1)
-    adapter = draw(st.sampled_from(["chat"] * 5 + ["json", "chat_no_fallback"]))
+    adapter = draw(st.sampled_from(["chat"] * 5 + ["json", "chat_no_fallback", "xml"]))
     turns = [entry for _ in range(draw(st.integers(0, 5))) for entry in draw(react_turns(tools, n, adapter == "json"))]
     limit = draw(st.sampled_from([None, None, None, 1, 2, 3, 5]))   # max_iters (None: DSPy's default, 20)
     ending = draw(st.sampled_from(["finish"] * 6 + ["out_of_iterations"] * 2 + ["open"]))

@@ -139,7 +139,7 @@ def react_v2_cases(draw: Any) -> AgentCase:
     if _RESERVED & {f.name for f in spec.fields} and draw(st.integers(0, 3)):
         spec = draw(agent_signatures())  # mostly usable names; the reserved-name errors stay possible
     tools = draw(tool_sets())
-    adapter = draw(st.sampled_from(["chat"] * 4 + ["json", "json", "chat_fc", "chat_no_fallback"]))
+    adapter = draw(st.sampled_from(["chat"] * 4 + ["json", "json", "chat_fc", "chat_no_fallback", "xml"]))
     fc = adapter in ("json", "chat_fc") and draw(st.booleans())
     style = "native" if fc and draw(st.integers(0, 4)) else ("json" if adapter == "json" else "chat")
     reasoning = draw(st.integers(0, 5)) == 0

@@ -167,3 +167,26 @@ def test_two_step_drops_the_extraction_fallbacks_logprobs_like_dspy() -> None:
                            extraction=extraction, mode=mode)
         a, _ = assert_same_adapter(case)
         assert a.error is None
+
+
+@pytest.mark.parametrize("of", [lambda t: t.Reasoning, lambda t: t.ToolCalls, lambda t: t.Code, lambda t: t.Image,
+                                lambda t: list[t.Code]], ids=["Reasoning", "ToolCalls", "Code", "Image", "list[Code]"])
+def test_xml_adapter_writes_a_dspex_type_output_as_dspy_writes_its_own(of: Any) -> None:
+    """XMLAdapter shows DSPy's own models (``dspy.ToolCalls``...) as one value with their JSON schema, and other
+    pydantic models as nested XML; the native twins (``dspex.types``, what native ReActV2's signature holds) were
+    shown nested, so the system prompt differed (every native ReActV2 call under XMLAdapter)."""
+    import dspex.types as native_types
+    from diff_support import RecLM
+
+    sent = []
+    for ns, types in ((dspy, dspy), (native, native_types)):
+        sig = ns.Signature({"question": (str, ns.InputField()), "out": (of(types), ns.OutputField())})
+        lm = RecLM([["<out>x</out>"]] * 2)
+        context = dspy.context if ns is dspy else native.settings.context
+        with context(adapter=ns.XMLAdapter()):
+            try:
+                ns.Predict(sig)(question="q", lm=lm)
+            except Exception:  # noqa: BLE001 - the answer may not parse as the type: only the request is compared
+                pass
+        sent.append(lm.calls[0][1])
+    assert sent[0] == sent[1]
