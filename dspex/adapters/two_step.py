@@ -4,9 +4,11 @@ Step one asks the main LM in plain prose (a task description as the system messa
 user message, demos likewise); step two hands each completion to ``extraction_model`` through a ChatAdapter call
 on the signature ``text -> <the outputs>`` whose instructions ask to extract the fields verbatim. A failed
 extraction is re-raised as TwoStepAdapter's parse error quoting the inner one. DSPy's two paths differ and both
-are kept: the sync call drops tool kwargs first and rejects an empty completion; the async call sends the kwargs
-as given, extracts whatever text there is (``None`` included), and reads native tool calls into a ``ToolCalls``
-output. No JSON fallback: TwoStepAdapter is not a ChatAdapter in DSPy.
+are kept: the sync call is DSPy's base ``Adapter.__call__`` (ChatAdapter's driver here, ``_call.run``: tool kwargs
+dropped or sent for native function calling, native reasoning and citations, an empty completion refused, native
+tool calls read into a ``ToolCalls`` output); the async call sends the kwargs as given, extracts whatever text
+there is (``None`` included), and reads native tool calls into a ``ToolCalls`` output. No JSON fallback:
+TwoStepAdapter is not a ChatAdapter in DSPy.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from typing import Any, Mapping
 
 from .. import hooks
 from ..errors import AdapterParseError
-from . import _call
 from ._plan import Plan, field_descriptions
 from .chat import ChatAdapter
 
@@ -115,13 +116,6 @@ class TwoStepAdapter(ChatAdapter):
             raise AdapterParseError(adapter_name="TwoStepAdapter", signature=sig, lm_response=completion,
                                     message=f"Failed to parse response from the original completion: {e}") from e
 
-    def __call__(self, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any],
-                 inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
-        messages = _call.prepare(self, lm, lm_kwargs, signature, demos, inputs)
-        bridge = hooks.bridge
-        outputs = lm(messages=messages, **lm_kwargs) if bridge is None else bridge.call_lm(lm, messages, lm_kwargs)
-        return _call.postprocess(self, signature, outputs)
-
     async def acall(self, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any],
                     inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
         sig = self.plan(signature).signature
@@ -172,7 +166,6 @@ def _add_tool_calls(signature: Any, value: dict[str, Any], tool_calls: Any) -> N
         return
     import json_repair
 
-    from ..types import ToolCalls
-
     calls = [{"name": v["function"]["name"], "args": json_repair.loads(v["function"]["arguments"])} for v in tool_calls]
-    value[name] = ToolCalls.from_dict_list(calls)
+    # the class the signature names (``dspy.ToolCalls`` in a DSPy signature, as DSPy's own call makes), as _roles does
+    value[name] = signature._output_fields[name].annotation.from_dict_list(calls)

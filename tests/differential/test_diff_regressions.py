@@ -190,3 +190,37 @@ def test_xml_adapter_writes_a_dspex_type_output_as_dspy_writes_its_own(of: Any) 
                 pass
         sent.append(lm.calls[0][1])
     assert sent[0] == sent[1]
+
+
+@pytest.mark.parametrize("response, reasoning", [
+    ({"text": "The answer is a.", "reasoning_content": "native thoughts"}, True),    # reasoning_effort, field dropped
+    ({"text": "The answer is a.", "reasoning_content": "native thoughts"}, False),   # read from the response
+    ({"text": "", "tool_calls": [{"id": "c1", "type": "function",
+                                  "function": {"name": "f", "arguments": '{"q": 1}'}}]}, False),   # no text: tool calls
+])
+def test_two_step_sync_call_is_dspy_s_base_adapter_call(response: dict[str, Any], reasoning: bool) -> None:
+    """DSPy's TwoStepAdapter has no ``__call__`` of its own: the base ``Adapter.__call__`` runs its native-feature
+    steps (reasoning, citations, tool calls) around the extraction. Native's sync call skipped them: the Reasoning
+    field stayed in the prompt, ``reasoning_effort`` was not sent, an empty text with tool calls was an error."""
+    from diff_support import RecLM
+
+    class Main(RecLM):
+        supports_reasoning = reasoning
+
+    seen = []
+    for ns in (dspy, native):
+        main = Main([[response]])
+        extraction = RecLM([[chat(think="extracted", answer="a")]])
+        sig = ns.Signature({"question": (str, ns.InputField()), "think": (dspy.Reasoning, ns.OutputField()),
+                            "answer": (str, ns.OutputField())}, "Answer.")
+        if "tool_calls" in response:
+            sig = ns.Signature({"question": (str, ns.InputField()), "answer": (str, ns.OutputField()),
+                                "calls": (dspy.ToolCalls, ns.OutputField())}, "Answer.")
+        context = dspy.context if ns is dspy else native.settings.context
+        with context(adapter=ns.TwoStepAdapter(extraction_model=extraction)):
+            try:
+                out: Any = repr(dict(ns.Predict(sig)(question="q", lm=main).items()))
+            except Exception as e:  # noqa: BLE001 - compared
+                out = (type(e).__name__, str(e))
+        seen.append((out, main.calls, extraction.calls))
+    assert seen[0] == seen[1]
