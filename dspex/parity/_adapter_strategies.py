@@ -145,7 +145,11 @@ def xml_cases(draw: Any) -> AdapterCase:
 
 @st.composite
 def two_step_cases(draw: Any) -> AdapterCase:
-    spec, module, inputs, demos, config = draw(_base())
+    # Now and then a signature with native-feature outputs (ToolCalls beside tools, or Reasoning), whose values the
+    # sync call reads from the main response itself (``tool_calls``, ``reasoning_content``), as DSPy's base call does.
+    base = draw(st.sampled_from(["plain"] * 4 + ["tool_calls", "reasoning"]))
+    spec, module, inputs, demos, config = draw(_tool_calls_base() if base == "tool_calls" else
+                                               _reasoning_base() if base == "reasoning" else _base())
     _, outs = module_fields(spec, module)
     lm = _lm(draw, ())
     n = _n(lm, config)
@@ -153,6 +157,7 @@ def two_step_cases(draw: Any) -> AdapterCase:
     first = draw(st.one_of(
         st.lists(prose, min_size=n, max_size=n),
         st.lists(prose.map(lambda t: {"text": t, "logprobs": {"content": []}}), min_size=n, max_size=n),
+        st.lists(prose.map(lambda t: {"text": t, **_NATIVE_PARTS[base]}), min_size=n, max_size=n),
         lm_exceptions, st.just([])))
     extraction: list[Any] = []
     for _ in range(n):
@@ -161,6 +166,24 @@ def two_step_cases(draw: Any) -> AdapterCase:
     return AdapterCase("two_step", module, spec, inputs, LMSpec((first,), lm.kwargs, lm.supported_params,
                        lm.supports_response_schema), extraction=tuple(extraction), demos=demos, config=config,
                        mode=draw(_modes))
+
+
+_NATIVE_PARTS: dict[str, dict[str, Any]] = {
+    "plain": {"reasoning_content": "native thoughts"},
+    "reasoning": {"reasoning_content": "native thoughts"},
+    "tool_calls": {"tool_calls": [{"id": "c1", "type": "function",
+                                   "function": {"name": "_weather", "arguments": '{"city": "Paris"}'}}]},
+}
+
+
+@st.composite
+def _reasoning_base(draw: Any) -> tuple[Any, str, dict[str, Any], Any, dict[str, Any] | None]:
+    """A ``dspy.Reasoning`` output: DSPy's native reasoning feature (read from the response's reasoning)."""
+    import dspy
+
+    spec = SignatureSpec((FieldSpec("question", "input", str), FieldSpec("think", "output", dspy.Reasoning),
+                          FieldSpec("answer", "output", str)), "Think, then answer.", "dspy_class")
+    return spec, "predict", {"question": draw(texts)}, None, draw(st.sampled_from([None, {"n": 2}]))
 
 
 # Call options DSPy's backend selection reads: any client key but api_key/api_base/base_url/timeout sends an lm15
