@@ -135,13 +135,14 @@ def parse_value(value: Any, annotation: Any) -> Any:
     return type_adapter(annotation).validate_python(candidate)
 
 
-_JSONISH = frozenset('{}[]"\':`\\')
+_JSONISH = frozenset('{}[]()"\':`\\')
 
 
 def _reasoning_parser(annotation: Any, general: Callable[[str], Any]) -> Callable[[str], Any]:
-    """Reasoning from plain prose: no bracket, quote, colon, backslash or backtick means neither JSON, json_repair
-    nor a Python literal can read a *string* out of it, so every route of ``parse_value`` ends in
-    ``Reasoning(content=text)``; anything else takes the general route (and its errors)."""
+    """Reasoning from plain prose: no bracket, parenthesis, quote, colon, backslash or backtick means neither JSON,
+    json_repair nor a Python literal can read a *string* out of it (a number or a constant they read is refused by
+    Reasoning, which then takes the text), so every route of ``parse_value`` ends in ``Reasoning(content=text)``;
+    anything else takes the general route (and its errors). (json_repair reads "(0A" as the string "0A".)"""
     def parse(text: str) -> Any:
         if type(text) is str and _JSONISH.isdisjoint(text):
             return annotation(content=text)

@@ -224,3 +224,16 @@ def test_two_step_sync_call_is_dspy_s_base_adapter_call(response: dict[str, Any]
                 out = (type(e).__name__, str(e))
         seen.append((out, main.calls, extraction.calls))
     assert seen[0] == seen[1]
+
+
+@pytest.mark.parametrize("text", ["(0A", "((x", "h\n\t((k", "(2d", "(a)", "6", "plain words.", "a (side) note"])
+def test_reasoning_text_that_json_repair_rewrites_is_read_as_dspy_reads_it(text: str) -> None:
+    """DSPy reads a Reasoning field through ``json_repair``, which reads "(0A" as the string "0A"; native's
+    shortcut for plain prose took the text as it is when it held no bracket or quote (parentheses included)."""
+    from dspex.adapters import ChatAdapter
+
+    completion = f"[[ ## t ## ]]\n{text}\n\n[[ ## completed ## ]]"
+    fields = {"q": (str, dspy.InputField()), "t": (dspy.Reasoning, dspy.OutputField())}
+    theirs = dspy.ChatAdapter().parse(dspy.Signature(fields), completion)["t"]
+    ours = ChatAdapter().parse(dspy.Signature(fields), completion)["t"]
+    assert str(ours) == str(theirs) and repr(ours) == repr(theirs)
