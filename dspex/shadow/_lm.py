@@ -9,6 +9,7 @@ dspy they are plain callables, so the native path never imports it.
 from __future__ import annotations
 
 import asyncio
+import copy
 import sys
 import threading
 import time
@@ -79,6 +80,22 @@ class _Forwarding:
         self.cache = False
         self.num_retries = 0
 
+    def _copied(self, kwargs: dict[str, Any]) -> Any:
+        """A shallow copy whose ``kwargs`` are updated as ``BaseLM.copy`` updates them (BestOfN and Refine copy the
+        LM per rollout: ``lm.copy(rollout_id=i, temperature=1.0)``); what the stand-in records or replays from is
+        shared with the original."""
+        new = copy.copy(self)
+        new._attrs = dict(self._attrs)
+        new.history, new.callbacks = [], list(self.callbacks)
+        merged = dict(self.kwargs)
+        for key, value in kwargs.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        new._attrs["kwargs"] = merged
+        return new
+
 
 class _RecorderCore(_Forwarding):
     """Forwards each call to the real LM and appends request and response to the transcript."""
@@ -88,6 +105,14 @@ class _RecorderCore(_Forwarding):
         self._attrs = {}
         self.transcript = transcript
         self._init_base()
+
+    def copy(self, **kwargs: Any) -> Any:
+        """A recorder in front of ``inner.copy(**kwargs)``, writing to the same transcript: the control's rollout
+        copies call the real LM with the copy's own defaults, as without shadow."""
+        new = self._copied(kwargs)
+        new._inner = self._inner.copy(**kwargs)
+        new._attrs.pop("kwargs")   # forwarded from the copied LM
+        return new
 
     def __call__(self, prompt: Any = None, messages: Any = None, **kwargs: Any) -> Any:
         entry = LMCall(messages=list(messages) if messages is not None else None, kwargs=dict(kwargs), prompt=prompt)
@@ -164,7 +189,6 @@ class TranscriptReplay(_Forwarding):
         self._lock = threading.Lock()
         self.requests: list[LMCall] = []          # what the candidate asked, in order
         self.mismatches: list[tuple[int, int | None]] = []   # (candidate request index, recorded index served)
-        self.extra_calls = 0
         self._init_base()
 
     def _serve(self, messages: Any, kwargs: dict[str, Any], prompt: Any) -> Any:
@@ -176,7 +200,6 @@ class TranscriptReplay(_Forwarding):
             chosen = self._match(index, messages, kwargs, prompt)
             if chosen is None:
                 self.mismatches.append((index, None))
-                self.extra_calls += 1
                 raise ShadowReplayError(
                     f"The candidate made LM call #{index + 1}, but the control made only {len(self._calls)}; "
                     "nothing recorded is left to replay."
@@ -209,6 +232,16 @@ class TranscriptReplay(_Forwarding):
     def unused(self) -> list[int]:
         with self._lock:
             return [i for i, used in enumerate(self._used) if not used]
+
+    @property
+    def extra_calls(self) -> int:
+        """Requests beyond the recording (each noted as a mismatch served nothing)."""
+        return sum(1 for _, served in self.mismatches if served is None)
+
+    def copy(self, **kwargs: Any) -> Any:
+        """A copy with its own ``kwargs`` (the candidate's rollout copies read them: DSPy's sampling rule) that
+        replays from, and notes its requests in, the same recording as the original."""
+        return self._copied(kwargs)
 
     def __call__(self, prompt: Any = None, messages: Any = None, **kwargs: Any) -> Any:
         return self._serve(messages, kwargs, prompt)

@@ -43,3 +43,28 @@ def test_parallel_of_routed_predictors_answers_like_dspy(route: str, tmp_path: P
     assert sorted(r.output for r in got) == sorted(r.output for r in want) == ["out 0", "out 1", "out 2"]
     assert all(isinstance(r, dspy.Prediction) for r in got)
     assert len(lm.history) == 3
+
+
+@pytest.mark.parametrize("wrapper", ["BestOfN", "Refine"])
+def test_best_of_n_and_refine_in_shadow_answer_as_dspy_and_compare_without_divergence(wrapper: str,
+                                                                                      tmp_path: Path) -> None:
+    """Each attempt copies the LM (``lm.copy(rollout_id=i, temperature=1.0)``): shadow's recorder and replayer
+    copy as DSPy's LMs do, onto the same transcript. They had no ``copy`` of their own, so DSPy's ``BaseLM.copy``
+    failed on their read-only ``kwargs`` and both modules raised on the shadow route."""
+    dspex.configure(module_overrides={t: "shadow" for t in ("predict", "best_of_n", "refine")},
+                    shadow={"log_path": str(tmp_path / "shadow")})
+
+    def build(ns: Any) -> Any:
+        return getattr(ns, wrapper)(module=ns.Predict("q -> a"), N=2, reward_fn=lambda args, pred: 0.0,
+                                    threshold=0.5)
+
+    answers = [{"a": "first"}, {"a": "second"}]
+    outcome = []
+    for ns in (dspy, dspex):
+        lm = DummyLM([*answers, *answers] if wrapper == "BestOfN" else answers * 3)
+        with dspy.context(lm=lm):
+            outcome.append((repr(build(ns)(q="hi")), [entry["kwargs"] for entry in lm.history]))
+    dspex.shutdown(timeout=10)
+    assert outcome[1] == outcome[0]
+    stats = dspex.shadow.stats()
+    assert stats["compared"] >= 1 and stats["diverged"] == 0, stats
