@@ -120,7 +120,13 @@ class Bridge:
         twin = predictor._dspex_twin
         if twin is root:  # the routed module itself: its books are kept by run_root around this call
             return _traced(twin, kwargs, run(kwargs))
-        return _books(twin, kwargs, lambda kw: _traced(twin, kw, run(kw)))
+
+        def body(kw: dict[str, Any]) -> Any:
+            pred = _traced(twin, kw, run(kw))
+            _mirror(kwargs, kw)
+            return pred
+
+        return _books(twin, kwargs, body)
 
     async def arun_predict(self, predictor: Any, kwargs: dict[str, Any], run: Callable[..., Any]) -> Any:
         root = _root()
@@ -131,7 +137,9 @@ class Bridge:
             return _traced(twin, kwargs, await run(kwargs))
 
         async def inner(kw: dict[str, Any]) -> Any:
-            return _traced(twin, kw, await run(kw))
+            pred = _traced(twin, kw, await run(kw))
+            _mirror(kwargs, kw)
+            return pred
 
         return await _abooks(twin, kwargs, inner)
 
@@ -187,6 +195,15 @@ class Bridge:
 
         native_sig = signature
         return with_callbacks(parse)(_dspy_adapter(adapter), _dspy_signature(signature), completion)
+
+
+def _mirror(caller: dict[str, Any], ran: dict[str, Any]) -> None:
+    """Callbacks' wrapper hands the call a copy of its keywords; the caller's dict then takes what the call left in
+    that copy (keywords consumed, inputs added: Refine's ``hint_``), since the native trace records the caller's
+    dict, as DSPy's records the one its adapter wrote into."""
+    if ran is not caller:
+        caller.clear()
+        caller.update(ran)
 
 
 def _dspy_signature(native_sig: Any) -> Any:

@@ -108,3 +108,20 @@ def test_histories_after_a_wrapper_run_are_dspys(kind: str) -> None:
                       len(module.module.predict.history), len(lm.history))
     assert seen["native"] == seen["dspy"]
     assert seen["dspy"][0] == "first" and seen["dspy"][1] >= 2
+
+
+def test_refine_s_feedback_sees_the_hint_with_callbacks_on_as_dspy_does() -> None:
+    """With a DSPy callback configured, the callbacks' wrapper hands each predictor call a copy of its keywords;
+    the hint Refine's adapter writes went into that copy only, so the native trace (which Refine's second feedback
+    prompt quotes) lacked ``hint_``, and the LM was asked something else than on DSPy's route."""
+    script = [_script("refine")[0], ADVICE, _script("refine")[0], ADVICE, _script("refine")[1]]
+    requests = []
+    for impl in ("dspy", "native"):
+        module = dspex.Refine(dspex.ChainOfThought("question -> answer"), N=3, reward_fn=lambda a, p: 0.0,
+                              threshold=1.0)
+        lm = TapeLM(script)
+        with dspy.context(lm=lm, callbacks=[Recorder()]), contextlib.redirect_stdout(io.StringIO()):
+            module(question="q", implementation=impl)
+        requests.append([(call.messages, call.kwargs) for call in lm.calls])
+    assert requests[1] == requests[0]
+    assert "hint_" in str(requests[0][3][0][-1]["content"])   # the second feedback request quotes the hinted attempt
