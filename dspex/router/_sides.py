@@ -60,14 +60,19 @@ def _dspy_lm(module: Any, target: Any, kwargs: dict[str, Any], lm: Any) -> Itera
     import dspy
 
     as_dspy_lm = _backend().as_dspy_lm
+    given = "lm" in kwargs
     chosen = lm if lm is not None else kwargs.get("lm")
-    if "lm" in kwargs or lm is not None:
+    if given or lm is not None:
         kwargs = {k: v for k, v in kwargs.items() if k != "lm"}
-    if own_attr(module, "_dspex").spec.lm_kwarg:
+    spec = own_attr(module, "_dspex").spec
+    if spec.lm_kwarg:
+        own = _own_lm(target, spec)
         if chosen is None:
-            own = _own_lm(target, module._dspex.spec)
             chosen = own if own is not None and not isinstance(own, dspy.BaseLM) else None
-        if chosen is not None:
+        # The call's own ``lm=`` (or a replacement for the LM the module holds) goes where DSPy reads it first; a
+        # replacement for the default LM (shadow's recorder) goes to the default, so callbacks see the call's
+        # keywords as the caller wrote them.
+        if chosen is not None and (given or own is not None):
             kwargs = {**kwargs, "lm": as_dspy_lm(chosen)}
             chosen = None
     if chosen is None:

@@ -9,7 +9,6 @@ dspy they are plain callables, so the native path never imports it.
 from __future__ import annotations
 
 import asyncio
-import copy
 import sys
 import threading
 import time
@@ -17,6 +16,7 @@ from typing import Any, Callable
 
 from .. import hooks
 from ..errors import DspexError
+from ._forwarding import _Forwarding
 from ._transcript import LMCall, Transcript
 
 __all__ = ["LMCall", "Transcript", "ShadowReplayError", "make_recorder", "make_replayer", "TranscriptReplay"]
@@ -24,77 +24,6 @@ __all__ = ["LMCall", "Transcript", "ShadowReplayError", "make_recorder", "make_r
 
 class ShadowReplayError(DspexError):
     """The candidate asked the replayed LM for more calls than the control made; shadow logs it as a divergence."""
-
-
-class _Forwarding:
-    """The attributes adapters read, taken from the wrapped LM (or from a recorded transcript's description)."""
-
-    _inner: Any
-    _attrs: dict[str, Any]
-
-    def _get(self, name: str, default: Any) -> Any:
-        if name in self._attrs:
-            return self._attrs[name]
-        return getattr(self._inner, name, default) if self._inner is not None else default
-
-    @property
-    def kwargs(self) -> dict[str, Any]:  # type: ignore[override]
-        return self._get("kwargs", {}) or {}
-
-    @property
-    def supported_params(self) -> set[str]:
-        return set(self._get("supported_params", set()) or ())
-
-    @property
-    def supports_response_schema(self) -> bool:
-        return bool(self._get("supports_response_schema", False))
-
-    @property
-    def supports_function_calling(self) -> bool:
-        return bool(self._get("supports_function_calling", False))
-
-    @property
-    def supports_reasoning(self) -> bool:
-        return bool(self._get("supports_reasoning", False))
-
-    @property
-    def model(self) -> Any:  # type: ignore[override]
-        return self._get("model", None)
-
-    @model.setter
-    def model(self, value: Any) -> None:
-        self._attrs["model"] = value
-
-    @property
-    def model_type(self) -> str:
-        return self._get("model_type", "chat")
-
-    @model_type.setter
-    def model_type(self, value: str) -> None:
-        self._attrs["model_type"] = value
-
-    def _init_base(self) -> None:
-        # What BaseLM.__init__ would have set and DSPy code may touch; kwargs/model stay forwarded.
-        self.history: list[Any] = []
-        self.callbacks: list[Any] = []
-        self.cache = False
-        self.num_retries = 0
-
-    def _copied(self, kwargs: dict[str, Any]) -> Any:
-        """A shallow copy whose ``kwargs`` are updated as ``BaseLM.copy`` updates them (BestOfN and Refine copy the
-        LM per rollout: ``lm.copy(rollout_id=i, temperature=1.0)``); what the stand-in records or replays from is
-        shared with the original."""
-        new = copy.copy(self)
-        new._attrs = dict(self._attrs)
-        new.history, new.callbacks = [], list(self.callbacks)
-        merged = dict(self.kwargs)
-        for key, value in kwargs.items():
-            if value is None:
-                merged.pop(key, None)
-            else:
-                merged[key] = value
-        new._attrs["kwargs"] = merged
-        return new
 
 
 class _RecorderCore(_Forwarding):
