@@ -68,3 +68,27 @@ def test_best_of_n_and_refine_in_shadow_answer_as_dspy_and_compare_without_diver
     assert outcome[1] == outcome[0]
     stats = dspex.shadow.stats()
     assert stats["compared"] >= 1 and stats["diverged"] == 0, stats
+
+
+def test_a_shadow_call_s_module_callbacks_see_the_keywords_the_caller_wrote(tmp_path: Path) -> None:
+    """Shadow records the control's LM calls through a stand-in LM; it went in as ``lm=`` among the call's
+    keywords, so ``on_module_start`` saw an ``lm`` the caller never wrote. It is the default LM now."""
+    from dspy.utils.callback import BaseCallback
+
+    class Seen(BaseCallback):
+        def __init__(self) -> None:
+            self.keywords: list[list[str]] = []
+
+        def on_module_start(self, call_id: str, instance: Any, inputs: dict[str, Any]) -> None:
+            self.keywords.append(sorted(inputs.get("kwargs", {})))
+
+    dspex.configure(module_overrides={"predict": "shadow"}, shadow={"log_path": str(tmp_path / "shadow")})
+    seen = []
+    for ns in (dspy, dspex):
+        callback = Seen()
+        with dspy.context(lm=DummyLM([{"a": "x"}]), callbacks=[callback]):
+            ns.Predict("q -> a")(q="hi")
+        seen.append(callback.keywords)
+    dspex.shutdown(timeout=10)
+    assert seen[1] == seen[0] == [["q"]]
+    assert dspex.shadow.stats()["diverged"] == 0
