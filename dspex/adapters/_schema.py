@@ -19,7 +19,7 @@ from ..signature import MISSING, Field
 __all__ = ["type_note", "json_schema", "built_quietly", "schema_generator", "has_open_ended_mapping",
            "structured_output_model", "response_format"]
 
-logger = logging.getLogger("dspex.adapters")
+logger = logging.getLogger("dspy.adapters.json_adapter")   # where DSPy's JSONAdapter warns
 _T = TypeVar("_T")
 
 

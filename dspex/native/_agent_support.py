@@ -10,7 +10,7 @@ from ..errors import ContextWindowExceededError
 
 __all__ = ["format_error_for_lm", "is_context_window_error", "format_trajectory", "context_window_error", "logger"]
 
-logger = logging.getLogger("dspex.native.react")
+logger = logging.getLogger("dspy.predict.react")   # where DSPy's ReAct warns
 
 
 def format_error_for_lm(error: BaseException, *, traceback_frames: int = 0) -> str:

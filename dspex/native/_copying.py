@@ -87,7 +87,7 @@ def copy_or_share(obj: Any, module_class: type) -> Any:
         except Exception:  # noqa: BLE001
             import logging  # only when there is something to say (``import logging`` is ~10 ms of an import)
 
-            logging.getLogger("dspex.native").warning(
+            logging.getLogger("dspy.primitives.base_module").warning(
                 "Failed to deep copy attribute '%s' of %s, falling back to shallow copy or reference copy.",
                 attr, type(obj).__name__)
             try:

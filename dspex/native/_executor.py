@@ -30,7 +30,7 @@ from ._prediction import Prediction
 
 __all__ = ["Executor", "CANCELLED"]
 
-_log = logging.getLogger("dspex.native.parallel")
+_log = logging.getLogger("dspy.utils.parallelizer")   # where DSPy's ParallelExecutor logs
 _IDLE: dict[int, list[Pool]] = {}
 _IDLE_LOCK = threading.Lock()
 _MAX_IDLE = 4   # idle pools kept per size

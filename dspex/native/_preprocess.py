@@ -17,9 +17,10 @@ from ._inputs import InputPlan, plan_for, warn_about_inputs
 
 __all__ = ["preprocess"]
 
-# Predict's input warnings keep the logger of the module Predict lives in (logging itself is imported only when a
-# warning is due).
-LOGGER_NAME = "dspex.native.predict"
+# Predict's input warnings go to the logger DSPy's Predict warns on (``dspy.predict.predict``), so a program's
+# logging set-up for DSPy (levels, handlers, DSPy's own format once it is loaded) applies to them alike (logging
+# itself is imported only when a warning is due).
+LOGGER_NAME = "dspy.predict.predict"
 
 _default_adapter: Any = None
 _EMPTY: dict[str, Any] = {}  # read-only stand-in for "no per-call config" (saves a dict per call)

@@ -18,7 +18,7 @@ from typing import Any
 
 __all__ = ["save", "load", "dependency_versions"]
 
-_log = logging.getLogger("dspex.native")
+_log = logging.getLogger("dspy.primitives.base_module")   # where DSPy's save/load warn
 _PICKLE_WARNING = ("Loading untrusted .pkl files can run arbitrary code, which may be dangerous. To avoid this, prefer "
                    'saving using json format using module.save("module.json").')
 

@@ -10,7 +10,7 @@ from ..signature import make_signature
 
 __all__ = ["dump_predict_state", "load_predict_state", "serialize_object", "restore_lm"]
 
-logger = logging.getLogger("dspex.native.predict")
+logger = logging.getLogger("dspy.predict.predict")   # DSPy's Predict.load_state warns there
 
 # Keys that would redirect an LM to another server; dropped on load unless the file is trusted (as in DSPy).
 UNSAFE_LM_STATE_KEYS = frozenset({"api_base", "base_url", "model_list"})

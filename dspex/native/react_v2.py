@@ -11,11 +11,12 @@ DSPy's, the loop passes only the signature's inputs on (not ``lm=`` or ``config=
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Callable
 
 from ..adapters import remember_turns
 from ..signature import InputField, OutputField, ensure_signature, make_signature
-from ._agent_support import format_error_for_lm, is_context_window_error, logger
+from ._agent_support import format_error_for_lm, is_context_window_error
 from ._module import Module
 from ._prediction import Prediction
 from ._react_v2_support import (
@@ -23,6 +24,8 @@ from ._react_v2_support import (
     is_parse_error, optional_annotation, submit_tool, types, updated,
 )
 from .predict import Predict
+
+logger = logging.getLogger("dspy.predict.react_v2")   # where DSPy's ReActV2 warns
 
 __all__ = ["ReActV2"]
 

@@ -31,7 +31,7 @@ class _QuietCandidate(logging.Filter):
         return not IN_CANDIDATE.get()
 
 
-for _name in ("dspex.native.predict", "dspex.native.callbacks"):
+for _name in ("dspy.predict.predict", "dspex.native.callbacks"):   # (native Predict warns on DSPy's logger)
     logging.getLogger(_name).addFilter(_QuietCandidate())
 
 

@@ -17,6 +17,8 @@ from diff_support import Boom, chat, examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import dspex.native as native
+
 SETTINGS = dict(deadline=None, suppress_health_check=list(HealthCheck), max_examples=examples(30, 200))
 SIGNATURES = ["question -> answer", "question, context: list[str] -> answer, score: int", "text -> label: bool"]
 WORDS = st.sampled_from(["Paris", "paris.", "The Rome", "42", "yes", "no", "  spaced\nlines", "", "«x»", "an ant"])
@@ -236,3 +238,18 @@ def test_majority_over_real_completions(words, form, field, plain):
                            **({"normalize": None} if plain else {}))
 
     assert_same(lambda ns: None, call, [answers])
+
+
+def test_native_logs_on_the_loggers_dspy_logs_on(caplog: Any) -> None:
+    """A program's logging set-up for DSPy (``logging.getLogger("dspy").setLevel(...)``, DSPy's own handler) applies
+    to what native logs in DSPy's place: the same logger names (they were ``dspex.native.*``)."""
+    import logging
+
+    names = []
+    for ns in (dspy, native):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING), dspy.context(lm=None):
+            predict = ns.Predict("question: int -> answer")
+            ns.Parallel(num_threads=1, disable_progress_bar=True)([(predict, {"question": "not a number"})])
+        names.append(sorted({r.name for r in caplog.records}))
+    assert names[1] == names[0] and names[0]

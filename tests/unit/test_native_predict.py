@@ -230,14 +230,14 @@ def warnings_of(module: Any, caplog: pytest.LogCaptureFixture, logger: str, **kw
 )
 def test_input_warnings_match_dspy(sig: str, kwargs: dict, count: int, caplog: pytest.LogCaptureFixture) -> None:
     theirs = warnings_of(dspy.Predict(sig), caplog, "dspy.predict.predict", **kwargs)
-    ours = warnings_of(Predict(sig), caplog, "dspex.native.predict", **kwargs)
+    ours = warnings_of(Predict(sig), caplog, "dspy.predict.predict", **kwargs)   # DSPy's logger, as DSPy's Predict
     assert ours == theirs
     assert len(theirs) == count
 
 
 def test_type_mismatch_warning_can_be_turned_off(caplog: pytest.LogCaptureFixture) -> None:
     with settings.context(warn_on_type_mismatch=False):
-        assert warnings_of(Predict("question: int -> answer"), caplog, "dspex.native.predict", question="x") == []
+        assert warnings_of(Predict("question: int -> answer"), caplog, "dspy.predict.predict", question="x") == []
 
 
 def test_input_defaults_filled_like_dspy() -> None:
