@@ -102,3 +102,16 @@ def test_clean_applies_to_published_values_only(log_path, lm):
     (line,) = divergence_lines(log_path)
     assert line["differences"]["answer"]["control"] == "SECRET A"
     assert line["control"]["output"] == {"answer": "secret a"}      # clean sees the JSON form; dicts pass through
+
+
+def test_a_list_of_dspy_and_native_predictions_compares_by_their_fields():
+    """Parallel's result is a list of predictions: DSPy's on the control side, native ones on the candidate's when
+    the branches run natively there. ``dspy.Prediction.__eq__`` refuses another class, so equal lists were logged
+    as a divergence."""
+    import dspex.native as native
+
+    control = [dspy.Prediction(a="x"), dspy.Prediction(reasoning="r", a="x")]
+    assert compare_results(control, [native.Prediction(a="x"), native.Prediction(reasoning="r", a="x")], None,
+                           rules()) == {}
+    assert set(compare_results(control, [native.Prediction(a="x"), native.Prediction(reasoning="r", a="y")], None,
+                               rules())) == {"value"}
