@@ -45,10 +45,15 @@ def to_dspy_signature(native_sig: type) -> type:
         from ._types import to_dspy_annotation
     except ImportError as exc:
         raise DSPyNotInstalledError("Converting a signature for DSPy") from exc
+    import pydantic
+    from dspy.signatures.field import move_kwargs
+
     fields: dict[str, tuple[Any, Any]] = {}
     for name, field in native_sig.fields.items():
-        maker = dspy.InputField if field.kind == "input" else dspy.OutputField
-        fields[name] = (to_dspy_annotation(field.annotation), maker(**_field_kwargs(name, field)))
+        # ``dspy.InputField(**kwargs)`` / ``OutputField`` without their deprecation warning for ``prefix``: DSPy warned
+        # the user once, where the field was written; a conversion must not warn again (at a routed call).
+        made = pydantic.Field(**move_kwargs(**_field_kwargs(name, field), __dspy_field_type=field.kind))
+        fields[name] = (to_dspy_annotation(field.annotation), made)
     dspy_sig = dspy.Signature(fields, native_sig.instructions, signature_name=native_sig.__name__)
     _cache[native_sig] = dspy_sig
     return dspy_sig

@@ -13,6 +13,7 @@ import copy
 import os
 import sys
 import threading
+import warnings
 from typing import Any, ClassVar
 
 from dspex.environment import dspex_version, dspy_version
@@ -134,7 +135,12 @@ class Routing:
                 if engine is None:
                     side = "dspy" if type(module)._shape == "native" else "native"
                     args, kwargs = self.side_args(side)
-                    engine = self._engine = Engine(backend_for(self.spec, side).create(*args, **kwargs), side)
+                    # Its constructor's deprecation warnings repeat what building the module already warned (DSPy's
+                    # and native's alike: a field's ``prefix``): not said a second time, at a call.
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", DeprecationWarning)
+                        made = backend_for(self.spec, side).create(*args, **kwargs)
+                    engine = self._engine = Engine(made, side)
         return engine
 
     def unfit(self, engine: Engine) -> str:

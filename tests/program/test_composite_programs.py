@@ -92,3 +92,24 @@ def test_a_shadow_call_s_module_callbacks_see_the_keywords_the_caller_wrote(tmp_
     dspex.shutdown(timeout=10)
     assert seen[1] == seen[0] == [["q"]]
     assert dspex.shadow.stats()["diverged"] == 0
+
+
+@pytest.mark.parametrize("route", ["native", "dspy"])
+def test_a_routed_module_warns_at_construction_as_dspy_and_not_again_at_its_first_call(route: str) -> None:
+    """MultiChainComparison's fields carry a ``prefix``, which DSPy deprecates: building it warns three times, on
+    both sides. The other side's engine is built at the first call, and its constructor warned the same three
+    again then (a DSPy program saw warnings DSPy never gives at a call)."""
+    import warnings
+
+    counts = []
+    for ns, extra in ((dspy, {}), (dspex, {"implementation": route})):
+        with warnings.catch_warnings(record=True) as built:
+            warnings.simplefilter("always")
+            module = ns.MultiChainComparison("q -> a", M=2, **extra)
+        completions = [dspy.Prediction(reasoning="r1", a="x"), dspy.Prediction(reasoning="r2", a="y")]
+        with warnings.catch_warnings(record=True) as called, dspy.context(lm=DummyLM([{"rationale": "r", "a": "x"}])):
+            warnings.simplefilter("always")
+            module(completions=completions, q="hi")
+        counts.append((len([w for w in built if w.category is DeprecationWarning]),
+                       len([w for w in called if w.category is DeprecationWarning])))
+    assert counts[1] == counts[0] == (3, 0)
