@@ -19,7 +19,8 @@ Native is measured two ways, as ``run.py`` measures Predict:
 
 Before timing, each workload's output in all three places must be equal (the repr of its fields), or the run stops.
 Batches are interleaved round by round (DSPy, native without DSPy, native with DSPy), so machine noise hits all
-alike; each ratio is of the medians. Target: native without DSPy at least 25x less overhead per run (the Predict
+alike; each ratio is of the medians. Both processes run on one CPU (``_pin.py``), so Parallel's pool runs its
+threads there on both sides. Target: native without DSPy at least 25x less overhead per run (the Predict
 target), judged on that column as ``run.py`` judges its own.
 
 Where the target is out of reach, the floor is work parity obliges native to do. BestOfN, in instructions per run
@@ -53,6 +54,7 @@ from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks._pin import describe, pin_to_one_cpu  # noqa: E402
 from benchmarks._composite_workloads import (KINDS, copy_cost, dspy_scripted_lm, snapshot,  # noqa: E402
                                              time_runs, workload)
 
@@ -146,8 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a rough number in a few seconds)")
     parser.add_argument("--json", metavar="PATH", help="also write the numbers as JSON")
+    parser.add_argument("--no-pin", action="store_true", help="let the OS place this process and its worker "
+                        "(by default both run on one CPU: benchmarks/_pin.py says why)")
     args = parser.parse_args(argv)
+    cpu = pin_to_one_cpu(not args.no_pin)
     report(measure(*((3, 3) if args.quick else (9, 10))), args.json)
+    print(describe(cpu))
     return 0
 
 

@@ -6,7 +6,8 @@
   and the routed ``dspex`` class in a process where DSPy cannot be imported (``native_worker.py``), and in this
   process with DSPy loaded: the module (DSPy's settings bridged) and the routed module inside a ``dspy.Module``
   program on the native route (DSPy's books kept). Batches are interleaved round by round, so machine noise hits
-  all alike; each ratio is of the medians.
+  all alike; each ratio is of the medians. This process and its worker run on one CPU (``_pin.py``: the two cores
+  of these machines differ, and the worker would land on either).
 * Import: ``import dspex.native`` vs ``import dspy``, each in fresh subprocesses, interleaved, median of N.
 * Floor: the same prompt from one prebuilt template (``str.format``) and one compiled regex to parse: what a
   hand-written call for "question -> answer" costs. It runs in the native worker, called like the modules, in the
@@ -27,6 +28,10 @@ import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # run as a script: the repository root
+
+from benchmarks._pin import describe, pin_to_one_cpu  # noqa: E402
 
 # Per call: native (no DSPy) >= 60x DSPy for Predict and ChainOfThought, and within 2x of the floor (issue 14).
 TARGET_CALL_RATIO, AIM_CALL_RATIO = 60.0, 80.0
@@ -230,16 +235,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=40, help="DSPy calls per batch; native runs 10x as many")
     parser.add_argument("--imports", type=int, default=7, help="fresh-subprocess imports per library")
     parser.add_argument("--quick", action="store_true", help="a short run (5 rounds, 3 imports)")
+    parser.add_argument("--no-pin", action="store_true", help="let the OS place this process and its workers "
+                        "(by default all run on one CPU: benchmarks/_pin.py says why)")
     args = parser.parse_args(argv)
+    cpu = pin_to_one_cpu(not args.no_pin)
     if args.quick:
         args.rounds, args.imports, args.batch = 5, 3, 20
     imports = measure_imports(args.imports)  # first, before this process has imported either library
     calls = measure_calls(args.rounds, args.batch)
     render(calls, imports)
+    print(describe(cpu))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         payload = {"python": sys.version.split()[0], "calls": calls, "imports": imports,
-                   "targets": {"call": TARGET_CALL_RATIO, "floor": TARGET_FLOOR_RATIO, "import": TARGET_IMPORT_RATIO}}
+                   "targets": {"call": TARGET_CALL_RATIO, "floor": TARGET_FLOOR_RATIO, "import": TARGET_IMPORT_RATIO},
+                   "pinned_cpu": cpu}
         args.json.write_text(json.dumps(payload, indent=2) + "\n")
     return 0
 

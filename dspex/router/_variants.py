@@ -49,7 +49,11 @@ class NativeForward:
         active = hooks.native_root.get()
         if active is not None and active[0] is self:
             return await active[1](*args, **kwargs)
-        return await type(self)._impl.aforward(self, *args, **kwargs)
+        impl_aforward = getattr(type(self)._impl, "aforward", None)
+        if impl_aforward is None:   # (BestOfN, Refine, MultiChainComparison: DSPy's own error, as DSPy words it)
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute 'aforward'", name="aforward",
+                                 obj=self)
+        return await impl_aforward(self, *args, **kwargs)
 
 
 class Hosted:

@@ -113,3 +113,27 @@ def test_a_routed_module_warns_at_construction_as_dspy_and_not_again_at_its_firs
         counts.append((len([w for w in built if w.category is DeprecationWarning]),
                        len([w for w in called if w.category is DeprecationWarning])))
     assert counts[1] == counts[0] == (3, 0)
+
+
+@pytest.mark.parametrize("route", ["native", "dspy", "shadow"])
+@pytest.mark.parametrize("wrapper", ["BestOfN", "Refine", "MultiChainComparison"])
+def test_acall_on_a_module_without_aforward_raises_dspys_error(wrapper: str, route: str, tmp_path: Path) -> None:
+    """DSPy 3.4.1 gives BestOfN, Refine and MultiChainComparison no ``aforward``: ``acall`` raises
+    ``AttributeError("'BestOfN' object has no attribute 'aforward'")``. The dspy route used to say "type object
+    'BestOfN' has no attribute 'aforward'" (it read the attribute off the class)."""
+    import asyncio
+
+    dspex.configure(module_overrides={t: route for t in ("predict", "best_of_n", "refine", "multi_chain_comparison")},
+                    shadow={"log_path": str(tmp_path / "shadow")})
+
+    def build(ns: Any) -> Any:
+        if wrapper == "MultiChainComparison":
+            return ns.MultiChainComparison("q -> a", M=1)
+        return getattr(ns, wrapper)(module=ns.Predict("q -> a"), N=1, reward_fn=lambda args, pred: 0.0, threshold=0.5)
+
+    errors = []
+    for ns in (dspy, dspex):
+        with pytest.raises(AttributeError) as caught:
+            asyncio.run(build(ns).acall(q="x"))
+        errors.append((str(caught.value), caught.value.name))
+    assert errors[1] == errors[0] == (f"'{wrapper}' object has no attribute 'aforward'", "aforward")
