@@ -13,6 +13,8 @@ import string
 import unicodedata
 from typing import Any, Callable
 
+from dspex.signature import SignatureMeta
+
 from ._prediction import Completions, Prediction
 
 __all__ = ["majority", "default_normalize", "normalize_text", "Majority"]
@@ -105,11 +107,11 @@ def majority(prediction_or_completions: Any, normalize: Callable[[Any], Any] | N
     except Exception:  # noqa: BLE001 - DSPy's own catch-all: a list has no signature
         signature = None
     if not field:
-        field = list(signature.output_fields.keys())[-1] if signature else list(completions[0].keys())[-1]
+        field = _last_output(signature) if signature else list(completions[0].keys())[-1]
     normalize = normalize if normalize else (lambda x: x)
     if type(completions) is Completions:
         columns = completions._completions
-        if columns and field in columns and len(set(map(len, columns.values()))) == 1:
+        if field in columns and _rectangular(columns):
             return _majority_of_columns(columns, field, normalize, signature)
     values = [normalize(completion[field]) for completion in completions]
     winner = _winner(values)
@@ -122,11 +124,29 @@ def majority(prediction_or_completions: Any, normalize: Callable[[Any], Any] | N
 def _winner(values: list[Any]) -> Any:
     """The most common value other than None, the first seen among equals (DSPy's ``max`` over its
     insertion-ordered counts)."""
-    counted = [v for v in values if v is not None] or values
     counts: dict[Any, int] = {}
-    for value in counted:
-        counts[value] = counts.get(value, 0) + 1
-    return max(counts, key=counts.get)  # type: ignore[arg-type]
+    get = counts.get
+    for value in values:
+        if value is not None:
+            counts[value] = get(value, 0) + 1
+    if not counts:   # every value None (or none at all: ``max`` raises DSPy's ValueError)
+        for value in values:
+            counts[value] = get(value, 0) + 1
+    return max(counts, key=get)  # type: ignore[arg-type]
+
+
+def _last_output(signature: Any) -> str:
+    """``list(signature.output_fields.keys())[-1]``, without the copy for this package's signatures."""
+    if type(signature) is SignatureMeta and signature._output_fields:
+        return next(reversed(signature._output_fields))
+    return list(signature.output_fields.keys())[-1]
+
+
+def _rectangular(columns: dict[str, list[Any]]) -> bool:
+    """Every column as long as the first (a ragged store takes DSPy's road, and its error)."""
+    lengths = iter(map(len, columns.values()))
+    first = next(lengths)
+    return all(n == first for n in lengths)
 
 
 def _default_normal_forms(column: list[Any]) -> list[Any]:
