@@ -191,16 +191,21 @@ def _memoised(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     """Remember immutable results per text: LM answers for bool, Literal, Enum and small ints repeat a lot,
     and the general path (json, json_repair, ast, pydantic) costs tens of microseconds. ``parse_value`` is a
     pure function of (text, annotation), so a remembered result is exactly what a fresh parse returns; failures
-    and mutable results (lists, dicts, models) are never remembered."""
+    and mutable results (lists, dicts, models) are never remembered.
+
+    A ``str`` result is remembered only when it is the text itself (a Literal answer given as is), and the hit
+    returns the text passed in, not the one remembered: DSPy returns the answer's own string object, and object
+    identity shows in a pickle (pickle writes a string seen twice once), so in ``Hasher.hash`` of a trace's demos,
+    with which BootstrapFewShot picks among a predictor's demos."""
     memo: dict[str, Any] = {}
 
     def parse_memo(text: str) -> Any:
         hit = memo.get(text, _MISS) if type(text) is str else _MISS
         if hit is not _MISS:
-            return hit
+            return text if type(hit) is str else hit
         result = parse(text)
         if (type(result) in _IMMUTABLE or isinstance(result, enum.Enum)) and type(text) is str \
-                and len(text) <= _MEMO_MAX_TEXT:
+                and len(text) <= _MEMO_MAX_TEXT and (type(result) is not str or result is text):
             if len(memo) >= _MEMO_SIZE:
                 memo.clear()
             memo[text] = result

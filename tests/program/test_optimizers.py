@@ -182,3 +182,77 @@ def test_a_wrappers_trace_is_dspys(kind: str, answers: tuple[str, str], tmp_path
             seen[impl] = _trace_shape(list(dspy.settings.trace), out)
     assert seen["native"] == seen["dspy"]
     assert seen["dspy"][-1][-1] is True and len(seen["dspy"]) == (1 if kind == "best_of_n" else 2)
+
+
+
+_SEVERAL_CALLS = """
+import hashlib, pickle, random, sys
+from typing import Literal
+import dspy, dspex
+
+class Step(dspy.Signature):
+    \"\"\"Decide the next step.\"\"\"
+    question: str = dspy.InputField()
+    step: int = dspy.InputField()
+    action: Literal["search", "answer"] = dspy.OutputField()
+
+class StepLM(dspy.BaseLM):
+    def __init__(self):
+        super().__init__(model="scripted/steps", cache=False)
+
+    def __call__(self, prompt=None, messages=None, **kwargs):
+        h = int(hashlib.md5(messages[-1]["content"].encode()).hexdigest(), 16)
+        return [f"[[ ## action ## ]]\\n{'search' if h % 4 else 'answer'}\\n\\n[[ ## completed ## ]]"]
+
+def build(ns):
+    class Loop(dspy.Module):
+        def __init__(self):
+            super().__init__()
+            self.decide = ns.Predict(Step)
+
+        def forward(self, question):
+            return [self.decide(question=question, step=i) for i in range(3)][-1]
+    return Loop()
+
+def compiled_demos(ns):
+    train = [dspy.Example(question=f"question {i}", action="search").with_inputs("question") for i in range(6)]
+    random.seed(0)
+    with dspy.context(lm=StepLM()):
+        program = dspy.BootstrapFewShot(max_bootstrapped_demos=4, max_labeled_demos=0).compile(build(ns), trainset=train)
+    return [(d.question, d.step) for d in program.decide.demos]
+
+def trace_pickle(ns):
+    with dspy.context(lm=StepLM(), trace=[]):
+        build(ns)(question="question 0")
+        demos = tuple(dspy.Example(augmented=True, **i, **o) for _, i, o in dspy.settings.trace)
+    return hashlib.sha256(pickle.dumps(demos)).hexdigest()
+
+ns = dspy if sys.argv[1] == "dspy" else dspex
+if ns is dspex:
+    dspex.configure(module_overrides={"predict": sys.argv[1]}, shadow={"log_path": sys.argv[2]})
+print(compiled_demos(ns), trace_pickle(ns))
+"""
+
+
+def test_bootstrap_picks_dspys_demos_for_a_predictor_called_several_times_per_example(tmp_path: Path) -> None:
+    """BootstrapFewShot keeps one of a predictor's several trace entries per example, chosen by
+    ``random.Random(Hasher.hash(tuple(demos)))``: a hash of the demos' pickle, in which a string object seen
+    twice is written once. Native's parse memo handed out one remembered string for a repeated Literal answer
+    where DSPy returns each answer's own string, so the hash, and the demo kept, differed (found by an independent
+    fuzz run: ReAct under BootstrapFewShotWithRandomSearch compiled other demos on the native route). Run as a
+    script in a fresh process, as the fuzz run found it: under pytest the answers' strings were shared on both
+    sides (the case could not tell)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "several_calls.py"
+    script.write_text(_SEVERAL_CALLS)
+
+    def run(which: str) -> str:
+        done = subprocess.run([sys.executable, str(script), which, str(tmp_path / "shadow")], capture_output=True,
+                              text=True, cwd=tmp_path, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout.strip().splitlines()[-1]
+
+    want = run("dspy")
+    assert run("native") == want
