@@ -105,9 +105,14 @@ def variant(cls: type, shape: str) -> type:
             if made is None:
                 impl = impl_class(cls._spec, shape)
                 mixins = (NativeForward,) if shape == "dspy" and hasattr(impl, "forward") else ()
+                # A DSPy-shaped variant is found where DSPy's class is (module and qualname), so
+                # ``inspect.getsource`` of the class reads DSPy's source, as DSPy's code expects of the module it
+                # holds: MIPROv2's proposer shows the LM each module class's source, Refine its program's.
+                # (Copies and pickles go through ``rebuild``, never through the class's name.)
+                home = impl if shape == "dspy" and impl.__module__.split(".")[0] == "dspy" else cls
                 made = type(cls.__name__, (cls, *mixins, impl), {
                     "_shape": shape, "_impl": impl, "_public": cls,
-                    "__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__,
+                    "__module__": home.__module__, "__qualname__": home.__qualname__, "__doc__": cls.__doc__,
                 })
                 _variants[key] = made
     return made

@@ -256,3 +256,37 @@ def test_bootstrap_picks_dspys_demos_for_a_predictor_called_several_times_per_ex
 
     want = run("dspy")
     assert run("native") == want
+
+
+@pytest.mark.parametrize("side", ["native", "dspy", "shadow"])
+def test_mipros_proposer_sees_dspys_module_source(side: str, tmp_path: Path) -> None:
+    """MIPROv2's instruction proposer shows the LM ``inspect.getsource`` of every module class in the program
+    (``dspy.propose.utils.get_dspy_source_code``; Refine's feedback prompt does the same). A routed class is found
+    where DSPy's class is, so it reads DSPy's source on every route; it read dspex's routed stub
+    (``class ReAct(RoutedModule)``), and MIPROv2 sent other proposal prompts (found by an independent fuzz run)."""
+    from dspy.propose.utils import get_dspy_source_code
+
+    def lookup(q: str) -> str:
+        """Look up a fact."""
+        return q
+
+    def build_program(ns: Any) -> Any:
+        class Program(dspy.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.compare = ns.MultiChainComparison("question -> answer", M=2)
+                self.agent = ns.ReAct("question -> answer", tools=[lookup], max_iters=2)
+                self.best = ns.BestOfN(ns.ChainOfThought("question -> answer"), N=2, reward_fn=lambda a, p: 1.0,
+                                       threshold=1.0)
+
+            def forward(self, question: str) -> Any:
+                return self.agent(question=question)
+
+        return Program()
+
+    dspex.configure(module_overrides={t: side for t in ("multi_chain_comparison", "react", "best_of_n",
+                                                        "chain_of_thought", "predict")},
+                    shadow={"log_path": str(tmp_path / "shadow")})
+    want = get_dspy_source_code(build_program(dspy))
+    assert "class ReAct(Module):" in want
+    assert get_dspy_source_code(build_program(dspex)) == want

@@ -43,8 +43,8 @@ def _calls(calls):
 @pytest.mark.parametrize("kind", ["best_of_n", "refine"])
 def test_a_routed_wrapper_around_a_routed_module_runs_natively_as_dspy_does(kind):
     """The wrapper's native engine wraps the inner module's native engine (built first: no lock is taken twice),
-    and the LM sees what the DSPy route sends, Refine's program source (the routed class DSPy inspects)
-    included; the LM copies carry the same rollout ids and temperatures."""
+    and the LM sees what the DSPy route sends, Refine's program source included (DSPy's class's: a routed
+    class is found where DSPy's is, so ``inspect.getsource`` reads DSPy's); the LM copies carry the same rollout ids and temperatures."""
     cls = dspex.BestOfN if kind == "best_of_n" else dspex.Refine
     script = [_answer("no"), _ADVICE, _answer("yes")] if kind == "refine" else [_answer("no"), _answer("yes")]
 
@@ -63,8 +63,13 @@ def test_a_routed_wrapper_around_a_routed_module_runs_natively_as_dspy_does(kind
     assert isinstance(native[0], dspy.Prediction)
     assert _calls(native[1]) == _calls(via_dspy[1])
     assert [c.kwargs["lm.kwargs"].get("rollout_id") for c in native[1] if "rollout_id" in c.kwargs["lm.kwargs"]] == [0, 1]
-    if kind == "refine":
-        assert "class ChainOfThought(RoutedModule):" in native[1][1].messages[1]["content"]
+    if kind == "refine":   # the program's source is DSPy's class's, as a program of DSPy's own modules shows
+        lm = TapeLM(script)
+        with dspy.context(lm=lm), contextlib.redirect_stdout(io.StringIO()):
+            plain = dspy.Refine(dspy.ChainOfThought("question -> answer"), N=3, reward_fn=reward_yes, threshold=1.0)
+            plain(question="q")
+        assert native[1][1].messages == lm.calls[1].messages
+        assert "class ChainOfThought(Module):" in native[1][1].messages[1]["content"]
 
 
 def test_wrapper_copies_keep_the_engine_order_fix():
