@@ -31,7 +31,25 @@ __all__ = [
     "DSPyNotInstalledError",
     "NativeUnavailableError",
     "NotReplayableError",
+    "lm_failed",
+    "raised_by_lm",
 ]
+
+_LM_FAILURE = "_dspex_raised_by_lm"
+
+
+def lm_failed(exc: BaseException) -> None:
+    """Mark ``exc`` as the LM's own failure, raised out of the LM call (a rate limit, a timeout, a bad key), so
+    the router does not answer it by running the call again on DSPy: DSPy would call the same LM, at the same
+    cost, for the same failure. Set where native calls an LM; a parse error or a native bug is never marked."""
+    try:
+        setattr(exc, _LM_FAILURE, True)
+    except Exception:  # noqa: BLE001 - an exception class that refuses attributes stays unmarked
+        pass
+
+
+def raised_by_lm(exc: BaseException) -> bool:
+    return getattr(exc, _LM_FAILURE, False) is True
 
 
 class DspexError(Exception):

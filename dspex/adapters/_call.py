@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from .. import hooks
-from ..errors import AdapterParseError
+from ..errors import AdapterParseError, lm_failed
 from . import _roles  # history, tool, tool-call and reasoning fields (loaded with the plans anyway)
 
 __all__ = ["run", "arun", "plain", "aplain", "plain_trips", "prepare", "postprocess"]
@@ -119,7 +119,11 @@ def _run(
                  and (bridge is None or not bridge.adapter_events()))
         messages = adapter._plain_messages(plan, inputs) if bare else \
             prepare(adapter, lm, lm_kwargs, signature, demos, inputs)
-        outputs = lm(messages=messages, **lm_kwargs) if bridge is None else bridge.call_lm(lm, messages, lm_kwargs)
+        try:
+            outputs = lm(messages=messages, **lm_kwargs) if bridge is None else bridge.call_lm(lm, messages, lm_kwargs)
+        except Exception as exc:
+            lm_failed(exc)
+            raise
         if bare and adapter._fast_parse and type(outputs) is list and len(outputs) == 1:
             text = outputs[0]
             if type(text) is str and text:
@@ -147,14 +151,18 @@ async def _arun(
                  and (bridge is None or not bridge.adapter_events()))
         messages = adapter._plain_messages(plan, inputs) if bare else \
             prepare(adapter, lm, lm_kwargs, signature, demos, inputs)
-        if bridge is not None:
-            outputs = await bridge.acall_lm(lm, messages, lm_kwargs)
-        elif (acall := getattr(lm, "acall", None)) is not None:
-            outputs = await acall(messages=messages, **lm_kwargs)
-        else:
-            import asyncio  # only async callers pay for importing asyncio
+        try:
+            if bridge is not None:
+                outputs = await bridge.acall_lm(lm, messages, lm_kwargs)
+            elif (acall := getattr(lm, "acall", None)) is not None:
+                outputs = await acall(messages=messages, **lm_kwargs)
+            else:
+                import asyncio  # only async callers pay for importing asyncio
 
-            outputs = await asyncio.to_thread(lambda: lm(messages=messages, **lm_kwargs))
+                outputs = await asyncio.to_thread(lambda: lm(messages=messages, **lm_kwargs))
+        except Exception as exc:
+            lm_failed(exc)
+            raise
         if bare and adapter._fast_parse and type(outputs) is list and len(outputs) == 1:
             text = outputs[0]
             if type(text) is str and text:
@@ -194,10 +202,14 @@ def plain_trips(plan: Any) -> tuple[Callable[..., list[dict[str, Any]]], Callabl
         messages = [{"role": "system", "content": system}, render(inputs)]
         bridge = hooks.bridge
         try:
-            if bridge is not None:
-                outputs = bridge.call_lm(lm, messages, lm_kwargs or {})
-            else:
-                outputs = lm(messages=messages, **lm_kwargs) if lm_kwargs else lm(messages=messages)
+            try:
+                if bridge is not None:
+                    outputs = bridge.call_lm(lm, messages, lm_kwargs or {})
+                else:
+                    outputs = lm(messages=messages, **lm_kwargs) if lm_kwargs else lm(messages=messages)
+            except Exception as exc:
+                lm_failed(exc)
+                raise
             if type(outputs) is list and len(outputs) == 1:
                 text = outputs[0]
                 if type(text) is str and text:
@@ -218,14 +230,18 @@ def plain_trips(plan: Any) -> tuple[Callable[..., list[dict[str, Any]]], Callabl
         bridge = hooks.bridge
         try:
             kwargs = lm_kwargs or {}
-            if bridge is not None:
-                outputs = await bridge.acall_lm(lm, messages, kwargs)
-            elif (acall := getattr(lm, "acall", None)) is not None:
-                outputs = await acall(messages=messages, **kwargs)
-            else:
-                import asyncio
+            try:
+                if bridge is not None:
+                    outputs = await bridge.acall_lm(lm, messages, kwargs)
+                elif (acall := getattr(lm, "acall", None)) is not None:
+                    outputs = await acall(messages=messages, **kwargs)
+                else:
+                    import asyncio
 
-                outputs = await asyncio.to_thread(lambda: lm(messages=messages, **kwargs))
+                    outputs = await asyncio.to_thread(lambda: lm(messages=messages, **kwargs))
+            except Exception as exc:
+                lm_failed(exc)
+                raise
             if type(outputs) is list and len(outputs) == 1:
                 text = outputs[0]
                 if type(text) is str and text:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .. import hooks
-from ..errors import AdapterParseError
+from ..errors import AdapterParseError, lm_failed
 from ..types import is_citations, is_history, is_reasoning, is_tool, is_tool_calls, is_tool_list  # stdlib only
 
 __all__ = ["Roles", "roles_of", "without", "run", "arun"]
@@ -185,7 +185,11 @@ def run(adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos:
         inputs: Mapping[str, Any], roles: Roles) -> list[dict[str, Any]]:
     processed, messages = prepare(adapter, lm, lm_kwargs, signature, demos, inputs, roles)
     bridge = hooks.bridge
-    outputs = lm(messages=messages, **lm_kwargs) if bridge is None else bridge.call_lm(lm, messages, lm_kwargs)
+    try:
+        outputs = lm(messages=messages, **lm_kwargs) if bridge is None else bridge.call_lm(lm, messages, lm_kwargs)
+    except Exception as exc:
+        lm_failed(exc)
+        raise
     return postprocess(adapter, processed, signature, outputs, roles)
 
 
@@ -193,13 +197,16 @@ async def arun(adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any,
                inputs: Mapping[str, Any], roles: Roles) -> list[dict[str, Any]]:
     processed, messages = prepare(adapter, lm, lm_kwargs, signature, demos, inputs, roles)
     bridge = hooks.bridge
-    if bridge is not None:
-        return postprocess(adapter, processed, signature, await bridge.acall_lm(lm, messages, lm_kwargs), roles)
-    acall = getattr(lm, "acall", None)
-    if acall is not None:
-        outputs = await acall(messages=messages, **lm_kwargs)
-    else:
-        import asyncio
+    try:
+        if bridge is not None:
+            outputs = await bridge.acall_lm(lm, messages, lm_kwargs)
+        elif (acall := getattr(lm, "acall", None)) is not None:
+            outputs = await acall(messages=messages, **lm_kwargs)
+        else:
+            import asyncio
 
-        outputs = await asyncio.to_thread(lambda: lm(messages=messages, **lm_kwargs))
+            outputs = await asyncio.to_thread(lambda: lm(messages=messages, **lm_kwargs))
+    except Exception as exc:
+        lm_failed(exc)
+        raise
     return postprocess(adapter, processed, signature, outputs, roles)

@@ -17,7 +17,7 @@ import weakref
 from typing import Any, Mapping
 
 from .. import hooks
-from ..errors import AdapterParseError
+from ..errors import AdapterParseError, lm_failed
 from ._plan import Plan, field_descriptions
 from .chat import ChatAdapter
 
@@ -145,14 +145,18 @@ class TwoStepAdapter(ChatAdapter):
 
 async def _acall_lm(lm: Any, messages: list[dict[str, Any]], kwargs: dict[str, Any]) -> Any:
     bridge = hooks.bridge
-    if bridge is not None:
-        return await bridge.acall_lm(lm, messages, kwargs)
-    acall = getattr(lm, "acall", None)
-    if acall is not None:
-        return await acall(messages=messages, **kwargs)
-    import asyncio
+    try:
+        if bridge is not None:
+            return await bridge.acall_lm(lm, messages, kwargs)
+        acall = getattr(lm, "acall", None)
+        if acall is not None:
+            return await acall(messages=messages, **kwargs)
+        import asyncio
 
-    return await asyncio.to_thread(lambda: lm(messages=messages, **kwargs))
+        return await asyncio.to_thread(lambda: lm(messages=messages, **kwargs))
+    except Exception as exc:
+        lm_failed(exc)
+        raise
 
 
 def _add_tool_calls(signature: Any, value: dict[str, Any], tool_calls: Any) -> None:

@@ -4,7 +4,10 @@ Fallback policy (documented in docs/migration/flags.md): when native was chosen 
 preference, ``allow_fallback`` is on and DSPy can run, *any* ``Exception`` from native (building or calling it)
 makes DSPy answer the call and emits ``dspex.router.fallback``. Parse errors are included on purpose: DSPy may
 parse what native could not (its JSON retry), and if DSPy fails too the caller gets DSPy's error, chained to
-native's. A forced ``implementation='native'`` never falls back: that is how native is tested.
+native's. A forced ``implementation='native'`` never falls back: that is how native is tested. An exception the
+LM itself raised (``dspex.errors.raised_by_lm``: a rate limit, a timeout) is the caller's as it is: DSPy would
+call the same LM again, doubling the cost, the history and the callbacks for the same failure. It does not count
+against native in the adaptive circuit either.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import time
 from typing import Any
 
 from dspex import telemetry
-from dspex.errors import CallTimeoutError, DspexError
+from dspex.errors import CallTimeoutError, DspexError, raised_by_lm
 
 from . import _runtime
 from ._decision import Decision, unavailable
@@ -143,6 +146,8 @@ def _run(module: Any, d: Decision, settings: Any, args: tuple, kwargs: dict[str,
     try:
         result = native_call(module, args, kwargs)
     except Exception as exc:
+        if raised_by_lm(exc):   # the LM's own failure: DSPy would only call it again (see the module docstring)
+            raise
         if not _can_fall_back(module, d, settings):
             _native_failed(module, d, start)
             raise
@@ -165,6 +170,8 @@ async def _arun(module: Any, d: Decision, settings: Any, args: tuple, kwargs: di
     try:
         result = await anative_call(module, args, kwargs)
     except Exception as exc:
+        if raised_by_lm(exc):
+            raise
         if not _can_fall_back(module, d, settings):
             _native_failed(module, d, start)
             raise
