@@ -72,7 +72,7 @@ class Bridge(Protocol):
     def twin_predictor(self, native_signature: Any) -> Any:
         """A DSPy predictor standing for a native one no DSPy module holds (None outside a routed call)."""
 
-    # Optional: Parallel's defaults, which DSPy's reads from its settings.
+    # Optional: Parallel's defaults, which DSPy's reads from its settings (and Tool's async-to-sync conversion).
     def setting(self, name: str) -> Any:
         """``dspy.settings.<name>`` as this thread / task sees it (``num_threads``, ``max_errors``...)."""
 

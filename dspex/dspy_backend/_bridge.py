@@ -168,7 +168,8 @@ class Bridge:
     twin_predictor = staticmethod(twin_predictor)   # Refine's feedback predictor, which no DSPy module holds
 
     def setting(self, name: str) -> Any:
-        """What DSPy's Parallel reads from its settings (``num_threads``, ``max_errors``, ``provide_traceback``)."""
+        """What DSPy's Parallel reads from its settings (``num_threads``, ``max_errors``, ``provide_traceback``), and
+        DSPy's Tool (``allow_tool_async_sync_conversion``)."""
         return getattr(dspy_settings, name)
 
     # --- adapter callbacks ----------------------------------------------------------------------------------

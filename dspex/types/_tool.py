@@ -8,6 +8,10 @@ converts the LM's arguments with DSPy's errors (see ``_args``). A ``dspy.Tool`` 
 The call path keeps DSPy's depth on purpose: ``__call__`` -> ``_invoke`` -> the function is as deep as DSPy's
 ``__call__`` wrapper -> ``__call__`` -> the function, so an error's traceback (which ReAct shows the LM, five
 frames deep) holds the same frames of the user's own code on both sides.
+
+An async tool called on the sync path fails as DSPy's does, unless DSPy's ``allow_tool_async_sync_conversion``
+setting is on in a program that has loaded DSPy (read through :mod:`dspex.hooks`): then it runs to completion in
+a fresh event loop, or fails with DSPy's other message inside a running one.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import Any, Callable
 
+from .. import hooks
 from ._args import check_against_schema, needs_conversion, plainly_valid, wrapper_for
 
 __all__ = ["Tool", "as_tool", "is_tool_like"]
@@ -23,6 +28,10 @@ _ASYNC_IN_SYNC = (
     "You are calling `__call__` on an async tool, please use `acall` instead or enable async-to-sync conversion "
     "with `dspy.configure(allow_tool_async_sync_conversion=True)` or "
     "`with dspy.context(allow_tool_async_sync_conversion=True):`."
+)
+_IN_RUNNING_LOOP = (
+    "You are calling `__call__` on an async tool from within a running event loop, which cannot be converted to a "
+    "sync call, even with `allow_tool_async_sync_conversion` enabled. Please use `await tool.acall(...)` instead."
 )
 
 
@@ -148,9 +157,24 @@ class Tool:
     def _invoke(self, kwargs: dict[str, Any]) -> Any:
         parsed = self._validate_and_parse_args(kwargs)
         result = self.func(**parsed)
-        if isinstance(result, Coroutine):  # left unawaited, as DSPy leaves it (Python then warns)
-            raise ValueError(_ASYNC_IN_SYNC)
+        if isinstance(result, Coroutine):
+            if _async_to_sync():
+                return self._run_async_in_sync(result)
+            raise ValueError(_ASYNC_IN_SYNC)  # left unawaited, as DSPy leaves it (Python then warns)
         return result
+
+    def _run_async_in_sync(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
+        """DSPy's conversion: the coroutine in a fresh event loop; inside a running one, closed, and an error."""
+        import asyncio
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None  # run outside the ``except`` block, so an error of the tool is not chained to this one
+        if loop is None:
+            return asyncio.run(coroutine)
+        coroutine.close()
+        raise ValueError(_IN_RUNNING_LOOP)
 
     async def acall(self, /, **kwargs: Any) -> Any:
         if "instance" in kwargs or "self" in kwargs:
@@ -163,6 +187,13 @@ class Tool:
         if isinstance(result, Coroutine):
             return await result
         return result  # a sync tool is fine on the async path
+
+
+def _async_to_sync() -> bool:
+    """DSPy's ``allow_tool_async_sync_conversion`` as this thread / task sees it (off without DSPy)."""
+    bridge = hooks.current()
+    setting = getattr(bridge, "setting", None)
+    return bool(setting("allow_tool_async_sync_conversion")) if setting is not None else False
 
 
 def _bound_twice(method: str, kwargs: dict[str, Any]) -> TypeError:
