@@ -76,6 +76,11 @@ class Bridge(Protocol):
     def setting(self, name: str) -> Any:
         """``dspy.settings.<name>`` as this thread / task sees it (``num_threads``, ``max_errors``...)."""
 
+    # Optional: DSPy's tool callbacks for a native agent's tool calls.
+    def agent_tools(self, agent: Any) -> Any:
+        """What ``agent``'s run calls its tools through: ``agent.tools``, or (inside a routed module's native call)
+        a view of them whose calls fire DSPy's ``on_tool_start`` / ``on_tool_end`` as ``dspy.Tool`` does."""
+
 
 bridge: Bridge | None = None
 # Where an LM records its history entry for the calling native modules when no bridge is installed (set by

@@ -7,7 +7,9 @@ converts the LM's arguments with DSPy's errors (see ``_args``). A ``dspy.Tool`` 
 
 The call path keeps DSPy's depth on purpose: ``__call__`` -> ``_invoke`` -> the function is as deep as DSPy's
 ``__call__`` wrapper -> ``__call__`` -> the function, so an error's traceback (which ReAct shows the LM, five
-frames deep) holds the same frames of the user's own code on both sides.
+frames deep) holds the same frames of the user's own code on both sides. ``_invoke`` / ``_ainvoke`` (the call
+after the keyword check) are also what DSPy's side calls when it reports an agent's tool call to DSPy's tool
+callbacks in place of ``__call__`` (``dspex.dspy_backend``), at the same depth.
 
 An async tool called on the sync path fails as DSPy's does, unless DSPy's ``allow_tool_async_sync_conversion``
 setting is on in a program that has loaded DSPy (read through :mod:`dspex.hooks`): then it runs to completion in
@@ -38,6 +40,10 @@ _IN_RUNNING_LOOP = (
 class Tool:
     """``Tool(func, name=None, desc=None, args=None, arg_types=None, arg_desc=None)``; what is not given is
     inferred from ``func``."""
+
+    # The ``dspy.Tool`` this one was read from (:meth:`from_tool_like`), else None: the object DSPy's tool
+    # callbacks are told about when DSPy's side reports a call of this tool.
+    _origin: Any = None
 
     def __init__(
         self,
@@ -97,6 +103,7 @@ class Tool:
         tool.arg_types = other.arg_types
         tool.arg_desc = getattr(other, "arg_desc", None)
         tool.has_kwargs = bool(getattr(other, "has_kwargs", False))
+        tool._origin = other._origin if isinstance(other, Tool) else other
         return tool
 
     # --- what the LM reads --------------------------------------------------------------------------------------

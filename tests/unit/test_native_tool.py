@@ -144,6 +144,13 @@ def test_async_tool_on_the_sync_path_converts_when_dspy_allows_it(func: str, in_
     assert mine[0] == ("ValueError" if in_loop else "ok" if func == "later" else "RuntimeError")
 
 
+def test_a_dspy_tool_read_natively_remembers_where_it_came_from():
+    """The object DSPy's tool callbacks are told about when a native agent calls it inside a DSPy program."""
+    theirs = dspy.Tool(pick)
+    mine = as_tool(theirs)
+    assert mine._origin is theirs and Tool.from_tool_like(mine)._origin is theirs and Tool(pick)._origin is None
+
+
 def boom(x: int) -> None:
     deeper(x)
 
