@@ -72,9 +72,14 @@ class Bridge(Protocol):
     def twin_predictor(self, native_signature: Any) -> Any:
         """A DSPy predictor standing for a native one no DSPy module holds (None outside a routed call)."""
 
-    # Optional: Parallel's defaults, which DSPy's reads from its settings.
+    # Optional: Parallel's defaults, which DSPy's reads from its settings (and Tool's async-to-sync conversion).
     def setting(self, name: str) -> Any:
         """``dspy.settings.<name>`` as this thread / task sees it (``num_threads``, ``max_errors``...)."""
+
+    # Optional: DSPy's tool callbacks for a native agent's tool calls.
+    def agent_tools(self, agent: Any) -> Any:
+        """What ``agent``'s run calls its tools through: ``agent.tools``, or (inside a routed module's native call)
+        a view of them whose calls fire DSPy's ``on_tool_start`` / ``on_tool_end`` as ``dspy.Tool`` does."""
 
 
 bridge: Bridge | None = None

@@ -8,7 +8,8 @@ What it gives native code (see docs/inside-dspy.md for the precedence table):
   "messages= is deprecated" warning stays DSPy's own business);
 * while a routed module runs natively (:func:`running_natively`), each native predictor call keeps DSPy's
   books for its DSPy twin: module callbacks, ``caller_modules`` (module history), the trace optimizers
-  bootstrap from, and DSPy's Prediction type; adapter callbacks see format and parse.
+  bootstrap from, and DSPy's Prediction type; adapter callbacks see format and parse, tool callbacks each call
+  an agent makes of its tools (``_tools``).
 
 Outside such a call (a plain ``dspex.native`` module, a shadow candidate on a worker) nothing is recorded.
 
@@ -36,6 +37,7 @@ from ._lm import as_dspy_lm, lm_class, record_lm_call
 from ._native_run import (_ROOT, _abooks, _books, _root, _root_callbacks, _traced, extend_trace, trace_scope,
                           twin_predictor)
 from ._precedence import _callbacks, _settings_module, native_adapter_for
+from ._tools import agent_tools
 
 __all__ = ["install_bridge"]
 
@@ -168,8 +170,12 @@ class Bridge:
     twin_predictor = staticmethod(twin_predictor)   # Refine's feedback predictor, which no DSPy module holds
 
     def setting(self, name: str) -> Any:
-        """What DSPy's Parallel reads from its settings (``num_threads``, ``max_errors``, ``provide_traceback``)."""
+        """What DSPy's Parallel reads from its settings (``num_threads``, ``max_errors``, ``provide_traceback``), and
+        DSPy's Tool (``allow_tool_async_sync_conversion``)."""
         return getattr(dspy_settings, name)
+
+    # --- tool callbacks: an agent's tools as its run calls them (a view reporting each call, in a routed call) --
+    agent_tools = staticmethod(agent_tools)
 
     # --- adapter callbacks ----------------------------------------------------------------------------------
     def adapter_events(self) -> bool:

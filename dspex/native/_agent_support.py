@@ -1,14 +1,17 @@
 """What DSPy's agents share besides the loop: error text for the LM, the context-window check, the trajectory
-rendering and the logger. Imported only when an agent module is used."""
+rendering, the tools a run calls and the logger. Imported only when an agent module is used."""
 
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any, Mapping
 
+from .. import hooks
 from ..errors import ContextWindowExceededError
 
-__all__ = ["format_error_for_lm", "is_context_window_error", "format_trajectory", "context_window_error", "logger"]
+__all__ = ["format_error_for_lm", "is_context_window_error", "format_trajectory", "context_window_error", "logger",
+           "run_tools"]
 
 logger = logging.getLogger("dspy.predict.react")   # where DSPy's ReAct warns
 
@@ -57,3 +60,18 @@ def format_trajectory(trajectory: Mapping[str, Any], adapter: Any) -> str:
 
     signature = ensure_signature(f"{', '.join(trajectory.keys())} -> x")
     return adapter.format_user_message_content(signature, trajectory)
+
+
+def run_tools(agent: Any) -> Any:
+    """What an agent's run calls its tools through (``tools[name](**args)``, ``await tools[name].acall(...)``): its
+    own ``tools``, or, inside a routed module's native call in a DSPy program, the same tools reporting each call to
+    DSPy's tool callbacks as ``dspy.Tool`` does (the bridge's ``agent_tools``). Two lookups without DSPy."""
+    bridge = hooks.bridge
+    if bridge is None:
+        if sys.modules.get("dspy") is None:
+            return agent.tools
+        bridge = hooks.current()   # DSPy loaded, bridge not yet (this may be the process's first native call)
+        if bridge is None:
+            return agent.tools
+    reporting = getattr(bridge, "agent_tools", None)
+    return agent.tools if reporting is None else reporting(agent)

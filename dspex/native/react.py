@@ -19,7 +19,7 @@ from typing import Any, Callable, Literal
 
 from ..signature import InputField, OutputField, ensure_signature, make_signature
 from ._agent_support import context_window_error, format_error_for_lm, format_trajectory, is_context_window_error
-from ._agent_support import logger
+from ._agent_support import logger, run_tools
 from ._module import Module
 from ._prediction import Prediction
 from ._settings import settings
@@ -106,6 +106,7 @@ class ReAct(Module):
     def forward(self, **input_args: Any) -> Prediction:
         trajectory: dict[str, Any] = {}
         max_iters = input_args.pop("max_iters", self.max_iters)
+        tools = run_tools(self)
         for idx in range(max_iters):
             try:
                 pred = self._call_with_potential_trajectory_truncation(self.react, trajectory, **input_args)
@@ -119,7 +120,7 @@ class ReAct(Module):
             trajectory[f"tool_args_{idx}"] = pred.next_tool_args
 
             try:
-                trajectory[f"observation_{idx}"] = self.tools[pred.next_tool_name](**pred.next_tool_args)
+                trajectory[f"observation_{idx}"] = tools[pred.next_tool_name](**pred.next_tool_args)
             except Exception as err:
                 trajectory[f"observation_{idx}"] = (
                     f"Execution error in {pred.next_tool_name}: {format_error_for_lm(err, traceback_frames=5)}"
@@ -134,6 +135,7 @@ class ReAct(Module):
     async def aforward(self, **input_args: Any) -> Prediction:
         trajectory: dict[str, Any] = {}
         max_iters = input_args.pop("max_iters", self.max_iters)
+        tools = run_tools(self)
         for idx in range(max_iters):
             try:
                 pred = await self._async_call_with_potential_trajectory_truncation(self.react, trajectory, **input_args)
@@ -147,7 +149,7 @@ class ReAct(Module):
             trajectory[f"tool_args_{idx}"] = pred.next_tool_args
 
             try:
-                trajectory[f"observation_{idx}"] = await self.tools[pred.next_tool_name].acall(**pred.next_tool_args)
+                trajectory[f"observation_{idx}"] = await tools[pred.next_tool_name].acall(**pred.next_tool_args)
             except Exception as err:
                 trajectory[f"observation_{idx}"] = (
                     f"Execution error in {pred.next_tool_name}: {format_error_for_lm(err, traceback_frames=5)}"

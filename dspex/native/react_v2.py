@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from ..adapters import remember_turns
 from ..signature import InputField, OutputField, ensure_signature, make_signature
-from ._agent_support import format_error_for_lm, is_context_window_error
+from ._agent_support import format_error_for_lm, is_context_window_error, run_tools
 from ._module import Module
 from ._prediction import Prediction
 from ._react_v2_support import (
@@ -183,13 +183,14 @@ class ReActV2(Module):
         values: list[Any] = []
         is_errors: list[bool] = []
         final_outputs = None
+        tools = run_tools(self)
         for tool_call in tool_calls.tool_calls:
             if tool_call.name not in self.tools:
                 values.append(f"Unknown tool: {tool_call.name}")
                 is_errors.append(True)
                 continue
             try:
-                value = self.tools[tool_call.name](**(tool_call.args or {}))
+                value = tools[tool_call.name](**(tool_call.args or {}))
                 values.append(value)
                 is_errors.append(False)
                 if tool_call.name == "submit" and isinstance(value, dict):
@@ -203,13 +204,14 @@ class ReActV2(Module):
         values: list[Any] = []
         is_errors: list[bool] = []
         final_outputs = None
+        tools = run_tools(self)
         for tool_call in tool_calls.tool_calls:
             if tool_call.name not in self.tools:
                 values.append(f"Unknown tool: {tool_call.name}")
                 is_errors.append(True)
                 continue
             try:
-                value = await self.tools[tool_call.name].acall(**(tool_call.args or {}))
+                value = await tools[tool_call.name].acall(**(tool_call.args or {}))
                 values.append(value)
                 is_errors.append(False)
                 if tool_call.name == "submit" and isinstance(value, dict):

@@ -7,7 +7,13 @@ converts the LM's arguments with DSPy's errors (see ``_args``). A ``dspy.Tool`` 
 
 The call path keeps DSPy's depth on purpose: ``__call__`` -> ``_invoke`` -> the function is as deep as DSPy's
 ``__call__`` wrapper -> ``__call__`` -> the function, so an error's traceback (which ReAct shows the LM, five
-frames deep) holds the same frames of the user's own code on both sides.
+frames deep) holds the same frames of the user's own code on both sides. ``_invoke`` / ``_ainvoke`` (the call
+after the keyword check) are also what DSPy's side calls when it reports an agent's tool call to DSPy's tool
+callbacks in place of ``__call__`` (``dspex.dspy_backend``), at the same depth.
+
+An async tool called on the sync path fails as DSPy's does, unless DSPy's ``allow_tool_async_sync_conversion``
+setting is on in a program that has loaded DSPy (read through :mod:`dspex.hooks`): then it runs to completion in
+a fresh event loop, or fails with DSPy's other message inside a running one.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import Any, Callable
 
+from .. import hooks
 from ._args import check_against_schema, needs_conversion, plainly_valid, wrapper_for
 
 __all__ = ["Tool", "as_tool", "is_tool_like"]
@@ -24,11 +31,19 @@ _ASYNC_IN_SYNC = (
     "with `dspy.configure(allow_tool_async_sync_conversion=True)` or "
     "`with dspy.context(allow_tool_async_sync_conversion=True):`."
 )
+_IN_RUNNING_LOOP = (
+    "You are calling `__call__` on an async tool from within a running event loop, which cannot be converted to a "
+    "sync call, even with `allow_tool_async_sync_conversion` enabled. Please use `await tool.acall(...)` instead."
+)
 
 
 class Tool:
     """``Tool(func, name=None, desc=None, args=None, arg_types=None, arg_desc=None)``; what is not given is
     inferred from ``func``."""
+
+    # The ``dspy.Tool`` this one was read from (:meth:`from_tool_like`), else None: the object DSPy's tool
+    # callbacks are told about when DSPy's side reports a call of this tool.
+    _origin: Any = None
 
     def __init__(
         self,
@@ -88,6 +103,7 @@ class Tool:
         tool.arg_types = other.arg_types
         tool.arg_desc = getattr(other, "arg_desc", None)
         tool.has_kwargs = bool(getattr(other, "has_kwargs", False))
+        tool._origin = other._origin if isinstance(other, Tool) else other
         return tool
 
     # --- what the LM reads --------------------------------------------------------------------------------------
@@ -148,9 +164,24 @@ class Tool:
     def _invoke(self, kwargs: dict[str, Any]) -> Any:
         parsed = self._validate_and_parse_args(kwargs)
         result = self.func(**parsed)
-        if isinstance(result, Coroutine):  # left unawaited, as DSPy leaves it (Python then warns)
-            raise ValueError(_ASYNC_IN_SYNC)
+        if isinstance(result, Coroutine):
+            if _async_to_sync():
+                return self._run_async_in_sync(result)
+            raise ValueError(_ASYNC_IN_SYNC)  # left unawaited, as DSPy leaves it (Python then warns)
         return result
+
+    def _run_async_in_sync(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
+        """DSPy's conversion: the coroutine in a fresh event loop; inside a running one, closed, and an error."""
+        import asyncio
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None  # run outside the ``except`` block, so an error of the tool is not chained to this one
+        if loop is None:
+            return asyncio.run(coroutine)
+        coroutine.close()
+        raise ValueError(_IN_RUNNING_LOOP)
 
     async def acall(self, /, **kwargs: Any) -> Any:
         if "instance" in kwargs or "self" in kwargs:
@@ -163,6 +194,13 @@ class Tool:
         if isinstance(result, Coroutine):
             return await result
         return result  # a sync tool is fine on the async path
+
+
+def _async_to_sync() -> bool:
+    """DSPy's ``allow_tool_async_sync_conversion`` as this thread / task sees it (off without DSPy)."""
+    bridge = hooks.current()
+    setting = getattr(bridge, "setting", None)
+    return bool(setting("allow_tool_async_sync_conversion")) if setting is not None else False
 
 
 def _bound_twice(method: str, kwargs: dict[str, Any]) -> TypeError:

@@ -118,6 +118,39 @@ def test_async_tool_on_the_sync_path_fails_like_dspy():
     assert asyncio.run(Tool(later).acall(x=2)) == 2
 
 
+async def later_boom(x: int) -> None:
+    boom(x)
+
+
+@pytest.mark.parametrize("in_loop", [False, True], ids=["no_loop", "running_loop"])
+@pytest.mark.parametrize("func", ["later", "later_boom"])
+def test_async_tool_on_the_sync_path_converts_when_dspy_allows_it(func: str, in_loop: bool):
+    """DSPy's ``allow_tool_async_sync_conversion``: the coroutine runs in a fresh event loop, or, inside a running
+    one, is closed and the call fails with DSPy's other message. Native reads the setting from DSPy."""
+    async def later(x: int) -> int:
+        return x
+
+    target = later if func == "later" else later_boom
+
+    def both() -> list[tuple[str, str]]:
+        return [outcome(lambda: tool(x=1)) for tool in (Tool(target), dspy.Tool(target))]
+
+    async def inside() -> list[tuple[str, str]]:
+        return both()
+
+    with dspy.context(allow_tool_async_sync_conversion=True):
+        mine, theirs = asyncio.run(inside()) if in_loop else both()
+    assert mine == theirs
+    assert mine[0] == ("ValueError" if in_loop else "ok" if func == "later" else "RuntimeError")
+
+
+def test_a_dspy_tool_read_natively_remembers_where_it_came_from():
+    """The object DSPy's tool callbacks are told about when a native agent calls it inside a DSPy program."""
+    theirs = dspy.Tool(pick)
+    mine = as_tool(theirs)
+    assert mine._origin is theirs and Tool.from_tool_like(mine)._origin is theirs and Tool(pick)._origin is None
+
+
 def boom(x: int) -> None:
     deeper(x)
 
@@ -140,3 +173,14 @@ def test_a_failing_tool_is_as_deep_as_in_dspy():
     mine = frames_of(lambda: Tool(boom)(x=1))
     theirs = frames_of(lambda: dspy.Tool(boom)(x=1))
     assert len(mine) == len(theirs) and mine[-2:] == theirs[-2:] == ["boom", "deeper"]
+
+
+def test_a_converted_failing_tool_is_as_deep_as_in_dspy():
+    """With the conversion on, DSPy's frames are: caller, callback wrapper, __call__, its conversion, asyncio.run:
+    the five frames ReAct shows hold the same non-library frames on both sides."""
+    with dspy.context(allow_tool_async_sync_conversion=True):
+        mine = frames_of(lambda: Tool(later_boom)(x=1))
+        theirs = frames_of(lambda: dspy.Tool(later_boom)(x=1))
+    assert len(mine) == len(theirs) and mine[-3:] == theirs[-3:] == ["later_boom", "boom", "deeper"]
+    # from the caller's frame (index 1) on, the fifth is asyncio.run, the last one ReAct's observation shows
+    assert mine[5:] == theirs[5:] and mine[5] == "run"
