@@ -33,7 +33,7 @@ from dspex.types import Tool
 
 from ._precedence import _callbacks, own_attr
 
-__all__ = ["agent_tools"]
+__all__ = ["agent_tools", "dspy_tool_for"]
 
 _ROOT = hooks.native_root
 _ACTIVE_CALL_ID = callback_context.ACTIVE_CALL_ID
@@ -78,6 +78,23 @@ class _RunTools:
             origin = getattr(tool, "_origin", None)
             face = origin if isinstance(origin, dspy.Tool) else None
         return _Reported(tool, face)
+
+
+def dspy_tool_for(tool: Any) -> Any:
+    """The ``dspy.Tool`` a native tool stands for in DSPy's books (a trace entry's inputs), by the same rule as the
+    callbacks' ``instance``: the routed agent's own tool of that name, else the one it was read from, else one
+    made once from it."""
+    active = _ROOT.get()
+    if active is not None:
+        try:
+            tools = own_attr(active[0], "tools")
+        except AttributeError:
+            tools = None
+        face = tools.get(tool.name) if isinstance(tools, dict) else None
+        if isinstance(face, dspy.Tool):
+            return face
+    origin = getattr(tool, "_origin", None)
+    return origin if isinstance(origin, dspy.Tool) else _face(tool)
 
 
 def _face(tool: Any) -> Any:

@@ -178,13 +178,25 @@ def _checker(expected: Any) -> Callable[[Any], bool]:
         return lambda v: True
     origin = get_origin(expected)
     if origin is None and isinstance(expected, type):
-        return lambda v: isinstance(v, expected)
+        return _instance_of(expected)
     args = get_args(expected)
     if origin is list and len(args) == 1 and args[0] is not Any and get_origin(args[0]) is None \
             and isinstance(args[0], type):
-        item = args[0]
-        return lambda v: isinstance(v, list) and all(map(isinstance, v, repeat(item)))
+        item = _instance_of(args[0])
+        return lambda v: isinstance(v, list) and all(map(item, v))
     return lambda v: _compatible(v, expected)
+
+
+def _instance_of(expected: type) -> Callable[[Any], bool]:
+    """``isinstance(v, expected)``; for an agent type (DSPy's or dspex's Tool, History, ToolCalls, ...), an
+    instance of either's class of that role. A routed agent's predictor keeps DSPy's annotations (``list[dspy.Tool]``)
+    while the native agent passes its own Tools and History: DSPy's agent passes DSPy's, and does not warn."""
+    from ..types import role_of
+
+    role = role_of(expected)
+    if role is None:
+        return lambda v: isinstance(v, expected)
+    return lambda v: isinstance(v, expected) or role_of(type(v)) == role
 
 
 def _compatible(value: Any, expected: Any) -> bool:
@@ -221,5 +233,5 @@ def _check_type(value: Any, expected: Any) -> bool:
     if origin is set or origin is frozenset:
         return isinstance(value, origin) and (not args or all(_check_type(v, args[0]) for v in value))
     if isinstance(expected, type):
-        return isinstance(value, expected)
+        return _instance_of(expected)(value)
     return False

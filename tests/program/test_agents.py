@@ -116,3 +116,73 @@ def test_react_v2_routes_and_returns_dspy_types(route: str, tmp_path: Path) -> N
     agent = dspex.ReActV2("question -> answer", tools=[Mailer().send_mail], max_iters=2)
     assert isinstance(agent, dspy.ReActV2) and [n for n, _ in agent.named_predictors()] == \
         [n for n, _ in dspy.ReActV2("question -> answer", tools=[Mailer().send_mail]).named_predictors()]
+
+
+class SubmitLM(dspy.BaseLM):
+    """ReActV2's script: look a fact up, then submit."""
+
+    def __init__(self) -> None:
+        super().__init__(model="scripted/submit", cache=False)
+
+    def __call__(self, prompt: Any = None, messages: Any = None, **kwargs: Any) -> list[str]:  # type: ignore[override]
+        text = "".join(str(m.get("content")) for m in messages)
+        call = ('{"name": "submit", "args": {"answer": "a"}}' if "fact" in text.split("[[ ## question ## ]]")[-1]
+                else '{"name": "lookup", "args": {"q": "x"}}')
+        return [f'[[ ## next_thought ## ]]\nt\n\n[[ ## tool_calls ## ]]\n{{"tool_calls": [{call}]}}\n\n'
+                "[[ ## completed ## ]]"]
+
+
+def lookup(q: str) -> str:
+    """Look up a fact."""
+    return "fact"
+
+
+@pytest.mark.parametrize("side", ["native", "shadow"])
+def test_a_bootstrapped_react_v2_saves_as_dspys_does(side: str, tmp_path: Path) -> None:
+    """BootstrapFewShot turns trace entries into demos: on the native route ReActV2's entries held dspex's Tool and
+    History, and ``program.save`` failed ("Type is not JSON serializable: Tool"). The trace now holds DSPy's
+    objects (the routed agent's own ``dspy.Tool``s, and one ``dspy.History`` per run that ends up holding every
+    turn, as DSPy's agent appends to the History it passes each turn), and the saved program is DSPy's byte for
+    byte. Found by an independent fuzz run."""
+    def compile_and_save(ns: Any, path: Path) -> tuple[Any, str]:
+        class Program(dspy.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.agent = ns.ReActV2("question -> answer", tools=[lookup], max_iters=3)
+
+            def forward(self, question: str) -> Any:
+                return self.agent(question=question)
+
+        train = [dspy.Example(question=f"q{i}", answer="a").with_inputs("question") for i in range(3)]
+        with dspy.context(lm=SubmitLM()):
+            program = dspy.BootstrapFewShot(max_bootstrapped_demos=2, max_labeled_demos=0).compile(Program(),
+                                                                                                  trainset=train)
+        program.save(str(path))
+        return program, path.read_text()
+
+    _, want = compile_and_save(dspy, tmp_path / "dspy.json")
+    dspex.configure(module_overrides={"react_v2": side}, shadow={"log_path": str(tmp_path / "shadow")})
+    program, got = compile_and_save(dspex, tmp_path / "dspex.json")
+    assert got == want
+    demo = program.agent.react.demos[0]
+    assert all(type(tool) is dspy.Tool for tool in demo.tools)
+    assert type(demo.history) is dspy.History and demo.history.messages   # the whole run, as DSPy's trace holds
+
+
+@pytest.mark.parametrize("side", ["native", "shadow"])
+def test_a_routed_react_v2_logs_what_dspys_logs(side: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The routed agent's predictor keeps DSPy's annotations (``tools: list[dspy.Tool]``, ``history: dspy.History``)
+    while the native agent passes its own Tools and History: every turn logged "Type mismatch for field 'tools'",
+    which DSPy's agent, passing DSPy's objects, never logs."""
+    import logging
+
+    def run(ns: Any) -> list[str]:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING), dspy.context(lm=SubmitLM()):
+            ns.ReActV2("question -> answer", tools=[lookup], max_iters=3)(question="q")
+        return [r.getMessage() for r in caplog.records if r.name.startswith("dspy")]
+
+    want = run(dspy)
+    dspex.configure(module_overrides={"react_v2": side}, shadow={"log_path": str(tmp_path / "shadow")})
+    assert run(dspex) == want
+    dspex.shutdown(timeout=5)
