@@ -1,4 +1,5 @@
-"""``Image``, ``Audio`` and ``File``: DSPy 3.4.1's media inputs without DSPy, rendered as the same content parts.
+"""``Audio`` and ``File`` (``Image`` is in ``_image``): DSPy 3.4.1's media inputs without DSPy, rendered as the
+same content parts.
 
 A value formats to one OpenAI content part (``image_url``, ``input_audio``, ``file``); pydantic serialises it to
 DSPy's custom-type markers, which the adapter splits into those parts, exactly as for DSPy's own classes (which
@@ -14,7 +15,6 @@ import base64
 import mimetypes
 import os
 from typing import Any
-from urllib.parse import urlparse
 
 import pydantic
 
@@ -22,7 +22,7 @@ from ..errors import ConfigError
 from . import _media_docs
 from ._base import Type
 
-__all__ = ["Image", "Audio", "File"]
+__all__ = ["Audio", "File"]
 
 _FROZEN = pydantic.ConfigDict(frozen=True, str_strip_whitespace=True, validate_assignment=True, extra="forbid")
 
@@ -35,67 +35,6 @@ def _needs_dspy(what: str) -> ConfigError:
 def _data_uri(path: str, mime: str | None) -> str:
     with open(path, "rb") as f:
         return f"data:{mime};base64,{base64.b64encode(f.read()).decode('utf-8')}"
-
-
-def _image_url(source: Any) -> str:
-    if isinstance(source, dict) and "url" in source:
-        return _image_url(source["url"])
-    if isinstance(source, Image):
-        return source.url
-    if isinstance(source, str):
-        scheme = urlparse(source)
-        if source.startswith("data:") or (scheme.scheme in ("http", "https", "gs") and scheme.netloc):
-            return source
-        raise ValueError(f"Unrecognized image string: {source}. Local files must be loaded with Image.from_path().")
-    if isinstance(source, bytes) or hasattr(source, "save"):
-        raise _needs_dspy("An image from bytes or a PIL image")
-    raise ValueError(f"Unsupported image type: {type(source)}")
-
-
-class Image(Type):
-    # An image: an http(s)/gs URL or a data URI (``from_path`` for a local file). No docstring: DSPy's Image has
-    # none, and pydantic would put one in the JSON schema an output field shows the LM.
-    url: str
-    model_config = _FROZEN
-
-    def __init__(self, source: Any = None, /, **data: Any) -> None:
-        if source is not None and "url" in data:
-            raise TypeError("Image received both `source` and `url`; provide only one image source")
-        if source is not None:
-            data["url"] = source["url"] if isinstance(source, dict) and set(source) == {"url"} else source
-        if "url" in data:
-            data["url"] = _image_url(data["url"])
-        super().__init__(**data)
-
-    def format(self) -> list[dict[str, Any]]:
-        try:
-            url = _image_url(self.url)
-        except Exception as e:
-            raise ValueError(f"Failed to format image for DSPy: {e}")
-        return [{"type": "image_url", "image_url": {"url": url}}]
-
-    @classmethod
-    def from_path(cls, file_path: str) -> "Image":
-        if not os.path.isfile(file_path):
-            raise ValueError(f"File not found: {file_path}")
-        mime, _ = mimetypes.guess_type(file_path)
-        if mime is None:
-            raise ValueError(f"Could not determine MIME type for file: {file_path}")
-        return cls(_data_uri(file_path, mime))
-
-    @classmethod
-    def from_url(cls, url: str, **_: Any) -> "Image":
-        raise _needs_dspy("Image.from_url")
-
-    def __str__(self) -> str:
-        return self.serialize_model()
-
-    def __repr__(self) -> str:
-        if "base64" in self.url:
-            size = len(self.url.split("base64,")[1])
-            kind = self.url.split(";")[0].split("/")[-1]
-            return f"Image(url=data:image/{kind};base64,<IMAGE_BASE_64_ENCODED({size!s})>)"
-        return f"Image(url='{self.url}')"
 
 
 def _audio_dict(audio: Any, fmt: str = "wav") -> dict[str, Any]:
@@ -247,3 +186,11 @@ class File(Type):
         if self.filename is not None:
             parts.append(f"filename='{self.filename}'")
         return f"File({', '.join(parts)})"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Image":   # Image lived here before it had its own module: what was pickled then still loads
+        from ._image import Image
+
+        return Image
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,79 @@
+"""``Image``: DSPy 3.4.1's image input without DSPy, rendered as the same ``image_url`` content part.
+
+Construction takes what DSPy's takes in memory (http(s)/gs URLs and data URIs, a ``{"url": ...}`` dict, another
+Image); ``from_path`` reads a local file the way DSPy does. What DSPy decodes with Pillow (bytes, PIL images) or
+downloads (``from_url``) raises :class:`~dspex.errors.ConfigError`.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+from typing import Any
+from urllib.parse import urlparse
+
+from ._base import Type
+from ._media import _FROZEN, _data_uri, _needs_dspy
+
+__all__ = ["Image"]
+
+
+def _image_url(source: Any) -> str:
+    if isinstance(source, dict) and "url" in source:
+        return _image_url(source["url"])
+    if isinstance(source, Image):
+        return source.url
+    if isinstance(source, str):
+        scheme = urlparse(source)
+        if source.startswith("data:") or (scheme.scheme in ("http", "https", "gs") and scheme.netloc):
+            return source
+        raise ValueError(f"Unrecognized image string: {source}. Local files must be loaded with Image.from_path().")
+    if isinstance(source, bytes) or hasattr(source, "save"):
+        raise _needs_dspy("An image from bytes or a PIL image")
+    raise ValueError(f"Unsupported image type: {type(source)}")
+
+
+class Image(Type):
+    # An image: an http(s)/gs URL or a data URI (``from_path`` for a local file). No docstring: DSPy's Image has
+    # none, and pydantic would put one in the JSON schema an output field shows the LM.
+    url: str
+    model_config = _FROZEN
+
+    def __init__(self, source: Any = None, /, **data: Any) -> None:
+        if source is not None and "url" in data:
+            raise TypeError("Image received both `source` and `url`; provide only one image source")
+        if source is not None:
+            data["url"] = source["url"] if isinstance(source, dict) and set(source) == {"url"} else source
+        if "url" in data:
+            data["url"] = _image_url(data["url"])
+        super().__init__(**data)
+
+    def format(self) -> list[dict[str, Any]]:
+        try:
+            url = _image_url(self.url)
+        except Exception as e:
+            raise ValueError(f"Failed to format image for DSPy: {e}")
+        return [{"type": "image_url", "image_url": {"url": url}}]
+
+    @classmethod
+    def from_path(cls, file_path: str) -> "Image":
+        if not os.path.isfile(file_path):
+            raise ValueError(f"File not found: {file_path}")
+        mime, _ = mimetypes.guess_type(file_path)
+        if mime is None:
+            raise ValueError(f"Could not determine MIME type for file: {file_path}")
+        return cls(_data_uri(file_path, mime))
+
+    @classmethod
+    def from_url(cls, url: str, **_: Any) -> "Image":
+        raise _needs_dspy("Image.from_url")
+
+    def __str__(self) -> str:
+        return self.serialize_model()
+
+    def __repr__(self) -> str:
+        if "base64" in self.url:
+            size = len(self.url.split("base64,")[1])
+            kind = self.url.split(";")[0].split("/")[-1]
+            return f"Image(url=data:image/{kind};base64,<IMAGE_BASE_64_ENCODED({size!s})>)"
+        return f"Image(url='{self.url}')"
