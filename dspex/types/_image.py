@@ -1,14 +1,16 @@
 """``Image``: DSPy 3.4.1's image input without DSPy, rendered as the same ``image_url`` content part.
 
 Construction takes what DSPy's takes in memory (http(s)/gs URLs and data URIs, a ``{"url": ...}`` dict, another
-Image); ``from_path`` reads a local file the way DSPy does. What DSPy decodes with Pillow (bytes, PIL images) or
-downloads (``from_url``) raises :class:`~dspex.errors.ConfigError`.
+Image), with DSPy's deprecated ``download=`` / ``verify=`` arguments and their warning; ``from_path`` reads a local
+file the way DSPy does. What DSPy decodes with Pillow (bytes, PIL images) or downloads (``from_url``, and
+``Image(http_url, download=True)``) raises :class:`~dspex.errors.ConfigError` once DSPy's own checks have passed.
 """
 
 from __future__ import annotations
 
 import mimetypes
 import os
+import warnings
 from typing import Any
 from urllib.parse import urlparse
 
@@ -16,6 +18,19 @@ from ._base import Type
 from ._media import _FROZEN, _data_uri, _needs_dspy
 
 __all__ = ["Image"]
+
+_UNSET = object()
+_DEPRECATED = ("The `download` and `verify` arguments to Image() are deprecated and will be removed in 3.4. "
+               "Use Image.from_url(url, verify=...) to download a remote image, or Image.from_path(path) for a "
+               "local file.")
+
+
+def _is_url(text: str, schemes: tuple[str, ...] = ("http", "https", "gs")) -> bool:
+    try:   # urlparse raises ValueError on a malformed netloc ("http://[::1"): DSPy's is_url says "not a URL"
+        parsed = urlparse(text)
+    except ValueError:
+        return False
+    return parsed.scheme in schemes and bool(parsed.netloc)
 
 
 def _image_url(source: Any) -> str:
@@ -39,11 +54,19 @@ class Image(Type):
     url: str
     model_config = _FROZEN
 
-    def __init__(self, source: Any = None, /, **data: Any) -> None:
+    def __init__(self, source: Any = None, /, *, download: Any = _UNSET, verify: Any = _UNSET, **data: Any) -> None:
+        if download is not _UNSET or verify is not _UNSET:
+            if source is None:   # DSPy's rule: never honoured through validation (a dict of untrusted data)
+                raise TypeError("`download` and `verify` are only valid with a positional image source; "
+                                "use Image.from_url(url, verify=...) to download a remote image.")
+            warnings.warn(_DEPRECATED, DeprecationWarning, stacklevel=2)
         if source is not None and "url" in data:
             raise TypeError("Image received both `source` and `url`; provide only one image source")
         if source is not None:
             data["url"] = source["url"] if isinstance(source, dict) and set(source) == {"url"} else source
+        url = data.get("url")
+        if download is not _UNSET and download and isinstance(url, str) and _is_url(url, ("http", "https")):
+            raise _needs_dspy("Image(url, download=True)")   # DSPy fetches the URL here; dspex never downloads
         if "url" in data:
             data["url"] = _image_url(data["url"])
         super().__init__(**data)

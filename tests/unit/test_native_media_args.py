@@ -1,0 +1,64 @@
+"""dspex.types' Image, Audio and File against DSPy 3.4.1's classes on the arguments beside the value: Image's
+deprecated ``download=`` / ``verify=``, the deprecated ``from_file`` / ``from_PIL`` aliases, ``from_url``'s checks
+before it would download, Audio's ``sampling_rate``, ``File.from_path``'s empty ``filename`` / ``mime_type``, and
+URL strings urlparse rejects. The outcome (value or error) and the warnings (class, text, the file they point at)
+are compared; where DSPy would download or decode with a third-party library, dspex raises ConfigError instead."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import dspy
+import pytest
+
+import dspex.types as nt
+from dspex.errors import ConfigError
+
+PNG = "data:image/png;base64,iVBORw0KGgo="
+WEB = "https://img.example/cat.png"
+
+
+def _run(make: Callable[[], Any]) -> tuple[Any, list[tuple[str, str, str]]]:
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        try:
+            value = make()
+            outcome: Any = ("ok", value.format(), repr(value), value.model_dump(mode="json"))
+        except Exception as e:  # noqa: BLE001 - errors are compared
+            outcome = ("error", type(e).__name__, str(e).split("\n", 1)[-1])   # pydantic's first line names a class
+    return outcome, [(w.category.__name__, str(w.message), Path(w.filename).name) for w in seen]
+
+
+def _same(name: str, call: Callable[[Any], Any]) -> None:
+    expected, got = _run(lambda: call(getattr(dspy, name))), _run(lambda: call(getattr(nt, name)))
+    assert got == expected
+
+
+IMAGE_ARGS: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+    ((WEB,), {"download": False}), ((WEB,), {"verify": False}), ((WEB,), {"verify": True}),
+    ((WEB,), {"download": False, "verify": False}), ((WEB,), {"download": 0}), ((WEB,), {"download": None}),
+    ((PNG,), {"download": True}), (("gs://bucket/a.webp",), {"download": True}), (({"url": PNG},), {"download": True}),
+    (("ftp://x.org/y.gif",), {"download": False}),
+    ((), {"verify": False}), ((), {"download": True, "url": PNG}), ((None,), {"download": False}),
+    ((PNG,), {"download": False, "url": PNG}), ((PNG,), {"verify": False, "extra": 1}),
+]
+
+
+@pytest.mark.parametrize(("args", "kwargs"), IMAGE_ARGS, ids=lambda v: repr(v)[:40])
+def test_image_download_and_verify_as_dspy(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    _same("Image", lambda cls: cls(*args, **kwargs))
+
+
+def test_image_download_and_verify_through_validation_as_dspy() -> None:
+    for value in ({"url": PNG, "download": True}, {"url": WEB, "verify": False}, {"url": PNG, "download": False}):
+        _same("Image", lambda cls: cls.model_validate(value))
+
+
+def test_image_download_of_a_web_url_is_a_config_error_after_dspy_s_warning() -> None:
+    for kwargs in ({"download": True}, {"download": True, "verify": False}, {"download": "yes"}):
+        outcome, seen = _run(lambda: nt.Image(WEB, **kwargs))
+        assert outcome[:2] == ("error", "ConfigError") and "DSPy's class" in outcome[2], outcome
+        assert seen == [("DeprecationWarning", _run(lambda: dspy.Image(PNG, download=True))[1][0][1],
+                         Path(__file__).name)]
