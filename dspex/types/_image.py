@@ -39,8 +39,7 @@ def _image_url(source: Any) -> str:
     if isinstance(source, Image):
         return source.url
     if isinstance(source, str):
-        scheme = urlparse(source)
-        if source.startswith("data:") or (scheme.scheme in ("http", "https", "gs") and scheme.netloc):
+        if source.startswith("data:") or _is_url(source):
             return source
         raise ValueError(f"Unrecognized image string: {source}. Local files must be loaded with Image.from_path().")
     if isinstance(source, bytes) or hasattr(source, "save"):
@@ -88,7 +87,9 @@ class Image(Type):
         return cls(_data_uri(file_path, mime))
 
     @classmethod
-    def from_url(cls, url: str, **_: Any) -> "Image":
+    def from_url(cls, url: str, verify: bool = True, timeout: float | None = 30.0) -> "Image":
+        if not _is_url(url, ("http", "https")):
+            raise ValueError(f"Image.from_url requires an HTTP(S) URL, received: {url}")
         raise _needs_dspy("Image.from_url")
 
     def __str__(self) -> str:

@@ -15,6 +15,7 @@ import base64
 import mimetypes
 import os
 from typing import Any
+from urllib.parse import urlparse
 
 import pydantic
 
@@ -87,6 +88,13 @@ class Audio(Type):
 
     def format(self) -> list[dict[str, Any]]:
         return [{"type": "input_audio", "input_audio": {"data": self.data, "format": self.audio_format}}]
+
+    @classmethod
+    def from_url(cls, url: str, verify: bool = True, timeout: float | None = 30.0) -> "Audio":
+        parsed = urlparse(url)   # DSPy's check, urlparse's ValueError included ("http://[::1")
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError(f"Audio.from_url requires an HTTP(S) URL, received: {url}")
+        raise _needs_dspy("Audio.from_url")
 
     @classmethod
     def from_path(cls, file_path: str) -> "Audio":

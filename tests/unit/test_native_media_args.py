@@ -40,7 +40,7 @@ IMAGE_ARGS: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
     ((WEB,), {"download": False}), ((WEB,), {"verify": False}), ((WEB,), {"verify": True}),
     ((WEB,), {"download": False, "verify": False}), ((WEB,), {"download": 0}), ((WEB,), {"download": None}),
     ((PNG,), {"download": True}), (("gs://bucket/a.webp",), {"download": True}), (({"url": PNG},), {"download": True}),
-    (("ftp://x.org/y.gif",), {"download": False}),
+    (("ftp://x.org/y.gif",), {"download": False}), (("http://[::1",), {"download": True}),
     ((), {"verify": False}), ((), {"download": True, "url": PNG}), ((None,), {"download": False}),
     ((PNG,), {"download": False, "url": PNG}), ((PNG,), {"verify": False, "extra": 1}),
 ]
@@ -62,3 +62,26 @@ def test_image_download_of_a_web_url_is_a_config_error_after_dspy_s_warning() ->
         assert outcome[:2] == ("error", "ConfigError") and "DSPy's class" in outcome[2], outcome
         assert seen == [("DeprecationWarning", _run(lambda: dspy.Image(PNG, download=True))[1][0][1],
                          Path(__file__).name)]
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "https://[bad/x.png", "gs://[x/y.png", "http://[::1]/a.png",
+                                 "http:///a.png"])
+def test_image_strings_urlparse_rejects_as_dspy(url: str) -> None:
+    _same("Image", lambda cls: cls(url))
+    _same("Image", lambda cls: cls(url=url))
+    _same("Image", lambda cls: cls.model_validate({"url": url}))
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "gs://b/x.png", "ftp://x.org/a.wav", "/tmp/a.png", "https://"])
+def test_from_url_checks_the_url_before_downloading_as_dspy(url: str) -> None:
+    _same("Image", lambda cls: cls.from_url(url))
+    _same("Audio", lambda cls: cls.from_url(url))
+    _same("Image", lambda cls: cls.from_url(url, verify=False, timeout=1.0))
+    _same("Image", lambda cls: cls.from_url(url, retries=2))   # not a parameter of DSPy's: a TypeError
+    _same("Audio", lambda cls: cls.from_url(url, retries=2))
+
+
+def test_from_url_of_a_web_url_is_a_config_error() -> None:
+    for cls in (nt.Image, nt.Audio):
+        with pytest.raises(ConfigError, match="DSPy's class"):
+            cls.from_url("https://example.invalid/a.wav", verify=False, timeout=None)
