@@ -1,13 +1,15 @@
 """``Image``: DSPy 3.4.1's image input without DSPy, rendered as the same ``image_url`` content part.
 
 Construction takes what DSPy's takes in memory (http(s)/gs URLs and data URIs, a ``{"url": ...}`` dict, another
-Image), with DSPy's deprecated ``download=`` / ``verify=`` arguments and their warning; ``from_path`` reads a local
-file the way DSPy does. What DSPy decodes with Pillow (bytes, PIL images) or downloads (``from_url``, and
-``Image(http_url, download=True)``) raises :class:`~dspex.errors.ConfigError` once DSPy's own checks have passed.
+Image), with DSPy's deprecated ``download=`` / ``verify=`` arguments and ``from_file`` / ``from_PIL`` aliases and
+their warnings; ``from_path`` reads a local file the way DSPy does. What DSPy decodes with Pillow (bytes, PIL
+images) or downloads (``from_url``, and ``Image(http_url, download=True)``) raises
+:class:`~dspex.errors.ConfigError` once DSPy's own checks have passed.
 """
 
 from __future__ import annotations
 
+import base64
 import mimetypes
 import os
 import warnings
@@ -15,7 +17,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ._base import Type
-from ._media import _FROZEN, _data_uri, _needs_dspy
+from ._media import _FROZEN, _needs_dspy
 
 __all__ = ["Image"]
 
@@ -78,19 +80,33 @@ class Image(Type):
         return [{"type": "image_url", "image_url": {"url": url}}]
 
     @classmethod
-    def from_path(cls, file_path: str) -> "Image":
-        if not os.path.isfile(file_path):
-            raise ValueError(f"File not found: {file_path}")
-        mime, _ = mimetypes.guess_type(file_path)
-        if mime is None:
-            raise ValueError(f"Could not determine MIME type for file: {file_path}")
-        return cls(_data_uri(file_path, mime))
-
-    @classmethod
     def from_url(cls, url: str, verify: bool = True, timeout: float | None = 30.0) -> "Image":
         if not _is_url(url, ("http", "https")):
             raise ValueError(f"Image.from_url requires an HTTP(S) URL, received: {url}")
         raise _needs_dspy("Image.from_url")
+
+    @classmethod
+    def from_path(cls, file_path: str) -> "Image":
+        if not os.path.isfile(file_path):
+            raise ValueError(f"File not found: {file_path}")
+        with open(file_path, "rb") as f:   # read before the type is guessed, as DSPy does (errors come in order)
+            raw = f.read()
+        mime, _ = mimetypes.guess_type(file_path)
+        if mime is None:
+            raise ValueError(f"Could not determine MIME type for file: {file_path}")
+        return cls(f"data:{mime};base64,{base64.b64encode(raw).decode('utf-8')}")
+
+    @classmethod
+    def from_file(cls, file_path: str) -> "Image":
+        warnings.warn("Image.from_file is deprecated and will be removed in 3.4; use Image.from_path instead.",
+                      DeprecationWarning, stacklevel=2)
+        return cls.from_path(file_path)
+
+    @classmethod
+    def from_PIL(cls, pil_image: Any) -> "Image":  # noqa: N802 - DSPy's name
+        warnings.warn("Image.from_PIL is deprecated and will be removed in 3.4; use Image(pil_image) instead.",
+                      DeprecationWarning, stacklevel=2)
+        return cls(pil_image)
 
     def __str__(self) -> str:
         return self.serialize_model()

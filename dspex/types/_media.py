@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import mimetypes
 import os
+import warnings
 from typing import Any
 from urllib.parse import urlparse
 
@@ -106,6 +107,12 @@ class Audio(Type):
         with open(file_path, "rb") as f:
             payload = base64.b64encode(f.read()).decode("utf-8")
         return cls(data=payload, audio_format=mime.split("/")[1].removeprefix("x-"))
+
+    @classmethod
+    def from_file(cls, file_path: str) -> "Audio":
+        warnings.warn("Audio.from_file is deprecated and will be removed in 3.4; use Audio.from_path instead.",
+                      DeprecationWarning, stacklevel=2)
+        return cls.from_path(file_path)
 
     def __str__(self) -> str:
         return self.serialize_model()

@@ -85,3 +85,17 @@ def test_from_url_of_a_web_url_is_a_config_error() -> None:
     for cls in (nt.Image, nt.Audio):
         with pytest.raises(ConfigError, match="DSPy's class"):
             cls.from_url("https://example.invalid/a.wav", verify=False, timeout=None)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".wav", ".unknownext"])
+def test_from_file_is_dspy_s_deprecated_alias(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"sample{suffix}"
+    path.write_bytes(b"RIFF\x00\x01fake")
+    for name in ("Image", "Audio"):
+        _same(name, lambda cls: cls.from_file(str(path)))
+        _same(name, lambda cls: cls.from_file(str(tmp_path / f"missing{suffix}")))
+
+
+def test_image_from_pil_is_dspy_s_deprecated_alias() -> None:
+    _same("Image", lambda cls: cls.from_PIL(3))
+    _same("Image", lambda cls: cls.from_PIL(PNG))
