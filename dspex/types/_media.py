@@ -4,9 +4,11 @@ same content parts.
 A value formats to one OpenAI content part (``image_url``, ``input_audio``, ``file``); pydantic serialises it to
 DSPy's custom-type markers, which the adapter splits into those parts, exactly as for DSPy's own classes (which
 native modules also accept, read by duck typing). Construction takes what DSPy's takes in memory (URLs and data
-URIs, base64 audio, file ids, raw file bytes) and ``from_path`` reads a local file the way DSPy does. What needs
-a third-party decoder or the network on DSPy's side (image bytes and PIL images through Pillow, audio arrays
-through soundfile, ``from_url``) raises :class:`~dspex.errors.ConfigError` saying to use DSPy's class.
+URIs, base64 audio, file ids, raw file bytes), with the same argument checks and deprecated aliases, and
+``from_path`` reads a local file the way DSPy does. What needs a third-party decoder or the network on DSPy's side
+(image bytes and PIL images through Pillow, audio arrays through soundfile, ``from_url`` and the deprecated
+``Image(url, download=True)``) raises :class:`~dspex.errors.ConfigError` saying to use DSPy's class, once DSPy's
+own checks of the arguments have passed.
 """
 
 from __future__ import annotations
@@ -73,13 +75,18 @@ class Audio(Type):
         if args:
             if "data" in data:
                 raise TypeError("Audio received data as both a positional and keyword argument")
-            fmt = data.pop("audio_format", None)
             value = args[0]
+            sampling_rate = data.pop("sampling_rate", None)
+            fmt = data.pop("audio_format", None)
             if fmt is not None and (isinstance(value, Audio) or (isinstance(value, dict) and "audio_format" in value)
                                     or (isinstance(value, str) and value.startswith("data:audio/"))):
                 raise TypeError("Audio received audio_format alongside an input that already carries its format; "
                                 "provide only one")
-            data = {**_audio_dict(value, fmt or "wav"), **data}
+            if sampling_rate is not None and not hasattr(value, "shape"):
+                raise TypeError("Audio received sampling_rate for a non-array input; it only applies to array data")
+            normalized = _audio_dict(value, fmt or "wav")   # a dict source itself, updated in place as DSPy does
+            normalized.update(data)
+            data = normalized
         super().__init__(**data)
 
     @pydantic.model_validator(mode="before")
@@ -113,6 +120,10 @@ class Audio(Type):
         warnings.warn("Audio.from_file is deprecated and will be removed in 3.4; use Audio.from_path instead.",
                       DeprecationWarning, stacklevel=2)
         return cls.from_path(file_path)
+
+    @classmethod
+    def from_array(cls, array: Any, sampling_rate: int, format: str = "wav") -> "Audio":
+        raise _needs_dspy("Audio.from_array")
 
     def __str__(self) -> str:
         return self.serialize_model()
@@ -155,7 +166,8 @@ class File(Type):
             if overlap:
                 raise TypeError(f"File received {', '.join(overlap)} from both the positional source and keyword "
                                 "arguments")
-            data = {**normalized, **data}
+            normalized.update(data)   # a dict source itself, updated in place as DSPy does
+            data = normalized
         super().__init__(**data)
 
     @pydantic.model_validator(mode="before")

@@ -99,3 +99,33 @@ def test_from_file_is_dspy_s_deprecated_alias(tmp_path: Path, suffix: str) -> No
 def test_image_from_pil_is_dspy_s_deprecated_alias() -> None:
     _same("Image", lambda cls: cls.from_PIL(3))
     _same("Image", lambda cls: cls.from_PIL(PNG))
+
+
+AUDIO_ARGS: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+    ((b"\x00\x01",), {"sampling_rate": 16000}), (("data:audio/wav;base64,QUJD",), {"sampling_rate": 8000}),
+    (("not a data uri",), {"sampling_rate": 8000}), (({"data": "QQ==", "audio_format": "ogg"},), {"sampling_rate": 1}),
+    ((b"\x00\x01",), {"sampling_rate": 0}), ((b"\x00\x01",), {"sampling_rate": None}),
+    ((b"\x00\x01",), {"sampling_rate": None, "audio_format": "mp3"}), ((3,), {"sampling_rate": 8000}),
+    (("data:audio/wav;base64,QUJD",), {"sampling_rate": 8000, "audio_format": "wav"}),
+    ((), {"data": "QQ==", "audio_format": "wav", "sampling_rate": 8000}), ((b"\x00",), {"audio_format": ""}),
+]
+
+
+@pytest.mark.parametrize(("args", "kwargs"), AUDIO_ARGS, ids=lambda v: repr(v)[:40])
+def test_audio_sampling_rate_as_dspy(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    _same("Audio", lambda cls: cls(*args, **kwargs))
+
+
+def test_audio_from_array_needs_dspy_s_class() -> None:
+    with pytest.raises(ConfigError, match="DSPy's class"):
+        nt.Audio.from_array([0.0, 0.1], sampling_rate=16000)
+
+
+def test_a_dict_source_is_updated_in_place_as_dspy_s() -> None:
+    """DSPy's Audio and File hand a dict source back as it is and add the keyword arguments to it."""
+    for name, source, extra in (("Audio", {"data": "QQ==", "audio_format": "ogg"}, {"x": 1}),
+                                ("File", {"file_id": "f"}, {"filename": "a.txt"})):
+        theirs, ours = dict(source), dict(source)
+        _run(lambda: getattr(dspy, name)(theirs, **extra))
+        _run(lambda: getattr(nt, name)(ours, **extra))
+        assert ours == theirs, name
