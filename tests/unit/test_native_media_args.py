@@ -121,6 +121,22 @@ def test_audio_from_array_needs_dspy_s_class() -> None:
         nt.Audio.from_array([0.0, 0.1], sampling_rate=16000)
 
 
+@pytest.mark.parametrize("kwargs", [{"filename": ""}, {"mime_type": ""}, {"filename": "", "mime_type": ""},
+                                    {"filename": None, "mime_type": None}, {"filename": "x.bin", "mime_type": "a/b"},
+                                    {"filename": "  pad.pdf  "}, {"mime_type": "text/plain"}])
+def test_file_from_path_keeps_what_it_is_given_as_dspy(tmp_path: Path, kwargs: dict[str, Any]) -> None:
+    path = tmp_path / "report.pdf"
+    path.write_bytes(b"%PDF-1.4")
+    _same("File", lambda cls: cls.from_path(str(path), **kwargs))
+    _same("File", lambda cls: cls.from_bytes(b"%PDF-1.4", **kwargs))
+
+
+@pytest.mark.parametrize("kwargs", [{"filename": ""}, {"filename": None}, {}])
+def test_file_from_file_id_as_dspy(kwargs: dict[str, Any]) -> None:
+    _same("File", lambda cls: cls.from_file_id("file-1", **kwargs))
+    _same("File", lambda cls: cls.from_file_id("", **kwargs))
+
+
 def test_a_dict_source_is_updated_in_place_as_dspy_s() -> None:
     """DSPy's Audio and File hand a dict source back as it is and add the keyword arguments to it."""
     for name, source, extra in (("Audio", {"data": "QQ==", "audio_format": "ogg"}, {"x": 1}),
