@@ -16,7 +16,7 @@ __all__ = ["Image", "Audio", "File", "Document", "Code",
            "is_type_class", "native_class", "provider_call_to_dict", "content_type_name", "is_citations"]
 
 _LAZY = {
-    "Image": "._media",
+    "Image": "._image",
     "Audio": "._media",
     "File": "._media",
     "Document": "._document",

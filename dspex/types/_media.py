@@ -1,11 +1,14 @@
-"""``Image``, ``Audio`` and ``File``: DSPy 3.4.1's media inputs without DSPy, rendered as the same content parts.
+"""``Audio`` and ``File`` (``Image`` is in ``_image``): DSPy 3.4.1's media inputs without DSPy, rendered as the
+same content parts.
 
 A value formats to one OpenAI content part (``image_url``, ``input_audio``, ``file``); pydantic serialises it to
 DSPy's custom-type markers, which the adapter splits into those parts, exactly as for DSPy's own classes (which
 native modules also accept, read by duck typing). Construction takes what DSPy's takes in memory (URLs and data
-URIs, base64 audio, file ids, raw file bytes) and ``from_path`` reads a local file the way DSPy does. What needs
-a third-party decoder or the network on DSPy's side (image bytes and PIL images through Pillow, audio arrays
-through soundfile, ``from_url``) raises :class:`~dspex.errors.ConfigError` saying to use DSPy's class.
+URIs, base64 audio, file ids, raw file bytes), with the same argument checks and deprecated aliases, and
+``from_path`` reads a local file the way DSPy does. What needs a third-party decoder or the network on DSPy's side
+(image bytes and PIL images through Pillow, audio arrays through soundfile, ``from_url`` and the deprecated
+``Image(url, download=True)``) raises :class:`~dspex.errors.ConfigError` saying to use DSPy's class, once DSPy's
+own checks of the arguments have passed.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import base64
 import mimetypes
 import os
+import warnings
 from typing import Any
 from urllib.parse import urlparse
 
@@ -22,7 +26,7 @@ from ..errors import ConfigError
 from . import _media_docs
 from ._base import Type
 
-__all__ = ["Image", "Audio", "File"]
+__all__ = ["Audio", "File"]
 
 _FROZEN = pydantic.ConfigDict(frozen=True, str_strip_whitespace=True, validate_assignment=True, extra="forbid")
 
@@ -35,67 +39,6 @@ def _needs_dspy(what: str) -> ConfigError:
 def _data_uri(path: str, mime: str | None) -> str:
     with open(path, "rb") as f:
         return f"data:{mime};base64,{base64.b64encode(f.read()).decode('utf-8')}"
-
-
-def _image_url(source: Any) -> str:
-    if isinstance(source, dict) and "url" in source:
-        return _image_url(source["url"])
-    if isinstance(source, Image):
-        return source.url
-    if isinstance(source, str):
-        scheme = urlparse(source)
-        if source.startswith("data:") or (scheme.scheme in ("http", "https", "gs") and scheme.netloc):
-            return source
-        raise ValueError(f"Unrecognized image string: {source}. Local files must be loaded with Image.from_path().")
-    if isinstance(source, bytes) or hasattr(source, "save"):
-        raise _needs_dspy("An image from bytes or a PIL image")
-    raise ValueError(f"Unsupported image type: {type(source)}")
-
-
-class Image(Type):
-    # An image: an http(s)/gs URL or a data URI (``from_path`` for a local file). No docstring: DSPy's Image has
-    # none, and pydantic would put one in the JSON schema an output field shows the LM.
-    url: str
-    model_config = _FROZEN
-
-    def __init__(self, source: Any = None, /, **data: Any) -> None:
-        if source is not None and "url" in data:
-            raise TypeError("Image received both `source` and `url`; provide only one image source")
-        if source is not None:
-            data["url"] = source["url"] if isinstance(source, dict) and set(source) == {"url"} else source
-        if "url" in data:
-            data["url"] = _image_url(data["url"])
-        super().__init__(**data)
-
-    def format(self) -> list[dict[str, Any]]:
-        try:
-            url = _image_url(self.url)
-        except Exception as e:
-            raise ValueError(f"Failed to format image for DSPy: {e}")
-        return [{"type": "image_url", "image_url": {"url": url}}]
-
-    @classmethod
-    def from_path(cls, file_path: str) -> "Image":
-        if not os.path.isfile(file_path):
-            raise ValueError(f"File not found: {file_path}")
-        mime, _ = mimetypes.guess_type(file_path)
-        if mime is None:
-            raise ValueError(f"Could not determine MIME type for file: {file_path}")
-        return cls(_data_uri(file_path, mime))
-
-    @classmethod
-    def from_url(cls, url: str, **_: Any) -> "Image":
-        raise _needs_dspy("Image.from_url")
-
-    def __str__(self) -> str:
-        return self.serialize_model()
-
-    def __repr__(self) -> str:
-        if "base64" in self.url:
-            size = len(self.url.split("base64,")[1])
-            kind = self.url.split(";")[0].split("/")[-1]
-            return f"Image(url=data:image/{kind};base64,<IMAGE_BASE_64_ENCODED({size!s})>)"
-        return f"Image(url='{self.url}')"
 
 
 def _audio_dict(audio: Any, fmt: str = "wav") -> dict[str, Any]:
@@ -132,13 +75,18 @@ class Audio(Type):
         if args:
             if "data" in data:
                 raise TypeError("Audio received data as both a positional and keyword argument")
-            fmt = data.pop("audio_format", None)
             value = args[0]
+            sampling_rate = data.pop("sampling_rate", None)
+            fmt = data.pop("audio_format", None)
             if fmt is not None and (isinstance(value, Audio) or (isinstance(value, dict) and "audio_format" in value)
                                     or (isinstance(value, str) and value.startswith("data:audio/"))):
                 raise TypeError("Audio received audio_format alongside an input that already carries its format; "
                                 "provide only one")
-            data = {**_audio_dict(value, fmt or "wav"), **data}
+            if sampling_rate is not None and not hasattr(value, "shape"):
+                raise TypeError("Audio received sampling_rate for a non-array input; it only applies to array data")
+            normalized = _audio_dict(value, fmt or "wav")   # a dict source itself, updated in place as DSPy does
+            normalized.update(data)
+            data = normalized
         super().__init__(**data)
 
     @pydantic.model_validator(mode="before")
@@ -150,6 +98,13 @@ class Audio(Type):
         return [{"type": "input_audio", "input_audio": {"data": self.data, "format": self.audio_format}}]
 
     @classmethod
+    def from_url(cls, url: str, verify: bool = True, timeout: float | None = 30.0) -> "Audio":
+        parsed = urlparse(url)   # DSPy's check, urlparse's ValueError included ("http://[::1")
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError(f"Audio.from_url requires an HTTP(S) URL, received: {url}")
+        raise _needs_dspy("Audio.from_url")
+
+    @classmethod
     def from_path(cls, file_path: str) -> "Audio":
         if not os.path.isfile(file_path):
             raise ValueError(f"File not found: {file_path}")
@@ -159,6 +114,16 @@ class Audio(Type):
         with open(file_path, "rb") as f:
             payload = base64.b64encode(f.read()).decode("utf-8")
         return cls(data=payload, audio_format=mime.split("/")[1].removeprefix("x-"))
+
+    @classmethod
+    def from_file(cls, file_path: str) -> "Audio":
+        warnings.warn("Audio.from_file is deprecated and will be removed in 3.4; use Audio.from_path instead.",
+                      DeprecationWarning, stacklevel=2)
+        return cls.from_path(file_path)
+
+    @classmethod
+    def from_array(cls, array: Any, sampling_rate: int, format: str = "wav") -> "Audio":
+        raise _needs_dspy("Audio.from_array")
 
     def __str__(self) -> str:
         return self.serialize_model()
@@ -201,7 +166,8 @@ class File(Type):
             if overlap:
                 raise TypeError(f"File received {', '.join(overlap)} from both the positional source and keyword "
                                 "arguments")
-            data = {**normalized, **data}
+            normalized.update(data)   # a dict source itself, updated in place as DSPy does
+            data = normalized
         super().__init__(**data)
 
     @pydantic.model_validator(mode="before")
@@ -217,8 +183,10 @@ class File(Type):
     def from_path(cls, file_path: str, filename: str | None = None, mime_type: str | None = None) -> "File":
         if not os.path.isfile(file_path):
             raise ValueError(f"File not found: {file_path}")
-        mime = mime_type or mimetypes.guess_type(file_path)[0] or "application/octet-stream"
-        return cls(file_data=_data_uri(file_path, mime), filename=filename or os.path.basename(file_path))
+        if mime_type is None:   # DSPy tests for None: an empty filename or MIME type is kept as given
+            mime_type = mimetypes.guess_type(file_path)[0] or "application/octet-stream"
+        return cls(file_data=_data_uri(file_path, mime_type),
+                   filename=os.path.basename(file_path) if filename is None else filename)
 
     @classmethod
     def from_bytes(cls, file_bytes: bytes, filename: str | None = None,
@@ -247,3 +215,11 @@ class File(Type):
         if self.filename is not None:
             parts.append(f"filename='{self.filename}'")
         return f"File({', '.join(parts)})"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Image":   # Image lived here before it had its own module: what was pickled then still loads
+        from ._image import Image
+
+        return Image
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

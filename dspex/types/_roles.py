@@ -20,7 +20,7 @@ __all__ = [
 # through their own ``format()`` (pydantic serialises a ``dspy.Type`` to DSPy's custom-type markers, which the
 # adapter splits into image_url / input_audio / file content parts), so they need no role, only recognising.
 _CONTENT_MODULES = {"Image": "image", "Audio": "audio", "File": "file", "Document": "document", "Code": "code"}
-_NATIVE_CONTENT_MODULES = ("dspex.types._media", "dspex.types._document")
+_NATIVE_CONTENT_MODULES = ("dspex.types._image", "dspex.types._media", "dspex.types._document")
 
 _TYPE_BASES = {("Type", "dspex.types._base"), ("Type", "dspy.adapters.types.base_type")}
 
