@@ -123,20 +123,38 @@ def _positional_check(instance: Any, args: tuple) -> None:
 
 
 def native_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None, books: bool = True) -> Any:
-    """Native runs the call; ``books=False`` (a shadow candidate) keeps no DSPy books."""
+    """Native runs the call; ``books=False`` (a shadow candidate) keeps no DSPy books and fires no callbacks, not
+    even the module's own (``callbacks=`` given to its constructor): the program never made this call."""
     kw, scope = _lm_scope(module, kwargs, lm)
-    if scope is None:
-        return _native_run(module, args, kw, books)
-    with scope:
-        return _native_run(module, args, kw, books)
+    token = None if books else _muted().set(True)
+    try:
+        if scope is None:
+            return _native_run(module, args, kw, books)
+        with scope:
+            return _native_run(module, args, kw, books)
+    finally:
+        if token is not None:
+            _muted().reset(token)
 
 
 async def anative_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None, books: bool = True) -> Any:
     kw, scope = _lm_scope(module, kwargs, lm)
-    if scope is None:
-        return await _anative_run(module, args, kw, books)
-    with scope:
-        return await _anative_run(module, args, kw, books)
+    token = None if books else _muted().set(True)
+    try:
+        if scope is None:
+            return await _anative_run(module, args, kw, books)
+        with scope:
+            return await _anative_run(module, args, kw, books)
+    finally:
+        if token is not None:
+            _muted().reset(token)
+
+
+def _muted() -> Any:
+    """The switch that keeps native instance callbacks silent (``dspex.native.callbacks_muted``)."""
+    from dspex.native import callbacks_muted
+
+    return callbacks_muted
 
 
 def _native_run(module: Any, args: tuple, kw: dict[str, Any], books: bool) -> Any:
@@ -158,17 +176,26 @@ async def _anative_run(module: Any, args: tuple, kw: dict[str, Any], books: bool
 
 
 def call_instance(module: Any, instance: Any, args: tuple, kwargs: dict[str, Any], lm: Any) -> Any:
-    """A native ``instance`` standing in for ``module``'s (an agent replaying tools), with ``lm``, no books."""
+    """A native ``instance`` standing in for ``module``'s (an agent replaying tools), with ``lm``, no books and no
+    callbacks (a shadow candidate)."""
     kw, scope = _lm_scope(module, kwargs, lm)
-    if scope is None:
-        return instance(*args, **kw)
-    with scope:
-        return instance(*args, **kw)
+    token = _muted().set(True)
+    try:
+        if scope is None:
+            return instance(*args, **kw)
+        with scope:
+            return instance(*args, **kw)
+    finally:
+        _muted().reset(token)
 
 
 async def acall_instance(module: Any, instance: Any, args: tuple, kwargs: dict[str, Any], lm: Any) -> Any:
     kw, scope = _lm_scope(module, kwargs, lm)
-    if scope is None:
-        return await instance.acall(*args, **kw)
-    with scope:
-        return await instance.acall(*args, **kw)
+    token = _muted().set(True)
+    try:
+        if scope is None:
+            return await instance.acall(*args, **kw)
+        with scope:
+            return await instance.acall(*args, **kw)
+    finally:
+        _muted().reset(token)

@@ -1,0 +1,103 @@
+"""Callbacks inside a DSPy program fire exactly as DSPy fires them, on every route: each event once, on the object
+the program holds, with the keywords the caller wrote; a shadow candidate (native, off the request path) fires
+none. Found by an independent run of routed modules against plain DSPy programs:
+
+* a module's own ``callbacks=`` fired twice per call on the native route (DSPy's books for the module, then the
+  native engine's copy of the same list), and once more, on the engine's object and with an ``lm`` keyword, from
+  the shadow candidate.
+
+Every expectation is what the plain DSPy program records, never written by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import dspy
+import pytest
+from dspy.utils.callback import BaseCallback
+
+import dspex
+from program_support import Classify
+
+
+class Events(BaseCallback):
+    """Module and adapter events: the instance as where the program holds it (``self.classify``...; ``configured``
+    for the configured adapter), else its class; the keywords' names, and whether ``lm`` is the caller's."""
+
+    def __init__(self, holder: Any = None, adapter: Any = None, lm: Any = None) -> None:
+        self.events: list[tuple[str, ...]] = []
+        self.holder, self.adapter, self.lm = holder, adapter, lm
+
+    def _where(self, instance: Any) -> str:
+        if instance is not None and instance is self.adapter:
+            return "configured"
+        if self.holder is not None:
+            for name, module in self.holder.named_sub_modules():
+                if module is instance:
+                    return name
+        return f"a {type(instance).__name__} the program does not hold"
+
+    def on_module_start(self, call_id: str, instance: Any, inputs: dict[str, Any]) -> None:
+        kwargs = inputs.get("kwargs", {})
+        lm = "" if "lm" not in kwargs else ("lm is the caller's" if kwargs["lm"] is self.lm else "another lm")
+        self.events.append(("module_start", self._where(instance), repr(sorted(kwargs)), lm))
+
+    def on_module_end(self, call_id: str, outputs: Any, exception: Exception | None = None) -> None:
+        self.events.append(("module_end", repr(outputs)))
+
+    def on_adapter_format_start(self, call_id: str, instance: Any, inputs: dict[str, Any]) -> None:
+        self.events.append(("format_start", self._where(instance)))
+
+    def on_adapter_format_end(self, call_id: str, outputs: Any, exception: Exception | None = None) -> None:
+        self.events.append(("format_end", repr(outputs)))
+
+    def on_adapter_parse_start(self, call_id: str, instance: Any, inputs: dict[str, Any]) -> None:
+        self.events.append(("parse_start", self._where(instance)))
+
+    def on_adapter_parse_end(self, call_id: str, outputs: Any, exception: Exception | None = None) -> None:
+        self.events.append(("parse_end", repr(outputs)))
+
+
+def _program(ns: Any, callback: Any) -> Any:
+    class Explain(dspy.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.classify = ns.Predict(Classify, callbacks=[callback])
+            self.reason = ns.ChainOfThought("question -> answer", callbacks=[callback])
+
+        def forward(self, sentence: str) -> Any:
+            label = self.classify(sentence=sentence).sentiment
+            return self.reason(question=f"Why is it {label}?")
+
+        async def aforward(self, sentence: str) -> Any:
+            label = (await self.classify.acall(sentence=sentence)).sentiment
+            return await self.reason.acall(question=f"Why is it {label}?")
+
+    return Explain()
+
+
+def _shadow_compared(route: str, at_least: int) -> None:
+    dspex.shutdown(timeout=10)    # the candidates have run (and fired nothing) by now
+    stats = dspex.shadow.stats()
+    if route == "shadow":
+        assert stats["compared"] >= at_least and stats["diverged"] == 0, stats
+
+
+@pytest.mark.parametrize("mode", ["call", "acall"])
+def test_a_module_s_own_callbacks_fire_once_on_the_module_the_program_holds(route: str, mode: str) -> None:
+    recorded = []
+    for ns in (dspy, dspex):
+        callback = Events()
+        program = callback.holder = _program(ns, callback)
+        if mode == "call":
+            program(sentence="I love it")
+        else:
+            asyncio.run(program.acall(sentence="I love it"))
+        if ns is dspex:
+            _shadow_compared(route, 2)
+        recorded.append(callback.events)
+    assert recorded[1] == recorded[0]
+    assert [e[:2] for e in recorded[0] if e[0] == "module_start"] == [("module_start", "self.classify"),
+                                                                     ("module_start", "self.reason.predict")]
