@@ -16,6 +16,7 @@ from typing import Any, Iterator
 
 from ._engine import own_attr
 from ._routed import _backend
+from ._variants import forward_lm
 
 __all__ = ["dspy_call", "adspy_call", "native_call", "anative_call", "effective_lm", "default_lm", "call_instance",
            "acall_instance"]
@@ -60,11 +61,21 @@ def _dspy_lm(module: Any, target: Any, kwargs: dict[str, Any], lm: Any) -> Itera
     import dspy
 
     as_dspy_lm = _backend().as_dspy_lm
+    spec = own_attr(module, "_dspex").spec
+    in_place = None
+    if lm is not None and spec.lm_kwarg:
+        own = kwargs["lm"] if "lm" in kwargs else _own_lm(target, spec)
+        if own is not None:
+            if lm is own and isinstance(own, dspy.BaseLM):
+                lm = None   # what DSPy reads already (shadow did not sample the call): nothing to replace
+            else:
+                in_place = _in_place_of(module, target, spec, lm, own)
+                if in_place is not None:
+                    lm = None
     given = "lm" in kwargs
     chosen = lm if lm is not None else kwargs.get("lm")
     if given or lm is not None:
         kwargs = {k: v for k, v in kwargs.items() if k != "lm"}
-    spec = own_attr(module, "_dspex").spec
     if spec.lm_kwarg:
         own = _own_lm(target, spec)
         if chosen is None:
@@ -77,11 +88,25 @@ def _dspy_lm(module: Any, target: Any, kwargs: dict[str, Any], lm: Any) -> Itera
             chosen = None
     if chosen is None:
         chosen = default_lm()
-    if chosen is None or chosen is dspy.settings.lm:
-        yield kwargs
-        return
-    with dspy.context(lm=as_dspy_lm(chosen)):
-        yield kwargs
+    with in_place if in_place is not None else contextlib.nullcontext():
+        if chosen is None or chosen is dspy.settings.lm:
+            yield kwargs
+            return
+        with dspy.context(lm=as_dspy_lm(chosen)):
+            yield kwargs
+
+
+def _in_place_of(module: Any, target: Any, spec: Any, lm: Any, own: Any) -> Any:
+    """A context in which ``lm`` (shadow's recorder) stands in for ``own`` (the call's ``lm=`` or the module's own
+    LM) without being passed among the call's keywords, which DSPy's callbacks see: DSPy's forward of a routed
+    Predict takes it past ``Module.__call__`` (``forward_lm``); a recorder the module holds (BestOfN's and Refine's
+    attempts hold a copy of the enclosing control's) records into ``lm``'s transcript too. None when neither
+    applies: then ``lm`` goes in as ``lm=``."""
+    if (spec.module_type == "predict" and target is module and type(module)._shape == "dspy"
+            and "forward" not in own_attr(module, "__dict__")):
+        return forward_lm(module, _backend().as_dspy_lm(lm))
+    shadow = sys.modules.get("dspex.shadow")
+    return None if shadow is None else shadow.recording_through(lm, own)
 
 
 def dspy_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None) -> Any:
