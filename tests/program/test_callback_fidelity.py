@@ -1,13 +1,16 @@
 """Callbacks inside a DSPy program fire exactly as DSPy fires them, on every route: each event once, on the object
-the program holds, with the keywords the caller wrote; a shadow candidate (native, off the request path) fires
-none. Found by an independent run of routed modules against plain DSPy programs:
+the program holds (or the adapter it configured), with the keywords the caller wrote; a shadow candidate (native,
+off the request path) fires none. Found by an independent run of routed modules against plain DSPy programs:
 
 * a module's own ``callbacks=`` fired twice per call on the native route (DSPy's books for the module, then the
   native engine's copy of the same list), and once more, on the engine's object and with an ``lm`` keyword, from
   the shadow candidate;
 * each BestOfN / Refine attempt's ``on_module_start`` saw ``lm=<shadow's recorder>`` on the shadow route (the
   attempt's module holds a copy of the recorder as its own LM, and the nested shadow call passed its own recorder
-  in front of it as ``lm=``); so did any shadowed Predict holding its own LM, or called with ``lm=``.
+  in front of it as ``lm=``); so did any shadowed Predict holding its own LM, or called with ``lm=``;
+* under ``dspy.configure(adapter=dspy.XMLAdapter())`` the adapter callbacks were told about a ChatAdapter, not the
+  configured XMLAdapter; XMLAdapter's and JSONAdapter's inherited ``format`` fire two nested events in DSPy, one
+  natively; TwoStepAdapter's were told about a ChatAdapter.
 
 Every expectation is what the plain DSPy program records, never written by hand.
 """
@@ -155,3 +158,36 @@ def test_a_module_with_its_own_lm_or_a_call_s_lm_is_seen_with_the_caller_s_keywo
             _shadow_compared(route, 1)
         recorded.append((callback.events, lm.calls))
     assert recorded[1] == recorded[0]
+
+
+class AnyFormatLM(FieldLM):
+    """FieldLM, answering XMLAdapter's prompts too (``<field>value</field>``)."""
+
+    def _answer(self, seed: str, i: int) -> str:
+        if "wrapped in XML tags" in seed:
+            names = [n for n in seed.rsplit("wrapped in XML tags", 1)[1].split("`") if n.startswith("<")]
+            return "\n".join(f"{n}\nvalue of {n[1:-1]}\n</{n[1:]}" for n in names)
+        return super()._answer(seed, i)
+
+
+ADAPTERS = {"xml": lambda: dspy.XMLAdapter(), "json": lambda: dspy.JSONAdapter(), "chat": lambda: dspy.ChatAdapter(),
+            "two_step": lambda: dspy.TwoStepAdapter(FieldLM())}
+
+
+@pytest.mark.parametrize("adapter", list(ADAPTERS))
+def test_adapter_callbacks_see_the_adapter_the_program_configured(adapter: str, route: str, events: Any) -> None:
+    seen = events("dspex.router.route")
+    recorded = []
+    for ns in (dspy, dspex):
+        configured, lm = ADAPTERS[adapter](), AnyFormatLM()
+        module = ns.Predict("question -> answer, score: int")
+        callback = Events(module, adapter=configured)
+        with dspy.context(lm=lm, adapter=configured, callbacks=[callback]):
+            module(question="hi")
+        if ns is dspex:
+            _shadow_compared(route, 1)
+        recorded.append((callback.events, lm.calls))
+    assert recorded[1] == recorded[0]
+    assert ("format_start", "configured") in recorded[0][0] and ("parse_start", "configured") in recorded[0][0]
+    if route in ("native", "dspy", "shadow"):   # XMLAdapter and TwoStepAdapter are served natively (docs/inside-dspy.md)
+        assert seen[-1][2]["implementation"] == route
