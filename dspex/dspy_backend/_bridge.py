@@ -190,7 +190,8 @@ class Bridge:
             return adapter.format(native_sig, demos, inputs)
 
         native_sig = signature
-        return with_callbacks(format)(_dspy_adapter(adapter), _dspy_signature(signature), demos, inputs)
+        face = _dspy_adapter(adapter)
+        return _layered(format, face, "format")(face, _dspy_signature(signature), demos, inputs)
 
     def parse(self, adapter: Any, signature: Any, completion: Any) -> Any:
         if _ROOT.get() is None or not _callbacks():
@@ -200,7 +201,8 @@ class Bridge:
             return adapter.parse(native_sig, completion)
 
         native_sig = signature
-        return with_callbacks(parse)(_dspy_adapter(adapter), _dspy_signature(signature), completion)
+        face = _dspy_adapter(adapter)
+        return _layered(parse, face, "parse")(face, _dspy_signature(signature), completion)
 
 
 def _mirror(caller: dict[str, Any], ran: dict[str, Any]) -> None:
@@ -222,19 +224,39 @@ def _dspy_signature(native_sig: Any) -> Any:
 
 
 _ADAPTERS: dict[type, Any] = {}
+_DSPY_NAMES = ("JSONAdapter", "XMLAdapter", "TwoStepAdapter", "ChatAdapter")   # a native adapter's DSPy class
+_LAYERS: dict[tuple[type, str], int] = {}
 
 
 def _dspy_adapter(native_adapter: Any) -> Any:
-    """The DSPy adapter object adapter callbacks are told about (DSPy's class of the same name)."""
-    from dspex.adapters import JSONAdapter
-
-    cls = dspy.JSONAdapter if isinstance(native_adapter, JSONAdapter) else dspy.ChatAdapter
+    """The DSPy adapter object adapter callbacks are told about: the configured one (``dspy.configure(adapter=...)``)
+    when this native adapter is its twin, as DSPy's callbacks see the object the program configured; else one of
+    DSPy's class of the same name (the default ChatAdapter, the JSON fallback, TwoStep's extraction step, which DSPy
+    builds fresh per call)."""
     configured = dspy_settings.adapter
-    if type(configured) is cls:
+    if configured is not None and native_adapter_for(configured) is native_adapter:
         return configured
+    name = next((c.__name__ for c in type(native_adapter).__mro__ if c.__name__ in _DSPY_NAMES), "ChatAdapter")
+    cls = getattr(dspy, name)
     if cls not in _ADAPTERS:
         _ADAPTERS[cls] = cls()
     return _ADAPTERS[cls]
+
+
+def _layered(fn: Callable[..., Any], face: Any, name: str) -> Callable[..., Any]:
+    """``fn`` inside as many callback layers as DSPy's adapter class has on that method: each subclass of DSPy's
+    ``Adapter`` wraps ``format`` and ``parse`` again, so the inherited ``format`` of JSONAdapter and XMLAdapter fires
+    two nested format events, and the native call fires the same."""
+    key = (type(face), name)
+    depth = _LAYERS.get(key)
+    if depth is None:
+        depth, method = 0, getattr(type(face), name)
+        while hasattr(method, "__wrapped__"):
+            depth, method = depth + 1, method.__wrapped__
+        depth = _LAYERS[key] = max(depth, 1)
+    for _ in range(depth):
+        fn = with_callbacks(fn)
+    return fn
 
 
 _BRIDGE = Bridge()

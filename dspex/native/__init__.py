@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import AdapterParseError
 from ..signature import InputField, OutputField, Signature
+from ._callbacks import MUTED as callbacks_muted  # noqa: F401 - for the router's shadow candidates
 from ._module import Module
 from ._prediction import Completions, Prediction
 from ._settings import settings

@@ -16,6 +16,7 @@ from typing import Any, Iterator
 
 from ._engine import own_attr
 from ._routed import _backend
+from ._variants import forward_lm
 
 __all__ = ["dspy_call", "adspy_call", "native_call", "anative_call", "effective_lm", "default_lm", "call_instance",
            "acall_instance"]
@@ -60,11 +61,21 @@ def _dspy_lm(module: Any, target: Any, kwargs: dict[str, Any], lm: Any) -> Itera
     import dspy
 
     as_dspy_lm = _backend().as_dspy_lm
+    spec = own_attr(module, "_dspex").spec
+    in_place = None
+    if lm is not None and spec.lm_kwarg:
+        own = kwargs["lm"] if "lm" in kwargs else _own_lm(target, spec)
+        if own is not None:
+            if lm is own and isinstance(own, dspy.BaseLM):
+                lm = None   # what DSPy reads already (shadow did not sample the call): nothing to replace
+            else:
+                in_place = _in_place_of(module, target, spec, lm, own)
+                if in_place is not None:
+                    lm = None
     given = "lm" in kwargs
     chosen = lm if lm is not None else kwargs.get("lm")
     if given or lm is not None:
         kwargs = {k: v for k, v in kwargs.items() if k != "lm"}
-    spec = own_attr(module, "_dspex").spec
     if spec.lm_kwarg:
         own = _own_lm(target, spec)
         if chosen is None:
@@ -77,11 +88,25 @@ def _dspy_lm(module: Any, target: Any, kwargs: dict[str, Any], lm: Any) -> Itera
             chosen = None
     if chosen is None:
         chosen = default_lm()
-    if chosen is None or chosen is dspy.settings.lm:
-        yield kwargs
-        return
-    with dspy.context(lm=as_dspy_lm(chosen)):
-        yield kwargs
+    with in_place if in_place is not None else contextlib.nullcontext():
+        if chosen is None or chosen is dspy.settings.lm:
+            yield kwargs
+            return
+        with dspy.context(lm=as_dspy_lm(chosen)):
+            yield kwargs
+
+
+def _in_place_of(module: Any, target: Any, spec: Any, lm: Any, own: Any) -> Any:
+    """A context in which ``lm`` (shadow's recorder) stands in for ``own`` (the call's ``lm=`` or the module's own
+    LM) without being passed among the call's keywords, which DSPy's callbacks see: DSPy's forward of a routed
+    Predict takes it past ``Module.__call__`` (``forward_lm``); a recorder the module holds (BestOfN's and Refine's
+    attempts hold a copy of the enclosing control's) records into ``lm``'s transcript too. None when neither
+    applies: then ``lm`` goes in as ``lm=``."""
+    if (spec.module_type == "predict" and target is module and type(module)._shape == "dspy"
+            and "forward" not in own_attr(module, "__dict__")):
+        return forward_lm(module, _backend().as_dspy_lm(lm))
+    shadow = sys.modules.get("dspex.shadow")
+    return None if shadow is None else shadow.recording_through(lm, own)
 
 
 def dspy_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None) -> Any:
@@ -123,20 +148,38 @@ def _positional_check(instance: Any, args: tuple) -> None:
 
 
 def native_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None, books: bool = True) -> Any:
-    """Native runs the call; ``books=False`` (a shadow candidate) keeps no DSPy books."""
+    """Native runs the call; ``books=False`` (a shadow candidate) keeps no DSPy books and fires no callbacks, not
+    even the module's own (``callbacks=`` given to its constructor): the program never made this call."""
     kw, scope = _lm_scope(module, kwargs, lm)
-    if scope is None:
-        return _native_run(module, args, kw, books)
-    with scope:
-        return _native_run(module, args, kw, books)
+    token = None if books else _muted().set(True)
+    try:
+        if scope is None:
+            return _native_run(module, args, kw, books)
+        with scope:
+            return _native_run(module, args, kw, books)
+    finally:
+        if token is not None:
+            _muted().reset(token)
 
 
 async def anative_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None, books: bool = True) -> Any:
     kw, scope = _lm_scope(module, kwargs, lm)
-    if scope is None:
-        return await _anative_run(module, args, kw, books)
-    with scope:
-        return await _anative_run(module, args, kw, books)
+    token = None if books else _muted().set(True)
+    try:
+        if scope is None:
+            return await _anative_run(module, args, kw, books)
+        with scope:
+            return await _anative_run(module, args, kw, books)
+    finally:
+        if token is not None:
+            _muted().reset(token)
+
+
+def _muted() -> Any:
+    """The switch that keeps native instance callbacks silent (``dspex.native.callbacks_muted``)."""
+    from dspex.native import callbacks_muted
+
+    return callbacks_muted
 
 
 def _native_run(module: Any, args: tuple, kw: dict[str, Any], books: bool) -> Any:
@@ -158,17 +201,26 @@ async def _anative_run(module: Any, args: tuple, kw: dict[str, Any], books: bool
 
 
 def call_instance(module: Any, instance: Any, args: tuple, kwargs: dict[str, Any], lm: Any) -> Any:
-    """A native ``instance`` standing in for ``module``'s (an agent replaying tools), with ``lm``, no books."""
+    """A native ``instance`` standing in for ``module``'s (an agent replaying tools), with ``lm``, no books and no
+    callbacks (a shadow candidate)."""
     kw, scope = _lm_scope(module, kwargs, lm)
-    if scope is None:
-        return instance(*args, **kw)
-    with scope:
-        return instance(*args, **kw)
+    token = _muted().set(True)
+    try:
+        if scope is None:
+            return instance(*args, **kw)
+        with scope:
+            return instance(*args, **kw)
+    finally:
+        _muted().reset(token)
 
 
 async def acall_instance(module: Any, instance: Any, args: tuple, kwargs: dict[str, Any], lm: Any) -> Any:
     kw, scope = _lm_scope(module, kwargs, lm)
-    if scope is None:
-        return await instance.acall(*args, **kw)
-    with scope:
-        return await instance.acall(*args, **kw)
+    token = _muted().set(True)
+    try:
+        if scope is None:
+            return await instance.acall(*args, **kw)
+        with scope:
+            return await instance.acall(*args, **kw)
+    finally:
+        _muted().reset(token)

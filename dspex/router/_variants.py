@@ -9,18 +9,22 @@ imports DSPy never pays for it). The other implementation runs as an engine kept
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import sys
 import threading
-from typing import Any
+from typing import Any, Iterator
 
 from dspex import hooks
 from dspex.registry import ModuleSpec, native_class, resolve
 
-__all__ = ["shape_for", "variant", "rebuild", "register_public", "impl_class", "Hosted"]
+__all__ = ["shape_for", "variant", "rebuild", "register_public", "impl_class", "Hosted", "forward_lm"]
 
 _variants: dict[tuple[type, str], type] = {}
 _public: dict[str, type] = {}     # module_type -> the routed class users hold (for unpickling)
 _lock = threading.Lock()
+# (module, lm): the LM DSPy's forward of that module takes as ``lm=`` on this call (see :func:`forward_lm`).
+_FORWARD_LM: contextvars.ContextVar[tuple[Any, Any] | None] = contextvars.ContextVar("dspex_forward_lm", default=None)
 
 
 def register_public(cls: type) -> None:
@@ -43,17 +47,35 @@ class NativeForward:
         active = hooks.native_root.get()
         if active is not None and active[0] is self:
             return active[1](*args, **kwargs)
+        lm = _FORWARD_LM.get()
+        if lm is not None and lm[0] is self:
+            kwargs = {**kwargs, "lm": lm[1]}
         return type(self)._impl.forward(self, *args, **kwargs)
 
     async def aforward(self, *args: Any, **kwargs: Any) -> Any:
         active = hooks.native_root.get()
         if active is not None and active[0] is self:
             return await active[1](*args, **kwargs)
+        lm = _FORWARD_LM.get()
+        if lm is not None and lm[0] is self:
+            kwargs = {**kwargs, "lm": lm[1]}
         impl_aforward = getattr(type(self)._impl, "aforward", None)
         if impl_aforward is None:   # (BestOfN, Refine, MultiChainComparison: DSPy's own error, as DSPy words it)
             raise AttributeError(f"'{type(self).__name__}' object has no attribute 'aforward'", name="aforward",
                                  obj=self)
         return await impl_aforward(self, *args, **kwargs)
+
+
+@contextlib.contextmanager
+def forward_lm(module: Any, lm: Any) -> Iterator[None]:
+    """DSPy's ``forward`` of ``module`` (a DSPy-shaped routed Predict) takes ``lm`` on this call, behind DSPy's
+    ``Module.__call__``: the LM replaces the one DSPy would read (the call's ``lm=``, the module's own), while
+    callbacks see the keywords the caller wrote (shadow's recorder in front of a predictor's own LM)."""
+    token = _FORWARD_LM.set((module, lm))
+    try:
+        yield
+    finally:
+        _FORWARD_LM.reset(token)
 
 
 class Hosted:

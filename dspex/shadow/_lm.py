@@ -9,17 +9,24 @@ dspy they are plain callables, so the native path never imports it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import sys
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from .. import hooks
 from ..errors import DspexError
 from ._forwarding import _Forwarding
 from ._transcript import LMCall, Transcript
 
-__all__ = ["LMCall", "Transcript", "ShadowReplayError", "make_recorder", "make_replayer", "TranscriptReplay"]
+__all__ = ["LMCall", "Transcript", "ShadowReplayError", "make_recorder", "make_replayer", "TranscriptReplay",
+           "recording_through"]
+
+# (recorder, transcript) pairs: each listed recorder's calls in this context are written to that transcript too.
+_TEES: contextvars.ContextVar[tuple[tuple[Any, Transcript], ...]] = contextvars.ContextVar("dspex_shadow_tees",
+                                                                                             default=())
 
 
 class ShadowReplayError(DspexError):
@@ -43,6 +50,12 @@ class _RecorderCore(_Forwarding):
         new._attrs.pop("kwargs")   # forwarded from the copied LM
         return new
 
+    def _add(self, entry: LMCall) -> None:
+        self.transcript.add(entry)
+        for recorder, transcript in _TEES.get():
+            if recorder is self:
+                transcript.add(entry)
+
     def __call__(self, prompt: Any = None, messages: Any = None, **kwargs: Any) -> Any:
         entry = LMCall(messages=list(messages) if messages is not None else None, kwargs=dict(kwargs), prompt=prompt)
         before = _last_history(self._inner)
@@ -57,10 +70,10 @@ class _RecorderCore(_Forwarding):
                 outputs = self._inner(messages=messages, **kwargs)
         except BaseException as exc:
             entry.error, entry.seconds = exc, time.perf_counter() - start
-            self.transcript.add(entry)
+            self._add(entry)
             raise
         entry.outputs, entry.seconds, entry.usage = outputs, time.perf_counter() - start, _usage(self._inner, before)
-        self.transcript.add(entry)
+        self._add(entry)
         return outputs
 
     async def acall(self, prompt: Any = None, messages: Any = None, **kwargs: Any) -> Any:
@@ -78,11 +91,30 @@ class _RecorderCore(_Forwarding):
                 outputs = await asyncio.to_thread(self._inner, *args, messages=messages, **kwargs)
         except BaseException as exc:
             entry.error, entry.seconds = exc, time.perf_counter() - start
-            self.transcript.add(entry)
+            self._add(entry)
             raise
         entry.outputs, entry.seconds, entry.usage = outputs, time.perf_counter() - start, _usage(self._inner, before)
-        self.transcript.add(entry)
+        self._add(entry)
         return outputs
+
+
+def recording_through(stand_in: Any, own: Any) -> Any:
+    """A context in which ``own``, a recorder a module holds as its own LM (BestOfN's and Refine's attempts hold a
+    copy of the enclosing control's recorder), also writes each call to the transcript of ``stand_in``, the recorder
+    shadow put in front of it for a nested call: the control then leaves ``own`` where DSPy reads it instead of
+    passing ``lm=`` among the call's keywords, which callbacks see. None when ``stand_in`` is not such a recorder."""
+    if isinstance(stand_in, _RecorderCore) and isinstance(own, _RecorderCore) and stand_in._inner is own:
+        return _teeing(own, stand_in.transcript)
+    return None
+
+
+@contextlib.contextmanager
+def _teeing(own: Any, transcript: Transcript) -> Iterator[None]:
+    token = _TEES.set((*_TEES.get(), (own, transcript)))
+    try:
+        yield
+    finally:
+        _TEES.reset(token)
 
 
 def _last_history(lm: Any) -> Any:

@@ -250,10 +250,10 @@ def saved_state(program: Any, path: Any) -> dict[str, Any]:
     return state
 
 
-def route_to(route: str, tmp_path: Path, **extra: Any) -> None:
-    """Configure dspex so every built-in module type takes ``route`` (``fractional``: a 50/50 flag per call)."""
+def route_to(route: str, tmp_path: Path, types: tuple[str, ...] = ("predict", "chain_of_thought", "rag_body"),
+             **extra: Any) -> None:
+    """Configure dspex so the module ``types`` take ``route`` (``fractional``: a 50/50 flag per call)."""
     shadow = {"log_path": str(tmp_path / "shadow")}
-    types = ("predict", "chain_of_thought", "rag_body")
     if route == "fractional":
         flags = {f"dspex.{t}": {"state": "ENABLED", "variants": {"native": "native", "dspy": "dspy", "shadow": "shadow"},
                                 "defaultVariant": "dspy", "targeting": {"fractional": [["native", 50], ["dspy", 50]]}}
