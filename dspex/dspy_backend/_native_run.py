@@ -16,8 +16,8 @@ from dspy.dsp.utils.utils import dotdict
 from dspy.utils.callback import with_callbacks
 
 from dspex import hooks
-from dspex.types import Tool
 
+from ._faces import dspy_inputs, native_inputs, with_history_faces
 from ._precedence import _callbacks, _seen, _settings_module, own_attr
 from ._values import to_dspy_error, to_dspy_prediction
 
@@ -48,64 +48,11 @@ def _traced(twin: Any, inputs: dict[str, Any], pred: Any) -> Any:
         if len(trace) >= size:
             trace.pop(0)
         face = to_dspy_prediction(pred, own_attr(twin, "signature"))
-        trace.append((twin, _dspy_inputs(inputs), face))
+        trace.append((twin, dspy_inputs(inputs), face))
         active = _ROOT.get()
         if active is not None:
             active[2][id(pred)] = (pred, face)
     return pred
-
-
-_PLAIN = frozenset({str, int, float, bool, type(None)})
-
-
-def _dspy_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
-    """The trace's copy of a call's inputs, holding DSPy's objects where a native agent passed its own: the
-    ``dspy.Tool`` each native tool stands for and DSPy's ``History``, as DSPy's agent passes them. Optimizers turn
-    trace entries into demos, and a demo holding a ``dspex.types.Tool`` made ``program.save()`` fail."""
-    for value in inputs.values():
-        if type(value) not in _PLAIN:
-            break
-    else:
-        return {**inputs}
-    from ._tools import dspy_tool_for
-    from ._types import to_dspy_value
-
-    active = _ROOT.get()
-    out = {}
-    for name, value in inputs.items():
-        if type(value) is list and value and all(isinstance(t, Tool) for t in value):
-            out[name] = [dspy_tool_for(t) for t in value]
-        elif active is not None and is_dspex_history(value):
-            out[name] = _history_face(value, active[2])
-        else:
-            out[name] = value if type(value) in _PLAIN else to_dspy_value(value)
-    return out
-
-
-def is_dspex_history(value: Any) -> bool:
-    from ._types import _role, is_dspex_type
-
-    return is_dspex_type(value) and _role(value) == "history"
-
-
-def _history_face(history: Any, traced: dict[int, tuple[Any, Any]]) -> Any:
-    """The one ``dspy.History`` standing for a native agent's History during a routed run. DSPy's ReActV2 passes
-    the same History to every turn and appends each turn to it, so every trace entry of the run, and the result,
-    hold one object that ends up with the whole run; its face is kept in step (here and when the run ends)."""
-    hit = traced.get(id(history))
-    if hit is not None and hit[0] is history:
-        face = hit[1]
-    else:
-        face = dspy.History.model_construct(messages=[])
-        traced[id(history)] = (history, face)
-    _sync_history(history, face)
-    return face
-
-
-def _sync_history(history: Any, face: Any) -> None:
-    from ._types import to_dspy_value
-
-    face.messages[:] = [to_dspy_value(m) for m in history.messages]
 
 
 @contextlib.contextmanager
@@ -142,18 +89,7 @@ def _face(pred: Any, traced: dict[int, tuple[Any, Any]]) -> Any:
     hit = traced.get(id(pred))
     if hit is not None and hit[0] is pred and hit[1]._store is getattr(pred, "_store", None):
         return hit[1]
-    out = to_dspy_prediction(pred)
-    histories = [entry for entry in traced.values() if isinstance(entry[1], dspy.History)]
-    if histories:   # the run's History faces get its last turns; the result holds the same face, as in DSPy
-        for history, face in histories:
-            _sync_history(history, face)
-        store = getattr(pred, "_store", None)
-        if isinstance(store, dict) and out is not pred:
-            for key, value in store.items():
-                hit = traced.get(id(value))
-                if hit is not None and hit[0] is value:
-                    out._store[key] = hit[1]
-    return out
+    return with_history_faces(pred, to_dspy_prediction(pred), traced)
 
 
 def _with_caller(module: Any, run: Callable[[dict[str, Any]], Any], kwargs: dict[str, Any]) -> Any:
@@ -187,21 +123,27 @@ def _books(module: Any, kwargs: dict[str, Any], run: Callable[[dict[str, Any]], 
     if not _callbacks(module):
         return _with_caller(module, run, kwargs)
 
+    native = kwargs
+    shown = dspy_inputs(native)   # callbacks see DSPy's objects where a native agent passes its own
+
     # Named and shaped as dspy.Module.__call__: callbacks get {"args": ..., "kwargs": ...}, as from DSPy.
     def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N807
-        return _with_caller(self, run, kwargs)
+        return _with_caller(self, run, native_inputs(kwargs, shown, native))
 
-    return with_callbacks(__call__)(module, **kwargs)
+    return with_callbacks(__call__)(module, **shown)
 
 
 async def _abooks(module: Any, kwargs: dict[str, Any], run: Callable[..., Any]) -> Any:
     if not _callbacks(module):
         return await _awith_caller(module, run, kwargs)
 
-    async def acall(self: Any, *args: Any, **kwargs: Any) -> Any:
-        return await _awith_caller(self, run, kwargs)
+    native = kwargs
+    shown = dspy_inputs(native)
 
-    return await with_callbacks(acall)(module, **kwargs)
+    async def acall(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return await _awith_caller(self, run, native_inputs(kwargs, shown, native))
+
+    return await with_callbacks(acall)(module, **shown)
 
 
 def _reraise(exc: Exception) -> None:

@@ -186,3 +186,30 @@ def test_a_routed_react_v2_logs_what_dspys_logs(side: str, tmp_path: Path, caplo
     dspex.configure(module_overrides={"react_v2": side}, shadow={"log_path": str(tmp_path / "shadow")})
     assert run(dspex) == want
     dspex.shutdown(timeout=5)
+
+
+def test_module_callbacks_of_a_routed_react_v2_see_dspys_objects(tmp_path: Path) -> None:
+    """Each turn's ``on_module_start`` gets the predictor's inputs: DSPy's agent passes its ``dspy.Tool``s and
+    ``dspy.History``; the native route showed dspex's Tool and History (what a tracing callback serialises)."""
+    from dspy.utils.callback import BaseCallback
+
+    class Inputs(BaseCallback):
+        def __init__(self) -> None:
+            self.seen: list[dict[str, str]] = []
+
+        def on_module_start(self, call_id: str, instance: Any, inputs: dict[str, Any]) -> None:
+            kwargs = inputs.get("kwargs", {})
+            self.seen.append({k: type(v).__module__ + "." + type(v).__name__ + (
+                "[" + ",".join(type(t).__module__ + "." + type(t).__name__ for t in v) + "]"
+                if isinstance(v, list) else "") for k, v in kwargs.items()})
+
+    def run(ns: Any) -> list[dict[str, str]]:
+        events = Inputs()
+        with dspy.context(lm=SubmitLM(), callbacks=[events]):
+            ns.ReActV2("question -> answer", tools=[lookup], max_iters=3)(question="q")
+        return events.seen
+
+    want = run(dspy)
+    assert any("dspy.adapters.types.history.History" in e.values() for e in want)
+    dspex.configure(module_overrides={"react_v2": "native"}, shadow={"log_path": str(tmp_path / "shadow")})
+    assert run(dspex) == want
