@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
+from dspex import hooks
+
 from .result import positional_mismatches
 from ._lm import make_recorder, make_replayer
 from ._transcript import LMCall, Transcript
@@ -67,8 +69,12 @@ def observe(result: Any, error: BaseException | None, seconds: float, transcript
 
 def observe_candidate(call: Any, mode: str, control: Observation) -> Observation:
     """Run the candidate: in ``replay`` mode against the control's LM transcript (no LM call of its own), in
-    ``live`` mode against the real LM, recorded so its requests can still be compared by position."""
+    ``live`` mode against the real LM, recorded so its requests can still be compared by position.
+
+    It runs in a copy of the caller's context (the job's): a candidate started inside a routed module's native run
+    must not keep that run's DSPy books (its trace entries would join the caller's trace, from the worker)."""
     IN_CANDIDATE.set(True)
+    hooks.native_root.set(None)
     if mode == "replay":
         replayer = make_replayer(control.requests, inner=call.lm)
         result, error, seconds = _invoke(call.candidate, call.acandidate, replayer)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+from pathlib import Path
 from typing import Any
 
 import dspy
@@ -125,3 +126,45 @@ def test_refine_s_feedback_sees_the_hint_with_callbacks_on_as_dspy_does() -> Non
         requests.append([(call.messages, call.kwargs) for call in lm.calls])
     assert requests[1] == requests[0]
     assert "hint_" in str(requests[0][3][0][-1]["content"])   # the second feedback request quotes the hinted attempt
+
+
+def test_a_shadow_candidate_inside_a_native_run_adds_nothing_to_dspys_trace(tmp_path: Path) -> None:
+    """A registered module's native run calls a shadow-routed Predict: DSPy answers (one trace entry, as in the
+    same program on DSPy) and the candidate runs on a worker in a copy of the caller's context. It kept the native
+    run's DSPy books there, and its own entry joined the caller's trace from the worker (two entries, and an
+    optimizer bootstrapping from them saw a call the program never made)."""
+    import dspex
+
+    class RagNative(dspex.native.Module):
+        def __init__(self) -> None:
+            self.step = dspex.Predict("question -> answer")
+
+        def forward(self, question: str) -> Any:
+            return self.step(question=question)
+
+    class RagDspy(dspy.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.step = dspex.Predict("question -> answer")
+
+        def forward(self, question: str) -> Any:
+            return self.step(question=question)
+
+    rag = dspex.register("nested_rag", native=RagNative, dspy=RagDspy)
+
+    class Program(dspy.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rag = rag()
+
+        def forward(self, question: str) -> Any:
+            return self.rag(question=question)
+
+    dspex.configure(module_overrides={"nested_rag": "native", "predict": "shadow"},
+                    shadow={"log_path": str(tmp_path / "shadow")})
+    with dspy.context(trace=[]):
+        Program()(question="q")
+        dspex.shutdown(timeout=10)
+        entries = [(type(e[0]).__name__, sorted(e[1])) for e in dspy.settings.trace]
+    assert entries == [("Predict", ["question"])]
+    assert dspex.shadow.stats()["compared"] == 1
