@@ -133,8 +133,6 @@ def test_a_shadow_candidate_inside_a_native_run_adds_nothing_to_dspys_trace(tmp_
     same program on DSPy) and the candidate runs on a worker in a copy of the caller's context. It kept the native
     run's DSPy books there, and its own entry joined the caller's trace from the worker (two entries, and an
     optimizer bootstrapping from them saw a call the program never made)."""
-    import dspex
-
     class RagNative(dspex.native.Module):
         def __init__(self) -> None:
             self.step = dspex.Predict("question -> answer")
