@@ -7,9 +7,9 @@ import sys
 from typing import Sequence
 
 from ._errors import report_error
-from ._text import cell, plain_text
+from ._text import cell, plain_text, shown
 
-__all__ = ["main", "plain_text", "cell", "report_error"]
+__all__ = ["main", "plain_text", "cell", "shown", "report_error"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from ._text import shown
+
 __all__ = ["flags"]
 
 _PARITY = click.option("--parity", "parity_reports", multiple=True, type=click.Path(exists=True, dir_okay=False),
@@ -49,7 +51,7 @@ def check(files: tuple[str, ...], parity_reports: tuple[str, ...]) -> int:
         file_errors = sum(p.severity == "error" for p in problems)
         errors += file_errors
         if not file_errors:
-            click.echo(f"ok: {file}" + (f" ({len(problems)} warning(s))" if problems else ""))
+            click.echo(f"ok: {shown(file)}" + (f" ({len(problems)} warning(s))" if problems else ""))
     if errors:
         click.echo(f"{errors} error(s): the gate refuses these flag files.", err=True)
         return 1
@@ -74,11 +76,11 @@ def stage(module_type: str, stage: str, file: str, percent: int | None, dry_run:
         click.echo(f"refused: {exc}", err=True)
         return 1
     if result.before == result.after:
-        click.echo(f"{result.flag_key} in {file} is already at {stage}; nothing changed.")
+        click.echo(f"{result.flag_key} in {shown(file)} is already at {stage}; nothing changed.")
         return 0
     click.echo(result.diff, nl=False)
     for note in result.notes:
         click.echo(f"note: {note}")
     click.echo(f"{'would set' if dry_run else 'set'} {result.flag_key} to {stage}"
-               + (f" {percent}%" if percent else "") + f" in {file}")
+               + (f" {percent}%" if percent else "") + f" in {shown(file)}")
     return 0

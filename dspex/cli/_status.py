@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from ._text import plain_text, shown
+
 __all__ = ["status"]
 
 
@@ -20,13 +22,19 @@ def status(markdown: bool, parity_reports: tuple[str, ...], shadow_logs: tuple[s
     from ..environment import project_root
     from ._flags import _load_project_modules
 
+    from ..gate import flag_files
+
     _load_project_modules()
     if shadow_logs:
         from ..shadow import read_for_cli
 
-        if read_for_cli(list(shadow_logs)) is None:
+        if read_for_cli(list(shadow_logs), empty_ok=True) is None:   # no record: a warning, the column says so
             return 2
-    table = build_status(flags_dir or project_root() / "flags", load_reports(parity_reports), shadow_logs)
+    folder = flags_dir or project_root() / "flags"
+    if not flag_files(folder):
+        click.echo(plain_text(f"warning: no *.flagd.json file in {shown(folder)}: no stage column; pass "
+                              "--flags-dir with the folder of your flag files."), err=True)
+    table = build_status(folder, load_reports(parity_reports), shadow_logs)
     if markdown:
         click.echo(to_markdown(table), nl=False)
         return 0

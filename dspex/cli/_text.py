@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["plain_text", "cell"]
+__all__ = ["plain_text", "cell", "shown"]
 
 
 def plain_text(value: Any) -> str:
@@ -25,3 +25,9 @@ def cell(value: Any, style: str | None = None) -> Any:
     from rich.text import Text
 
     return Text(plain_text(value), style=style or "")
+
+
+def shown(path: Any) -> str:
+    """A file name for a one-line message: as is, or its ``repr`` when it holds a newline or a control character."""
+    text = str(path)
+    return text if text.isprintable() else repr(text)

@@ -16,5 +16,7 @@ class Problem:
     severity: Literal["error", "warning"] = "error"
 
     def __str__(self) -> str:
-        where = f"{self.file}: flag {self.flag!r}" if self.flag else f"{self.file}"
+        from ..cli import shown
+
+        where = f"{shown(self.file)}: flag {self.flag!r}" if self.flag else shown(self.file)
         return f"{self.severity}: {where}: {self.message}"

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .. import registry
+from ..cli import shown
 from ..errors import DspexError
 from ._flagd import load_with_flagd
 from ._jsontext import insert_member, replace_member
@@ -120,10 +121,11 @@ def write_target(path: Path) -> Path:
         return path
     target = Path(os.path.realpath(path))
     if not target.is_file():
-        raise GateRefusal(f"{path} is a symlink to {target}, which is not a file; point --file at the flag file.")
+        raise GateRefusal(f"{shown(path)} is a symlink to {shown(target)}, which is not a file; point --file at the "
+                          "flag file.")
     if any(part.startswith("..") for part in target.parts):
-        raise GateRefusal(f"{path} resolves to {target}, a Kubernetes ConfigMap projection the kubelet rewrites; "
-                          "edit the ConfigMap's source file (the one in your repository) and apply it instead.")
+        raise GateRefusal(f"{shown(path)} resolves to {shown(target)}, a Kubernetes ConfigMap projection the kubelet "
+                          "rewrites; edit the ConfigMap's source file (the one in your repository) and apply it instead.")
     return target
 
 
@@ -162,17 +164,17 @@ def stage_flag(file: str | Path, module_type: str, stage: str, percent: int | No
     if not kill:
         native, why = registry.native_class(registry.lookup(module_type))
         if native is None and stage in ("shadow", "canary", "native"):
-            raise GateRefusal(f"{path}: flag {PREFIX + module_type!r}: {module_type} is DSPy-only ({why}); stage "
+            raise GateRefusal(f"{shown(path)}: flag {PREFIX + module_type!r}: {module_type} is DSPy-only ({why}); stage "
                               f"`{stage}` would route to a native module that does not exist. Keep it on `dspy`.")
     data, problems = load_with_flagd(path)
     if data is None or problems or not isinstance(data.get("flags"), dict):
-        raise GateRefusal(f"{path} does not load with flagd; fix it first:\n" + "\n".join(map(str, problems)))
+        raise GateRefusal(f"{shown(path)} does not load with flagd; fix it first:\n" + "\n".join(map(str, problems)))
     before = path.read_text(encoding="utf-8")
     key = PREFIX + module_type
     old = data["flags"].get(key)
     if kill and old is None and module_type not in registry.module_types():
-        raise DspexError(f"{path} has no flag {key!r} and {module_type!r} is not a known module type; nothing to "
-                         "switch off. Check the name (`dspex status` lists the module types).")
+        raise DspexError(f"{shown(path)} has no flag {key!r} and {module_type!r} is not a known module type; "
+                         "nothing to switch off. Check the name (`dspex status` lists the module types).")
     notes: list[str] = []
     new = _new_flag(old if isinstance(old, dict) else {}, stage, percent, notes)
     after = replace_member(before, ["flags", key], new) if old is not None else insert_member(before, ["flags"], key, new)
@@ -185,6 +187,6 @@ def stage_flag(file: str | Path, module_type: str, stage: str, percent: int | No
         try:
             _write_checked(target, after)
         except OSError as exc:
-            raise GateRefusal(f"{target} cannot be rewritten ({exc.strerror or exc}); nothing written. "
+            raise GateRefusal(f"{shown(target)} cannot be rewritten ({exc.strerror or exc}); nothing written. "
                               "Check that the file and its folder are writable.") from exc
     return result

@@ -36,23 +36,36 @@ class LogRead:
 
 def report_missing(paths: Iterable[str]) -> bool:
     """For the CLIs: say which given log paths (or glob patterns) match nothing (on stderr); True when some do not."""
+    from ..cli import shown
+
     _, missing = expand_paths(paths)
     if missing:
-        print(f"error: no such log file or folder: {', '.join(missing)}; pass divergence log files, folders "
-              "or a quoted glob such as 'logs/*.jsonl*'.", file=sys.stderr)
+        print(f"error: no such log file or folder: {', '.join(map(shown, missing))}; pass divergence log files, "
+              "folders or a quoted glob such as 'logs/*.jsonl*'.", file=sys.stderr)
     return bool(missing)
 
 
-def read_for_cli(paths: list[str]) -> LogRead | None:
+def read_for_cli(paths: list[str], empty_ok: bool = False) -> LogRead | None:
     """What report, replay and promote read; None (after one error line on stderr) when the input is unusable:
-    a path that matches nothing, or files without a single divergence-log line (garbage, a flag file...)."""
+    a path that matches nothing, files without a single divergence-log line (garbage, a flag file...), or no
+    record at all (an empty folder or file: no evidence, which a gate must not read as "nothing diverged").
+    ``empty_ok`` (``dspex status``): no record is a warning on stderr, and the empty read is returned."""
+    from ..cli import shown
+
     if report_missing(paths):
         return None
     read = read_logs(paths)
+    if not read.records and not read.bad_lines:
+        found = f"{len(read.files)} empty file(s)" if read.files else "no *.jsonl* log file"
+        print(f"{'warning' if empty_ok else 'error'}: no divergence-log record in {', '.join(map(shown, paths))} "
+              f"({found}): no shadow evidence at all. Pass the folder or files that shadow.log_path points at; a "
+              "shadow run writes stats lines every stats_every comparisons and at dspex.shutdown().", file=sys.stderr)
+        return read if empty_ok else None
     if not read.records and read.bad_lines:
         first = ", ".join(f"{f}:{n}" for f, n in read.bad_lines[:3])
-        print(f"error: {len(read.bad_lines)} line(s) and not one dspex divergence-log record in {', '.join(paths)} "
-              f"(first unreadable: {first}); pass the folder or files that shadow.log_path points at.",
+        print(f"error: {len(read.bad_lines)} line(s) and not one dspex divergence-log record in "
+              f"{', '.join(map(shown, paths))} (first unreadable: {shown(first)}); "
+              "pass the folder or files that shadow.log_path points at.",
               file=sys.stderr)
         return None
     return read
