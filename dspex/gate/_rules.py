@@ -2,7 +2,8 @@
 
 Errors block (exit 1): a flag key that is not ``dspex.<known module type>``, a variant other than ``native``,
 ``dspy``, ``shadow`` (value equal to the name), a default or targeting result naming a variant the flag lacks,
-``fractional`` weights that are not integers adding up to 100, ``native`` or ``shadow`` reachable for a
+``fractional`` weights that are not integers adding up to 100, targeting flagd's evaluator refuses on every call
+(not a JSON-logic object, an operator it does not know: :mod:`._evaluator`), ``native`` or ``shadow`` reachable for a
 DSPy-only module, and, given parity reports, ``native`` reachable for a module not proven on the installed DSPy.
 Warnings inform: targeting computed at run time, or a rollout recorded under another hashing scheme.
 """
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .. import registry
+from ._evaluator import targeting_problems
 from ._flagd import load_with_flagd
 from ..registry import IMPLEMENTATIONS
 from ._problems import Problem
@@ -42,11 +44,15 @@ def _check_variants(file: str, key: str, flag: dict[str, Any], out: list[Problem
     if default not in (None, "") and default not in variants:
         out.append(Problem(file, key, f"defaultVariant {default!r} is not one of the flag's variants "
                                       f"{sorted(variants)}; add that variant or change the default."))
+    refused, unknown = targeting_problems(file, key, flag)
+    out += refused
+    if refused and not isinstance(flag.get("targeting"), dict):
+        return
     found = outcomes(flag.get("targeting"))
     for name in sorted(found.variants - set(variants)):
         out.append(Problem(file, key, f"targeting returns {name!r}, which is not one of the flag's variants "
                                       f"{sorted(variants)}; fix the rule or add the variant."))
-    for op in found.dynamic:
+    for op in (op for op in found.dynamic if op not in unknown):
         out.append(Problem(file, key, f"targeting computes the variant at run time ({op!r}); the gate cannot check "
                                       "which implementation it selects, so review it by hand.", "warning"))
     for args in found.fractionals:
