@@ -78,7 +78,7 @@ def stage(module_type: str, stage: str, file: str, percent: int | None, dry_run:
     if result.before == result.after:
         click.echo(f"{result.flag_key} in {shown(file)} is already at {stage}; nothing changed.")
         return 0
-    click.echo(result.diff, nl=False)
+    click.echo(result.diff, nl=not result.diff.endswith("\n"))   # a file without a final newline
     for note in result.notes:
         click.echo(f"note: {note}")
     click.echo(f"{'would set' if dry_run else 'set'} {result.flag_key} to {stage}"

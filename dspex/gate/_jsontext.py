@@ -3,7 +3,7 @@
 Flag files live in git and are reviewed as diffs; re-dumping the whole file would reorder or reformat flags
 nobody touched. :func:`member_span` finds the text of ``doc[k1][k2]...`` with the standard library's own
 scanner (``JSONDecoder.raw_decode`` from an offset), and :func:`replace_member` splices a re-serialised value
-there, indented like its surroundings.
+there, indented like its surroundings and with the file's own line ending (CRLF stays CRLF).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-__all__ = ["member_span", "replace_member", "insert_member", "indent_unit"]
+__all__ = ["member_span", "replace_member", "insert_member", "indent_unit", "newline"]
 
 _WS = re.compile(r"\s*")
 _decoder = json.JSONDecoder()
@@ -43,15 +43,20 @@ def _members(text: str, start: int) -> list[tuple[str, int, int, int]]:
 
 
 def member_span(text: str, path: list[str]) -> tuple[int, int, int]:
-    """``(key_start, value_start, value_end)`` of ``doc[path[0]][path[1]]...`` in ``text``."""
+    """``(key_start, value_start, value_end)`` of ``doc[path[0]][path[1]]...`` in ``text`` (``[]``: the document)."""
     start = _skip(text, 0)
-    key_start = value_end = -1
+    key_start, value_end = -1, (_decoder.raw_decode(text, start)[1] if not path else -1)   # []: the document
     for key in path:
         match = next((m for m in _members(text, start) if m[0] == key), None)
         if match is None:
             raise KeyError(key)
         _, key_start, start, value_end = match
     return key_start, start, value_end
+
+
+def newline(text: str) -> str:
+    """The file's line ending: ``\\r\\n`` when it uses CRLF (a Windows editor, ``eol=crlf``), else ``\\n``."""
+    return "\r\n" if "\r\n" in text else "\n"
 
 
 def indent_unit(text: str) -> str | None:
@@ -70,7 +75,7 @@ def replace_member(text: str, path: list[str], value: Any) -> str:
         line_start = text.rfind("\n", 0, key_start) + 1
         base = text[line_start:key_start]
         width = len(unit) if unit.strip(" ") == "" else unit
-        dumped = json.dumps(value, indent=width, ensure_ascii=False).replace("\n", "\n" + base)
+        dumped = json.dumps(value, indent=width, ensure_ascii=False).replace("\n", newline(text) + base)
     return text[:value_start] + dumped + text[value_end:]
 
 
@@ -88,5 +93,6 @@ def insert_member(text: str, path: list[str], key: str, value: Any) -> str:
     line_start = text.rfind("\n", 0, last_key_start) + 1
     base = text[line_start:last_key_start]
     width = len(unit) if unit.strip(" ") == "" else unit
-    dumped = json.dumps(value, indent=width, ensure_ascii=False).replace("\n", "\n" + base)
-    return text[:last_end] + f",\n{base}{json.dumps(key)}: {dumped}" + text[last_end:]
+    nl = newline(text)
+    dumped = json.dumps(value, indent=width, ensure_ascii=False).replace("\n", nl + base)
+    return text[:last_end] + f",{nl}{base}{json.dumps(key)}: {dumped}" + text[last_end:]

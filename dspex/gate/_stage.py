@@ -167,17 +167,26 @@ def stage_flag(file: str | Path, module_type: str, stage: str, percent: int | No
             raise GateRefusal(f"{shown(path)}: flag {PREFIX + module_type!r}: {module_type} is DSPy-only ({why}); stage "
                               f"`{stage}` would route to a native module that does not exist. Keep it on `dspy`.")
     data, problems = load_with_flagd(path)
-    if data is None or problems or not isinstance(data.get("flags"), dict):
+    if data is None or problems:
         raise GateRefusal(f"{shown(path)} does not load with flagd; fix it first:\n" + "\n".join(map(str, problems)))
-    before = path.read_text(encoding="utf-8")
+    if "flags" in data and not isinstance(data["flags"], dict):
+        raise GateRefusal(f"{shown(path)}: `flags` is a {type(data['flags']).__name__}, not an object of flags; "
+                          "fix it first (see docs/migration/flags.md for the format).")
+    with open(path, encoding="utf-8", newline="") as fh:   # as is: CRLF stays CRLF, every other byte too
+        before = fh.read()
     key = PREFIX + module_type
-    old = data["flags"].get(key)
+    old = data.get("flags", {}).get(key)
     if kill and old is None and module_type not in registry.module_types():
         raise DspexError(f"{shown(path)} has no flag {key!r} and {module_type!r} is not a known module type; "
                          "nothing to switch off. Check the name (`dspex status` lists the module types).")
     notes: list[str] = []
     new = _new_flag(old if isinstance(old, dict) else {}, stage, percent, notes)
-    after = replace_member(before, ["flags", key], new) if old is not None else insert_member(before, ["flags"], key, new)
+    if "flags" not in data:     # a new file ({}): the flags object comes with its first flag
+        after = insert_member(before, [], "flags", {key: new})
+    elif old is not None:
+        after = replace_member(before, ["flags", key], new)
+    else:
+        after = insert_member(before, ["flags"], key, new)
     refusals = [] if kill else [p for p in check_flag(str(path), key, new, reports) if p.severity == "error"]
     if refusals:
         raise GateRefusal("the gate refuses this stage; nothing written:\n" + "\n".join(map(str, refusals)))
