@@ -17,7 +17,7 @@ from typing import Any, Mapping
 from dspex.environment import find_pyproject
 from dspex.errors import ConfigError
 
-__all__ = ["Settings", "build_settings", "find_pyproject", "KEYS", "ADAPTIVE_KEYS", "shadow_keys"]
+__all__ = ["Settings", "build_settings", "find_pyproject", "KEYS", "ADAPTIVE_KEYS", "shadow_keys", "MAX_CALL_TIMEOUT_S"]
 
 KEYS = ("lm", "flags", "implementation_preference", "allow_fallback", "module_overrides", "shadow", "adaptive",
         "call_timeout_s")
@@ -27,6 +27,12 @@ ADAPTIVE_KEYS = ("enabled", "failure_threshold", "reset_after_s", "window", "min
 GATE_KEYS = frozenset({"parity_modules"})
 GATE_ENV_PREFIX = "DSPEX_PARITY_"   # the parity suite's knobs (examples, profile): not router settings
 _SECTIONS = {"shadow": None, "adaptive": ADAPTIVE_KEYS}   # shadow keys: dspex.shadow.ShadowSettings
+# The longest call_timeout_s: one day. Far above any LM call, far below what a thread wait can take (Python's
+# threading.TIMEOUT_MAX, ~292 years: beyond it, inf included, every routed call raised OverflowError). None
+# (unset) is the way to say "no dspex deadline".
+MAX_CALL_TIMEOUT_S = 86_400.0
+_HINTS = {"call_timeout_s": f"; give seconds in (0, {MAX_CALL_TIMEOUT_S:g}] (one day at most), or leave it unset "
+                            "for no dspex deadline"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +139,7 @@ def _model() -> Any:
         flags: str | None = None
         implementation_preference: Literal["auto", "native_first", "dspy_first"] = "auto"
         allow_fallback: bool = True
-        call_timeout_s: float | None = Field(None, gt=0)
+        call_timeout_s: float | None = Field(None, gt=0, le=MAX_CALL_TIMEOUT_S)
         module_overrides: dict[str, Impl] = {}
         shadow: dict[str, Any] = {}
         adaptive: _Adaptive = _Adaptive()
@@ -170,7 +176,11 @@ def _from_pyproject(path: Path | None) -> tuple[dict[str, Any], str]:
 def _parse_overrides(text: str) -> Any:
     text = text.strip()
     if text.startswith("{"):
-        return json.loads(text)
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise ConfigError(f"DSPEX_MODULE_OVERRIDES (environment) is not valid JSON ({exc}); give "
+                              '\'{"predict": "native"}\' or \'predict=native,react=dspy\'.') from None
     pairs = [p for p in text.replace(";", ",").split(",") if p.strip()]
     out = {}
     for pair in pairs:
@@ -196,7 +206,8 @@ def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
                 raise ConfigError(f"Unknown setting {name} (environment); {section} keys are {_section_keys(section)}.")
             out.setdefault(section, {})[sub] = _coerce_env(sub, value) if section == "shadow" else value
         elif key in ("lm", "flags", "implementation_preference", "allow_fallback", "call_timeout_s"):
-            out[key] = value
+            if value.strip():     # DSPEX_FLAGS= (set but empty, as templates leave it) means unset
+                out[key] = value
         elif key == "module_overrides":
             out[key] = _parse_overrides(value)
         else:
@@ -250,7 +261,9 @@ def build_settings(configured: Mapping[str, Any], environ: Mapping[str, str] | N
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
         where = sources.get(loc) or sources.get(str(err["loc"][0]), "defaults")
-        raise ConfigError(f"Bad value for setting {loc!r} ({where}): {err['msg']} (got {err.get('input')!r}).") from None
+        hint = _HINTS.get(loc, "")
+        raise ConfigError(f"Bad value for setting {loc!r} ({where}): {err['msg']} (got {err.get('input')!r}){hint}.") \
+            from None
     return Settings(
         lm=model.lm,
         flags=model.flags,
