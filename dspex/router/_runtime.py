@@ -124,12 +124,38 @@ def _flags_unavailable(exc: Exception, source: str) -> None:
                                                   "source": source})
 
 
+_WARNED_OVERRIDES: set[str] = set()
+
+
+def _check_overrides(settings: Settings) -> None:
+    """A ``module_overrides`` key that is no module type is said once, loudly: it then applies only to a module
+    built with that ``name=``, so a typo in an emergency rollback (``chain_of_thougth=dspy``) would do nothing."""
+    import difflib
+    import warnings
+
+    from dspex import registry
+
+    known = sorted(registry.module_types())
+    for key in settings.module_overrides:
+        if key in known or key in _WARNED_OVERRIDES:
+            continue
+        _WARNED_OVERRIDES.add(key)
+        close = difflib.get_close_matches(key, known, n=1)
+        source = settings.sources.get("module_overrides", "settings")
+        message = (f"dspex module_overrides: {key!r} (from {source}) is not a module type, so it applies only to a "
+                   f"module built with name={key!r}.{f' Did you mean {close[0]!r}?' if close else ''} Module types: "
+                   f"{known}.")
+        _log.warning(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
 def load() -> Settings:
     """Settings for the first routed call when ``configure`` was never called: env + pyproject + defaults."""
     with STATE.lock:
         if STATE.settings is None:
             settings = build_settings(STATE.configured)
             settings = _with_lm(settings)
+            _check_overrides(settings)
             _apply(settings)
             STATE.settings = settings
         return STATE.settings
@@ -157,6 +183,7 @@ def configure(**values: Any) -> Settings:
             if isinstance(STATE.configured.get(section), dict) and isinstance(values.get(section), dict):
                 merged[section] = {**STATE.configured[section], **values[section]}
         settings = _with_lm(build_settings(merged))
+        _check_overrides(settings)
         _apply(settings, provider=provider, flags_given="flags" in values)
         STATE.configured = merged
         STATE.settings = settings
@@ -203,6 +230,7 @@ def reset() -> None:
         STATE.circuit = None
         STATE.shadow_applied = {}
         STATE.shadow_run = None
+        _WARNED_OVERRIDES.clear()
     native = sys.modules.get("dspex.native")   # the LM dspex.configure handed the native side goes too
     if native is not None:
         native.settings.configure(lm=None)
