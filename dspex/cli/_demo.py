@@ -98,7 +98,7 @@ def _side_by_side(console: Any, calls: int) -> bool:
 
 @click.command(help="Run the demo on embedded defaults: no network, no API key. Stages: native vs DSPy side by "
                "side; a rollout at 0/30/100% native; shadow mode with a planted bug; one module through every stage.")
-@click.option("--calls", default=200, show_default=True, help="Calls per module when timing.")
+@click.option("--calls", default=200, show_default=True, type=click.IntRange(1), help="Calls per module when timing.")
 def demo(calls: int) -> int:
     from rich.console import Console
 

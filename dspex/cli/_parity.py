@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from ._text import plain_text, shown
+
 __all__ = ["parity"]
 
 
@@ -39,7 +41,7 @@ def _table(report: Any) -> Any:
 @click.option("--examples", default=100, show_default=True, type=click.IntRange(1), help="Generated cases per module.")
 @click.option("--seed", default=None, type=int, help="Hypothesis seed (default: random, recorded in the report).")
 @click.option("--module", "modules", multiple=True, metavar="MODULE_TYPE", help="Only this module type (repeatable).")
-@click.option("--report", "report_path", default=None, type=click.Path(dir_okay=False), help="Write the JSON report here.")
+@click.option("--report", "report_path", default=None, type=click.Path(dir_okay=False), help="Write the JSON report here (replacing that file: with --module, use a file of its own).")
 @click.option("--corpus", default=None, type=click.Path(exists=True, file_okay=False),
               help="Shadow corpus folder (default shadow/corpus/).")
 @click.option("--shrink-seconds", default=60.0, show_default=True, type=click.FloatRange(0), help="Time cap for shrinking a failure.")
@@ -52,6 +54,7 @@ def parity(examples: int, seed: int | None, modules: tuple[str, ...], report_pat
 
     if report_path:
         _check_writable(report_path)   # before the suite runs, not after it: a late failure loses the whole run
+        _warn_dropped(report_path, modules)
 
     try:
         from ..parity.runner import run_suite
@@ -114,3 +117,23 @@ def _check_writable(path: str) -> None:
         raise DspexError(f"--report {path} cannot be written ({exc.strerror or exc}); choose another path.") from None
     if not existed:
         target.unlink()
+
+
+def _warn_dropped(path: str, modules: tuple[str, ...]) -> None:
+    """``--module M --report R`` rewrites R with M alone: say which proofs R held that the gate will then miss."""
+    from pathlib import Path
+
+    from ..errors import DspexError
+    from ..gate import ParityReport
+
+    if not modules or not Path(path).is_file():
+        return
+    try:
+        dropped = sorted(set(ParityReport.read(path).modules) - set(modules))
+    except DspexError:
+        return
+    if dropped:
+        click.echo(plain_text(f"warning: --report {shown(path)} holds the parity records of {dropped}; this run "
+                              f"replaces it with {sorted(modules)} only, and `flags check --parity` then finds no "
+                              "proof for the others. Write a report of its own and pass both with --parity."),
+                   err=True)

@@ -99,8 +99,10 @@ def check_flag(file: str, key: str, flag: Any, reports: Sequence[ParityReport] =
         proof = proof_status(module_type, list(reports), installed_dspy)
         if not proof.proven:
             out.append(Problem(file, key, f"'native' is reachable but {module_type} is not proven at parity: "
-                                          f"{proof.text}. Run `dspex parity --module {module_type} --report REPORT`, "
-                                          f"or serve `dspy`/`shadow` until it passes."))
+                                          f"{proof.text}. Run `dspex parity --module {module_type} --report "
+                                          f"parity-{module_type}.json` and add `--parity parity-{module_type}.json` "
+                                          "(a report of its own: --report rewrites the file it names), or serve "
+                                          "`dspy`/`shadow` until it passes."))
     recorded = (flag.get("metadata") or {}).get(HASHING_METADATA_KEY) if isinstance(flag.get("metadata"), dict) else None
     if recorded and outcomes(flag.get("targeting")).fractionals:
         current = hashing_scheme()
