@@ -150,5 +150,5 @@ def test_an_unexpected_error_is_one_line_not_a_traceback(tmp_path, capsys, monke
 
     monkeypatch.setattr(status_mod, "build_status", boom)
     monkeypatch.setattr("dspex.gate.build_status", boom)
-    code, _, err = _run(capsys, "status")
+    code, _, err = _run(capsys, "status", "--flags-dir", str(ROOT / "flags"))   # flags found: no warning line
     assert code == 2 and err.count("\n") == 1 and "DSPEX_DEBUG" in err
