@@ -2,7 +2,7 @@
 
 Each divergence is rebuilt as a corpus case and checked with :func:`dspex.shadow.corpus.check_case` (the
 recorded DSPy transcript served back, zero LM calls). Exit code 0 when every replayable divergence is fixed,
-1 when some still diverge, 2 on bad arguments.
+1 when some still diverge, 2 on bad arguments or logs without a single record (an empty folder is not a pass).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ wait, LM calls and tokens) with the end-to-end change a canary brings ("native s
 same LM wait, native's own compute instead of DSPy's; a replayed candidate's duration is never shown as a
 latency, since it never waits for the LM), and a verdict: *ready for canary* when there are at least
 ``--min-comparisons`` comparisons and the interval's upper bound is at most ``--threshold``. Exit code 0, or with
-``--fail-unready`` 1 when some module is not ready; 2 on bad arguments or input that holds no divergence-log line.
+``--fail-unready`` 1 when some module is not ready; 2 on bad arguments or input that holds no divergence-log record (an empty folder or file: no evidence).
 Names from the log are printed as text, never as rich markup.
 """
 
