@@ -128,8 +128,10 @@ _WARNED_OVERRIDES: set[str] = set()
 
 
 def _check_overrides(settings: Settings) -> None:
-    """A ``module_overrides`` key that is no module type is said once, loudly: it then applies only to a module
-    built with that ``name=``, so a typo in an emergency rollback (``chain_of_thougth=dspy``) would do nothing."""
+    """A ``module_overrides`` key that is no module type but close to one is said once, loudly: it then applies
+    only to a module built with that ``name=``, so a typo in an emergency rollback (``chain_of_thougth=dspy``)
+    would do nothing. A key near no type (``hot_path``) is an instance name, as documented, and is not warned
+    about: a warning for every legitimate use would teach users to ignore this one."""
     import difflib
     import warnings
 
@@ -140,10 +142,12 @@ def _check_overrides(settings: Settings) -> None:
         if key in known or key in _WARNED_OVERRIDES:
             continue
         _WARNED_OVERRIDES.add(key)
-        close = difflib.get_close_matches(key, known, n=1)
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.8)
+        if not close:
+            continue
         source = settings.sources.get("module_overrides", "settings")
         message = (f"dspex module_overrides: {key!r} (from {source}) is not a module type, so it applies only to a "
-                   f"module built with name={key!r}.{f' Did you mean {close[0]!r}?' if close else ''} Module types: "
+                   f"module built with name={key!r}. Did you mean {close[0]!r}? Module types: "
                    f"{known}.")
         _log.warning(message)
         warnings.warn(message, RuntimeWarning, stacklevel=3)
