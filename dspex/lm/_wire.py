@@ -18,7 +18,6 @@ import asyncio
 import socket
 import threading
 import urllib.request
-import weakref
 from typing import Any, AsyncIterator, Iterator
 
 from ._http import Endpoint
@@ -49,7 +48,7 @@ class Wire:
         self.verify = verify
         self.fast = self.endpoint.scheme == "http" and not http2 and not _proxied("http")
         self._client: Any = None
-        self._aclients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]" = weakref.WeakKeyDictionary()
+        self._aclients: dict[asyncio.AbstractEventLoop, tuple[Any, Any]] = {}   # loop -> (client, its closer)
         self._lock = threading.Lock()
 
     # --- clients -------------------------------------------------------------------------------------------
@@ -74,15 +73,39 @@ class Wire:
                 client = self._client
         return client
 
-    def aclient(self) -> Any:
-        """The async client of the running event loop (an httpx.AsyncClient cannot outlive its loop)."""
-        loop = asyncio.get_running_loop()
-        client = self._aclients.get(loop)
-        if client is None:
-            import httpx
+    async def aclient(self) -> Any:
+        """The async client of the running event loop (an httpx.AsyncClient cannot outlive its loop).
 
-            client = self._aclients[loop] = httpx.AsyncClient(**self._options())
+        Each is closed with its loop: a started async generator holds it, and ``asyncio.run`` (any loop's
+        ``shutdown_asyncgens``) finalizes that generator, which closes the client's sockets while the loop still
+        runs. Without that, one client and its kept-alive socket per finished loop stayed here for ever (the
+        client's sockets keep the loop alive), until the process ran out of file descriptors. Loops closed
+        without ``shutdown_asyncgens`` are dropped when the next loop's client is made (their sockets close when
+        collected), as dspy.LM drops its pools of closed loops.
+        """
+        loop = asyncio.get_running_loop()
+        entry = self._aclients.get(loop)
+        if entry is not None:
+            return entry[0]
+        import httpx
+
+        client = httpx.AsyncClient(**self._options())
+        closer = self._close_with_loop(loop, client)
+        with self._lock:
+            for dead in [other for other in self._aclients if other.is_closed()]:
+                del self._aclients[dead]
+            self._aclients[loop] = (client, closer)
+        await closer.asend(None)   # started: the loop now finalizes it at shutdown
         return client
+
+    async def _close_with_loop(self, loop: asyncio.AbstractEventLoop, client: Any) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            with self._lock:
+                if self._aclients.get(loop, (None,))[0] is client:
+                    del self._aclients[loop]
+            await client.aclose()
 
     # --- one request ---------------------------------------------------------------------------------------
     def send(self, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, dict[str, str], bytes]:
@@ -107,7 +130,7 @@ class Wire:
         import httpx
 
         try:
-            r = await self.aclient().post(self.url, content=body, headers=headers, timeout=timeout)
+            r = await (await self.aclient()).post(self.url, content=body, headers=headers, timeout=timeout)
         except httpx.TimeoutException as exc:
             raise TimedOut(f"{type(exc).__name__}: {exc}") from exc
         except httpx.TransportError as exc:
@@ -133,7 +156,7 @@ class Wire:
         import httpx
 
         try:
-            async with self.aclient().stream("POST", self.url, content=body, headers=headers, timeout=timeout) as r:
+            async with (await self.aclient()).stream("POST", self.url, content=body, headers=headers, timeout=timeout) as r:
                 if r.status_code == 200:
                     lines = r.aiter_lines()
                 else:
