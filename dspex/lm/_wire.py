@@ -15,6 +15,7 @@ same ``(status, headers, body)`` and raise the same two failure kinds, so retrie
 from __future__ import annotations
 
 import asyncio
+import http.client
 import socket
 import threading
 import urllib.request
@@ -116,14 +117,19 @@ class Wire:
                 raise TimedOut(str(exc) or "timed out") from exc
             except OSError as exc:
                 raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+            except http.client.HTTPException as exc:
+                # a cut body, bad chunking, a bad status line: a broken answer, retried like httpx's (and dspy.LM's)
+                if type(exc) not in (http.client.LineTooLong, http.client.HTTPException):
+                    raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+                # a header over http.client's own limits (64 KiB a line, 100 lines), which httpx reads: this
+                # endpoint leaves the stdlib lane, and the request goes again through httpx
+                self.fast = False
         import httpx
 
         try:
             r = self.client().post(self.url, content=body, headers=headers, timeout=timeout)
-        except httpx.TimeoutException as exc:
-            raise TimedOut(f"{type(exc).__name__}: {exc}") from exc
-        except httpx.TransportError as exc:
-            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+        except httpx.RequestError as exc:   # transport failures, timeouts, a body its encoding cannot decode
+            raise _failure(exc) from exc
         return r.status_code, {k.lower(): v for k, v in r.headers.items()}, r.content
 
     async def asend(self, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, dict[str, str], bytes]:
@@ -131,42 +137,38 @@ class Wire:
 
         try:
             r = await (await self.aclient()).post(self.url, content=body, headers=headers, timeout=timeout)
-        except httpx.TimeoutException as exc:
-            raise TimedOut(f"{type(exc).__name__}: {exc}") from exc
-        except httpx.TransportError as exc:
-            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+        except httpx.RequestError as exc:
+            raise _failure(exc) from exc
         return r.status_code, {k.lower(): v for k, v in r.headers.items()}, r.content
 
     # --- streaming (server-sent events) --------------------------------------------------------------------
     def stream(self, body: bytes, headers: dict[str, str], timeout: float) -> Iterator[tuple[int, dict[str, str], Any]]:
-        """Yields once ``(status, headers, lines)``: ``lines`` iterates the body's lines while the block runs."""
+        """Yields once ``(status, headers, lines)``: ``lines`` iterates the body's lines while the block runs; a
+        failure while reading them raises :class:`Unreachable` too."""
         import httpx
 
         try:
             with self.client().stream("POST", self.url, content=body, headers=headers, timeout=timeout) as r:
-                lines = r.iter_lines() if r.status_code == 200 else iter([r.read().decode("utf-8", "replace")])
+                lines = _lines(r.iter_lines()) if r.status_code == 200 else iter([r.read().decode("utf-8", "replace")])
                 yield r.status_code, {k.lower(): v for k, v in r.headers.items()}, lines
-        except httpx.TimeoutException as exc:
-            raise TimedOut(f"{type(exc).__name__}: {exc}") from exc
-        except httpx.TransportError as exc:
-            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+        except httpx.RequestError as exc:
+            raise _failure(exc) from exc
 
     async def astream(self, body: bytes, headers: dict[str, str],
                       timeout: float) -> AsyncIterator[tuple[int, dict[str, str], Any]]:
         import httpx
 
         try:
-            async with (await self.aclient()).stream("POST", self.url, content=body, headers=headers, timeout=timeout) as r:
+            async with (await self.aclient()).stream("POST", self.url, content=body, headers=headers,
+                                                     timeout=timeout) as r:
                 if r.status_code == 200:
-                    lines = r.aiter_lines()
+                    lines = _alines(r.aiter_lines())
                 else:
                     text = (await r.aread()).decode("utf-8", "replace")
                     lines = _one(text)
                 yield r.status_code, {k.lower(): v for k, v in r.headers.items()}, lines
-        except httpx.TimeoutException as exc:
-            raise TimedOut(f"{type(exc).__name__}: {exc}") from exc
-        except httpx.TransportError as exc:
-            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+        except httpx.RequestError as exc:
+            raise _failure(exc) from exc
 
     def close(self) -> None:
         """Close this thread's stdlib connection and the sync httpx client (async ones close with their loop)."""
@@ -178,3 +180,32 @@ class Wire:
 
 async def _one(text: str) -> AsyncIterator[str]:
     yield text
+
+
+def _failure(exc: Exception) -> Unreachable:
+    """httpx's failure as the wire's kind: a timeout, or any other request error (transport, decoding, ...)."""
+    import httpx
+
+    cls = TimedOut if isinstance(exc, httpx.TimeoutException) else Unreachable
+    failure = cls(f"{type(exc).__name__}: {exc}")
+    failure.__cause__ = exc
+    return failure
+
+
+def _lines(lines: Iterator[str]) -> Iterator[str]:
+    import httpx
+
+    try:
+        yield from lines
+    except httpx.RequestError as exc:
+        raise _failure(exc) from exc
+
+
+async def _alines(lines: AsyncIterator[str]) -> AsyncIterator[str]:
+    import httpx
+
+    try:
+        async for line in lines:
+            yield line
+    except httpx.RequestError as exc:
+        raise _failure(exc) from exc
