@@ -1,14 +1,17 @@
 """POST a chat request and decode the answer: retries through tenacity, failures as typed ``dspex.errors``.
 
-The contract is the usual one: 429, 408, 409 and 5xx answers and connection failures are retried (``num_retries``
-times) with capped, jittered exponential backoff, ``Retry-After`` honoured (capped at 30 s); other 4xx answers are
-the caller's mistake and fail at once. The first attempt runs inline; tenacity (imported only then) drives the
+The contract is dspy.LM's: 429, 408, 409 and 5xx answers and connection failures are retried (``num_retries``
+times), waiting 1, 2, 4, 8 ... s (capped at 60 s: DSPy's schedule, so an outage dspy.LM rides out is ridden out),
+or what the server asks in ``Retry-After`` (seconds or an HTTP date), ``retry-after-ms`` or ``x-ms-retry-after-ms``
+(capped at 60 s); other 4xx answers are the caller's mistake and fail at once. The first attempt runs inline; tenacity (imported only then) drives the
 retries, so a healthy call pays nothing for them. No message ever includes the API key.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import time
 from typing import Any
 
 from ..errors import (
@@ -28,8 +31,9 @@ from ._wire import TimedOut, Unreachable, Wire
 __all__ = ["post_json", "apost_json", "request_headers", "status_error", "transport_error", "RETRY_STATUSES"]
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
-MAX_BACKOFF_S = 8.0
-MAX_RETRY_AFTER_S = 30.0
+BACKOFF_BASE_S = 1.0        # dspy.LM waits min(2 ** attempt, 60) s after its attempt-th failure (0-based)
+MAX_BACKOFF_S = 60.0
+MAX_RETRY_AFTER_S = 60.0
 
 
 class _Retryable(Exception):
@@ -49,11 +53,40 @@ def request_headers(api_key: str | None, extra: dict[str, str] | None) -> dict[s
     return headers
 
 
-def _retry_after(headers: dict[str, str]) -> float | None:
+def _seconds(value: str, scale: float = 1.0) -> float | None:
     try:
-        return min(MAX_RETRY_AFTER_S, max(0.0, float(headers["retry-after"])))
-    except (KeyError, ValueError):
+        seconds = float(value) * scale
+    except ValueError:
         return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _date_seconds(value: str) -> float | None:
+    import datetime
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _retry_after(headers: dict[str, str]) -> float | None:
+    """The server's wait, as dspy.LM reads it: ``Retry-After`` in seconds or as an HTTP date, then
+    ``retry-after-ms`` / ``x-ms-retry-after-ms`` (OpenAI, Azure); None when none is valid."""
+    seconds = None
+    value = headers.get("retry-after")
+    if value is not None:
+        seconds = _seconds(value)
+        if seconds is None:
+            seconds = _date_seconds(value)
+    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
+        if seconds is None and headers.get(name) is not None:
+            seconds = _seconds(headers[name], 0.001)
+    return None if seconds is None else min(MAX_RETRY_AFTER_S, seconds)
 
 
 def _server_message(data: bytes) -> str:
@@ -149,12 +182,12 @@ def _retrying(num_retries: int, asynchronous: bool) -> Any:
     """tenacity's loop over every attempt (the inline first one included, so backoff counts it)."""
     import tenacity
 
-    backoff = tenacity.wait_random_exponential(multiplier=0.25, max=MAX_BACKOFF_S)
-
     def wait(state: Any) -> float:
         exc = state.outcome.exception()
         after = getattr(exc, "retry_after", None)
-        return after if after is not None else min(backoff(state), MAX_BACKOFF_S)
+        if after is not None:
+            return after
+        return min(BACKOFF_BASE_S * 2 ** min(state.attempt_number - 1, 16), MAX_BACKOFF_S)
 
     cls = tenacity.AsyncRetrying if asynchronous else tenacity.Retrying
     return cls(stop=tenacity.stop_after_attempt(num_retries + 1), wait=wait, reraise=True,
