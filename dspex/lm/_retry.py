@@ -14,19 +14,10 @@ import math
 import time
 from typing import Any
 
-from ..errors import (
-    ContextWindowExceededError,
-    LMAuthenticationError,
-    LMConnectionError,
-    LMError,
-    LMRateLimitError,
-    LMResponseError,
-    LMServerError,
-    LMStatusError,
-    LMTimeoutError,
-)
+from ..errors import LMError, LMResponseError
 from ._body import dumps_body
-from ._wire import TimedOut, Unreachable, Wire
+from ._errors import status_error, transport_error
+from ._wire import Unreachable, Wire
 
 __all__ = ["post_json", "apost_json", "request_headers", "status_error", "transport_error", "RETRY_STATUSES"]
 
@@ -87,63 +78,6 @@ def _retry_after(headers: dict[str, str]) -> float | None:
         if seconds is None and headers.get(name) is not None:
             seconds = _seconds(headers[name], 0.001)
     return None if seconds is None else min(MAX_RETRY_AFTER_S, seconds)
-
-
-def _server_message(data: bytes) -> str:
-    try:
-        payload = json.loads(data)
-    except ValueError:
-        payload = None
-    message = None
-    if isinstance(payload, dict):
-        error = payload.get("error")
-        message = error.get("message") if isinstance(error, dict) else error if isinstance(error, str) else None
-    text = message if isinstance(message, str) and message else data.decode("utf-8", "replace")
-    return text[:500]
-
-
-def _context_window(status: int, data: bytes, said: str) -> bool:
-    """OpenAI's ``context_length_exceeded`` code, or the wording OpenAI-compatible servers (vLLM, ...) use."""
-    if status not in (400, 413):
-        return False
-    text = said.lower()
-    return b"context_length_exceeded" in data or "maximum context length" in text or "context window" in text
-
-
-def status_error(url: str, status: int, data: bytes, attempts: int) -> LMError:
-    said = _server_message(data)
-    if _context_window(status, data, said):
-        # the class agents (ReAct) catch to shorten their trajectory, DSPy's name and wording
-        error = ContextWindowExceededError(message=f"LM request to {url} failed with HTTP {status}: {said}")
-        error.url, error.attempts, error.status, error.body = url, attempts, status, said   # type: ignore[attr-defined]
-        return error
-    cls: type[LMStatusError] = LMStatusError
-    if status in (401, 403):
-        cls, hint = LMAuthenticationError, "the server rejected the credentials; check api_key= (or OPENAI_API_KEY)."
-    elif status == 404:
-        hint = "no such endpoint or model; check api_base= (usually ending in /v1) and the model name."
-    elif status == 429:
-        cls, hint = LMRateLimitError, "rate limited; lower the request rate or raise num_retries=."
-    elif status >= 500:
-        cls, hint = LMServerError, "the server failed; check its logs, or raise num_retries=."
-    else:
-        hint = "the server refused the request; check the call's kwargs against what the server accepts."
-    tries = f" after {attempts} attempts" if attempts > 1 else ""
-    return cls(f"LM request to {url} failed with HTTP {status}{tries}: {hint} Server said: {said}",
-               status=status, body=said, url=url, attempts=attempts)
-
-
-def transport_error(wire: Wire, exc: Unreachable, timeout: float, attempts: int) -> LMError:
-    if isinstance(exc, TimedOut):
-        error: LMError = LMTimeoutError(
-            f"LM request to {wire.url} got no answer within {timeout:g} s (attempt {attempts}); "
-            "raise timeout= or check the server.", url=wire.url, attempts=attempts)
-    else:
-        error = LMConnectionError(
-            f"Could not reach the LM at {wire.url} ({exc}; attempt {attempts}); is the server running, is "
-            "api_base= right, and does any HTTP(S)_PROXY in the environment apply?", url=wire.url, attempts=attempts)
-    error.__cause__ = exc.__cause__ or exc
-    return error
 
 
 def _decode(wire: Wire, status: int, headers: dict[str, str], data: bytes, attempts: int) -> dict[str, Any]:

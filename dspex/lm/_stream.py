@@ -12,7 +12,8 @@ from typing import Any, AsyncIterator, Callable, Iterable, Iterator
 
 from ..errors import LMResponseError
 from ._body import dumps_body
-from ._retry import request_headers, status_error, transport_error
+from ._errors import status_error, transport_error
+from ._retry import request_headers
 from ._wire import Unreachable
 
 __all__ = ["parse_event", "Assembler", "chunks", "achunks", "whole_chunk"]
