@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from ..errors import (
     ContextWindowExceededError,
@@ -16,7 +17,9 @@ from ..errors import (
 )
 from ._wire import TimedOut, Unreachable, Wire
 
-__all__ = ["status_error", "transport_error"]
+__all__ = ["status_error", "transport_error", "answer_error"]
+
+_RATE_LIMIT_CODES = frozenset({"rate_limit_exceeded", "too_many_requests", "no_capacity", "429"})
 
 
 def _server_message(data: bytes) -> str:
@@ -74,3 +77,28 @@ def transport_error(wire: Wire, exc: Unreachable, timeout: float, attempts: int)
             "api_base= right, and does any HTTP(S)_PROXY in the environment apply?", url=wire.url, attempts=attempts)
     error.__cause__ = exc.__cause__ or exc
     return error
+
+
+def answer_error(url: str, payload: dict[str, Any], data: bytes, attempts: int) -> LMError | None:
+    """The error a 200 carries in place of an answer (gateways such as OpenRouter send ``{"error": {...}}``), or None.
+
+    As dspy.LM reads it (lm15's chat reader): an ``error`` object is a failure of the server's, retried, whatever
+    else the body holds; its rate-limit codes are rate limits. dspex also reads an error string when no choices
+    came, and OpenAI's ``context_length_exceeded`` (never retried), so the server's words are what the caller sees.
+    """
+    error = payload.get("error")
+    if not isinstance(error, dict) and not (error and not payload.get("choices")):
+        return None
+    said = _server_message(data)
+    code = str(error.get("code") or "") if isinstance(error, dict) else ""
+    where = f"LM at {url} answered HTTP 200 with an error" + (f" (code {code})" if code else "")
+    if code == "context_length_exceeded" or _context_window(400, data, said):
+        ctx = ContextWindowExceededError(message=f"{where}: {said}")
+        ctx.url, ctx.attempts, ctx.status, ctx.body = url, attempts, 200, said   # type: ignore[attr-defined]
+        return ctx
+    cls: type[LMStatusError] = LMServerError
+    hint = "the server (or a gateway in front of it) failed; check its logs, or raise num_retries=."
+    if code in _RATE_LIMIT_CODES:
+        cls, hint = LMRateLimitError, "rate limited; lower the request rate or raise num_retries=."
+    tries = f" after {attempts} attempts" if attempts > 1 else ""
+    return cls(f"{where}{tries}: {hint} Server said: {said}", status=200, body=said, url=url, attempts=attempts)

@@ -14,9 +14,9 @@ import math
 import time
 from typing import Any
 
-from ..errors import LMError, LMResponseError
+from ..errors import ContextWindowExceededError, LMError, LMResponseError
 from ._body import dumps_body
-from ._errors import status_error, transport_error
+from ._errors import answer_error, status_error, transport_error
 from ._wire import Unreachable, Wire
 
 __all__ = ["post_json", "apost_json", "request_headers", "status_error", "transport_error", "RETRY_STATUSES"]
@@ -84,12 +84,19 @@ def _decode(wire: Wire, status: int, headers: dict[str, str], data: bytes, attem
     """The JSON answer of a 200, else raise: :class:`_Retryable` for a status worth retrying."""
     if status == 200:
         try:
-            return json.loads(data)
+            payload = json.loads(data)
         except ValueError:
             raise LMResponseError(
                 f"LM at {wire.url} answered HTTP 200 with a body that is not JSON: "
                 f"{data[:200].decode('utf-8', 'replace')!r}; is api_base= an OpenAI-compatible endpoint?",
                 url=wire.url, attempts=attempts) from None
+        if type(payload) is dict and "error" in payload:
+            failure = answer_error(wire.url, payload, data, attempts)
+            if isinstance(failure, ContextWindowExceededError):
+                raise failure
+            if failure is not None:
+                raise _Retryable(failure, _retry_after(headers))
+        return payload
     error = status_error(wire.url, status, data, attempts)
     if status in RETRY_STATUSES:
         raise _Retryable(error, _retry_after(headers))
