@@ -93,3 +93,35 @@ def test_a_truncated_answer_warns_as_dspy_does(caplog: pytest.LogCaptureFixture)
         with caplog.at_level(logging.WARNING, logger="dspex.lm"):
             assert lm("y") == ["whole"] and lm("y", stream=True, cache=False) == ["whole"]
         assert [r for r in caplog.records if r.name == "dspex.lm"] == []   # finish_reason "stop": no word
+
+
+@pytest.mark.parametrize("lane", ["sync", "async"])
+def test_a_stream_answered_with_one_plain_json_completion_is_read(lane: str) -> None:
+    body = _body("hello", tool_calls=TOOL_CALLS + [{**TOOL_CALLS[0], "id": "c2"}])
+    plain = _body([{"type": "text", "text": "hel"}, {"type": "text", "text": "lo"}])
+    with OpenAICompatServer(lambda r: body if "tools" in str(r["messages"]) else plain) as s:   # ignores "stream"
+        lm = LM("openai/test", api_base=s.api_base, api_key="k", cache=False)
+
+        def call(prompt: str) -> Any:
+            return asyncio.run(lm.acall(prompt, stream=True)) if lane == "async" else lm(prompt, stream=True)
+
+        assert call("hi") == ["hello"] and s.requests[-1]["stream"] is True   # was [], silently
+        assert lm.history[-1]["usage"]["total_tokens"] == 2
+        out = call("tools")
+        assert out[0]["text"] == "hello" and out[0]["tool_calls"] == body["choices"][0]["message"]["tool_calls"]
+        if lane == "sync":
+            chunks = list(lm.stream("hi"))
+            assert len(chunks) == 1 and chunks[0]["choices"][0]["delta"]["content"] == "hello"
+
+
+def test_a_stream_answered_with_an_error_or_garbage_says_so() -> None:
+    from dspex.errors import LMResponseError
+
+    with OpenAICompatServer(lambda r: {"error": {"message": "bad thing"}}) as s:
+        lm = LM("openai/test", api_base=s.api_base, api_key="k", cache=False)
+        with pytest.raises(LMServerError, match="bad thing"):
+            lm("hi", stream=True)
+    with OpenAICompatServer(lambda r: Reply(200, "<html>oops</html>", {"Content-Type": "text/html"})) as s:
+        lm = LM("openai/test", api_base=s.api_base, api_key="k", cache=False)
+        with pytest.raises(LMResponseError, match="neither server-sent events nor JSON"):
+            lm("hi", stream=True)
