@@ -76,7 +76,7 @@ def prepare(lm: Any, prompt: Any, messages: Any, kwargs: dict[str, Any]) -> Prep
     else:
         payload = {"model": lm.request_model, "messages": messages}
         payload.update((k, v) for k, v in merged.items() if v is not None)
-    key = cache_key([wire.url, rollout_id, payload]) if use_cache else None
+    key = cache_key([wire.request_url, rollout_id, payload]) if use_cache else None
     return Prepared(prompt, messages, kwargs, payload, wire, api_key, timeout, num_retries, headers, key, request,
                     bool(payload.get("logprobs")))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from ..errors import (
@@ -17,7 +18,7 @@ from ..errors import (
 )
 from ._wire import TimedOut, Unreachable, Wire
 
-__all__ = ["status_error", "transport_error", "answer_error"]
+__all__ = ["status_error", "transport_error", "answer_error", "redact"]
 
 _RATE_LIMIT_CODES = frozenset({"rate_limit_exceeded", "too_many_requests", "no_capacity", "429"})
 
@@ -102,3 +103,16 @@ def answer_error(url: str, payload: dict[str, Any], data: bytes, attempts: int) 
         cls, hint = LMRateLimitError, "rate limited; lower the request rate or raise num_retries=."
     tries = f" after {attempts} attempts" if attempts > 1 else ""
     return cls(f"{where}{tries}: {hint} Server said: {said}", status=200, body=said, url=url, attempts=attempts)
+
+
+def redact(exc: BaseException, api_key: str | None) -> None:
+    """Mask the API key wherever an error would show it: a server (or proxy) may echo the key it rejected, and
+    the message, ``body`` and anything that logs or traces the error would carry it on."""
+    if not api_key or not isinstance(exc, LMError):
+        return
+    key = re.compile(r"(?<![\w-])" + re.escape(api_key) + r"(?![\w-])")   # the key as a token, not inside a word
+    exc.args = tuple(key.sub("<api_key>", a) if isinstance(a, str) else a for a in exc.args)
+    for name in ("body", "message"):
+        value = getattr(exc, name, None)
+        if isinstance(value, str):
+            setattr(exc, name, key.sub("<api_key>", value))

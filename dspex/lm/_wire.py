@@ -44,10 +44,12 @@ class Wire:
 
     def __init__(self, api_base: str, *, http2: bool = False, verify: Any = True) -> None:
         self.endpoint = Endpoint(api_base)      # validates the URL; the stdlib lane when allowed
-        self.url = self.endpoint.url
+        self.url = self.endpoint.url                   # for messages: credentials in it masked
+        self.request_url = self.endpoint.request_url
         self.http2 = http2
         self.verify = verify
-        self.fast = self.endpoint.scheme == "http" and not http2 and not _proxied("http")
+        self.fast = (self.endpoint.scheme == "http" and not http2 and not self.endpoint.credentials
+                     and not _proxied("http"))
         self._client: Any = None
         self._aclients: dict[asyncio.AbstractEventLoop, tuple[Any, Any]] = {}   # loop -> (client, its closer)
         self._lock = threading.Lock()
@@ -127,7 +129,7 @@ class Wire:
         import httpx
 
         try:
-            r = self.client().post(self.url, content=body, headers=headers, timeout=timeout)
+            r = self.client().post(self.request_url, content=body, headers=headers, timeout=timeout)
         except httpx.RequestError as exc:   # transport failures, timeouts, a body its encoding cannot decode
             raise _failure(exc) from exc
         return r.status_code, {k.lower(): v for k, v in r.headers.items()}, r.content
@@ -136,7 +138,7 @@ class Wire:
         import httpx
 
         try:
-            r = await (await self.aclient()).post(self.url, content=body, headers=headers, timeout=timeout)
+            r = await (await self.aclient()).post(self.request_url, content=body, headers=headers, timeout=timeout)
         except httpx.RequestError as exc:
             raise _failure(exc) from exc
         return r.status_code, {k.lower(): v for k, v in r.headers.items()}, r.content
@@ -148,7 +150,7 @@ class Wire:
         import httpx
 
         try:
-            with self.client().stream("POST", self.url, content=body, headers=headers, timeout=timeout) as r:
+            with self.client().stream("POST", self.request_url, content=body, headers=headers, timeout=timeout) as r:
                 lines = _lines(r.iter_lines()) if r.status_code == 200 else iter([r.read().decode("utf-8", "replace")])
                 yield r.status_code, {k.lower(): v for k, v in r.headers.items()}, lines
         except httpx.RequestError as exc:
@@ -159,7 +161,7 @@ class Wire:
         import httpx
 
         try:
-            async with (await self.aclient()).stream("POST", self.url, content=body, headers=headers,
+            async with (await self.aclient()).stream("POST", self.request_url, content=body, headers=headers,
                                                      timeout=timeout) as r:
                 if r.status_code == 200:
                     lines = _alines(r.aiter_lines())

@@ -177,3 +177,42 @@ def test_a_stream_cut_mid_body_is_a_connection_error(lane: str) -> None:
             asyncio.run(collect()) if lane == "async" else list(lm.stream("hi"))
     finally:
         server.close()
+
+
+KEY = "sk-proj-SECRETSECRETSECRET1234567890"
+
+
+@pytest.mark.parametrize("lane", ["sync", "async", "stream"])
+def test_an_api_key_the_server_echoes_is_masked_in_the_error(lane: str) -> None:
+    from dspex.errors import LMAuthenticationError
+    from dspex.lm.testing import Reply
+
+    said = {"error": {"message": f"Incorrect API key provided: {KEY}. Bearer {KEY}"}}
+    with OpenAICompatServer(lambda r: Reply(401, said)) as s:
+        lm = LM("openai/test", api_base=s.api_base, api_key=KEY, cache=False)
+        with pytest.raises(LMAuthenticationError) as info:
+            if lane == "async":
+                asyncio.run(lm.acall("hi"))
+            else:
+                lm("hi", stream=lane == "stream")
+    error = info.value
+    assert KEY not in str(error) and KEY not in error.body and KEY not in repr(error.args)   # was the whole key
+    assert "Incorrect API key provided: <api_key>." in str(error)
+
+
+def test_a_password_in_api_base_is_masked_in_errors_and_still_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dspex.lm._retry as retry_mod
+    from dspex.errors import LMServerError
+    from dspex.lm.testing import Reply
+
+    monkeypatch.setattr(retry_mod, "MAX_BACKOFF_S", 0.001)
+    with OpenAICompatServer(lambda r: Reply(500, {"error": {"message": "boom"}})) as s:
+        base = s.api_base.replace("http://", "http://user:hunter2pass@")
+        lm = LM("openai/test", api_base=base, api_key="k", cache=False, num_retries=0)
+        for call in (lambda: lm("hi"), lambda: asyncio.run(lm.acall("hi"))):
+            with pytest.raises(LMServerError) as info:
+                call()
+            assert "hunter2pass" not in str(info.value) and "hunter2pass" not in info.value.url   # was shown
+            assert "http://***@127.0.0.1" in str(info.value)
+        # both lanes send the URL's credentials alike (httpx's Basic auth; the stdlib lane dropped them)
+        assert not lm._wire.fast and all(h["Authorization"].startswith("Basic ") for h in s.headers)
