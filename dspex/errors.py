@@ -147,7 +147,7 @@ class LMAuthenticationError(LMStatusError):
 
 
 class LMServerError(LMStatusError):
-    """HTTP 5xx after every retry: the endpoint itself failed."""
+    """HTTP 5xx (or a 200 whose body is an error) after every retry: the endpoint itself failed."""
 
 
 class LMResponseError(LMError):

@@ -21,6 +21,7 @@ from .. import hooks
 from ..errors import ConfigError
 from . import _observe, _state
 from ._complete import cached, failed, finish, prepare
+from ._errors import redact
 from ._models import model_info
 from ._retry import apost_json, post_json
 from ._stream import Assembler, achunks, chunks, whole_chunk
@@ -170,6 +171,7 @@ class LM:
                 response = post_json(prep.wire, prep.payload, prep.api_key, prep.timeout, prep.num_retries,
                                      prep.headers)
         except BaseException as exc:
+            redact(exc, prep.api_key)
             failed(self, prep, exc)
             raise
         return finish(self, prep, response)
@@ -194,6 +196,7 @@ class LM:
                 response = await apost_json(prep.wire, prep.payload, prep.api_key, prep.timeout, prep.num_retries,
                                             prep.headers)
         except BaseException as exc:
+            redact(exc, prep.api_key)
             failed(self, prep, exc)
             raise
         return finish(self, prep, response)
@@ -214,6 +217,7 @@ class LM:
                 assembler.push(chunk)
                 yield chunk
         except BaseException as exc:
+            redact(exc, prep.api_key)
             failed(self, prep, exc)
             raise
         finish(self, prep, assembler.completion())
@@ -233,6 +237,7 @@ class LM:
                 assembler.push(chunk)
                 yield chunk
         except BaseException as exc:
+            redact(exc, prep.api_key)
             failed(self, prep, exc)
             raise
         finish(self, prep, assembler.completion())

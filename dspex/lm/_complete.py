@@ -8,6 +8,7 @@ usage and cost, DSPy's books when DSPy is loaded, metrics / OpenTelemetry when t
 from __future__ import annotations
 
 import datetime
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from ._lm15 import is_request, request_payload, to_response
 __all__ = ["Prepared", "prepare", "finish", "outputs_of", "cost_of", "HISTORY_SIZE", "CACHE_SIZE"]
 
 HISTORY_SIZE = 10_000
+_log = logging.getLogger("dspex.lm")
 CACHE_SIZE = 1_024
 
 
@@ -74,7 +76,7 @@ def prepare(lm: Any, prompt: Any, messages: Any, kwargs: dict[str, Any]) -> Prep
     else:
         payload = {"model": lm.request_model, "messages": messages}
         payload.update((k, v) for k, v in merged.items() if v is not None)
-    key = cache_key([wire.url, rollout_id, payload]) if use_cache else None
+    key = cache_key([wire.request_url, rollout_id, payload]) if use_cache else None
     return Prepared(prompt, messages, kwargs, payload, wire, api_key, timeout, num_retries, headers, key, request,
                     bool(payload.get("logprobs")))
 
@@ -92,14 +94,23 @@ def cached(lm: Any, prep: Prepared) -> Any:
     return finish(lm, prep, hit[0], hit[1], cache_hit=True)
 
 
+def text_of(content: Any) -> Any:
+    """A message's text: a list of content parts reads as its text parts joined, as dspy.LM reads it."""
+    if type(content) is list:
+        texts = [p.get("text") or "" for p in content if isinstance(p, dict) and p.get("type") == "text"]
+        return "".join(texts) if texts else None
+    return content
+
+
 def outputs_of(response: Any, url: str, logprobs: bool) -> list[Any]:
-    """DSPy's reading of a chat completion: strings, or dicts when there is more than text."""
+    """DSPy's reading of a chat completion: strings, or dicts when there is more than text. As dspy.LM: no choices
+    read as one empty answer and a null content as "" (the adapter then says the LM answered nothing)."""
     if not isinstance(response, dict) or not isinstance(response.get("choices"), list):
         raise LMError(f"LM at {url} answered without a 'choices' list; is it an OpenAI-compatible endpoint?")
     outputs: list[dict[str, Any]] = []
-    for choice in response["choices"]:
+    for choice in response["choices"] or [{}]:
         message = choice.get("message")
-        output: dict[str, Any] = {"text": message.get("content") if message is not None else choice.get("text")}
+        output: dict[str, Any] = {"text": text_of(message.get("content") if message is not None else choice.get("text"))}
         if message is not None and message.get("reasoning_content"):
             output["reasoning_content"] = message["reasoning_content"]
         if logprobs:
@@ -108,8 +119,16 @@ def outputs_of(response: Any, url: str, logprobs: bool) -> list[Any]:
             output["tool_calls"] = message["tool_calls"]
         outputs.append(output)
     if all(len(o) == 1 for o in outputs):
-        return [o["text"] for o in outputs]
+        return [o["text"] if o["text"] is not None else "" for o in outputs]
     return outputs
+
+
+def _warn_truncated(response: dict[str, Any]) -> None:
+    """dspy.LM's warning when the server stopped at the token limit (its words, on dspex's logger)."""
+    for choice in response["choices"]:
+        if choice.get("finish_reason") == "length":
+            _log.warning("LM response was truncated; increase max_tokens or inspect history.")
+            return
 
 
 def cost_of(lm: Any, usage: dict[str, Any]) -> float | None:
@@ -128,6 +147,7 @@ def cost_of(lm: Any, usage: dict[str, Any]) -> float | None:
 def finish(lm: Any, prep: Prepared, response: dict[str, Any], outputs: Any = None, cache_hit: bool = False) -> Any:
     if outputs is None:
         outputs = outputs_of(response, prep.wire.url, prep.logprobs)
+        _warn_truncated(response)
         if prep.key is not None:
             with lm._cache_lock:
                 lm._cache[prep.key] = (response, outputs)

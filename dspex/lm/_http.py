@@ -30,7 +30,11 @@ class Endpoint:
         self.host = parts.hostname
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self.path = parts.path.rstrip("/") + path
-        self.url = f"{parts.scheme}://{parts.netloc}{self.path}"
+        self.request_url = f"{parts.scheme}://{parts.netloc}{self.path}"
+        # credentials in the URL (user:password@) go to httpx, which sends them; messages show them masked
+        self.credentials = "@" in parts.netloc
+        shown = f"***@{parts.netloc.rpartition('@')[2]}" if self.credentials else parts.netloc
+        self.url = f"{parts.scheme}://{shown}{self.path}"
         self._local = threading.local()
 
     def _connection(self, timeout: float) -> tuple[http.client.HTTPConnection, bool]:

@@ -1,35 +1,30 @@
 """POST a chat request and decode the answer: retries through tenacity, failures as typed ``dspex.errors``.
 
-The contract is the usual one: 429, 408, 409 and 5xx answers and connection failures are retried (``num_retries``
-times) with capped, jittered exponential backoff, ``Retry-After`` honoured (capped at 30 s); other 4xx answers are
-the caller's mistake and fail at once. The first attempt runs inline; tenacity (imported only then) drives the
+The contract is dspy.LM's: 429, 408, 409 and 5xx answers and connection failures are retried (``num_retries``
+times), waiting 1, 2, 4, 8 ... s (capped at 60 s: DSPy's schedule, so an outage dspy.LM rides out is ridden out),
+or what the server asks in ``Retry-After`` (seconds or an HTTP date), ``retry-after-ms`` or ``x-ms-retry-after-ms``
+(capped at 60 s); other 4xx answers are the caller's mistake and fail at once. The first attempt runs inline; tenacity (imported only then) drives the
 retries, so a healthy call pays nothing for them. No message ever includes the API key.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import time
 from typing import Any
 
-from ..errors import (
-    ContextWindowExceededError,
-    LMAuthenticationError,
-    LMConnectionError,
-    LMError,
-    LMRateLimitError,
-    LMResponseError,
-    LMServerError,
-    LMStatusError,
-    LMTimeoutError,
-)
+from ..errors import ContextWindowExceededError, LMError, LMResponseError
 from ._body import dumps_body
-from ._wire import TimedOut, Unreachable, Wire
+from ._errors import answer_error, status_error, transport_error
+from ._wire import Unreachable, Wire
 
 __all__ = ["post_json", "apost_json", "request_headers", "status_error", "transport_error", "RETRY_STATUSES"]
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
-MAX_BACKOFF_S = 8.0
-MAX_RETRY_AFTER_S = 30.0
+BACKOFF_BASE_S = 1.0        # dspy.LM waits min(2 ** attempt, 60) s after its attempt-th failure (0-based)
+MAX_BACKOFF_S = 60.0
+MAX_RETRY_AFTER_S = 60.0
 
 
 class _Retryable(Exception):
@@ -49,80 +44,59 @@ def request_headers(api_key: str | None, extra: dict[str, str] | None) -> dict[s
     return headers
 
 
-def _retry_after(headers: dict[str, str]) -> float | None:
+def _seconds(value: str, scale: float = 1.0) -> float | None:
     try:
-        return min(MAX_RETRY_AFTER_S, max(0.0, float(headers["retry-after"])))
-    except (KeyError, ValueError):
-        return None
-
-
-def _server_message(data: bytes) -> str:
-    try:
-        payload = json.loads(data)
+        seconds = float(value) * scale
     except ValueError:
-        payload = None
-    message = None
-    if isinstance(payload, dict):
-        error = payload.get("error")
-        message = error.get("message") if isinstance(error, dict) else error if isinstance(error, str) else None
-    text = message if isinstance(message, str) and message else data.decode("utf-8", "replace")
-    return text[:500]
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
-def _context_window(status: int, data: bytes, said: str) -> bool:
-    """OpenAI's ``context_length_exceeded`` code, or the wording OpenAI-compatible servers (vLLM, ...) use."""
-    if status not in (400, 413):
-        return False
-    text = said.lower()
-    return b"context_length_exceeded" in data or "maximum context length" in text or "context window" in text
+def _date_seconds(value: str) -> float | None:
+    import datetime
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return max(0.0, when.timestamp() - time.time())
 
 
-def status_error(url: str, status: int, data: bytes, attempts: int) -> LMError:
-    said = _server_message(data)
-    if _context_window(status, data, said):
-        # the class agents (ReAct) catch to shorten their trajectory, DSPy's name and wording
-        error = ContextWindowExceededError(message=f"LM request to {url} failed with HTTP {status}: {said}")
-        error.url, error.attempts, error.status, error.body = url, attempts, status, said   # type: ignore[attr-defined]
-        return error
-    cls: type[LMStatusError] = LMStatusError
-    if status in (401, 403):
-        cls, hint = LMAuthenticationError, "the server rejected the credentials; check api_key= (or OPENAI_API_KEY)."
-    elif status == 404:
-        hint = "no such endpoint or model; check api_base= (usually ending in /v1) and the model name."
-    elif status == 429:
-        cls, hint = LMRateLimitError, "rate limited; lower the request rate or raise num_retries=."
-    elif status >= 500:
-        cls, hint = LMServerError, "the server failed; check its logs, or raise num_retries=."
-    else:
-        hint = "the server refused the request; check the call's kwargs against what the server accepts."
-    tries = f" after {attempts} attempts" if attempts > 1 else ""
-    return cls(f"LM request to {url} failed with HTTP {status}{tries}: {hint} Server said: {said}",
-               status=status, body=said, url=url, attempts=attempts)
-
-
-def transport_error(wire: Wire, exc: Unreachable, timeout: float, attempts: int) -> LMError:
-    if isinstance(exc, TimedOut):
-        error: LMError = LMTimeoutError(
-            f"LM request to {wire.url} got no answer within {timeout:g} s (attempt {attempts}); "
-            "raise timeout= or check the server.", url=wire.url, attempts=attempts)
-    else:
-        error = LMConnectionError(
-            f"Could not reach the LM at {wire.url} ({exc}; attempt {attempts}); is the server running, is "
-            "api_base= right, and does any HTTP(S)_PROXY in the environment apply?", url=wire.url, attempts=attempts)
-    error.__cause__ = exc.__cause__ or exc
-    return error
+def _retry_after(headers: dict[str, str]) -> float | None:
+    """The server's wait, as dspy.LM reads it: ``Retry-After`` in seconds or as an HTTP date, then
+    ``retry-after-ms`` / ``x-ms-retry-after-ms`` (OpenAI, Azure); None when none is valid."""
+    seconds = None
+    value = headers.get("retry-after")
+    if value is not None:
+        seconds = _seconds(value)
+        if seconds is None:
+            seconds = _date_seconds(value)
+    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
+        if seconds is None and headers.get(name) is not None:
+            seconds = _seconds(headers[name], 0.001)
+    return None if seconds is None else min(MAX_RETRY_AFTER_S, seconds)
 
 
 def _decode(wire: Wire, status: int, headers: dict[str, str], data: bytes, attempts: int) -> dict[str, Any]:
     """The JSON answer of a 200, else raise: :class:`_Retryable` for a status worth retrying."""
     if status == 200:
         try:
-            return json.loads(data)
+            payload = json.loads(data)
         except ValueError:
             raise LMResponseError(
                 f"LM at {wire.url} answered HTTP 200 with a body that is not JSON: "
                 f"{data[:200].decode('utf-8', 'replace')!r}; is api_base= an OpenAI-compatible endpoint?",
                 url=wire.url, attempts=attempts) from None
+        if type(payload) is dict and "error" in payload:
+            failure = answer_error(wire.url, payload, data, attempts)
+            if isinstance(failure, ContextWindowExceededError):
+                raise failure
+            if failure is not None:
+                raise _Retryable(failure, _retry_after(headers))
+        return payload
     error = status_error(wire.url, status, data, attempts)
     if status in RETRY_STATUSES:
         raise _Retryable(error, _retry_after(headers))
@@ -149,12 +123,12 @@ def _retrying(num_retries: int, asynchronous: bool) -> Any:
     """tenacity's loop over every attempt (the inline first one included, so backoff counts it)."""
     import tenacity
 
-    backoff = tenacity.wait_random_exponential(multiplier=0.25, max=MAX_BACKOFF_S)
-
     def wait(state: Any) -> float:
         exc = state.outcome.exception()
         after = getattr(exc, "retry_after", None)
-        return after if after is not None else min(backoff(state), MAX_BACKOFF_S)
+        if after is not None:
+            return after
+        return min(BACKOFF_BASE_S * 2 ** min(state.attempt_number - 1, 16), MAX_BACKOFF_S)
 
     cls = tenacity.AsyncRetrying if asynchronous else tenacity.Retrying
     return cls(stop=tenacity.stop_after_attempt(num_retries + 1), wait=wait, reraise=True,

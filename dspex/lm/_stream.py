@@ -12,10 +12,12 @@ from typing import Any, AsyncIterator, Callable, Iterable, Iterator
 
 from ..errors import LMResponseError
 from ._body import dumps_body
-from ._retry import request_headers, status_error, transport_error
+from ._complete import text_of
+from ._errors import answer_error, status_error, transport_error
+from ._retry import request_headers
 from ._wire import Unreachable
 
-__all__ = ["parse_event", "Assembler", "chunks", "achunks", "whole_chunk"]
+__all__ = ["parse_event", "Assembler", "chunks", "achunks", "whole_chunk", "completion_chunk"]
 
 
 def parse_event(line: str, url: str) -> dict[str, Any] | None:
@@ -96,6 +98,52 @@ def _request(prep: Any) -> tuple[bytes, dict[str, str]]:
     return body, headers
 
 
+_SSE_FIELDS = (":", "event:", "id:", "retry:")
+
+
+def completion_chunk(text: str, url: str) -> dict[str, Any]:
+    """A server that ignored ``stream`` and answered one JSON completion: that answer as one chunk."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        raise LMResponseError(f"LM at {url} answered a streamed request with neither server-sent events nor JSON: "
+                              f"{text[:200]!r}", url=url) from None
+    if type(body) is dict and "error" in body:
+        failure = answer_error(url, body, text.encode(), 1)
+        if failure is not None:
+            raise failure
+    if type(body) is not dict or not isinstance(body.get("choices"), list):
+        raise LMResponseError(f"LM at {url} answered a streamed request with JSON that is not a chat completion: "
+                              f"{text[:200]!r}", url=url)
+    choices = []
+    for i, choice in enumerate(body["choices"]):
+        delta = dict(choice.get("message") or {})
+        delta["content"] = text_of(delta.get("content"))
+        if delta.get("tool_calls"):
+            delta["tool_calls"] = [{**call, "index": j} for j, call in enumerate(delta["tool_calls"])]
+        choices.append({"index": choice.get("index", i), "delta": delta, "finish_reason": choice.get("finish_reason")})
+    return {"id": body.get("id"), "object": "chat.completion.chunk", "model": body.get("model"), "choices": choices,
+            "usage": body.get("usage")}
+
+
+class _Reader:
+    """Reads a 200's lines: its events' chunks, else (no event at all) the plain JSON answer some servers send."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.events, self.other = url, 0, []
+
+    def line(self, line: str) -> dict[str, Any] | None:
+        if line.startswith("data:"):
+            self.events += 1
+            return parse_event(line, self.url)
+        if line and not line.startswith(_SSE_FIELDS):
+            self.other.append(line)
+        return None
+
+    def rest(self) -> dict[str, Any] | None:
+        return completion_chunk("\n".join(self.other), self.url) if not self.events and self.other else None
+
+
 def chunks(prep: Any, on_chunk: Callable[[dict[str, Any]], None] | None) -> Iterator[dict[str, Any]]:
     """The chunks of one streamed request (``prep`` from ``_complete.prepare``), each also given to ``on_chunk``."""
     body, headers = _request(prep)
@@ -104,12 +152,18 @@ def chunks(prep: Any, on_chunk: Callable[[dict[str, Any]], None] | None) -> Iter
         for status, _, lines in prep.wire.stream(body, headers, prep.timeout):
             if status != 200:
                 raise status_error(url, status, "".join(lines).encode(), 1)
+            reader = _Reader(url)
             for line in lines:
-                chunk = parse_event(line, url)
+                chunk = reader.line(line)
                 if chunk is not None:
                     if on_chunk is not None:
                         on_chunk(chunk)
                     yield chunk
+            chunk = reader.rest()
+            if chunk is not None:
+                if on_chunk is not None:
+                    on_chunk(chunk)
+                yield chunk
     except Unreachable as exc:
         raise transport_error(prep.wire, exc, prep.timeout, 1) from None
 
@@ -122,10 +176,14 @@ async def achunks(prep: Any) -> AsyncIterator[dict[str, Any]]:
             if status != 200:
                 text = "".join([line async for line in lines])
                 raise status_error(url, status, text.encode(), 1)
+            reader = _Reader(url)
             async for line in lines:
-                chunk = parse_event(line, url)
+                chunk = reader.line(line)
                 if chunk is not None:
                     yield chunk
+            chunk = reader.rest()
+            if chunk is not None:
+                yield chunk
     except Unreachable as exc:
         raise transport_error(prep.wire, exc, prep.timeout, 1) from None
 

@@ -15,10 +15,10 @@ same ``(status, headers, body)`` and raise the same two failure kinds, so retrie
 from __future__ import annotations
 
 import asyncio
+import http.client
 import socket
 import threading
 import urllib.request
-import weakref
 from typing import Any, AsyncIterator, Iterator
 
 from ._http import Endpoint
@@ -44,12 +44,14 @@ class Wire:
 
     def __init__(self, api_base: str, *, http2: bool = False, verify: Any = True) -> None:
         self.endpoint = Endpoint(api_base)      # validates the URL; the stdlib lane when allowed
-        self.url = self.endpoint.url
+        self.url = self.endpoint.url                   # for messages: credentials in it masked
+        self.request_url = self.endpoint.request_url
         self.http2 = http2
         self.verify = verify
-        self.fast = self.endpoint.scheme == "http" and not http2 and not _proxied("http")
+        self.fast = (self.endpoint.scheme == "http" and not http2 and not self.endpoint.credentials
+                     and not _proxied("http"))
         self._client: Any = None
-        self._aclients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]" = weakref.WeakKeyDictionary()
+        self._aclients: dict[asyncio.AbstractEventLoop, tuple[Any, Any]] = {}   # loop -> (client, its closer)
         self._lock = threading.Lock()
 
     # --- clients -------------------------------------------------------------------------------------------
@@ -74,15 +76,39 @@ class Wire:
                 client = self._client
         return client
 
-    def aclient(self) -> Any:
-        """The async client of the running event loop (an httpx.AsyncClient cannot outlive its loop)."""
-        loop = asyncio.get_running_loop()
-        client = self._aclients.get(loop)
-        if client is None:
-            import httpx
+    async def aclient(self) -> Any:
+        """The async client of the running event loop (an httpx.AsyncClient cannot outlive its loop).
 
-            client = self._aclients[loop] = httpx.AsyncClient(**self._options())
+        Each is closed with its loop: a started async generator holds it, and ``asyncio.run`` (any loop's
+        ``shutdown_asyncgens``) finalizes that generator, which closes the client's sockets while the loop still
+        runs. Without that, one client and its kept-alive socket per finished loop stayed here for ever (the
+        client's sockets keep the loop alive), until the process ran out of file descriptors. Loops closed
+        without ``shutdown_asyncgens`` are dropped when the next loop's client is made (their sockets close when
+        collected), as dspy.LM drops its pools of closed loops.
+        """
+        loop = asyncio.get_running_loop()
+        entry = self._aclients.get(loop)
+        if entry is not None:
+            return entry[0]
+        import httpx
+
+        client = httpx.AsyncClient(**self._options())
+        closer = self._close_with_loop(loop, client)
+        with self._lock:
+            for dead in [other for other in self._aclients if other.is_closed()]:
+                del self._aclients[dead]
+            self._aclients[loop] = (client, closer)
+        await closer.asend(None)   # started: the loop now finalizes it at shutdown
         return client
+
+    async def _close_with_loop(self, loop: asyncio.AbstractEventLoop, client: Any) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            with self._lock:
+                if self._aclients.get(loop, (None,))[0] is client:
+                    del self._aclients[loop]
+            await client.aclose()
 
     # --- one request ---------------------------------------------------------------------------------------
     def send(self, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, dict[str, str], bytes]:
@@ -93,57 +119,58 @@ class Wire:
                 raise TimedOut(str(exc) or "timed out") from exc
             except OSError as exc:
                 raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+            except http.client.HTTPException as exc:
+                # a cut body, bad chunking, a bad status line: a broken answer, retried like httpx's (and dspy.LM's)
+                if type(exc) not in (http.client.LineTooLong, http.client.HTTPException):
+                    raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+                # a header over http.client's own limits (64 KiB a line, 100 lines), which httpx reads: this
+                # endpoint leaves the stdlib lane, and the request goes again through httpx
+                self.fast = False
         import httpx
 
         try:
-            r = self.client().post(self.url, content=body, headers=headers, timeout=timeout)
-        except httpx.TimeoutException as exc:
-            raise TimedOut(f"{type(exc).__name__}: {exc}") from exc
-        except httpx.TransportError as exc:
-            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+            r = self.client().post(self.request_url, content=body, headers=headers, timeout=timeout)
+        except httpx.RequestError as exc:   # transport failures, timeouts, a body its encoding cannot decode
+            raise _failure(exc) from exc
         return r.status_code, {k.lower(): v for k, v in r.headers.items()}, r.content
 
     async def asend(self, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, dict[str, str], bytes]:
         import httpx
 
         try:
-            r = await self.aclient().post(self.url, content=body, headers=headers, timeout=timeout)
-        except httpx.TimeoutException as exc:
-            raise TimedOut(f"{type(exc).__name__}: {exc}") from exc
-        except httpx.TransportError as exc:
-            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+            r = await (await self.aclient()).post(self.request_url, content=body, headers=headers, timeout=timeout)
+        except httpx.RequestError as exc:
+            raise _failure(exc) from exc
         return r.status_code, {k.lower(): v for k, v in r.headers.items()}, r.content
 
     # --- streaming (server-sent events) --------------------------------------------------------------------
     def stream(self, body: bytes, headers: dict[str, str], timeout: float) -> Iterator[tuple[int, dict[str, str], Any]]:
-        """Yields once ``(status, headers, lines)``: ``lines`` iterates the body's lines while the block runs."""
+        """Yields once ``(status, headers, lines)``: ``lines`` iterates the body's lines while the block runs; a
+        failure while reading them raises :class:`Unreachable` too."""
         import httpx
 
         try:
-            with self.client().stream("POST", self.url, content=body, headers=headers, timeout=timeout) as r:
-                lines = r.iter_lines() if r.status_code == 200 else iter([r.read().decode("utf-8", "replace")])
+            with self.client().stream("POST", self.request_url, content=body, headers=headers, timeout=timeout) as r:
+                lines = _lines(r.iter_lines()) if r.status_code == 200 else iter([r.read().decode("utf-8", "replace")])
                 yield r.status_code, {k.lower(): v for k, v in r.headers.items()}, lines
-        except httpx.TimeoutException as exc:
-            raise TimedOut(f"{type(exc).__name__}: {exc}") from exc
-        except httpx.TransportError as exc:
-            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+        except httpx.RequestError as exc:
+            raise _failure(exc) from exc
 
     async def astream(self, body: bytes, headers: dict[str, str],
                       timeout: float) -> AsyncIterator[tuple[int, dict[str, str], Any]]:
         import httpx
 
         try:
-            async with self.aclient().stream("POST", self.url, content=body, headers=headers, timeout=timeout) as r:
+            async with (await self.aclient()).stream("POST", self.request_url, content=body, headers=headers,
+                                                     timeout=timeout) as r:
                 if r.status_code == 200:
-                    lines = r.aiter_lines()
+                    lines = _alines(r.aiter_lines())
                 else:
                     text = (await r.aread()).decode("utf-8", "replace")
                     lines = _one(text)
                 yield r.status_code, {k.lower(): v for k, v in r.headers.items()}, lines
-        except httpx.TimeoutException as exc:
-            raise TimedOut(f"{type(exc).__name__}: {exc}") from exc
-        except httpx.TransportError as exc:
-            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+        except httpx.RequestError as exc:
+            raise _failure(exc) from exc
 
     def close(self) -> None:
         """Close this thread's stdlib connection and the sync httpx client (async ones close with their loop)."""
@@ -155,3 +182,32 @@ class Wire:
 
 async def _one(text: str) -> AsyncIterator[str]:
     yield text
+
+
+def _failure(exc: Exception) -> Unreachable:
+    """httpx's failure as the wire's kind: a timeout, or any other request error (transport, decoding, ...)."""
+    import httpx
+
+    cls = TimedOut if isinstance(exc, httpx.TimeoutException) else Unreachable
+    failure = cls(f"{type(exc).__name__}: {exc}")
+    failure.__cause__ = exc
+    return failure
+
+
+def _lines(lines: Iterator[str]) -> Iterator[str]:
+    import httpx
+
+    try:
+        yield from lines
+    except httpx.RequestError as exc:
+        raise _failure(exc) from exc
+
+
+async def _alines(lines: AsyncIterator[str]) -> AsyncIterator[str]:
+    import httpx
+
+    try:
+        async for line in lines:
+            yield line
+    except httpx.RequestError as exc:
+        raise _failure(exc) from exc
