@@ -11,6 +11,7 @@ import pytest
 import dspex
 import dspex.metrics
 import dspex.router
+import dspex.shadow
 from dspex.lm.testing import OpenAICompatServer
 from telemetry_support import answer
 
@@ -23,6 +24,7 @@ def clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'scratch'\n")
     dspex.router.reset()
+    dspex.shadow.reset()   # shadow's counters are process-wide: an earlier test's comparisons would count here
     dspex.metrics.reset()
     yield
     dspex.router.reset()
