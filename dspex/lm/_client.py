@@ -249,10 +249,21 @@ class LM:
     __getstate__ = _state.getstate
     __setstate__ = _state.setstate
 
-    def __repr__(self) -> str:
-        return f"LM(model={self.model!r}, api_base={self.api_base!r})"
+    def __repr__(self) -> str:   # (a password in api_base shows masked, as in errors: reprs land in logs)
+        return f"LM(model={self.model!r}, api_base={_masked(self.api_base)!r})"
 
 
+
+
+def _masked(url: Any) -> Any:
+    """``url`` with any ``user:password@`` shown as ``***@``."""
+    if not isinstance(url, str) or "@" not in url:
+        return url
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    if not sep or "@" not in netloc:
+        return url
+    return f"{scheme}://***@{netloc.rpartition('@')[2]}{slash}{path}"
 
 
 def _watched(lm: LM, prep: Any, streaming: bool) -> None:

@@ -214,5 +214,6 @@ def test_a_password_in_api_base_is_masked_in_errors_and_still_sent(monkeypatch: 
                 call()
             assert "hunter2pass" not in str(info.value) and "hunter2pass" not in info.value.url   # was shown
             assert "http://***@127.0.0.1" in str(info.value)
+        assert "hunter2pass" not in repr(lm) and "***@127.0.0.1" in repr(lm)   # reprs land in logs too
         # both lanes send the URL's credentials alike (httpx's Basic auth; the stdlib lane dropped them)
         assert not lm._wire.fast and all(h["Authorization"].startswith("Basic ") for h in s.headers)
