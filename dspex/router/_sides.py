@@ -122,35 +122,40 @@ def _positional_check(instance: Any, args: tuple) -> None:
         raise error()
 
 
-def native_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None, books: bool = True) -> Any:
-    """Native runs the call; ``books=False`` (a shadow candidate) keeps no DSPy books."""
+def native_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None, books: bool = True,
+                state: Any = None) -> Any:
+    """Native runs the call; ``books=False`` (a shadow candidate) keeps no DSPy books, and runs the engine with
+    ``state`` (an ``Engine.snapshot``: the module as its control found it) when given."""
     kw, scope = _lm_scope(module, kwargs, lm)
     if scope is None:
-        return _native_run(module, args, kw, books)
+        return _native_run(module, args, kw, books, state)
     with scope:
-        return _native_run(module, args, kw, books)
+        return _native_run(module, args, kw, books, state)
 
 
-async def anative_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None, books: bool = True) -> Any:
+async def anative_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None, books: bool = True,
+                       state: Any = None) -> Any:
     kw, scope = _lm_scope(module, kwargs, lm)
     if scope is None:
-        return await _anative_run(module, args, kw, books)
+        return await _anative_run(module, args, kw, books, state)
     with scope:
-        return await _anative_run(module, args, kw, books)
+        return await _anative_run(module, args, kw, books, state)
 
 
-def _native_run(module: Any, args: tuple, kw: dict[str, Any], books: bool) -> Any:
+def _native_run(module: Any, args: tuple, kw: dict[str, Any], books: bool, state: Any) -> Any:
     if type(module)._shape == "native":
         return type(module)._impl.__call__(module, *args, **kw)
-    instance = own_attr(module, "_dspex").engine(module).sync(module)
+    engine = own_attr(module, "_dspex").engine(module)
+    instance = engine.sync(module) if state is None else engine.restore(state)
     _positional_check(instance, args)
     return _backend().run_root(module, args, kw, instance) if books else instance(*args, **kw)
 
 
-async def _anative_run(module: Any, args: tuple, kw: dict[str, Any], books: bool) -> Any:
+async def _anative_run(module: Any, args: tuple, kw: dict[str, Any], books: bool, state: Any) -> Any:
     if type(module)._shape == "native":
         return await type(module)._impl.acall(module, *args, **kw)
-    instance = own_attr(module, "_dspex").engine(module).sync(module)
+    engine = own_attr(module, "_dspex").engine(module)
+    instance = engine.sync(module) if state is None else engine.restore(state)
     _positional_check(instance, args)
     if not books:
         return await instance.acall(*args, **kw)
