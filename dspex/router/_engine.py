@@ -3,10 +3,12 @@
 A routed module is a module of one implementation (its *shape*, see ``_variants``). The other one is an engine:
 an instance built from the same constructor arguments, whose predictors are paired with the module's by
 ``named_predictors()`` name. Before each call the engine takes the module's state, predictor by predictor:
-demos, config, lm and signature (converted between dspy and native signatures, cached). So whatever an optimizer,
-``load`` or the user wrote on the module is what the engine runs; the engine holds no state of its own. A DSPy
-signature is a class that DSPy lets a program change in place (``sig.instructions = ...``, as ``dspy.InferRules``
-does; a field's ``json_schema_extra["desc"]``): its conversion is kept with a stamp of what it read
+demos, config, lm and signature (converted between dspy and native signatures, cached), and the attributes the
+module's own code reads when it runs (ReAct's ``max_iters`` and ``tools``, BestOfN's ``N``...: ``_mirror``; what
+a call spends, BestOfN's ``fail_count``, goes back onto the module: ``settle``). So whatever an optimizer, ``load``
+or the user wrote on the module is what the engine runs; the engine holds no state of its own. A DSPy signature
+is a class that DSPy lets a program change in place (``sig.instructions = ...``, as ``dspy.InferRules`` does; a
+field's ``json_schema_extra["desc"]``): its conversion is kept with a stamp of what it read
 (``dspex.signature.signature_stamp``) and made again when the class no longer matches it.
 
 A native engine's predictors point at their DSPy twins (``_dspex_twin``): trace entries and callbacks name the
@@ -65,6 +67,8 @@ class Engine:
         self.instance = instance
         self.side = side
         self.pairs: list[_Pair] | None = None    # paired on first use
+        self.mirrors: list[Any] = []             # the attributes its sub-modules read at call time (``_mirror``)
+        self.spends: list[Any] = []              # the mirrors whose call changes them (BestOfN's fail_count)
         self._status: tuple[tuple[Any, ...], tuple[Any, ...], tuple[bool, str]] | None = None
 
     # --- pairing -------------------------------------------------------------------------------------------
@@ -84,6 +88,10 @@ class Engine:
             _log.warning("dspex: %s's %s implementation does not use the predictors %s; their demos and instructions "
                          "play no part on that route.", type(owner).__name__, self.side, unused)
         self.pairs = [_Pair(path, p, theirs[path]) for path, p in mine.items() if path in theirs]
+        from ._mirror import mirrors_of   # (which imports this module)
+
+        self.mirrors = mirrors_of(owner, self.instance)
+        self.spends = [m for m in self.mirrors if m.spent]
         twinned = _twin_sub_modules(owner, self.instance)
         for pair in self.pairs:
             if isinstance(pair.engine, NativePredict):
@@ -154,6 +162,8 @@ class Engine:
         if not self._current(owner):
             self._pair(owner)
         to_native = self.side == "native"
+        for mirror in self.mirrors:   # none for Predict and ChainOfThought
+            mirror.apply(owner, to_native)
         for pair in self.pairs:
             # Read the module's own attributes from its __dict__, read past DSPy's __getattribute__ (``own_attr``):
             # this runs on every native call.
@@ -170,7 +180,8 @@ class Engine:
     def snapshot(self, owner: Any) -> tuple[list[tuple[Any, ...]], list[tuple[Any, dict[str, Any]]]]:
         """What ``sync`` would copy onto the engine now, without copying it: a shadow candidate runs on a worker
         after its control, with the state the control began with (:meth:`restore`), though the program may have
-        changed the module since (a signature edited in place, demos set)."""
+        changed the module since (a signature edited in place, BestOfN's ``fail_count`` spent by the control).
+        Lists the call appends to (Parallel's ``failed_examples``) are copies: the candidate's are its own."""
         if not self._current(owner):
             self._pair(owner)
         to_native = self.side == "native"
@@ -180,7 +191,7 @@ class Engine:
             lm, sig = src["lm"], src["signature"]
             predictors.append((pair.engine, src["demos"], src["config"], lm if to_native else _as_dspy_lm(lm),
                                native_signature(sig)[0] if to_native else _to_dspy_signature(sig)))
-        return predictors, []
+        return predictors, [(mirror.engine, mirror.values(owner, to_native, apart=True)) for mirror in self.mirrors]
 
     def restore(self, snapshot: tuple[list[tuple[Any, ...]], list[tuple[Any, dict[str, Any]]]]) -> Any:
         """Put a :meth:`snapshot` onto the engine; returns the engine instance, ready to call."""
@@ -193,6 +204,11 @@ class Engine:
         for pair in self.pairs or ():
             pair.sig_from = None   # the next sync converts the module's own again
         return self.instance
+
+    def settle(self, owner: Any) -> None:
+        """After a call: what the engine spent goes back onto the module, where DSPy's own code spends it."""
+        for mirror in self.spends:
+            mirror.settle(owner)
 
 
 def _twin_sub_modules(owner: Any, instance: Any) -> bool:

@@ -24,7 +24,7 @@ from ._routed import _check_impl
 from ._context import current_request
 from ._runtime import STATE
 from ._shadow import shadow_call
-from ._sides import adspy_call, anative_call, dspy_call, native_call
+from ._sides import adspy_call, anative_call, dspy_call, native_call, settle_failed
 
 __all__ = ["call", "acall", "route", "ShadowUnavailableError"]
 
@@ -144,6 +144,7 @@ def _run(module: Any, d: Decision, settings: Any, args: tuple, kwargs: dict[str,
         result = native_call(module, args, kwargs)
     except Exception as exc:
         if not _can_fall_back(module, d, settings):
+            settle_failed(module)
             _native_failed(module, d, start)
             raise
         _fell_back(module, d, exc, info, start)
@@ -166,6 +167,7 @@ async def _arun(module: Any, d: Decision, settings: Any, args: tuple, kwargs: di
         result = await anative_call(module, args, kwargs)
     except Exception as exc:
         if not _can_fall_back(module, d, settings):
+            settle_failed(module)
             _native_failed(module, d, start)
             raise
         _fell_back(module, d, exc, info, start)

@@ -52,9 +52,9 @@ def _logged_state(module: Any, kwargs: dict[str, Any]) -> tuple[Any, Any, dict[s
 
 def _snapshot(module: Any) -> Any:
     """The state the candidate runs (``Engine.snapshot``), taken now, before the control: the worker runs the
-    candidate later, when the program may have changed the module (edited a signature in place, set demos).
-    None (the candidate syncs on the worker) for a native-shaped module, which is its own candidate, or when
-    taking it fails (that failure is the worker's)."""
+    candidate later, when the program may have changed the module (edited a signature in place, set demos) and
+    the control spent what it spends (BestOfN's ``fail_count``). None (the candidate syncs on the worker) for a
+    native-shaped module, which is its own candidate, or when taking it fails (that failure is the worker's)."""
     engine = module._dspex._engine
     if type(module)._shape != "dspy" or engine is None:
         return None
