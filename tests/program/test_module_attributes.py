@@ -1,6 +1,6 @@
 """DSPy's modules read attributes of their own at call time, and a program may set them after construction: ReAct's
 ``max_iters`` and ``tools``, MultiChainComparison's ``M``, BestOfN's and Refine's ``N``, ``threshold``,
-``reward_fn`` and ``fail_count`` (which a failed attempt spends, on the module), Parallel's settings.
+``reward_fn``, ``fail_count`` (which a failed attempt spends, on the module) and ``module``, Parallel's settings.
 A routed module's native engine was built from the constructor's arguments and kept their values: only
 predictor state reached it. Each scenario here runs with dspy modules and with dspex modules on the native and
 shadow routes; dspex must make the LM calls DSPy makes, answer as it does and leave the module as it does.
@@ -125,6 +125,8 @@ SCENARIOS: dict[str, tuple[Callable[[Any], Any], Callable[[Any, Any], None]]] = 
     "best_of_n fail_count": (_wrapper("BestOfN", N=3, reward_fn=_flaky, fail_count=6), _set(fail_count=4)),
     "best_of_n wrapping a react whose max_iters changes": (_best_of_react,
                                                            lambda m, ns: setattr(m.module, "max_iters", 1)),
+    "best_of_n module": (_wrapper("BestOfN"), lambda m, ns: setattr(m, "module", ns.Predict("question -> answer"))),
+    "refine module": (_wrapper("Refine"), lambda m, ns: setattr(m, "module", ns.Predict("question -> answer"))),
     "refine N": (_wrapper("Refine"), _set(N=3)),
     "refine threshold": (_wrapper("Refine"), _set(threshold=0.0)),
     "refine fail_count": (_wrapper("Refine", N=3, reward_fn=_flaky, fail_count=6), _set(fail_count=4)),
@@ -271,3 +273,20 @@ def test_an_agent_called_with_acall_reads_its_attributes_too(route: str) -> None
         runs.append((asyncio.run(go()), lm.calls))
     assert runs[1] == runs[0] and len(runs[0][1]) == 3
     assert runs[0][0]["trajectory"]["observation_1"] == "replaced x"
+
+
+def test_a_wrapped_module_swapped_for_a_plain_dspy_one_is_served_by_dspy(events: Any) -> None:
+    """Native BestOfN runs a native module; a plain DSPy module put in its place leaves native unavailable (DSPy
+    serves, and says why) while it is there, and native serves again once a dspex module is back."""
+    dspex.configure(module_overrides={t: "native" for t in TYPES})
+    seen = events("dspex.router.route")
+    best = _wrapper("BestOfN")(dspex)
+    with dspy.context(lm=ScriptLM()):
+        best(**QUESTION)
+        best.module = dspy.Predict("question -> answer")
+        best(**QUESTION)
+        best.module = dspex.Predict("question -> answer")
+        best(**QUESTION)
+    routes = [md for _, _, md in seen if md["module_type"] == "best_of_n"]
+    assert [md["implementation"] for md in routes] == ["native", "dspy", "native"]
+    assert "now wraps dspy.predict.predict.Predict, which has no native engine" in routes[1]["reason"]
