@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import operator
+import threading
 from typing import Any
 
 from dspex import hooks
@@ -67,6 +68,7 @@ class Engine:
         self.instance = instance
         self.side = side
         self.pairs: list[_Pair] | None = None    # paired on first use
+        self.turn = threading.RLock()            # held by a shadow candidate while it runs (``_shadow``)
         self.mirrors: list[Any] = []             # the attributes its sub-modules read at call time (``_mirror``)
         self.spends: list[Any] = []              # the mirrors whose call changes them (BestOfN's fail_count)
         self._status: tuple[tuple[Any, ...], tuple[Any, ...], tuple[bool, str]] | None = None

@@ -10,9 +10,10 @@ ran with, though the worker gets to the candidate later.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import uuid
-from typing import Any
+from typing import Any, Iterator
 
 from ._context import current_request
 from ._decision import Decision
@@ -64,6 +65,27 @@ def _snapshot(module: Any) -> Any:
         return None
 
 
+_TURN_WAIT = 5.0   # seconds a candidate waits for another candidate of its module to finish (then runs anyway)
+
+
+@contextlib.contextmanager
+def _engine_turn(module: Any) -> Iterator[None]:
+    """One candidate at a time on a module's engine. Candidates run on the pool's worker threads (two by default)
+    and each puts the state its control began with onto the one engine the module has: two at once would run
+    each other's state. A candidate that hangs holds the engine for ``_TURN_WAIT`` of the next one's time at
+    most; that one then runs anyway."""
+    engine = module._dspex._engine if type(module)._shape == "dspy" else None
+    if engine is None:
+        yield
+        return
+    got = engine.turn.acquire(timeout=_TURN_WAIT)
+    try:
+        yield
+    finally:
+        if got:
+            engine.turn.release()
+
+
 def shadow_call(module: Any, d: Decision, args: tuple, kwargs: dict[str, Any], keybox: list[str]) -> Any:
     from dspex.shadow import ShadowCall  # loaded with the first shadowed call, not with the router
 
@@ -81,11 +103,13 @@ def shadow_call(module: Any, d: Decision, args: tuple, kwargs: dict[str, Any], k
 
     def candidate(lm: Any) -> Any:
         c_args, c_kwargs = _candidate_copy(args, kwargs)
-        return native_call(module, c_args, c_kwargs, lm, books=False, state=state)
+        with _engine_turn(module):
+            return native_call(module, c_args, c_kwargs, lm, books=False, state=state)
 
     async def acandidate(lm: Any) -> Any:
         c_args, c_kwargs = _candidate_copy(args, kwargs)
-        return await anative_call(module, c_args, c_kwargs, lm, books=False, state=state)
+        with _engine_turn(module):
+            return await anative_call(module, c_args, c_kwargs, lm, books=False, state=state)
 
     notes = None
     if type(module).module_type in _shadow_api().AGENT_TYPES:
@@ -144,11 +168,13 @@ def _agent_sides(module: Any, args: tuple, kwargs: dict[str, Any], state: Any) -
 
     def candidate(lm: Any) -> Any:
         c_args, c_kwargs = _candidate_copy(args, kwargs)
-        return call_instance(module, agent(), c_args, c_kwargs, lm)
+        with _engine_turn(module):
+            return call_instance(module, agent(), c_args, c_kwargs, lm)
 
     async def acandidate(lm: Any) -> Any:
         c_args, c_kwargs = _candidate_copy(args, kwargs)
-        return await acall_instance(module, agent(), c_args, c_kwargs, lm)
+        with _engine_turn(module):
+            return await acall_instance(module, agent(), c_args, c_kwargs, lm)
 
     def notes(control_result: Any, candidate_result: Any) -> dict[str, Any]:
         recorded = tape()

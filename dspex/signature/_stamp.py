@@ -57,12 +57,11 @@ def stamp_holds(cls: Any, stamp: tuple[Any, ...] | None) -> bool:
         fields = stamp[1]
         if cls.__doc__ is not stamp[0] or cls.__pydantic_fields__ is not fields or len(fields) != stamp[2]:
             return False
-        get = fields.get
         for info, name, extra, annotation, default, factory, metadata in stamp[3]:
-            if (get(name) is not info or info.json_schema_extra != extra or info.annotation is not annotation
+            if (fields[name] is not info or info.json_schema_extra != extra or info.annotation is not annotation
                     or info.default is not default or info.default_factory is not factory
                     or info.metadata != metadata):
                 return False
         return True
-    except (AttributeError, TypeError, ValueError):
+    except (AttributeError, KeyError, TypeError, ValueError):
         return False
