@@ -27,7 +27,7 @@ from ._routed import _check_impl
 from ._context import current_request
 from ._runtime import STATE
 from ._shadow import shadow_call
-from ._sides import adspy_call, anative_call, dspy_call, native_call
+from ._sides import adspy_call, anative_call, dspy_call, native_call, settle_failed
 
 __all__ = ["call", "acall", "route", "ShadowUnavailableError"]
 
@@ -147,8 +147,10 @@ def _run(module: Any, d: Decision, settings: Any, args: tuple, kwargs: dict[str,
         result = native_call(module, args, kwargs)
     except Exception as exc:
         if raised_by_lm(exc):   # the LM's own failure: DSPy would only call it again (see the module docstring)
+            settle_failed(module)
             raise
         if not _can_fall_back(module, d, settings):
+            settle_failed(module)
             _native_failed(module, d, start)
             raise
         _fell_back(module, d, exc, info, start)
@@ -171,8 +173,10 @@ async def _arun(module: Any, d: Decision, settings: Any, args: tuple, kwargs: di
         result = await anative_call(module, args, kwargs)
     except Exception as exc:
         if raised_by_lm(exc):
+            settle_failed(module)
             raise
         if not _can_fall_back(module, d, settings):
+            settle_failed(module)
             _native_failed(module, d, start)
             raise
         _fell_back(module, d, exc, info, start)

@@ -140,8 +140,11 @@ class Routing:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", DeprecationWarning)
                         made = backend_for(self.spec, side).create(*args, **kwargs)
-                    engine = self._engine = Engine(made, side)
+                    engine = self._engine = self.new_engine(made, side)
         return engine
+
+    def new_engine(self, made: Any, side: str) -> Engine:
+        return Engine(made, side)
 
     def unfit(self, engine: Engine) -> str:
         """Why a built engine cannot serve calls ("" when it can; a wrapper's inner module, see ``_wrapping``)."""

@@ -3,14 +3,17 @@
 The control is the DSPy route, run for the caller. The candidate is the native route without DSPy's books (it
 must not add trace entries, history or callbacks to the program), on its own deep copy of the inputs, made on the
 worker: a candidate that mutates an input never reaches the caller's objects. Everything about the candidate,
-building its native module included, happens on the worker; nothing of it can reach the caller.
+building its native module included, happens on the worker; nothing of it can reach the caller. Only the
+module's state it runs is read in the caller's thread, before the control (``_snapshot``): it is what the control
+ran with, though the worker gets to the candidate later.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import uuid
-from typing import Any
+from typing import Any, Iterator
 
 from ._context import current_request
 from ._decision import Decision
@@ -48,6 +51,41 @@ def _logged_state(module: Any, kwargs: dict[str, Any]) -> tuple[Any, Any, dict[s
     return signature, kwargs.get("demos", getattr(predictor, "demos", None)), config
 
 
+def _snapshot(module: Any) -> Any:
+    """The state the candidate runs (``Engine.snapshot``), taken now, before the control: the worker runs the
+    candidate later, when the program may have changed the module (edited a signature in place, set demos) and
+    the control spent what it spends (BestOfN's ``fail_count``). None (the candidate syncs on the worker) for a
+    native-shaped module, which is its own candidate, or when taking it fails (that failure is the worker's)."""
+    engine = module._dspex._engine
+    if type(module)._shape != "dspy" or engine is None:
+        return None
+    try:
+        return engine.snapshot(module)
+    except Exception:  # noqa: BLE001 - nothing about the candidate reaches the caller
+        return None
+
+
+_TURN_WAIT = 5.0   # seconds a candidate waits for another candidate of its module to finish (then runs anyway)
+
+
+@contextlib.contextmanager
+def _engine_turn(module: Any) -> Iterator[None]:
+    """One candidate at a time on a module's engine. Candidates run on the pool's worker threads (two by default)
+    and each puts the state its control began with onto the one engine the module has: two at once would run
+    each other's state. A candidate that hangs holds the engine for ``_TURN_WAIT`` of the next one's time at
+    most; that one then runs anyway."""
+    engine = module._dspex._engine if type(module)._shape == "dspy" else None
+    if engine is None:
+        yield
+        return
+    got = engine.turn.acquire(timeout=_TURN_WAIT)
+    try:
+        yield
+    finally:
+        if got:
+            engine.turn.release()
+
+
 def shadow_call(module: Any, d: Decision, args: tuple, kwargs: dict[str, Any], keybox: list[str]) -> Any:
     from dspex.shadow import ShadowCall  # loaded with the first shadowed call, not with the router
 
@@ -61,17 +99,21 @@ def shadow_call(module: Any, d: Decision, args: tuple, kwargs: dict[str, Any], k
     async def acontrol(lm: Any) -> Any:
         return await adspy_call(module, args, kwargs, lm)
 
+    state = _snapshot(module)
+
     def candidate(lm: Any) -> Any:
         c_args, c_kwargs = _candidate_copy(args, kwargs)
-        return native_call(module, c_args, c_kwargs, lm, books=False)
+        with _engine_turn(module):
+            return native_call(module, c_args, c_kwargs, lm, books=False, state=state)
 
     async def acandidate(lm: Any) -> Any:
         c_args, c_kwargs = _candidate_copy(args, kwargs)
-        return await anative_call(module, c_args, c_kwargs, lm, books=False)
+        with _engine_turn(module):
+            return await anative_call(module, c_args, c_kwargs, lm, books=False, state=state)
 
     notes = None
     if type(module).module_type in _shadow_api().AGENT_TYPES:
-        control, acontrol, candidate, acandidate, notes = _agent_sides(module, args, kwargs)
+        control, acontrol, candidate, acandidate, notes = _agent_sides(module, args, kwargs, state)
     signature, demos, config = _logged_state(module, kwargs)
     return ShadowCall(
         module_type=type(module).module_type, module_name=r.name,
@@ -89,7 +131,7 @@ def _shadow_api() -> Any:
     return shadow
 
 
-def _agent_sides(module: Any, args: tuple, kwargs: dict[str, Any]) -> tuple[Any, Any, Any, Any, Any]:
+def _agent_sides(module: Any, args: tuple, kwargs: dict[str, Any], state: Any) -> tuple[Any, Any, Any, Any, Any]:
     """An agent's tools act on the world: the candidate never calls them. It replays the control's recorded tool
     results (read from the control's result, or from its frame when it raised) and reports where it parted."""
     shadow = _shadow_api()
@@ -119,16 +161,20 @@ def _agent_sides(module: Any, args: tuple, kwargs: dict[str, Any]) -> tuple[Any,
         return seen["result"]
 
     def agent() -> Any:
-        native = module if type(module)._shape == "native" else module._dspex.engine(module).sync(module)
-        return shadow.replaying(native, tape())
+        if type(module)._shape == "native":
+            return shadow.replaying(module, tape())
+        engine = module._dspex.engine(module)
+        return shadow.replaying(engine.sync(module) if state is None else engine.restore(state), tape())
 
     def candidate(lm: Any) -> Any:
         c_args, c_kwargs = _candidate_copy(args, kwargs)
-        return call_instance(module, agent(), c_args, c_kwargs, lm)
+        with _engine_turn(module):
+            return call_instance(module, agent(), c_args, c_kwargs, lm)
 
     async def acandidate(lm: Any) -> Any:
         c_args, c_kwargs = _candidate_copy(args, kwargs)
-        return await acall_instance(module, agent(), c_args, c_kwargs, lm)
+        with _engine_turn(module):
+            return await acall_instance(module, agent(), c_args, c_kwargs, lm)
 
     def notes(control_result: Any, candidate_result: Any) -> dict[str, Any]:
         recorded = tape()

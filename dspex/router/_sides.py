@@ -19,7 +19,7 @@ from ._routed import _backend
 from ._variants import forward_lm
 
 __all__ = ["dspy_call", "adspy_call", "native_call", "anative_call", "effective_lm", "default_lm", "call_instance",
-           "acall_instance"]
+           "acall_instance", "settle_failed"]
 
 
 def _native_settings() -> Any:
@@ -113,18 +113,30 @@ def dspy_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None) 
     if type(module)._shape == "dspy":
         with _dspy_lm(module, module, kwargs, lm) as kw:
             return type(module)._impl.__call__(module, *args, **kw)
-    instance = own_attr(module, "_dspex").engine(module).sync(module)
-    with _dspy_lm(module, instance, kwargs, lm) as kw:
-        return instance(*args, **kw)
+    engine = own_attr(module, "_dspex").engine(module)
+    instance = engine.sync(module)
+    try:
+        with _dspy_lm(module, instance, kwargs, lm) as kw:
+            return instance(*args, **kw)
+    finally:
+        # What the call spent goes onto the module, unless this is a shadow control (``lm`` given): its candidate
+        # is the native-shaped module itself, which spends on itself.
+        if engine.spends and lm is None:
+            engine.settle(module)
 
 
 async def adspy_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None) -> Any:
     if type(module)._shape == "dspy":
         with _dspy_lm(module, module, kwargs, lm) as kw:
             return await type(module)._impl.acall(module, *args, **kw)
-    instance = own_attr(module, "_dspex").engine(module).sync(module)
-    with _dspy_lm(module, instance, kwargs, lm) as kw:
-        return await instance.acall(*args, **kw)
+    engine = own_attr(module, "_dspex").engine(module)
+    instance = engine.sync(module)
+    try:
+        with _dspy_lm(module, instance, kwargs, lm) as kw:
+            return await instance.acall(*args, **kw)
+    finally:
+        if engine.spends and lm is None:
+            engine.settle(module)
 
 
 # --- native ------------------------------------------------------------------------------------------------
@@ -147,29 +159,33 @@ def _positional_check(instance: Any, args: tuple) -> None:
         raise error()
 
 
-def native_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None, books: bool = True) -> Any:
+def native_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None, books: bool = True,
+                state: Any = None) -> Any:
     """Native runs the call; ``books=False`` (a shadow candidate) keeps no DSPy books and fires no callbacks, not
-    even the module's own (``callbacks=`` given to its constructor): the program never made this call."""
+    even the module's own (``callbacks=`` given to its constructor): the program never made this call. It leaves
+    the module's state alone, running the engine with ``state`` (an ``Engine.snapshot``: the module as its control
+    found it) when given."""
     kw, scope = _lm_scope(module, kwargs, lm)
     token = None if books else _muted().set(True)
     try:
         if scope is None:
-            return _native_run(module, args, kw, books)
+            return _native_run(module, args, kw, books, state)
         with scope:
-            return _native_run(module, args, kw, books)
+            return _native_run(module, args, kw, books, state)
     finally:
         if token is not None:
             _muted().reset(token)
 
 
-async def anative_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None, books: bool = True) -> Any:
+async def anative_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None, books: bool = True,
+                       state: Any = None) -> Any:
     kw, scope = _lm_scope(module, kwargs, lm)
     token = None if books else _muted().set(True)
     try:
         if scope is None:
-            return await _anative_run(module, args, kw, books)
+            return await _anative_run(module, args, kw, books, state)
         with scope:
-            return await _anative_run(module, args, kw, books)
+            return await _anative_run(module, args, kw, books, state)
     finally:
         if token is not None:
             _muted().reset(token)
@@ -182,22 +198,40 @@ def _muted() -> Any:
     return callbacks_muted
 
 
-def _native_run(module: Any, args: tuple, kw: dict[str, Any], books: bool) -> Any:
+def _native_run(module: Any, args: tuple, kw: dict[str, Any], books: bool, state: Any) -> Any:
     if type(module)._shape == "native":
         return type(module)._impl.__call__(module, *args, **kw)
-    instance = own_attr(module, "_dspex").engine(module).sync(module)
+    engine = own_attr(module, "_dspex").engine(module)
+    instance = engine.sync(module) if state is None else engine.restore(state)
     _positional_check(instance, args)
-    return _backend().run_root(module, args, kw, instance) if books else instance(*args, **kw)
+    if not books:
+        return instance(*args, **kw)
+    result = _backend().run_root(module, args, kw, instance)
+    if engine.spends:
+        engine.settle(module)
+    return result
 
 
-async def _anative_run(module: Any, args: tuple, kw: dict[str, Any], books: bool) -> Any:
+async def _anative_run(module: Any, args: tuple, kw: dict[str, Any], books: bool, state: Any) -> Any:
     if type(module)._shape == "native":
         return await type(module)._impl.acall(module, *args, **kw)
-    instance = own_attr(module, "_dspex").engine(module).sync(module)
+    engine = own_attr(module, "_dspex").engine(module)
+    instance = engine.sync(module) if state is None else engine.restore(state)
     _positional_check(instance, args)
     if not books:
         return await instance.acall(*args, **kw)
-    return await _backend().arun_root(module, args, kw, instance.acall)
+    result = await _backend().arun_root(module, args, kw, instance.acall)
+    if engine.spends:
+        engine.settle(module)
+    return result
+
+
+def settle_failed(module: Any) -> None:
+    """A native call raised and no fallback follows: what it spent stays spent, on the module, as in DSPy. (When
+    DSPy answers instead, the module is left as the call found it, and DSPy's call spends from there.)"""
+    engine = own_attr(module, "_dspex")._engine if type(module)._shape == "dspy" else None
+    if engine is not None and engine.spends:
+        engine.settle(module)
 
 
 def call_instance(module: Any, instance: Any, args: tuple, kwargs: dict[str, Any], lm: Any) -> Any:

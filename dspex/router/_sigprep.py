@@ -4,6 +4,10 @@ A string signature is parsed where the user wrote it: the custom type names it m
 caller's frames *now* (DSPy would search the stack at construction too; a lazily built DSPy module would search
 ours instead). Both sides then get the same names. The native Signature is built eagerly (cheap, no dspy): it
 tells whether native can serve this signature, and a malformed string fails at construction, as in DSPy.
+
+After construction a native engine runs the module's *current* signature, converted by ``native_signature``:
+cached per DSPy class with a stamp of what the conversion read (``dspex.signature.signature_stamp``), since DSPy
+lets a program change a signature class in place (``sig.instructions = ...``, a field's ``json_schema_extra``).
 """
 
 from __future__ import annotations
@@ -11,13 +15,16 @@ from __future__ import annotations
 import builtins
 import re
 import typing
+import weakref
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
 from dspex.errors import SignatureError, UnsupportedTypeError
+from dspex.signature import SignatureMeta, signature_stamp, stamp_holds
 
-__all__ = ["PreparedSignature", "prepare_signature", "capture_custom_types", "unsupported_reason"]
+__all__ = ["PreparedSignature", "prepare_signature", "capture_custom_types", "unsupported_reason", "native_signature",
+           "sig_stamp"]
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _KNOWN = frozenset(dir(builtins)) | frozenset(typing.__dict__)
@@ -93,3 +100,63 @@ def prepare_signature(sig: Any, frame: FrameType | None, custom: dict[str, Any] 
     why = unsupported_reason(native)
     return PreparedSignature(sig, None if why else native, why and f"unsupported field types: {why}", custom,
                              native.signature)
+
+
+# --- the module's current signature, for a native engine (``_engine``) --------------------------------------
+_native_sigs: "weakref.WeakKeyDictionary[Any, tuple[Any, Any, str]]" = weakref.WeakKeyDictionary()
+
+
+def sig_stamp(sig: Any) -> Any:
+    """``None`` for a native signature (immutable: its identity says it all), else the stamp of what reading the
+    DSPy class takes from it (``stamp_holds`` tells whether it still matches)."""
+    return None if isinstance(sig, SignatureMeta) else signature_stamp(sig)
+
+
+def native_signature(sig: Any) -> tuple[Any, str]:
+    """``(native Signature, "")`` for any signature, or ``(None, why native cannot serve it)``; a DSPy class changed
+    in place since its last conversion is converted again."""
+    from dspex.signature import ensure_signature
+
+    if isinstance(sig, SignatureMeta):
+        return sig, ""
+    try:
+        cached = _native_sigs.get(sig)
+    except TypeError:
+        cached = None
+    if cached is not None and stamp_holds(sig, cached[0]):
+        return cached[1], cached[2]
+    stamp = signature_stamp(sig)
+    try:
+        native = _with_native_agent_types(ensure_signature(sig))
+        why = unsupported_reason(native)
+        result = (None, f"unsupported field types: {why}") if why else (native, "")
+    except Exception as exc:  # noqa: BLE001 - any signature native cannot read is served by DSPy
+        result = (None, f"signature not readable natively ({type(exc).__name__}: {exc})")
+    try:
+        _native_sigs[sig] = (stamp, *result)
+    except TypeError:
+        pass
+    return result
+
+
+_AGENT_TYPES = {"history": "History", "tool_calls": "ToolCalls", "tool_call_results": "ToolCallResults",
+                "reasoning": "Reasoning"}
+
+
+def _with_native_agent_types(sig: Any) -> Any:
+    """DSPy's agent types in a converted signature (dspy.History, dspy.ToolCalls...) as dspex's: the engine is a
+    native module, and its agents read and build dspex.types values."""
+    from dspex.types import native_class as agent_class
+    from dspex.types import role_of
+
+    changed = {}
+    for name, field in sig.fields.items():
+        annotation = field.annotation
+        role = role_of(annotation) if isinstance(annotation, type) else None
+        if role in _AGENT_TYPES and not annotation.__module__.startswith("dspex."):
+            changed[name] = field.replace(annotation=agent_class(_AGENT_TYPES[role]))
+    if not changed:
+        return sig
+    from dspex.signature import make_signature
+
+    return make_signature({**sig.fields, **changed}, sig.instructions, signature_name=sig.__name__)

@@ -11,15 +11,72 @@ class (``dspex.ChainOfThought``'s source). The native side gets the inner module
 is told which class DSPy sees (``_dspex_source``, read by ``dspex.native._source``).
 
 A module with no native engine (a plain DSPy module) makes the native side unfit (``unfit``): DSPy serves the call.
+
+DSPy's BestOfN and Refine read ``self.module`` at each call, so a program may swap the wrapped module after
+construction. The engine follows it (``WrapperEngine``): before each check and sync, a ``module`` that is not the
+one the engine wraps is handed to the engine as its side's module (a routed module's engine, as above), and the
+predictors are paired again. One with no native engine leaves native unavailable while it is there.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from dspex.errors import ConfigError
+
+from ._engine import Engine, own_attr
 from ._routed import Routing
 
-__all__ = ["WrappingRouting"]
+__all__ = ["WrappingRouting", "WrapperEngine"]
+
+
+class WrapperEngine(Engine):
+    """The engine of a BestOfN or Refine: wraps the side's module of whatever the module's ``module`` is now."""
+
+    def __init__(self, instance: Any, side: str, wrapped: Any) -> None:
+        super().__init__(instance, side)
+        self._wrapped = wrapped    # the module's ``module`` the engine's stands for
+
+    def _follow(self, owner: Any) -> None:
+        given = own_attr(owner, "__dict__").get("module")
+        if given is self._wrapped or given is None:
+            return
+        mine = _side_module(given, self.side)
+        if self.side == "native":
+            from dspex.native import Module as NativeModule
+
+            if not isinstance(mine, NativeModule):
+                raise ConfigError(f"{type(owner).__name__} now wraps {type(given).__module__}."
+                                  f"{type(given).__name__}, which has no native engine")
+            if isinstance(getattr(given, "_dspex", None), Routing) and hasattr(mine, "__dict__"):
+                mine.__dict__["_dspex_source"] = type(given)
+        self.instance.module = mine
+        self._wrapped = given
+        self.pairs = None    # its predictors are others now: paired again
+
+    def native_status(self, owner: Any) -> tuple[bool, str]:
+        try:
+            self._follow(owner)
+        except ConfigError as exc:
+            return False, str(exc)
+        except Exception as exc:  # noqa: BLE001 - the new module's native engine could not be built: DSPy serves
+            return False, f"building the native module of its new `module` raised {type(exc).__name__}: {exc}"
+        return super().native_status(owner)
+
+    def sync(self, owner: Any) -> Any:
+        self._follow(owner)
+        return super().sync(owner)
+
+    def snapshot(self, owner: Any) -> Any:
+        self._follow(owner)
+        return super().snapshot(owner), (self._wrapped, self.instance.module)
+
+    def restore(self, snapshot: Any) -> Any:
+        """Also the wrapped module then (the program may have swapped it since): the next sync follows again."""
+        state, (wrapped, mine) = snapshot
+        if self.instance.module is not mine:
+            self.instance.module, self._wrapped, self.pairs = mine, wrapped, None
+        return super().restore(state)
 
 
 class WrappingRouting(Routing):
@@ -27,6 +84,9 @@ class WrappingRouting(Routing):
         if self._engine is None:
             self.side_args("dspy" if type(module)._shape == "native" else "native")
         return super().engine(module)
+
+    def new_engine(self, made: Any, side: str) -> Engine:
+        return WrapperEngine(made, side, self.args[0] if self.args else self.kwargs.get("module"))
 
     def side_args(self, side: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """A routed ``module=`` is handed to each side as that side's module (its engine on the other side)."""
@@ -55,15 +115,17 @@ class WrappingRouting(Routing):
         return WrappingRouting(self.spec, self.implementation, self.name, self.sig, self.args, self.kwargs)
 
 
-def _unwrap_module(args: list[Any], kwargs: dict[str, Any], side: str) -> tuple[list[Any], dict[str, Any]]:
-    def unwrap(m: Any) -> Any:
-        routing = getattr(m, "_dspex", None)
-        if not isinstance(routing, Routing) or type(m)._shape == side:
-            return m
-        return routing.engine(m).sync(m)
+def _side_module(m: Any, side: str) -> Any:
+    """``m`` as ``side`` runs it: a routed module of the other shape by its engine, anything else as it is."""
+    routing = getattr(m, "_dspex", None)
+    if not isinstance(routing, Routing) or type(m)._shape == side:
+        return m
+    return routing.engine(m).sync(m)
 
+
+def _unwrap_module(args: list[Any], kwargs: dict[str, Any], side: str) -> tuple[list[Any], dict[str, Any]]:
     if args:
-        args[0] = unwrap(args[0])
+        args[0] = _side_module(args[0], side)
     elif "module" in kwargs:
-        kwargs["module"] = unwrap(kwargs["module"])
+        kwargs["module"] = _side_module(kwargs["module"], side)
     return args, kwargs

@@ -2,6 +2,7 @@
 
 from ._field import MISSING, Field, InputField, OutputField
 from ._from_dspy import field_from_dspy, from_dspy_signature
+from ._stamp import signature_stamp, stamp_holds
 from ._signature import Signature, SignatureMeta, ensure_signature, infer_prefix, is_dspy_signature, make_signature
 from ._types import annotation_allows_none, annotation_name, check_field, check_signature, is_supported, unsupported_fields
 
@@ -25,6 +26,8 @@ __all__ = [
     "is_dspy_signature",
     "is_supported",
     "make_signature",
+    "signature_stamp",
+    "stamp_holds",
     "unsupported_fields",
 ]
 

@@ -3,8 +3,9 @@
 DSPy keeps a field's meaning in a pydantic ``FieldInfo``: its ``annotation``, its ``json_schema_extra``
 (``__dspy_field_type``, ``desc``, ``prefix``, ``constraints``, ``IS_TYPE_UNDEFINED``, ``format``...), its
 ``default``/``default_factory`` (``PydanticUndefined`` when absent, recognised by type name) and its
-``metadata`` (``Ge(ge=1)``...). The conversion is cached per dspy class, weakly, and re-done if the class's
-instructions were reassigned (DSPy signatures allow ``sig.instructions = ...``).
+``metadata`` (``Ge(ge=1)``...). The conversion is cached per dspy class, weakly, and re-done if the class was
+changed in place since (DSPy signatures allow ``sig.instructions = ...``, and a field's ``json_schema_extra`` is a
+dict anyone may edit): see ``_stamp``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from ..errors import SignatureError
 from ._field import CONSTRAINT_WORDING, IS_TYPE_UNDEFINED, MISSING, Field
+from ._stamp import signature_stamp, stamp_holds
 
 __all__ = ["from_dspy_signature", "field_from_dspy"]
 
@@ -73,10 +75,11 @@ def _pydantic_kwargs(info: Any) -> dict[str, Any]:
 
 def from_dspy_signature(cls: type) -> type:
     """The native signature equal to the ``dspy.Signature`` class ``cls`` (fields, order, instructions)."""
-    doc = cls.__doc__
     hit = _CACHE.get(cls)
-    if hit is not None and hit[0] is doc:
+    if hit is not None and stamp_holds(cls, hit[0]):
         return hit[1]
+    stamp = signature_stamp(cls)   # taken before reading: an edit made while reading shows at the next call
+    doc = cls.__doc__
     from ._signature import Signature, SignatureMeta
 
     fields = {name: field_from_dspy(info) for name, info in cls.fields.items()}  # type: ignore[attr-defined]
@@ -89,5 +92,5 @@ def from_dspy_signature(cls: type) -> type:
         "__dspy_signature__": weakref.ref(cls),  # a weak link back: the cache must not keep `cls` alive
     }
     native = SignatureMeta(cls.__name__, (Signature,), namespace)
-    _CACHE[cls] = (doc, native)
+    _CACHE[cls] = (stamp, native)
     return native
