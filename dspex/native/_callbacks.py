@@ -22,7 +22,8 @@ from ._inputs import _logger
 __all__ = ["with_callbacks", "awith_callbacks", "MUTED"]
 
 CALLBACK_LOGGER = "dspex.native.callbacks"
-# Set (by the router) while a shadow candidate runs: instance callbacks stay silent.
+# Set (by the router) while a shadow candidate runs: instance callbacks stay silent, and so do BestOfN's and
+# Refine's printed attempt failures (_rollouts.report_failure).
 MUTED: contextvars.ContextVar[bool] = contextvars.ContextVar("dspex_callbacks_muted", default=False)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from .. import hooks
 from . import _trace
+from ._callbacks import MUTED
 from ._settings import settings
 
 __all__ = ["rollout_lm", "attempt_module", "Attempt", "attempt_trace", "keep_trace", "report_failure",
@@ -119,8 +120,10 @@ def keep_trace(best: Attempt | None) -> None:
 
 
 def report_failure(owner: Any, idx: int, message: str, exc: Exception) -> None:
-    """DSPy's handling of a failed attempt: print it, re-raise once ``idx > fail_count``, else spend one."""
-    print(message)
+    """DSPy's handling of a failed attempt: print it, re-raise once ``idx > fail_count``, else spend one. A shadow
+    candidate (``MUTED``) prints nothing: the program's output shows what its DSPy control printed, once."""
+    if not MUTED.get():
+        print(message)
     if idx > owner.fail_count:
         raise exc
     owner.fail_count -= 1

@@ -137,3 +137,27 @@ def test_acall_on_a_module_without_aforward_raises_dspys_error(wrapper: str, rou
             asyncio.run(build(ns).acall(q="x"))
         errors.append((str(caught.value), caught.value.name))
     assert errors[1] == errors[0] == (f"'{wrapper}' object has no attribute 'aforward'", "aforward")
+
+
+@pytest.mark.parametrize("wrapper", ["BestOfN", "Refine"])
+def test_a_shadow_candidate_prints_nothing(wrapper: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A failed attempt is printed (DSPy prints, it does not log). On the shadow route DSPy's control prints it;
+    the candidate, replaying off the request path, printed it again, from a worker thread."""
+    def failing(args: Any, pred: Any) -> float:
+        raise ValueError("no reward")
+
+    def build(ns: Any) -> Any:
+        return getattr(ns, wrapper)(module=ns.Predict("q -> a"), N=2, reward_fn=failing, threshold=0.5, fail_count=5)
+
+    answers = [{"a": "x"}, {"a": "y"}] * 4
+    with dspy.context(lm=DummyLM(list(answers))):
+        build(dspy)(q="q")
+    want = capsys.readouterr().out
+    assert "failed" in want
+    dspex.configure(module_overrides={t: "shadow" for t in ("predict", "best_of_n", "refine")},
+                    shadow={"log_path": str(tmp_path / "shadow")})
+    with dspy.context(lm=DummyLM(list(answers))):
+        build(dspex)(q="q")
+    dspex.shutdown(timeout=10)
+    assert capsys.readouterr().out == want
+    assert dspex.shadow.stats()["compared"] >= 1
