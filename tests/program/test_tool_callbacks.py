@@ -74,15 +74,19 @@ def test_tool_callbacks_fire_once_per_call_on_every_route(route: str, tmp_path: 
         route_to(route, tmp_path)
         dspex.configure(module_overrides={"react": route})
     routes = events("dspex.router.route")
+    fallbacks = events("dspex.router.fallback")
     want, _ = run("react", "dspy", "call", [lookup], REACT)
-    for _ in range(8 if route == "fractional" else 1):
+    for i in range(8 if route == "fractional" else 1):
         module = build("react", [lookup])
         cb = ToolRecorder(module)
-        with dspy.context(lm=DummyLM(list(REACT)), callbacks=[cb]):
+        # fixed targeting keys: the 50/50 split is the same every run (a fresh key per call left both sides to
+        # chance, 1 run in 128 saw one side only)
+        with dspy.context(lm=DummyLM(list(REACT)), callbacks=[cb]), dspex.request(targeting_key=f"user-{i}"):
             module(question="q")
         if route == "shadow":
             dspex.shutdown(timeout=10)   # the candidate has run (and fired nothing) once this returns
         assert cb.events == want
+    assert fallbacks == []   # (a native failure would hide behind DSPy's answer)
     taken = {meta["implementation"] for _, _, meta in routes if meta["module_type"] == "react"}
     assert taken == ({"native", "dspy"} if route == "fractional" else {"dspy", "shadow"})
 
