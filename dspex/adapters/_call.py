@@ -11,6 +11,7 @@ from typing import Any, Callable, Mapping
 
 from .. import hooks
 from ..errors import AdapterParseError, lm_failed
+from ._lm_call import acall_lm
 from . import _roles  # history, tool, tool-call and reasoning fields (loaded with the plans anyway)
 
 __all__ = ["run", "arun", "plain", "aplain", "plain_trips", "prepare", "postprocess"]
@@ -151,18 +152,7 @@ async def _arun(
                  and (bridge is None or not bridge.adapter_events()))
         messages = adapter._plain_messages(plan, inputs) if bare else \
             prepare(adapter, lm, lm_kwargs, signature, demos, inputs)
-        try:
-            if bridge is not None:
-                outputs = await bridge.acall_lm(lm, messages, lm_kwargs)
-            elif (acall := getattr(lm, "acall", None)) is not None:
-                outputs = await acall(messages=messages, **lm_kwargs)
-            else:
-                import asyncio  # only async callers pay for importing asyncio
-
-                outputs = await asyncio.to_thread(lambda: lm(messages=messages, **lm_kwargs))
-        except Exception as exc:
-            lm_failed(exc)
-            raise
+        outputs = await acall_lm(lm, messages, lm_kwargs)
         if bare and adapter._fast_parse and type(outputs) is list and len(outputs) == 1:
             text = outputs[0]
             if type(text) is str and text:
@@ -227,21 +217,8 @@ def plain_trips(plan: Any) -> tuple[Callable[..., list[dict[str, Any]]], Callabl
         if system is None:
             system = adapter._system(plan)
         messages = [{"role": "system", "content": system}, render(inputs)]
-        bridge = hooks.bridge
         try:
-            kwargs = lm_kwargs or {}
-            try:
-                if bridge is not None:
-                    outputs = await bridge.acall_lm(lm, messages, kwargs)
-                elif (acall := getattr(lm, "acall", None)) is not None:
-                    outputs = await acall(messages=messages, **kwargs)
-                else:
-                    import asyncio
-
-                    outputs = await asyncio.to_thread(lambda: lm(messages=messages, **kwargs))
-            except Exception as exc:
-                lm_failed(exc)
-                raise
+            outputs = await acall_lm(lm, messages, lm_kwargs or {})
             if type(outputs) is list and len(outputs) == 1:
                 text = outputs[0]
                 if type(text) is str and text:

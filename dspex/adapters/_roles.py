@@ -17,6 +17,7 @@ from typing import Any, Mapping
 
 from .. import hooks
 from ..errors import AdapterParseError, lm_failed
+from ._lm_call import acall_lm
 from ..types import is_citations, is_history, is_reasoning, is_tool, is_tool_calls, is_tool_list  # stdlib only
 
 __all__ = ["Roles", "roles_of", "without", "run", "arun"]
@@ -196,17 +197,4 @@ def run(adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos:
 async def arun(adapter: Any, lm: Any, lm_kwargs: dict[str, Any], signature: Any, demos: list[Any],
                inputs: Mapping[str, Any], roles: Roles) -> list[dict[str, Any]]:
     processed, messages = prepare(adapter, lm, lm_kwargs, signature, demos, inputs, roles)
-    bridge = hooks.bridge
-    try:
-        if bridge is not None:
-            outputs = await bridge.acall_lm(lm, messages, lm_kwargs)
-        elif (acall := getattr(lm, "acall", None)) is not None:
-            outputs = await acall(messages=messages, **lm_kwargs)
-        else:
-            import asyncio
-
-            outputs = await asyncio.to_thread(lambda: lm(messages=messages, **lm_kwargs))
-    except Exception as exc:
-        lm_failed(exc)
-        raise
-    return postprocess(adapter, processed, signature, outputs, roles)
+    return postprocess(adapter, processed, signature, await acall_lm(lm, messages, lm_kwargs), roles)

@@ -17,7 +17,8 @@ import weakref
 from typing import Any, Mapping
 
 from .. import hooks
-from ..errors import AdapterParseError, lm_failed
+from ..errors import AdapterParseError
+from ._lm_call import acall_lm
 from ._plan import Plan, field_descriptions
 from .chat import ChatAdapter
 
@@ -121,7 +122,7 @@ class TwoStepAdapter(ChatAdapter):
         sig = self.plan(signature).signature
         bridge = hooks.bridge
         messages = self.format(sig, demos, inputs) if bridge is None else bridge.format(self, sig, demos, inputs)
-        outputs = await _acall_lm(lm, messages, lm_kwargs)
+        outputs = await acall_lm(lm, messages, lm_kwargs)
         extractor = _extractor_signature(sig)
         values = []
         for output in outputs:
@@ -141,22 +142,6 @@ class TwoStepAdapter(ChatAdapter):
                 value["logprobs"] = logprobs
             values.append(value)
         return values
-
-
-async def _acall_lm(lm: Any, messages: list[dict[str, Any]], kwargs: dict[str, Any]) -> Any:
-    bridge = hooks.bridge
-    try:
-        if bridge is not None:
-            return await bridge.acall_lm(lm, messages, kwargs)
-        acall = getattr(lm, "acall", None)
-        if acall is not None:
-            return await acall(messages=messages, **kwargs)
-        import asyncio
-
-        return await asyncio.to_thread(lambda: lm(messages=messages, **kwargs))
-    except Exception as exc:
-        lm_failed(exc)
-        raise
 
 
 def _add_tool_calls(signature: Any, value: dict[str, Any], tool_calls: Any) -> None:
