@@ -18,15 +18,15 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def dspy_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
-    """A copy of a call's inputs holding DSPy's objects where a native agent passed its own: the ``dspy.Tool``
-    each native tool stands for and DSPy's ``History``, as DSPy's agent passes them (the trace's entry, and what
-    module callbacks see). Optimizers turn trace entries into demos: a demo holding a ``dspex.types.Tool`` made
-    ``program.save()`` fail."""
+    """A call's inputs holding DSPy's objects where a native agent passed its own: the ``dspy.Tool`` each native
+    tool stands for and DSPy's ``History``, as DSPy's agent passes them (the trace's entry, and what module
+    callbacks see): a new dict, or ``inputs`` itself when no value needs a face (the common call). Optimizers turn
+    trace entries into demos: a demo holding a ``dspex.types.Tool`` made ``program.save()`` fail."""
     for value in inputs.values():
         if type(value) not in _PLAIN:
             break
     else:
-        return {**inputs}
+        return inputs
     from ._tools import dspy_tool_for
     from ._types import to_dspy_value
 
@@ -68,12 +68,10 @@ def _sync_history(history: Any, face: Any) -> None:
     face.messages[:] = [to_dspy_value(m) for m in history.messages]
 
 
-
-
 def native_inputs(received: dict[str, Any], shown: dict[str, Any], native: dict[str, Any]) -> dict[str, Any]:
     """The keywords a call made through DSPy's callbacks wrapper runs with: what the wrapper hands over (its own
     copy, which the call may change), with each DSPy object shown in place of a native value swapped back."""
-    if shown is native or not shown:
+    if shown is native:   # (nothing was swapped)
         return received
     return {k: native[k] if k in shown and v is shown[k] and k in native else v for k, v in received.items()}
 

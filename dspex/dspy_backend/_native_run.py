@@ -48,7 +48,8 @@ def _traced(twin: Any, inputs: dict[str, Any], pred: Any) -> Any:
         if len(trace) >= size:
             trace.pop(0)
         face = to_dspy_prediction(pred, own_attr(twin, "signature"))
-        trace.append((twin, dspy_inputs(inputs), face))
+        shown = dspy_inputs(inputs)
+        trace.append((twin, {**inputs} if shown is inputs else shown, face))
         active = _ROOT.get()
         if active is not None:
             active[2][id(pred)] = (pred, face)
