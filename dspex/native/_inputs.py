@@ -199,6 +199,14 @@ def _instance_of(expected: type) -> Callable[[Any], bool]:
     return lambda v: isinstance(v, expected) or role_of(type(v)) == role
 
 
+def _same_role(value: Any, expected: type) -> bool:
+    """An agent value of the other library's class for this role (see ``_instance_of``)."""
+    from ..types import role_of
+
+    role = role_of(expected)
+    return role is not None and role_of(type(value)) == role
+
+
 def _compatible(value: Any, expected: Any) -> bool:
     # A ``str`` field may be given a list of strings (DSPy renders it as a numbered list).
     if expected is str and isinstance(value, list) and all(isinstance(v, str) for v in value):
@@ -233,5 +241,5 @@ def _check_type(value: Any, expected: Any) -> bool:
     if origin is set or origin is frozenset:
         return isinstance(value, origin) and (not args or all(_check_type(v, args[0]) for v in value))
     if isinstance(expected, type):
-        return _instance_of(expected)(value)
+        return isinstance(value, expected) or _same_role(value, expected)
     return False
