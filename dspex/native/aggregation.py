@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from dspex.signature import SignatureMeta
 
-from ._prediction import Completions, Prediction
+from ._prediction import Completions, Prediction, from_parsed
 
 __all__ = ["majority", "default_normalize", "normalize_text", "Majority"]
 
@@ -98,6 +98,10 @@ def majority(prediction_or_completions: Any, normalize: Callable[[Any], Any] | N
              field: str | None = None) -> Prediction:
     """The completion whose ``field`` (default: the signature's last output, else the first completion's last
     key) is the most common after ``normalize``."""
+    if type(prediction_or_completions) is Prediction and normalize is default_normalize and not field:
+        voted = _default_vote(prediction_or_completions)
+        if voted is not None:
+            return voted
     kind = "prediction" if type(prediction_or_completions) is Prediction else _kind(prediction_or_completions)
     if __debug__ and kind is None:   # DSPy's bare ``assert`` (see multi_chain_comparison)
         raise AssertionError
@@ -119,6 +123,48 @@ def majority(prediction_or_completions: Any, normalize: Callable[[Any], Any] | N
         if normalize(completion[field]) == winner:
             break
     return Prediction.from_completions([completion], signature=signature)
+
+
+def _default_vote(prediction: Prediction) -> Prediction | None:
+    """``majority(prediction)`` as most programs call it (this package's Prediction of several completions, the
+    default normalisation, the signature's last output), in one pass over the voted column; None when the call is
+    not that one (the general steps then take it, errors included).
+
+    The default normalisation is pure, so each vote is normalised once: the winner's first position is its first
+    normal form's (``list.index``, the same ``==`` DSPy's second loop applies). Majority is a few microseconds
+    of work, so the layers of the general road were most of its cost."""
+    completions = prediction.__dict__.get("_completions")
+    if type(completions) is not Completions:
+        return None
+    signature = completions.signature
+    if type(signature) is not SignatureMeta or not signature._output_fields:
+        return None
+    columns = completions._completions
+    column = columns.get(next(reversed(signature._output_fields)))
+    if not column:   # not a column of this store, or no completion at all: DSPy's errors, on the general road
+        return None
+    size = len(column)
+    get = _NORMALIZED.get
+    counts: dict[Any, int] = {}
+    count = counts.get
+    forms = []
+    for value in column:
+        form = get(value) if type(value) is str else None
+        if form is None:
+            form = default_normalize(value)
+        elif not form:   # a remembered empty form: ``default_normalize`` makes it None
+            form = None
+        forms.append(form)
+        if form is not None:
+            counts[form] = count(form, 0) + 1
+    index = forms.index(max(counts, key=count)) if counts else 0   # every vote None: the first one wins
+    row = {}
+    for key, values in columns.items():
+        if len(values) != size:   # a ragged store: DSPy's road, and its error
+            return None
+        if not key.startswith("dspy_"):
+            row[key] = values[index]
+    return from_parsed(Prediction, row, signature)
 
 
 def _winner(values: list[Any]) -> Any:

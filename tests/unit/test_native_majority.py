@@ -91,3 +91,34 @@ def test_normalize_text_rejects_what_dspys_rejects() -> None:
             except Exception as e:  # noqa: BLE001 - the error is what is compared
                 errors.append((type(e).__name__, str(e)))
         assert errors[0] == errors[1] and len(errors) == 2
+
+
+# A module's own completions carry its signature, and ``majority(pred)`` then votes on the signature's last output:
+# the commonest call, which takes its own road (one pass over the voted column). Values that are not strings,
+# votes the normaliser turns into None, a last output missing from the store, a ragged store (a column grown
+# after the call) and ``dspy_`` keys must all come out as DSPy's, errors included.
+VOTE = st.one_of(WORDS, st.sampled_from([None, 3, 2.5, "Été", "L'été", "the the", "x\x00y"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(VOTE, min_size=0, max_size=7), st.sampled_from(["note, answer", "answer, note", "answer"]),
+       st.booleans(), st.sampled_from([0, 1, -1]))
+def test_majority_of_a_modules_completions_is_dspys(votes: list[Any], outputs: str, with_dspy_key: bool,
+                                                     grow: int) -> None:
+    def run(lib: Any) -> Any:
+        rows = [{"note": f"n{i}", "answer": a, **({"dspy_uuid": f"u{i % 2}"} if with_dspy_key else {})}
+                for i, a in enumerate(votes)]
+        if outputs == "answer":
+            for row in rows:
+                del row["note"]
+        signature = lib.Signature(f"question -> {outputs}")
+        pred = lib.Prediction.from_completions(rows, signature=signature)
+        if grow and rows:   # a column changed after the call: DSPy reads what is there now
+            column = pred.completions.answer
+            column.append("Paris") if grow > 0 else column.pop()
+        try:
+            return dict(lib.majority(pred).items())
+        except Exception as e:  # noqa: BLE001 - the error is part of the behaviour compared
+            return type(e).__name__, str(e)
+
+    assert run(native) == run(dspy)
