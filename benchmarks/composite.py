@@ -23,18 +23,26 @@ alike; each ratio is of the medians. Both processes run on one CPU (``_pin.py``)
 threads there on both sides. Target: native without DSPy at least 25x less overhead per run (the Predict
 target), judged on that column as ``run.py`` judges its own.
 
-Where the target is out of reach, the floor is work parity obliges native to do. BestOfN, in instructions per run
-without DSPy (callgrind, this workload): about 520k, while 25x of DSPy's run (about 5.8M) would be about 233k; the
-three traced ChainOfThought calls alone take about 225k (75k each: the call itself, about 33k as in ``run.py``, with
-the script's dspex.LM call, the chain of calling modules that LM's history reaches and the attempt's trace entry,
-all of which parity keeps) and the benchmark's reward function 33k, so 25x is out of reach whatever the rest costs. The rest is DSPy's steps
-per attempt: ``lm.copy`` (26k: dspex.LM's copy), the wrapped module's deep copy (38k) and ``set_lm`` (11k), plus
-``get_lm`` once (18k). Refine runs the same attempts (two with the hinting adapter) and its feedback Predict twice,
-each logging DSPy's three type-mismatch warnings (for ``target_threshold``, ``reward_value`` and ``module_names``):
-Python's logging of those six records is about a third of native Refine's time (about 165us instead of about
-245us with logging disabled). Parallel hands each item to a worker thread and back (tens of microseconds per item
-on 2 cores, whatever the pool); majority is a few microseconds of DSPy's work (normalising 5 strings), so per-call
-constant costs dominate its ratio.
+Where the target is out of reach, the floor is work parity obliges native to do. In instructions per run
+(callgrind; the interpreter here is pyenv's CPython 3.11.7, built without PGO or LTO; DSPy's side in a DSPy
+process, native's where DSPy is not loaded):
+
+* BestOfN: DSPy 5.94M, native 511k (11.6x), while 25x would be 237k. Each attempt's traced ChainOfThought call is
+  about 62k: the call itself about 43k (with a plain function as its LM), the script's ``dspex.LM`` call about
+  10k, and the attempt's trace entry and scope about 8k. The benchmark's reward function is about 10k. Three
+  attempts of that are already about 215k, before any of the steps DSPy takes per attempt, which parity keeps:
+  ``lm.copy`` (about 28k, dspex.LM's copy), the wrapped module's deep copy (about 38k) and ``set_lm`` (about 11k),
+  plus ``get_lm`` once (about 12k). So 25x is out of reach whatever those cost.
+* Refine: DSPy 24.2M, native 1.62M (14.9x). It runs the same attempts (two with the hinting adapter) and its
+  feedback Predict twice. Each feedback call logs DSPy's three type-mismatch warnings (for ``target_threshold``,
+  ``reward_value`` and ``module_names``), and Python's logging of those six records is about 400k of native's
+  1.62M (1.22M with logging disabled).
+* majority: DSPy 464k, native 28.5k (16.3x in instructions; its time ratio is better, about 22x). The vote is a
+  single pass over five remembered normal forms; what is left is the interpreter's cost of a call, a loop of five
+  and a new Prediction.
+* Parallel: DSPy 11.4M, native 531k (21.6x in instructions). In time it meets the target (about 29x) since the
+  pool's queue and wake-up block in C (``_pool.py``), where a ``threading.Condition`` and ``Event`` ran Python for
+  every hand-over.
 
 Run from the repository root: ``python benchmarks/composite.py`` (``--quick`` for a short run, ``--json PATH`` to
 write the numbers). No timing assertion lives in the tests: this is the report.
