@@ -137,10 +137,15 @@ class Executor:
 
     def _sequential(self, function: Callable[[Any], Any], data: list[Any]) -> list[Any]:
         results: list[Any] = [_UNSET] * len(data)
-        for idx, item in enumerate(data):
-            if self.cancelled:
-                break
-            self._outcome(results, idx, function(item))
+        try:
+            for idx, item in enumerate(data):
+                if self.cancelled:
+                    break
+                self._outcome(results, idx, function(item))
+        except KeyboardInterrupt:   # DSPy's words for a Ctrl-C on the sequential path, before it goes on up
+            self.cancelled = True
+            _log.warning("SIGINT received. Cancelling.")
+            raise
         return self._finish(results)
 
     def _parallel(self, function: Callable[[Any], Any], data: list[Any]) -> list[Any]:
@@ -171,15 +176,19 @@ class Executor:
                 except Exception:  # noqa: BLE001 - DSPy drops a worker that crashed outside the item
                     outcome = _JOB_CANCELLED
                 # What DSPy's caller thread does with a finished future (an error here is the caller's, as there):
-                # ``result != "cancelled"``, which a native Prediction always passes without being asked.
-                keep = outcome is not _JOB_CANCELLED and (type(outcome) is Prediction or outcome != _JOB_CANCELLED)
+                # ``result != "cancelled"``, which a native Prediction always passes without being asked, and its
+                # truth, which a numpy array or a DataFrame refuses (DSPy's caller raises that ValueError).
+                keep = outcome is not _JOB_CANCELLED and (type(outcome) is Prediction or bool(outcome != _JOB_CANCELLED))
             except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
                 fatal.append(e)
-            with lock:   # the outcome and the worker's end in one round
-                if keep and results[index] is _UNSET:
-                    self._outcome(results, index, outcome)
-                    if results[index] is not _UNSET:
-                        count["unset"] -= 1
+            with lock:   # the outcome and the worker's end in one round; the end is counted whatever happens, or
+                try:     # the caller would wait for this worker for ever
+                    if keep and results[index] is _UNSET:
+                        self._outcome(results, index, outcome)
+                        if results[index] is not _UNSET:
+                            count["unset"] -= 1
+                except BaseException as e:  # noqa: BLE001
+                    fatal.append(e)
                 count["running"] -= 1
                 over = count["unset"] == 0 or count["running"] == 0
             if over or fatal or self.cancelled or 0 < timeout <= time.time() - run_start:

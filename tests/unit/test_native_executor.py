@@ -127,3 +127,46 @@ def test_a_forked_child_runs_in_parallel_after_its_parent_did() -> None:
         os.waitpid(pid, 0)
         pytest.fail("the forked child's run never finished")
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+
+
+class _Ambiguous:
+    """A result like a numpy array or a DataFrame: comparing it gives something whose truth raises."""
+
+    def __ne__(self, other: object) -> Any:
+        return self
+
+    def __bool__(self) -> bool:
+        raise ValueError("The truth value is ambiguous")
+
+
+def _within(seconds: float, run: Callable[[], Any]) -> Any:
+    """``_outcome(run)``, or a "hang" outcome when it has not ended after ``seconds``."""
+    box: list[Any] = []
+    worker = threading.Thread(target=lambda: box.append(_outcome(run)), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    return box[0] if box else ("hang", seconds)
+
+
+def test_a_result_whose_truth_raises_is_the_callers_error_not_a_hang() -> None:
+    """DSPy's caller asks ``outcome != "cancelled"`` of each finished item, and a numpy array's answer refuses a
+    truth value: that ValueError is the caller's. Native asked it in the worker, outside its guard, so the worker
+    died uncounted and the caller waited for ever."""
+    d = _within(20, lambda: _dspy(2, 10).execute(lambda x: _Ambiguous(), [0, 1]))
+    n = _within(20, lambda: _native(2, 10).execute(lambda x: _Ambiguous(), [0, 1]))
+    assert n == d == ("ValueError", "The truth value is ambiguous")
+
+
+def test_ctrl_c_on_the_sequential_path_says_what_dspy_says(caplog: pytest.LogCaptureFixture) -> None:
+    def interrupted(x: int) -> int:
+        if x == 1:
+            raise KeyboardInterrupt
+        return x
+
+    said = []
+    for make in (_dspy, _native):
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="dspy.utils.parallelizer"), pytest.raises(KeyboardInterrupt):
+            make(1, 10).execute(interrupted, [0, 1, 2])
+        said.append([(r.name, r.levelname, r.getMessage()) for r in caplog.records])
+    assert said[1] == said[0] == [("dspy.utils.parallelizer", "WARNING", "SIGINT received. Cancelling.")]
