@@ -72,6 +72,10 @@ class Bridge(Protocol):
     def twin_predictor(self, native_signature: Any) -> Any:
         """A DSPy predictor standing for a native one no DSPy module holds (None outside a routed call)."""
 
+    # Optional: Parallel's worker rule for DSPy's settings (a worker's own copy of the usage tracker).
+    def parallel_worker(self) -> None:
+        """Called in each Parallel worker's context before its item runs."""
+
     # Optional: Parallel's defaults, which DSPy's reads from its settings (and Tool's async-to-sync conversion).
     def setting(self, name: str) -> Any:
         """``dspy.settings.<name>`` as this thread / task sees it (``num_threads``, ``max_errors``...)."""

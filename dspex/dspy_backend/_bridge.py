@@ -20,6 +20,7 @@ This module is the :class:`Bridge` object and the adapter callbacks; what it rea
 from __future__ import annotations
 
 import contextvars
+import copy
 from typing import Any, Callable
 
 import dspy
@@ -168,6 +169,14 @@ class Bridge:
     trace_scope = staticmethod(trace_scope)
     extend_trace = staticmethod(extend_trace)
     twin_predictor = staticmethod(twin_predictor)   # Refine's feedback predictor, which no DSPy module holds
+
+    def parallel_worker(self) -> None:
+        """DSPy's ParallelExecutor worker rule, in the worker's own context: each item tracks usage on a deep copy of
+        the caller's usage tracker, so the caller's ``get_lm_usage()`` leaves its workers' usage out, as in DSPy."""
+        overrides = thread_local_overrides.get()
+        tracker = overrides.get("usage_tracker")
+        if tracker:
+            thread_local_overrides.set({**overrides, "usage_tracker": copy.deepcopy(tracker)})
 
     def setting(self, name: str) -> Any:
         """What DSPy's Parallel reads from its settings (``num_threads``, ``max_errors``, ``provide_traceback``), and

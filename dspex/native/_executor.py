@@ -25,6 +25,7 @@ import time
 import traceback
 from typing import Any, Callable
 
+from .. import hooks
 from ._pool import Pool
 from ._prediction import Prediction
 
@@ -164,6 +165,7 @@ class Executor:
         fatal: list[BaseException] = []   # what DSPy's ``f.result()`` re-raises in the caller
         timeout = self.timeout
         run_start = time.time()
+        prepare = getattr(hooks.bridge, "parallel_worker", None)   # DSPy's settings' worker rule, in a DSPy program
 
         def worker(submission: int, index: int, item: Any) -> None:
             keep = False
@@ -172,6 +174,8 @@ class Executor:
                     outcome: Any = _JOB_CANCELLED
                     if not self.cancelled:
                         started[submission] = time.time()   # one dict store: atomic, read under the lock
+                        if prepare is not None:
+                            prepare()
                         outcome = function(item)
                 except Exception:  # noqa: BLE001 - DSPy drops a worker that crashed outside the item
                     outcome = _JOB_CANCELLED

@@ -175,6 +175,41 @@ def test_usage_is_tracked_and_history_is_kept_on_every_route(route: str, tmp_pat
     assert results[0][2:] == (2, 1, 1, 2)
 
 
+@pytest.mark.parametrize("route", ROUTES)
+def test_parallel_workers_track_usage_on_their_own_copies_as_in_dspy(route: str, tmp_path: Path) -> None:
+    """DSPy's ParallelExecutor gives each worker a deep copy of the caller's usage tracker, so a program's
+    ``get_lm_usage()`` leaves out what its Parallel's items used (found by an independent fuzz run: native Parallel
+    shared the caller's tracker). The sequential path (one thread) shares it, as DSPy's does."""
+    from dspex.lm.testing import OpenAICompatServer
+
+    from program_support import FieldLM as Answers
+
+    answers = Answers()
+    route_to(route, tmp_path)
+
+    class Fan(dspy.Module):
+        def __init__(self, ns: Any, parallel: Any, threads: int) -> None:
+            super().__init__()
+            self.ask = ns.Predict("question -> answer")
+            self.parallel, self.threads = parallel, threads
+
+        def forward(self, questions: list[str]) -> Any:
+            pairs = [(self.ask, {"question": q}) for q in questions]
+            done = self.parallel(num_threads=self.threads, disable_progress_bar=True)(pairs)
+            return dspy.Prediction(answers=[p.answer for p in done])
+
+    with OpenAICompatServer(lambda request: answers._answer(request["messages"][-1]["content"], 0)) as server:
+        lm = dspy.LM("openai/test-model", api_base=server.api_base, api_key="k", cache=False)
+        for threads in (3, 1):
+            seen = []
+            for ns, parallel in ((dspy, dspy.Parallel), (dspex, dspex.Parallel), (dspy, dspex.native.Parallel)):
+                with dspy.context(lm=lm, track_usage=True):
+                    pred = Fan(ns, parallel, threads)(questions=["Capital of France?", "Capital of Peru?", "2+2?"])
+                seen.append((pred.answers, pred.get_lm_usage()))
+            assert seen[1] == seen[0] and seen[2] == seen[0], threads
+            assert (seen[0][1] == {}) == (threads > 1)
+
+
 def test_dspex_lm_calls_appear_in_dspy_history_and_usage(tmp_path: Path) -> None:
     from dspex.lm.testing import OpenAICompatServer
     from dspy.clients.base_lm import GLOBAL_HISTORY
