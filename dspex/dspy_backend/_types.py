@@ -32,14 +32,20 @@ def _results(value: Any) -> Any:
 
 
 def to_dspy_value(value: Any) -> Any:
-    """``value`` with dspex's agent types (at any depth of lists, tuples and dicts) rebuilt as DSPy's."""
+    """``value`` with dspex's agent types (at any depth of lists, tuples and dicts) rebuilt as DSPy's.
+
+    A list, tuple or dict holding none of them is returned itself, not a copy: DSPy's trace holds the very objects
+    a Predict returned and was given, so a program's in-place change to a ``list[str]`` output shows in the trace
+    optimizers bootstrap demos from."""
     t = type(value)
     if t is dict:
-        return {k: to_dspy_value(v) for k, v in value.items()}
-    if t is list:
-        return [to_dspy_value(v) for v in value]
-    if t is tuple:
-        return tuple(to_dspy_value(v) for v in value)
+        items = {k: to_dspy_value(v) for k, v in value.items()}
+        return value if all(items[k] is v for k, v in value.items()) else items
+    if t is list or t is tuple:
+        converted = [to_dspy_value(v) for v in value]
+        if all(c is v for c, v in zip(converted, value)):
+            return value
+        return converted if t is list else tuple(converted)
     if not is_dspex_type(value):
         return value
     role = _role(value)

@@ -28,7 +28,7 @@ def to_dspy_prediction(pred: Any, signature: Any = None) -> Any:
         if type(value) not in _PLAIN:   # an agent's History, ToolCalls...: DSPy's classes, at any depth
             from ._types import to_dspy_value
 
-            store = {k: to_dspy_value(v) for k, v in store.items()}
+            store = to_dspy_value(store)   # the store itself when nothing in it is dspex's (a list[str] output)
             break
     d["_store"] = store
     d["_lm_usage"] = pred._lm_usage

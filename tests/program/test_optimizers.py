@@ -151,6 +151,36 @@ def test_the_trace_holds_the_prediction_the_call_returns(kind: str, tmp_path: Pa
     assert seen["dspex"] == seen["dspy"] == ([True, True], "Paris!", dspy.Prediction)
 
 
+@pytest.mark.parametrize("kind", ["Predict", "ChainOfThought"])
+def test_the_trace_holds_the_very_objects_of_a_call_with_mutable_values(kind: str, tmp_path: Path) -> None:
+    """A ``list[str]`` output and a list / dict input: DSPy's trace holds the Prediction returned (so a program that
+    cleans ``pred.tags`` in place bootstraps the cleaned demo) and the caller's own input objects. The native route
+    recorded copies of both (found by an independent fuzz run: BootstrapFewShot compiled other demos)."""
+    from program_support import route_to
+
+    route_to("native", tmp_path)
+    reply = '[[ ## reasoning ## ]]\nr\n\n[[ ## tags ## ]]\n["Paris", "FRANCE"]\n\n[[ ## completed ## ]]'
+
+    class LM(dspy.BaseLM):
+        def __init__(self) -> None:
+            super().__init__(model="test/fixed", cache=False)
+
+        def __call__(self, prompt: Any = None, messages: Any = None, **kwargs: Any) -> list[str]:
+            return [reply]
+
+    seen = {}
+    for ns in (dspy, dspex):
+        module = getattr(ns, kind)("text, context: list[str], meta: dict[str, int] -> tags: list[str]")
+        context, meta = ["a", "b"], {"k": 1}
+        with dspy.context(trace=[], lm=LM()):
+            out = module(text="Paris, France", context=context, meta=meta)
+            out.tags.append("edited")
+            entry = dspy.settings.trace[0]
+        seen[ns.__name__] = (entry[2] is out, entry[2].tags, entry[1]["context"] is context,
+                             entry[1]["meta"] is meta, out.completions.tags[0] is out.tags)
+    assert seen["dspex"] == seen["dspy"] == (True, ["Paris", "FRANCE", "edited"], True, True, True)
+
+
 def _trace_shape(trace: list[Any], out: Any) -> list[tuple[Any, ...]]:
     return [(type(p).__name__, sorted(p.signature.input_fields), sorted(p.signature.output_fields), dict(i),
              dict(o), o is out) for p, i, o in trace]
