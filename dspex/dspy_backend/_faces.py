@@ -76,14 +76,20 @@ def native_inputs(received: dict[str, Any], shown: dict[str, Any], native: dict[
     return {k: native[k] if k in shown and v is shown[k] and k in native else v for k, v in received.items()}
 
 
+def sync_history_faces(traced: dict[int, tuple[Any, Any]]) -> bool:
+    """Bring the run's History faces up to its last turn (the run ended, returning or raising: DSPy's trace
+    entries hold a History that has every turn, the failed last one included); whether there were any."""
+    histories = [entry for entry in traced.values() if isinstance(entry[1], dspy.History)]
+    for history, face in histories:
+        _sync_history(history, face)
+    return bool(histories)
+
+
 def with_history_faces(pred: Any, out: Any, traced: dict[int, tuple[Any, Any]]) -> Any:
     """The routed call's result ``out`` (DSPy's face of ``pred``) holding the run's History faces, brought up to
     the run's last turn, as DSPy's result holds the History its trace entries hold."""
-    histories = [entry for entry in traced.values() if isinstance(entry[1], dspy.History)]
-    if not histories:
+    if not sync_history_faces(traced):
         return out
-    for history, face in histories:
-        _sync_history(history, face)
     store = getattr(pred, "_store", None)
     if isinstance(store, dict) and out is not pred:
         for key, value in store.items():

@@ -17,7 +17,7 @@ from dspy.utils.callback import with_callbacks
 
 from dspex import hooks
 
-from ._faces import dspy_inputs, native_inputs, with_history_faces
+from ._faces import dspy_inputs, native_inputs, sync_history_faces, with_history_faces
 from ._precedence import _callbacks, _seen, _settings_module, own_attr
 from ._values import to_dspy_error, to_dspy_prediction
 
@@ -189,6 +189,7 @@ def run_root(root: Any, args: tuple, kwargs: dict[str, Any], instance: Any) -> A
         try:
             return _face(instance(*a, **kw), traced)
         except Exception as exc:  # noqa: BLE001 - re-raised, as DSPy's class where dspex has a twin of it
+            sync_history_faces(traced)
             _reraise(exc)
 
     token = _ROOT.set((root, run, traced))
@@ -213,6 +214,7 @@ async def arun_root(root: Any, args: tuple, kwargs: dict[str, Any], instance_aca
         try:
             return _face(await instance_acall(*a, **kw), traced)
         except Exception as exc:  # noqa: BLE001
+            sync_history_faces(traced)
             _reraise(exc)
 
     token = _ROOT.set((root, run, traced))

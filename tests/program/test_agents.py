@@ -213,3 +213,41 @@ def test_module_callbacks_of_a_routed_react_v2_see_dspys_objects(tmp_path: Path)
     assert any("dspy.adapters.types.history.History" in e.values() for e in want)
     dspex.configure(module_overrides={"react_v2": "native"}, shadow={"log_path": str(tmp_path / "shadow")})
     assert run(dspex) == want
+
+
+class _FailingSubmitLM(dspy.BaseLM):
+    """One tool call, then a turn nobody can parse (a forced submit), then a submit with wrong arguments."""
+
+    def __init__(self) -> None:
+        super().__init__(model="scripted/failing-submit", cache=False)
+        turn = "[[ ## next_thought ## ]]\nt\n\n[[ ## tool_calls ## ]]\n{}\n\n[[ ## completed ## ]]"
+        self.answers = [turn.format('[{"name": "lookup", "args": {"q": "x"}}]'), turn.format("not json"),
+                        "not json either", turn.format('[{"name": "submit", "args": {"nope": "3"}}]')]
+
+    def __call__(self, prompt: Any = None, messages: Any = None, **kwargs: Any) -> list[str]:
+        return [self.answers.pop(0)]
+
+    async def acall(self, prompt: Any = None, messages: Any = None, **kwargs: Any) -> list[str]:
+        return [self.answers.pop(0)]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_failed_react_v2_run_leaves_dspys_trace_holding_its_whole_history(mode: str, tmp_path: Path) -> None:
+    """DSPy's trace entries hold the one History the agent appends each turn to, the failed forced-submit turn
+    included; on the native route the History faces were brought up to date only when the run returned, so a run
+    that raised left them a turn short (found by an independent fuzz run)."""
+    import asyncio
+
+    def run(ns: Any) -> tuple[str, list[int]]:
+        trace: list[Any] = []
+        with dspy.context(lm=_FailingSubmitLM(), trace=trace):
+            agent = ns.ReActV2("question -> answer", tools=[lookup], max_iters=2)
+            with pytest.raises(ValueError) as failed:
+                agent(question="q") if mode == "sync" else asyncio.run(agent.acall(question="q"))
+        return str(failed.value).splitlines()[0], [len(inputs["history"].messages) for _, inputs, _ in trace]
+
+    want = run(dspy)
+    assert want[1] and max(want[1]) >= 2
+    dspex.configure(module_overrides={"react_v2": "native"}, allow_fallback=False,
+                    shadow={"log_path": str(tmp_path / "shadow")})
+    assert run(dspex) == want
