@@ -29,6 +29,8 @@ from ._routed import Routing
 
 __all__ = ["WrappingRouting", "WrapperEngine"]
 
+FOLLOW_WAIT = 5.0   # seconds a swap waits for a shadow candidate running on the engine (router/_shadow._TURN_WAIT)
+
 
 class WrapperEngine(Engine):
     """The engine of a BestOfN or Refine: wraps the side's module of whatever the module's ``module`` is now."""
@@ -40,6 +42,20 @@ class WrapperEngine(Engine):
     def _follow(self, owner: Any) -> None:
         given = own_attr(owner, "__dict__").get("module")
         if given is self._wrapped or given is None:
+            return
+        # A shadow candidate may be running on this engine (holding its turn) with the module its control began
+        # with: swapping it under that run made its later attempts run the new module. Wait for the run to end
+        # (only the first call after a swap, while a candidate is in flight, ever waits), at most as long as a
+        # candidate waits for another.
+        got = self.turn.acquire(timeout=FOLLOW_WAIT)
+        try:
+            self._swap(owner, given)
+        finally:
+            if got:
+                self.turn.release()
+
+    def _swap(self, owner: Any, given: Any) -> None:
+        if given is self._wrapped:   # another thread followed it while this one waited
             return
         mine = _side_module(given, self.side)
         if self.side == "native":

@@ -215,3 +215,34 @@ def test_an_async_calls_lm_is_placed_as_the_sync_calls_is(impl):
                 probe(question="q", implementation=impl),
                 asyncio.run(probe.acall(question="q", implementation=impl)))
     assert seen == ("given", "given", "configured", "configured")
+
+
+@pytest.mark.parametrize("kind", ["BestOfN", "Refine"])
+def test_swapping_the_wrapped_module_waits_for_a_shadow_candidate_running_on_the_engine(kind: str) -> None:
+    """A shadow candidate runs on the module's one native engine with the wrapped module its control began with.
+    The program's next call, after ``module`` was swapped, followed the swap on that engine at once, so the
+    running candidate's later attempts ran the new module: a false divergence, seen as a flaky shadow test. The
+    swap now waits for the candidate's turn to end."""
+    wrapper = getattr(dspex, kind)(dspex.ChainOfThought("question -> answer"), N=2, reward_fn=reward_yes,
+                                   threshold=1.0)
+    engine = wrapper._dspex.engine(wrapper)
+    engine.sync(wrapper)
+    before = engine.instance.module
+    holding, release = threading.Event(), threading.Event()
+
+    def candidate() -> None:   # what _shadow's _engine_turn does while a candidate runs
+        with engine.turn:
+            holding.set()
+            release.wait(10)
+
+    threading.Thread(target=candidate, daemon=True).start()
+    assert holding.wait(10)
+    wrapper.module = dspex.Predict("question -> answer")
+    follower = threading.Thread(target=lambda: engine.sync(wrapper), daemon=True)
+    follower.start()
+    follower.join(0.5)
+    assert follower.is_alive() and engine.instance.module is before   # waiting: the candidate's module is intact
+    release.set()
+    follower.join(10)
+    assert not follower.is_alive() and engine.instance.module is not before
+    assert type(engine.instance.module).__name__ == "Predict"
