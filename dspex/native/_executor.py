@@ -6,9 +6,11 @@ cancellation once ``max_errors`` failures were seen (then ``Exception("Execution
 interruption.")`` after the warning of the same text), the sequential path for one thread, and a straggler
 resubmitted once when it has run ``timeout`` seconds with at most ``straggler_limit`` items left. Each worker
 runs in a copy of the caller's context (``dspex.request``, ``settings.context``, and DSPy's own settings when a
-program has loaded DSPy, which live in a contextvar too).
+program has loaded DSPy, which live in a contextvar too), with DSPy's own worker rule for those settings: a deep
+copy of the usage tracker per item (the bridge's ``parallel_worker``), so the caller's usage leaves the items out.
 
-Not reproduced: the tqdm progress bar DSPy prints on stdout (native prints nothing) and DSPy's SIGINT handler.
+Not reproduced: the tqdm progress bar DSPy prints on stdout (native prints nothing) and the SIGINT handler DSPy
+installs around a threaded run (a Ctrl-C on the sequential path logs DSPy's words).
 Threads are kept between runs: a run takes an idle pool of its size (or makes one) and gives it back only when
 every task it submitted has finished, so each run still has its own ``num_threads`` workers (nested and
 concurrent runs included) without paying for new threads every time.
