@@ -184,7 +184,8 @@ class Executor:
                 # What DSPy's caller thread does with a finished future (an error here is the caller's, as there):
                 # ``result != "cancelled"``, which a native Prediction always passes without being asked, and its
                 # truth, which a numpy array or a DataFrame refuses (DSPy's caller raises that ValueError).
-                keep = outcome is not _JOB_CANCELLED and (type(outcome) is Prediction or bool(outcome != _JOB_CANCELLED))
+                keep = outcome is not _JOB_CANCELLED and (
+                    type(outcome) is Prediction or bool(outcome != _JOB_CANCELLED))
             except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
                 fatal.append(e)
             with lock:   # the outcome and the worker's end in one round; the end is counted whatever happens, or
