@@ -18,6 +18,7 @@ from ._callbacks import MUTED as callbacks_muted  # noqa: F401 - for the router'
 from ._module import Module
 from ._prediction import Completions, Prediction
 from ._settings import settings
+from ._stand_ins import LM_FOR as lm_stand_in  # noqa: F401 - for the router's shadow mode
 from ._walk import get_by_path, set_by_path  # noqa: F401 - for the router's engines, not the user API
 from .chain_of_thought import ChainOfThought
 from .predict import Predict

@@ -14,8 +14,11 @@ from .. import hooks
 from ..errors import ConfigError
 from ..signature import SignatureMeta, is_dspy_signature
 from ._inputs import InputPlan, plan_for, warn_about_inputs
+from ._stand_ins import LM_FOR
 
 __all__ = ["preprocess"]
+
+LM_FOR_GET = LM_FOR.get   # (Predict's plain call reads it too)
 
 # Predict's input warnings go to the logger DSPy's Predict warns on (``dspy.predict.predict``), so a program's
 # logging set-up for DSPy (levels, handlers, DSPy's own format once it is loaded) applies to them alike (logging
@@ -127,7 +130,12 @@ def preprocess(
         self._plan_source = self.signature
     demos = kwargs.pop("demos", self.demos)
     config = {**self.config, **kwargs.pop("config", _EMPTY)}
-    lm = _check_lm(kwargs.pop("lm", self.lm) or current["lm"])
+    held = kwargs.pop("lm", self.lm)
+    if held:   # shadow's stand-in for an LM given or held (``_stand_ins``); the default one needs none
+        stand_in = LM_FOR_GET()
+        if stand_in is not None:
+            held = stand_in(held)
+    lm = _check_lm(held or current["lm"])
 
     # With n > 1 and an unset or near-zero temperature, sample at 0.7 so the completions differ (DSPy's rule;
     # note ``or``: an explicit 0.0 counts as unset).

@@ -37,7 +37,7 @@ from ._inputs import InputPlan, check_postprocess, plan_for, warn_about_inputs
 from ._module import Module, Parameter
 from ._prediction import Prediction, from_parsed
 from ._preprocess import (ABSENT, LOGGER_NAME, PLAIN_CONFIG_EXCLUDES, _adapter, _bind_round_trips, _chat_adapter,
-                          _check_lm, _dspy_leaves_plain, _plain_sampling, preprocess)
+                          LM_FOR_GET, _check_lm, _dspy_leaves_plain, _plain_sampling, preprocess)
 from ._settings import GLOBAL, LOCAL_GET, settings
 
 __all__ = ["Predict"]
@@ -282,7 +282,7 @@ class Predict(Module, Parameter):
             return None
         if plan.typed:
             warn_about_inputs(LOGGER_NAME, plan, kwargs, bool(current["warn_on_type_mismatch"]))
-        return lm
+        return lm if not given or (stand_in := LM_FOR_GET()) is None else stand_in(given)   # shadow's (_stand_ins)
 
     def _prepare(self, kwargs: dict[str, Any]) -> tuple[Any, Any, dict[str, Any], Any, Any, dict[str, Any]]:
         """DSPy's ``_forward_preprocess``: ``(adapter, lm, config, signature, demos, inputs)`` for this call."""

@@ -5,28 +5,22 @@ engine, inside the books DSPy keeps for a module call (``dspy_backend.run_root``
 does the opposite. Either way the LM is chosen as DSPy would, with dspex's settings ranked in (docs/inside-dspy.md):
 a call's ``lm=`` (for modules that take it, else it becomes the call's default), the predictor's own ``lm``, the
 innermost context (``dspex.native.settings.context`` / ``dspy.context``), ``dspex.configure``, ``dspy.configure``.
-``lm`` arguments here replace the call's LM (shadow's recorder and replayer).
+``lm`` arguments here replace the call's LM (shadow's recorder and replayer), each standing in for every LM the call
+uses: DSPy's side places the recorder here and in ``_taps``, the native side's LMs are placed by ``_lm_scope``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import sys
 from typing import Any, Iterator
 
-from ._engine import own_attr
+from . import _taps
+from ._engine import _predictors, own_attr
+from ._lm_scope import default_lm, is_stand_in, lm_scope
 from ._routed import _backend
-from ._variants import forward_lm
 
 __all__ = ["dspy_call", "adspy_call", "native_call", "anative_call", "effective_lm", "default_lm", "call_instance",
            "acall_instance", "settle_failed"]
-
-
-def _native_settings() -> Any:
-    from dspex.native import settings
-
-    return settings
-
 
 
 def _own_lm(module: Any, spec: Any = None) -> Any:
@@ -37,76 +31,64 @@ def _own_lm(module: Any, spec: Any = None) -> Any:
     return getattr(getattr(module, "predict", None), "lm", None)
 
 
+def _held_lm(module: Any) -> Any:
+    """The first LM one of the module's predictors holds (nested ones too: ReAct's, a wrapped module's), if any."""
+    for predictor in _predictors(module).values():
+        lm = getattr(predictor, "lm", None)
+        if lm is not None:
+            return lm
+    return None
+
+
 def effective_lm(module: Any, kwargs: dict[str, Any]) -> Any:
-    """The LM this call would use (shadow records and replays it)."""
+    """The LM this call would use (shadow records and replays it; the call's other LMs, if it uses several, get
+    stand-ins of their own): the call's ``lm=``, else one its predictors hold, else the default one."""
     lm = kwargs.get("lm")
-    if lm is None and own_attr(module, "_dspex").spec.lm_kwarg:
-        lm = _own_lm(module)
+    if lm is None:
+        lm = _held_lm(module)
     return default_lm() if lm is None else lm
-
-
-def default_lm() -> Any:
-    """The innermost default LM (no call or module LM): DSPy's settings ranked in when DSPy is loaded."""
-    glob, local = _native_settings().layers()
-    if sys.modules.get("dspy") is not None:
-        return _backend().default_lm(glob["lm"], local)
-    return local["lm"] if local is not None and local.get("lm") is not None else glob["lm"]
 
 
 # --- DSPy --------------------------------------------------------------------------------------------------
 @contextlib.contextmanager
 def _dspy_lm(module: Any, target: Any, kwargs: dict[str, Any], lm: Any) -> Iterator[dict[str, Any]]:
     """Put the chosen LM where DSPy reads it, wrapped as a ``dspy.BaseLM`` when it is not one; yields the call's
-    keyword arguments (a copy when they change: a fallback may still need the caller's)."""
+    keyword arguments (a copy when they change: a fallback may still need the caller's).
+
+    ``lm``: shadow's recorder, for a control (else the LM shadow would have recorded, for a call it did not
+    sample: the call then runs as on the dspy route). The recorder never joins the keywords, which DSPy's
+    callbacks see: it stands in for the default LM through ``dspy.context``, and for the LM a predictor reads
+    first (the call's ``lm=``, one it holds) behind ``Module.__call__`` (``_taps``)."""
     import dspy
 
     as_dspy_lm = _backend().as_dspy_lm
     spec = own_attr(module, "_dspex").spec
-    in_place = None
-    if lm is not None and spec.lm_kwarg:
-        own = kwargs["lm"] if "lm" in kwargs else _own_lm(target, spec)
-        if own is not None:
-            if lm is own and isinstance(own, dspy.BaseLM):
-                lm = None   # what DSPy reads already (shadow did not sample the call): nothing to replace
-            else:
-                in_place = _in_place_of(module, target, spec, lm, own)
-                if in_place is not None:
-                    lm = None
+    recorder = lm if lm is not None and is_stand_in(lm) else None
     given = "lm" in kwargs
-    chosen = lm if lm is not None else kwargs.get("lm")
-    if given or lm is not None:
+    chosen = kwargs.get("lm")
+    if given:
         kwargs = {k: v for k, v in kwargs.items() if k != "lm"}
     if spec.lm_kwarg:
         own = _own_lm(target, spec)
         if chosen is None:
             chosen = own if own is not None and not isinstance(own, dspy.BaseLM) else None
-        # The call's own ``lm=`` (or a replacement for the LM the module holds) goes where DSPy reads it first; a
-        # replacement for the default LM (shadow's recorder) goes to the default, so callbacks see the call's
-        # keywords as the caller wrote them.
+        # The call's own ``lm=`` goes where DSPy reads it first; so does a held LM DSPy would refuse (wrapped).
         if chosen is not None and (given or own is not None):
             kwargs = {**kwargs, "lm": as_dspy_lm(chosen)}
             chosen = None
     if chosen is None:
         chosen = default_lm()
-    with in_place if in_place is not None else contextlib.nullcontext():
+    if recorder is not None and chosen is not None:
+        chosen = recorder.standing_for(chosen)
+    # Inside a shadow control (this call's, or one this call is nested in), the LMs the module's predictors read
+    # before the default one are recorded too.
+    taps = _taps.tapping(target, recorder, "lm" in kwargs) if recorder is not None or _taps.active() else None
+    with taps if taps is not None else contextlib.nullcontext():
         if chosen is None or chosen is dspy.settings.lm:
             yield kwargs
             return
         with dspy.context(lm=as_dspy_lm(chosen)):
             yield kwargs
-
-
-def _in_place_of(module: Any, target: Any, spec: Any, lm: Any, own: Any) -> Any:
-    """A context in which ``lm`` (shadow's recorder) stands in for ``own`` (the call's ``lm=`` or the module's own
-    LM) without being passed among the call's keywords, which DSPy's callbacks see: DSPy's forward of a routed
-    Predict takes it past ``Module.__call__`` (``forward_lm``); a recorder the module holds (BestOfN's and Refine's
-    attempts hold a copy of the enclosing control's) records into ``lm``'s transcript too. None when neither
-    applies: then ``lm`` goes in as ``lm=``."""
-    if (spec.module_type == "predict" and target is module and type(module)._shape == "dspy"
-            and "forward" not in own_attr(module, "__dict__")):
-        return forward_lm(module, _backend().as_dspy_lm(lm))
-    shadow = sys.modules.get("dspex.shadow")
-    return None if shadow is None else shadow.recording_through(lm, own)
 
 
 def dspy_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None) -> Any:
@@ -140,18 +122,6 @@ async def adspy_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any =
 
 
 # --- native ------------------------------------------------------------------------------------------------
-def _lm_scope(module: Any, kwargs: dict[str, Any], lm: Any) -> tuple[dict[str, Any], Any]:
-    """``(kwargs for native, a settings context to enter or None)``: where a replacement LM goes. Native modules
-    that take ``lm=`` like DSPy's Predict get it there; others get it as the native default for the call. Most
-    calls have no LM to place, and pay for no context manager."""
-    if own_attr(module, "_dspex").spec.lm_kwarg:
-        return (kwargs if lm is None else {**kwargs, "lm": lm}), None
-    chosen = lm if lm is not None else kwargs.get("lm")
-    if chosen is None:
-        return kwargs, None
-    return {k: v for k, v in kwargs.items() if k != "lm"}, _native_settings().context(lm=chosen)
-
-
 def _positional_check(instance: Any, args: tuple) -> None:
     """DSPy's Predict refuses positional arguments before any callback sees the call."""
     error = getattr(instance, "_positional_error", None)
@@ -165,7 +135,7 @@ def native_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None
     even the module's own (``callbacks=`` given to its constructor): the program never made this call. It leaves
     the module's state alone, running the engine with ``state`` (an ``Engine.snapshot``: the module as its control
     found it) when given."""
-    kw, scope = _lm_scope(module, kwargs, lm)
+    kw, scope = lm_scope(module, kwargs, lm, books)
     token = None if books else _muted().set(True)
     try:
         if scope is None:
@@ -179,7 +149,7 @@ def native_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None
 
 async def anative_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None, books: bool = True,
                        state: Any = None) -> Any:
-    kw, scope = _lm_scope(module, kwargs, lm)
+    kw, scope = lm_scope(module, kwargs, lm, books)
     token = None if books else _muted().set(True)
     try:
         if scope is None:
@@ -237,7 +207,7 @@ def settle_failed(module: Any) -> None:
 def call_instance(module: Any, instance: Any, args: tuple, kwargs: dict[str, Any], lm: Any) -> Any:
     """A native ``instance`` standing in for ``module``'s (an agent replaying tools), with ``lm``, no books and no
     callbacks (a shadow candidate)."""
-    kw, scope = _lm_scope(module, kwargs, lm)
+    kw, scope = lm_scope(module, kwargs, lm, False)
     token = _muted().set(True)
     try:
         if scope is None:
@@ -249,7 +219,7 @@ def call_instance(module: Any, instance: Any, args: tuple, kwargs: dict[str, Any
 
 
 async def acall_instance(module: Any, instance: Any, args: tuple, kwargs: dict[str, Any], lm: Any) -> Any:
-    kw, scope = _lm_scope(module, kwargs, lm)
+    kw, scope = lm_scope(module, kwargs, lm, False)
     token = _muted().set(True)
     try:
         if scope is None:

@@ -9,22 +9,20 @@ imports DSPy never pays for it). The other implementation runs as an engine kept
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import sys
 import threading
-from typing import Any, Iterator
+from typing import Any
 
 from dspex import hooks
 from dspex.registry import ModuleSpec, native_class, resolve
 
-__all__ = ["shape_for", "variant", "rebuild", "register_public", "impl_class", "Hosted", "forward_lm"]
+from ._taps import _ACTIVE, stand_in_kwargs
+
+__all__ = ["shape_for", "variant", "rebuild", "register_public", "impl_class", "Hosted"]
 
 _variants: dict[tuple[type, str], type] = {}
 _public: dict[str, type] = {}     # module_type -> the routed class users hold (for unpickling)
 _lock = threading.Lock()
-# (module, lm): the LM DSPy's forward of that module takes as ``lm=`` on this call (see :func:`forward_lm`).
-_FORWARD_LM: contextvars.ContextVar[tuple[Any, Any] | None] = contextvars.ContextVar("dspex_forward_lm", default=None)
 
 
 def register_public(cls: type) -> None:
@@ -41,41 +39,32 @@ def shape_for(spec: ModuleSpec) -> str:
 class NativeForward:
     """Mixed into DSPy-shaped variants. A native call runs inside DSPy's own ``Module.__call__`` (its books, and any
     ``forward`` an optimizer patched onto the instance, as GEPA's trace capture does), and this ``forward`` then runs
-    the native engine instead of DSPy's forward."""
+    the native engine instead of DSPy's forward. Inside a shadow control, a routed Predict's DSPy forward takes the
+    stand-in of the LM it reads first, past the callbacks (``_taps``)."""
+
+    _dspex_predictor = False   # a routed Predict (set by ``variant``)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         active = hooks.native_root.get()
         if active is not None and active[0] is self:
             return active[1](*args, **kwargs)
-        lm = _FORWARD_LM.get()
-        if lm is not None and lm[0] is self:
-            kwargs = {**kwargs, "lm": lm[1]}
+        controls = _ACTIVE.get()
+        if controls and type(self)._dspex_predictor:
+            kwargs = stand_in_kwargs(self, kwargs, controls)
         return type(self)._impl.forward(self, *args, **kwargs)
 
     async def aforward(self, *args: Any, **kwargs: Any) -> Any:
         active = hooks.native_root.get()
         if active is not None and active[0] is self:
             return await active[1](*args, **kwargs)
-        lm = _FORWARD_LM.get()
-        if lm is not None and lm[0] is self:
-            kwargs = {**kwargs, "lm": lm[1]}
+        controls = _ACTIVE.get()
+        if controls and type(self)._dspex_predictor:
+            kwargs = stand_in_kwargs(self, kwargs, controls)
         impl_aforward = getattr(type(self)._impl, "aforward", None)
         if impl_aforward is None:   # (BestOfN, Refine, MultiChainComparison: DSPy's own error, as DSPy words it)
             raise AttributeError(f"'{type(self).__name__}' object has no attribute 'aforward'", name="aforward",
                                  obj=self)
         return await impl_aforward(self, *args, **kwargs)
-
-
-@contextlib.contextmanager
-def forward_lm(module: Any, lm: Any) -> Iterator[None]:
-    """DSPy's ``forward`` of ``module`` (a DSPy-shaped routed Predict) takes ``lm`` on this call, behind DSPy's
-    ``Module.__call__``: the LM replaces the one DSPy would read (the call's ``lm=``, the module's own), while
-    callbacks see the keywords the caller wrote (shadow's recorder in front of a predictor's own LM)."""
-    token = _FORWARD_LM.set((module, lm))
-    try:
-        yield
-    finally:
-        _FORWARD_LM.reset(token)
 
 
 class Hosted:
@@ -134,6 +123,7 @@ def variant(cls: type, shape: str) -> type:
                 home = impl if shape == "dspy" and impl.__module__.split(".")[0] == "dspy" else cls
                 made = type(cls.__name__, (cls, *mixins, impl), {
                     "_shape": shape, "_impl": impl, "_public": cls,
+                    "_dspex_predictor": cls._spec.module_type == "predict",
                     "__module__": home.__module__, "__qualname__": home.__qualname__, "__doc__": cls.__doc__,
                 })
                 _variants[key] = made

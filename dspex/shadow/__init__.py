@@ -8,7 +8,7 @@ report|replay|promote`` reads those logs back.
 """
 
 from ._compare import comparator_for, compare_results
-from ._lm import ShadowReplayError, recording_through
+from ._lm import ShadowReplayError, is_stand_in
 from ._runtime import configure, get_settings, reset, run_id, shutdown, stats
 from ._read import read_for_cli
 from ._settings import ShadowSettings, make_settings
@@ -44,5 +44,5 @@ __all__ = [
     "tape_from_error",
     "replaying",
     "first_divergence",
-    "recording_through",
+    "is_stand_in",
 ]

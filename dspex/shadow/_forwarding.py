@@ -63,6 +63,28 @@ class _Forwarding:
         self.cache = False
         self.num_retries = 0
 
+    # One call's stand-ins, by the LM each stands for: ``{id(lm): (lm, stand_in)}``, shared by the whole family
+    # (rollout copies and stand-ins alike), so an LM two predictors hold gets one stand-in (``get_lm`` needs one).
+    _stand_ins: dict[int, tuple[Any, Any]]
+
+    def _records_here(self, lm: Any) -> bool:
+        raise NotImplementedError
+
+    def standing_for(self, lm: Any) -> Any:
+        """A stand-in like this one, writing to (or replaying from) the same transcript, in front of ``lm``: one of
+        the other LMs the same call uses (a predictor's own LM, the default one). Its adapter-visible attributes
+        are ``lm``'s. ``lm`` itself when it already is one of this call's stand-ins."""
+        if lm is None or lm is self or self._records_here(lm):
+            return lm
+        hit = self._stand_ins.get(id(lm))
+        if hit is not None and hit[0] is lm:
+            return hit[1]
+        new = copy.copy(self)
+        new._inner, new._attrs = lm, {}
+        new.history, new.callbacks = [], []
+        self._stand_ins[id(lm)] = (lm, new)
+        return new
+
     def _copied(self, kwargs: dict[str, Any]) -> Any:
         """A shallow copy whose ``kwargs`` are updated as ``BaseLM.copy`` updates them (BestOfN and Refine copy the
         LM per rollout: ``lm.copy(rollout_id=i, temperature=1.0)``); what the stand-in records or replays from is

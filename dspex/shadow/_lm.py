@@ -3,18 +3,18 @@
 Real DSPy refuses any LM that is not a ``dspy.BaseLM``; so when dspy is already imported each stand-in is built
 as a ``dspy.BaseLM`` subclass (made once, lazily) that overrides ``__call__``/``acall`` and forwards the
 attributes adapters read (``kwargs``, ``supported_params``, ``supports_response_schema``, ``model``). Without
-dspy they are plain callables, so the native path never imports it.
+dspy they are plain callables, so the native path never imports it. A call may use several LMs (the default one, a
+call's ``lm=``, one a predictor holds, a rollout copy): ``standing_for`` gives a stand-in in front of each, all
+writing to (or replaying from) the call's one transcript; the router places them (``router/_taps``, ``_lm_scope``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import contextvars
 import sys
 import threading
 import time
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from .. import hooks
 from ..errors import DspexError
@@ -22,11 +22,7 @@ from ._forwarding import _Forwarding
 from ._transcript import LMCall, Transcript
 
 __all__ = ["LMCall", "Transcript", "ShadowReplayError", "make_recorder", "make_replayer", "TranscriptReplay",
-           "recording_through"]
-
-# (recorder, transcript) pairs: each listed recorder's calls in this context are written to that transcript too.
-_TEES: contextvars.ContextVar[tuple[tuple[Any, Transcript], ...]] = contextvars.ContextVar("dspex_shadow_tees",
-                                                                                             default=())
+           "is_stand_in"]
 
 
 class ShadowReplayError(DspexError):
@@ -41,6 +37,11 @@ class _RecorderCore(_Forwarding):
         self._attrs = {}
         self.transcript = transcript
         self._init_base()
+        self._stand_ins = {id(inner): (inner, self)}
+
+    def _records_here(self, lm: Any) -> bool:
+        """``lm`` already writes to this transcript (a rollout copy of this recorder, held by an attempt)."""
+        return isinstance(lm, _RecorderCore) and lm.transcript is self.transcript
 
     def copy(self, **kwargs: Any) -> Any:
         """A recorder in front of ``inner.copy(**kwargs)``, writing to the same transcript: the control's rollout
@@ -52,9 +53,6 @@ class _RecorderCore(_Forwarding):
 
     def _add(self, entry: LMCall) -> None:
         self.transcript.add(entry)
-        for recorder, transcript in _TEES.get():
-            if recorder is self:
-                transcript.add(entry)
 
     def __call__(self, prompt: Any = None, messages: Any = None, **kwargs: Any) -> Any:
         entry = LMCall(messages=list(messages) if messages is not None else None, kwargs=dict(kwargs), prompt=prompt)
@@ -98,25 +96,6 @@ class _RecorderCore(_Forwarding):
         return outputs
 
 
-def recording_through(stand_in: Any, own: Any) -> Any:
-    """A context in which ``own``, a recorder a module holds as its own LM (BestOfN's and Refine's attempts hold a
-    copy of the enclosing control's recorder), also writes each call to the transcript of ``stand_in``, the recorder
-    shadow put in front of it for a nested call: the control then leaves ``own`` where DSPy reads it instead of
-    passing ``lm=`` among the call's keywords, which callbacks see. None when ``stand_in`` is not such a recorder."""
-    if isinstance(stand_in, _RecorderCore) and isinstance(own, _RecorderCore) and stand_in._inner is own:
-        return _teeing(own, stand_in.transcript)
-    return None
-
-
-@contextlib.contextmanager
-def _teeing(own: Any, transcript: Transcript) -> Iterator[None]:
-    token = _TEES.set((*_TEES.get(), (own, transcript)))
-    try:
-        yield
-    finally:
-        _TEES.reset(token)
-
-
 def _last_history(lm: Any) -> Any:
     history = getattr(lm, "history", None)
     return history[-1] if isinstance(history, list) and history else None
@@ -151,6 +130,11 @@ class TranscriptReplay(_Forwarding):
         self.requests: list[LMCall] = []          # what the candidate asked, in order
         self.mismatches: list[tuple[int, int | None]] = []   # (candidate request index, recorded index served)
         self._init_base()
+        self._stand_ins = {id(inner): (inner, self)} if inner is not None else {}
+
+    def _records_here(self, lm: Any) -> bool:
+        """``lm`` already replays this recording (a rollout copy of this replayer, held by an attempt)."""
+        return isinstance(lm, TranscriptReplay) and lm._calls is self._calls
 
     def _serve(self, messages: Any, kwargs: dict[str, Any], prompt: Any) -> Any:
         start = time.perf_counter()
@@ -258,6 +242,11 @@ def make_replayer(calls: list[LMCall], attrs: dict[str, Any] | None = None, inne
                   normalize: Callable[[Any], Any] | None = None) -> TranscriptReplay:
     cls = _as_dspy_lm(TranscriptReplay) if _wants_dspy(inner) else TranscriptReplay
     return cls(calls, attrs, inner, normalize)
+
+
+def is_stand_in(lm: Any) -> bool:
+    """Whether ``lm`` is one of shadow's stand-ins (a recorder or a replayer), which can stand for other LMs."""
+    return isinstance(lm, _Forwarding)
 
 
 def lm_attributes(lm: Any) -> dict[str, Any]:

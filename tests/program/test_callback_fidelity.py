@@ -139,10 +139,7 @@ def test_each_attempt_of_a_wrapper_sees_the_keywords_the_caller_wrote(wrapper: s
 @pytest.mark.parametrize("kind", ["Predict", "ChainOfThought"])
 @pytest.mark.parametrize("lm_from", ["the module", "the call"])
 def test_a_module_with_its_own_lm_or_a_call_s_lm_is_seen_with_the_caller_s_keywords(kind: str, lm_from: str,
-                                                                                     route: str, request: Any) -> None:
-    if kind == "ChainOfThought" and route == "shadow":
-        request.applymarker(pytest.mark.xfail(strict=True, reason="docs/parity.md Known differences: shadow's "
-                                              "recorder goes in as lm= to a ChainOfThought with an LM of its own"))
+                                                                                     route: str) -> None:
     recorded = []
     for ns in (dspy, dspex):
         lm = FieldLM()
