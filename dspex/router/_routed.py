@@ -146,10 +146,6 @@ class Routing:
     def new_engine(self, made: Any, side: str) -> Engine:
         return Engine(made, side)
 
-    def unfit(self, engine: Engine) -> str:
-        """Why a built engine cannot serve calls ("" when it can; a wrapper's inner module, see ``_wrapping``)."""
-        return ""
-
     def native_status(self, module: Any) -> tuple[bool, str]:
         """Whether native can serve this call: the registry, the module's current signatures, DSPy's adapter."""
         ok, why = self.static_status()
@@ -162,10 +158,7 @@ class Routing:
         except Exception as exc:  # noqa: BLE001 - a native constructor that raises makes native unavailable
             self._engine_error = f"building the native module raised {type(exc).__name__}: {exc}"
             return False, self._engine_error
-        if why := self.unfit(engine):
-            self._engine_error = why
-            return False, why
-        ok, why = engine.native_status(module)
+        ok, why = engine.native_status(module)   # (asked each call: what the module holds now, see ``_wrapping``)
         if ok:
             backend = _backend()
             configured = backend.configured_adapter()

@@ -10,12 +10,15 @@ Refine shows the LM ``inspect.getsource`` of the wrapped module's class: on the 
 class (``dspex.ChainOfThought``'s source). The native side gets the inner module's native engine, so that engine
 is told which class DSPy sees (``_dspex_source``, read by ``dspex.native._source``).
 
-A module with no native engine (a plain DSPy module) makes the native side unfit (``unfit``): DSPy serves the call.
+A module with no native engine (a plain DSPy module) makes the native side unfit (``WrapperEngine.unfit``): DSPy
+serves the call.
 
 DSPy's BestOfN and Refine read ``self.module`` at each call, so a program may swap the wrapped module after
 construction. The engine follows it (``WrapperEngine``): before each check and sync, a ``module`` that is not the
 one the engine wraps is handed to the engine as its side's module (a routed module's engine, as above), and the
-predictors are paired again. One with no native engine leaves native unavailable while it is there.
+predictors are paired again. Whether native can serve is asked of the module held now, at every check: one with no
+native engine leaves native unavailable while it is there, whether the wrapper was built around it or it was set
+later, and a dspex module put in its place makes native available again.
 """
 
 from __future__ import annotations
@@ -77,7 +80,22 @@ class WrapperEngine(Engine):
             return False, str(exc)
         except Exception as exc:  # noqa: BLE001 - the new module's native engine could not be built: DSPy serves
             return False, f"building the native module of its new `module` raised {type(exc).__name__}: {exc}"
+        if why := self.unfit():
+            return False, why
         return super().native_status(owner)
+
+    def unfit(self) -> str:
+        """Why the native side cannot serve with the module it wraps now ("" when it can). A native wrapper runs
+        copies of its inner module: one with no native engine (a DSPy module the wrapper was built around) would
+        run DSPy's code under a native loop, and Refine's hints reach only native predictors. DSPy serves it."""
+        if self.side != "native":
+            return ""
+        from dspex.native import Module as NativeModule
+
+        inner = type(getattr(self.instance, "module", None))
+        return "" if issubclass(inner, NativeModule) else (
+            f"it wraps {inner.__module__}.{inner.__name__}, which has no native engine; wrap a dspex module (e.g. "
+            "dspex.ChainOfThought) to run it natively")
 
     def sync(self, owner: Any) -> Any:
         self._follow(owner)
@@ -114,18 +132,6 @@ class WrappingRouting(Routing):
             if unwrapped is not given and hasattr(unwrapped, "__dict__"):
                 unwrapped.__dict__["_dspex_source"] = type(given)
         return tuple(args), kwargs
-
-    def unfit(self, engine: Any) -> str:
-        """A native wrapper runs copies of its inner module: one with no native engine (a DSPy module) would run
-        DSPy's code under a native loop, and Refine's hints reach only native predictors. DSPy serves it."""
-        if engine.side != "native":
-            return ""
-        from dspex.native import Module as NativeModule
-
-        inner = type(getattr(engine.instance, "module", None))
-        return "" if issubclass(inner, NativeModule) else (
-            f"it wraps {inner.__module__}.{inner.__name__}, which has no native engine; wrap a dspex module (e.g. "
-            "dspex.ChainOfThought) to run it natively")
 
     def __deepcopy__(self, memo: dict[int, Any]) -> "WrappingRouting":
         return WrappingRouting(self.spec, self.implementation, self.name, self.sig, self.args, self.kwargs)

@@ -285,3 +285,37 @@ def test_a_wrapped_module_swapped_for_a_plain_dspy_one_is_served_by_dspy(events:
     routes = [md for _, _, md in seen if md["module_type"] == "best_of_n"]
     assert [md["implementation"] for md in routes] == ["native", "dspy", "native"]
     assert "now wraps dspy.predict.predict.Predict, which has no native engine" in routes[1]["reason"]
+
+
+@pytest.mark.parametrize("kind", ["BestOfN", "Refine"])
+def test_a_wrapper_built_around_a_plain_dspy_module_follows_the_module_it_holds(kind: str, route: str, events: Any,
+                                                                                tmp_path: Path) -> None:
+    """Built around a plain DSPy module, a routed BestOfN or Refine is served by DSPy (native would run DSPy's code
+    under a native loop); once the program sets a dspex module in its place, the route is the flag's again, and a
+    plain module put back sends it to DSPy again. Native availability was decided once, when the engine was built,
+    and stayed: the wrapper ran on DSPy for ever. Answers and LM calls are DSPy's throughout."""
+    dspex.configure(module_overrides={t: route for t in TYPES}, allow_fallback=True,   # (DSPy serves: not an error)
+                    shadow={"log_path": str(tmp_path / "shadow")})
+    seen = events("dspex.router.route")
+    runs = []
+    for ns in (dspy, dspex):
+        module = getattr(ns, kind)(module=dspy.ChainOfThought("question -> answer"), N=2,
+                                   reward_fn=lambda a, p: 0.0, threshold=1.0)
+        lm, answers = ScriptLM(), []
+        with dspy.context(lm=lm):
+            for step in range(3):
+                if step:
+                    module.module = (ns.ChainOfThought if step == 1 else dspy.ChainOfThought)("question -> answer")
+                if kind == "Refine":   # the wrapped class's source, which differs (docs/parity.md): the same on both
+                    module.module_code = "class Answerer: ..."
+                answers.append(module(**QUESTION).toDict())
+        runs.append((answers, lm.calls))
+    assert runs[1] == runs[0]
+    routes = [md for _, _, md in seen if md["module_type"] == kind.lower().replace("bestofn", "best_of_n")]
+    assert [md["implementation"] for md in routes] == ["dspy", route, "dspy"]
+    assert "wraps dspy.predict.chain_of_thought.ChainOfThought, which has no native engine" in routes[0]["reason"]
+    assert "now wraps dspy.predict.chain_of_thought.ChainOfThought" in routes[2]["reason"]
+    if route == "shadow":
+        dspex.shutdown(timeout=10)
+        stats = dspex.shadow.stats()
+        assert stats["by_module"][routes[1]["module_type"]]["compared"] == 1 and stats["diverged"] == 0, stats
