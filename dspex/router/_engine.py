@@ -62,7 +62,10 @@ def _getter(path: str) -> Any:
 
 
 class Engine:
-    """``instance``: the other side's module. ``side``: ``native`` or ``dspy`` (what the instance is)."""
+    """``instance``: the other side's module. ``side``: ``native`` or ``dspy`` (what the instance is).
+    ``candidate``: whether only shadow candidates run it (``Routing.candidate_engine``)."""
+
+    candidate = False
 
     def __init__(self, instance: Any, side: str) -> None:
         self.instance = instance

@@ -52,6 +52,7 @@ class Routing:
         self.args = args
         self.kwargs = kwargs
         self._engine: Engine | None = None
+        self._candidate: Engine | None = None    # shadow candidates' own engine (``candidate_engine``)
         self._engine_error: str | None = None    # why the engine could not be built (not retried per call)
         self.fast: tuple[Any, int, Decision] | None = None
         # (settings, flags version, {(targeting key, attributes key): decision}): a sticky flag's decisions
@@ -88,7 +89,8 @@ class Routing:
     __hash__ = None  # type: ignore[assignment]
 
     # --- the constructor's arguments, per side ---------------------------------------------------------------
-    def side_args(self, side: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    def side_args(self, side: str, candidate: bool = False) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The constructor's arguments as ``side`` takes them (``candidate``: for a shadow candidates' engine)."""
         args, kwargs = list(self.args), dict(self.kwargs)
         sig = self.sig
         if sig is not None:
@@ -129,18 +131,33 @@ class Routing:
     def engine(self, module: Any) -> Engine:
         """The other implementation, built on first use from the constructor's arguments."""
         engine = self._engine
-        if engine is None:
-            with _build_lock:
-                engine = self._engine
-                if engine is None:
-                    side = "dspy" if type(module)._shape == "native" else "native"
-                    args, kwargs = self.side_args(side)
-                    # Its constructor's deprecation warnings repeat what building the module already warned (DSPy's
-                    # and native's alike: a field's ``prefix``): not said a second time, at a call.
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore", DeprecationWarning)
-                        made = backend_for(self.spec, side).create(*args, **kwargs)
-                    engine = self._engine = self.new_engine(made, side)
+        return engine if engine is not None else self._built(module, candidate=False)
+
+    def candidate_engine(self, module: Any) -> Engine:
+        """A second engine, built the same way, that only shadow candidates run (one at a time: its ``turn``).
+
+        A candidate puts the state its control began with onto the engine it runs: on the one engine the module's
+        native-route calls use, that older state reached a native call running on another thread at the same time
+        (a 50/50 split of native and shadow while a program changes its demos), and that call's newer state reached
+        the candidate (a false divergence). Each now has its own."""
+        engine = self._candidate
+        return engine if engine is not None else self._built(module, candidate=True)
+
+    def _built(self, module: Any, candidate: bool) -> Engine:
+        slot = "_candidate" if candidate else "_engine"
+        with _build_lock:
+            engine = getattr(self, slot)
+            if engine is None:
+                side = "dspy" if type(module)._shape == "native" else "native"
+                args, kwargs = self.side_args(side, candidate)
+                # Its constructor's deprecation warnings repeat what building the module already warned (DSPy's
+                # and native's alike: a field's ``prefix``): not said a second time, at a call.
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    made = backend_for(self.spec, side).create(*args, **kwargs)
+                engine = self.new_engine(made, side)
+                engine.candidate = candidate
+                setattr(self, slot, engine)
         return engine
 
     def new_engine(self, made: Any, side: str) -> Engine:

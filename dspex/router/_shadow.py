@@ -2,10 +2,11 @@
 
 The control is the DSPy route, run for the caller. The candidate is the native route without DSPy's books (it
 must not add trace entries, history or callbacks to the program), on its own deep copy of the inputs, made on the
-worker: a candidate that mutates an input never reaches the caller's objects. Everything about the candidate,
-building its native module included, happens on the worker; nothing of it can reach the caller. Only the
-module's state it runs is read in the caller's thread, before the control (``_snapshot``): it is what the control
-ran with, though the worker gets to the candidate later.
+worker: a candidate that mutates an input never reaches the caller's objects. Everything about the candidate
+happens on the worker; nothing of it can reach the caller. Only the module's state it runs is read in the caller's
+thread, before the control (``_snapshot``): it is what the control ran with, though the worker gets to the
+candidate later. Candidates run an engine of their own (``Routing.candidate_engine``, built at a module's first
+shadowed call), never the one the module's native-route calls run, which may be running on another thread.
 """
 
 from __future__ import annotations
@@ -55,12 +56,13 @@ def _snapshot(module: Any) -> Any:
     """The state the candidate runs (``Engine.snapshot``), taken now, before the control: the worker runs the
     candidate later, when the program may have changed the module (edited a signature in place, set demos) and
     the control spent what it spends (BestOfN's ``fail_count``). None (the candidate syncs on the worker) for a
-    native-shaped module, which is its own candidate, or when taking it fails (that failure is the worker's)."""
-    engine = module._dspex._engine
-    if type(module)._shape != "dspy" or engine is None:
+    native-shaped module, which is its own candidate, or when taking it fails (that failure is the worker's).
+    The candidates' own engine is built here on a module's first shadowed call (as the decision built the main
+    one): a snapshot is of the engine it is put back on."""
+    if type(module)._shape != "dspy":
         return None
     try:
-        return engine.snapshot(module)
+        return module._dspex.candidate_engine(module).snapshot(module)
     except Exception:  # noqa: BLE001 - nothing about the candidate reaches the caller
         return None
 
@@ -74,10 +76,10 @@ def _engine_turn(module: Any) -> Iterator[None]:
     and each puts the state its control began with onto the one engine the module has: two at once would run
     each other's state. A candidate that hangs holds the engine for ``_TURN_WAIT`` of the next one's time at
     most; that one then runs anyway."""
-    engine = module._dspex._engine if type(module)._shape == "dspy" else None
-    if engine is None:
+    if type(module)._shape != "dspy":
         yield
         return
+    engine = module._dspex.candidate_engine(module)
     got = engine.turn.acquire(timeout=_TURN_WAIT)
     try:
         yield
@@ -163,7 +165,7 @@ def _agent_sides(module: Any, args: tuple, kwargs: dict[str, Any], state: Any) -
     def agent() -> Any:
         if type(module)._shape == "native":
             return shadow.replaying(module, tape())
-        engine = module._dspex.engine(module)
+        engine = module._dspex.candidate_engine(module)
         return shadow.replaying(engine.sync(module) if state is None else engine.restore(state), tape())
 
     def candidate(lm: Any) -> Any:

@@ -171,7 +171,8 @@ def _muted() -> Any:
 def _native_run(module: Any, args: tuple, kw: dict[str, Any], books: bool, state: Any) -> Any:
     if type(module)._shape == "native":
         return type(module)._impl.__call__(module, *args, **kw)
-    engine = own_attr(module, "_dspex").engine(module)
+    routing = own_attr(module, "_dspex")
+    engine = routing.engine(module) if books else routing.candidate_engine(module)   # a candidate: its own
     instance = engine.sync(module) if state is None else engine.restore(state)
     _positional_check(instance, args)
     if not books:
@@ -185,7 +186,8 @@ def _native_run(module: Any, args: tuple, kw: dict[str, Any], books: bool, state
 async def _anative_run(module: Any, args: tuple, kw: dict[str, Any], books: bool, state: Any) -> Any:
     if type(module)._shape == "native":
         return await type(module)._impl.acall(module, *args, **kw)
-    engine = own_attr(module, "_dspex").engine(module)
+    routing = own_attr(module, "_dspex")
+    engine = routing.engine(module) if books else routing.candidate_engine(module)   # a candidate: its own
     instance = engine.sync(module) if state is None else engine.restore(state)
     _positional_check(instance, args)
     if not books:

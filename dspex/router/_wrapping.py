@@ -32,7 +32,6 @@ from ._routed import Routing
 
 __all__ = ["WrappingRouting", "WrapperEngine"]
 
-FOLLOW_WAIT = 5.0   # seconds a swap waits for a shadow candidate running on the engine (router/_shadow._TURN_WAIT)
 
 
 class WrapperEngine(Engine):
@@ -46,21 +45,7 @@ class WrapperEngine(Engine):
         given = own_attr(owner, "__dict__").get("module")
         if given is self._wrapped or given is None:
             return
-        # A shadow candidate may be running on this engine (holding its turn) with the module its control began
-        # with: swapping it under that run made its later attempts run the new module. Wait for the run to end
-        # (only the first call after a swap, while a candidate is in flight, ever waits), at most as long as a
-        # candidate waits for another.
-        got = self.turn.acquire(timeout=FOLLOW_WAIT)
-        try:
-            self._swap(owner, given)
-        finally:
-            if got:
-                self.turn.release()
-
-    def _swap(self, owner: Any, given: Any) -> None:
-        if given is self._wrapped:   # another thread followed it while this one waited
-            return
-        mine = _side_module(given, self.side)
+        mine = _side_module(given, self.side, self.candidate)
         if self.side == "native":
             from dspex.native import Module as NativeModule
 
@@ -102,7 +87,11 @@ class WrapperEngine(Engine):
         return super().sync(owner)
 
     def snapshot(self, owner: Any) -> Any:
-        self._follow(owner)
+        """Taken in the caller's thread, on the candidates' engine, which a candidate may be running: a swapped
+        module is not followed here (that would swap it under the run); the candidate then syncs on its worker."""
+        given = own_attr(owner, "__dict__").get("module")
+        if given is not self._wrapped and given is not None:
+            raise LookupError("the wrapped module was swapped: the candidate takes the module's state itself")
         return super().snapshot(owner), (self._wrapped, self.instance.module)
 
     def restore(self, snapshot: Any) -> Any:
@@ -119,13 +108,19 @@ class WrappingRouting(Routing):
             self.side_args("dspy" if type(module)._shape == "native" else "native")
         return super().engine(module)
 
+    def candidate_engine(self, module: Any) -> Any:
+        """Around the inner module's candidate engine: a candidate's attempts run nothing a native-route call runs."""
+        if self._candidate is None:
+            self.side_args("dspy" if type(module)._shape == "native" else "native", True)
+        return super().candidate_engine(module)
+
     def new_engine(self, made: Any, side: str) -> Engine:
         return WrapperEngine(made, side, self.args[0] if self.args else self.kwargs.get("module"))
 
-    def side_args(self, side: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    def side_args(self, side: str, candidate: bool = False) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """A routed ``module=`` is handed to each side as that side's module (its engine on the other side)."""
-        args, kwargs = super().side_args(side)
-        args, kwargs = _unwrap_module(list(args), kwargs, side)
+        args, kwargs = super().side_args(side, candidate)
+        args, kwargs = _unwrap_module(list(args), kwargs, side, candidate)
         given = self.args[0] if self.args else self.kwargs.get("module")
         if side == "native" and isinstance(getattr(given, "_dspex", None), Routing):
             unwrapped = args[0] if args else kwargs.get("module")
@@ -137,17 +132,19 @@ class WrappingRouting(Routing):
         return WrappingRouting(self.spec, self.implementation, self.name, self.sig, self.args, self.kwargs)
 
 
-def _side_module(m: Any, side: str) -> Any:
-    """``m`` as ``side`` runs it: a routed module of the other shape by its engine, anything else as it is."""
+def _side_module(m: Any, side: str, candidate: bool = False) -> Any:
+    """``m`` as ``side`` runs it: a routed module of the other shape by its engine (its candidates' engine for a
+    candidates' wrapper), anything else as it is."""
     routing = getattr(m, "_dspex", None)
     if not isinstance(routing, Routing) or type(m)._shape == side:
         return m
-    return routing.engine(m).sync(m)
+    return (routing.candidate_engine(m) if candidate else routing.engine(m)).sync(m)
 
 
-def _unwrap_module(args: list[Any], kwargs: dict[str, Any], side: str) -> tuple[list[Any], dict[str, Any]]:
+def _unwrap_module(args: list[Any], kwargs: dict[str, Any], side: str,
+                   candidate: bool = False) -> tuple[list[Any], dict[str, Any]]:
     if args:
-        args[0] = _side_module(args[0], side)
+        args[0] = _side_module(args[0], side, candidate)
     elif "module" in kwargs:
-        kwargs["module"] = _side_module(kwargs["module"], side)
+        kwargs["module"] = _side_module(kwargs["module"], side, candidate)
     return args, kwargs

@@ -86,7 +86,7 @@ def test_a_react_candidate_that_strays_from_the_recorded_tool_calls_is_a_diverge
     dspex.configure(module_overrides={"react": "shadow"})
     mailer, lm = Mailer(), AgentLM()
     program = _program(dspex, mailer)
-    engine = program.agent._dspex.engine(program.agent).sync(program.agent)
+    engine = program.agent._dspex.candidate_engine(program.agent).sync(program.agent)
 
     class Stray(type(engine.react)):   # type: ignore[misc]
         def forward(self: Any, **kwargs: Any) -> Any:   # the native side's planted difference: another recipient
