@@ -21,6 +21,8 @@ from .. import hooks
 from ..errors import ConfigError
 from . import _observe, _state
 from ._complete import cached, failed, finish, prepare
+from ._dialect import dialect_for
+from ._fanout import agather, count_answered, gather
 from ._errors import redact
 from ._models import model_info
 from ._retry import apost_json, post_json
@@ -80,6 +82,7 @@ class LM:
         self.model = model
         self.model_type = model_type
         self.request_model = name if sep and provider in _OPENAI_COMPATIBLE_PREFIXES else model
+        self._dialect = dialect_for(model)   # the requests dspy.LM sends for this model (_dialect)
         self.cache = cache
         self.callbacks = list(callbacks or [])
         self.num_retries = num_retries
@@ -156,91 +159,116 @@ class LM:
 
     def _call_once(self, prompt: Any, messages: Messages | None, kwargs: dict[str, Any],
                    on_chunk: Callable[[dict[str, Any]], None] | None = None) -> Any:
-        """One completion without callbacks (DSPy's side puts its own around it). ``stream=True`` (or an
-        ``on_chunk`` receiver) streams it over server-sent events; the result is the same either way."""
+        """One call without callbacks (DSPy's side puts its own around it). ``stream=True`` (or an ``on_chunk``
+        receiver) streams it over server-sent events; the result is the same either way. A call that dspy.LM
+        sends as ``n`` requests is sent as ``n`` requests, one after the other (``_fanout``)."""
         streaming = bool(kwargs.get("stream")) or on_chunk is not None
         prep = prepare(self, prompt, messages, dict(kwargs))
         hit = cached(self, prep)
         if hit is not None:
             return hit
         _watched(self, prep, streaming)
+        if streaming:
+            def send() -> dict[str, Any]:
+                return Assembler().feed(chunks(prep, on_chunk)).completion()
+        else:
+            def send() -> dict[str, Any]:
+                return post_json(prep.wire, prep.payload, prep.api_key, prep.timeout, prep.num_retries, prep.headers)
         try:
-            if streaming:
-                response = Assembler().feed(chunks(prep, on_chunk)).completion()
+            if prep.count == 1:
+                response = send()
             else:
-                response = post_json(prep.wire, prep.payload, prep.api_key, prep.timeout, prep.num_retries,
-                                     prep.headers)
+                response, outputs, cost = gather(self, prep, send)
         except BaseException as exc:
             redact(exc, prep.api_key)
             failed(self, prep, exc)
             raise
-        return finish(self, prep, response)
+        if prep.count == 1:
+            return finish(self, prep, response)
+        return finish(self, prep, response, outputs, cost=cost)
 
     async def _acall_once(self, prompt: Any, messages: Messages | None, kwargs: dict[str, Any],
                           on_chunk: Callable[[dict[str, Any]], Any] | None = None) -> Any:
         streaming = bool(kwargs.get("stream")) or on_chunk is not None
-        prep = prepare(self, prompt, messages, dict(kwargs))
+        prep = prepare(self, prompt, messages, dict(kwargs), asynchronous=True)
         hit = cached(self, prep)
         if hit is not None:
             return hit
         _watched(self, prep, streaming)
+
+        async def send() -> dict[str, Any]:
+            if not streaming:
+                return await apost_json(prep.wire, prep.payload, prep.api_key, prep.timeout, prep.num_retries,
+                                        prep.headers)
+            assembler = Assembler()
+            async for chunk in achunks(prep):
+                assembler.push(chunk)
+                if on_chunk is not None:
+                    await on_chunk(chunk)
+            return assembler.completion()
+
         try:
-            if streaming:
-                assembler = Assembler()
-                async for chunk in achunks(prep):
-                    assembler.push(chunk)
-                    if on_chunk is not None:
-                        await on_chunk(chunk)
-                response = assembler.completion()
+            if prep.count == 1:
+                response = await send()
             else:
-                response = await apost_json(prep.wire, prep.payload, prep.api_key, prep.timeout, prep.num_retries,
-                                            prep.headers)
+                response, outputs, cost = await agather(self, prep, send)
         except BaseException as exc:
             redact(exc, prep.api_key)
             failed(self, prep, exc)
             raise
-        return finish(self, prep, response)
+        if prep.count == 1:
+            return finish(self, prep, response)
+        return finish(self, prep, response, outputs, cost=cost)
 
     def stream(self, prompt: Any = None, messages: Messages | None = None, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Yield the call's chunks (OpenAI ``chat.completion.chunk`` dicts) as the server sends them; once all are
         read the call is cached and recorded exactly like ``lm(...)`` (same outputs, usage, cost). A cached call
-        yields one chunk holding the whole answer. Never retried: a failure mid-stream would repeat what was read."""
+        yields one chunk holding the whole answer. Never retried: a failure mid-stream would repeat what was read.
+        A call dspy.LM sends as ``n`` requests streams them one after the other."""
         prep = prepare(self, prompt, messages, {**kwargs, "stream": True})
         hit = cached(self, prep)
         if hit is not None:
             yield whole_chunk(hit)
             return
         _watched(self, prep, True)
-        assembler = Assembler()
+        answers: list[dict[str, Any]] = []
         try:
-            for chunk in chunks(prep, None):
-                assembler.push(chunk)
-                yield chunk
+            for _ in range(prep.count):
+                assembler = Assembler()
+                for chunk in chunks(prep, None):
+                    assembler.push(chunk)
+                    yield chunk
+                answers.append(assembler.completion())
         except BaseException as exc:
             redact(exc, prep.api_key)
             failed(self, prep, exc)
+            count_answered(self, answers)
             raise
-        finish(self, prep, assembler.completion())
+        _finish_all(self, prep, answers)
 
     async def astream(self, prompt: Any = None, messages: Messages | None = None,
                       **kwargs: Any) -> AsyncIterator[dict[str, Any]]:
         """The async twin of :meth:`stream`."""
-        prep = prepare(self, prompt, messages, {**kwargs, "stream": True})
+        prep = prepare(self, prompt, messages, {**kwargs, "stream": True}, asynchronous=True)
         hit = cached(self, prep)
         if hit is not None:
             yield whole_chunk(hit)
             return
         _watched(self, prep, True)
-        assembler = Assembler()
+        answers: list[dict[str, Any]] = []
         try:
-            async for chunk in achunks(prep):
-                assembler.push(chunk)
-                yield chunk
+            for _ in range(prep.count):
+                assembler = Assembler()
+                async for chunk in achunks(prep):
+                    assembler.push(chunk)
+                    yield chunk
+                answers.append(assembler.completion())
         except BaseException as exc:
             redact(exc, prep.api_key)
             failed(self, prep, exc)
+            count_answered(self, answers)
             raise
-        finish(self, prep, assembler.completion())
+        _finish_all(self, prep, answers)
 
     # --- state (lm/_state.py): DSPy's saved-state layout, copies, pickles ---------------------------------------
     dump_state = _state.dump_state
@@ -264,6 +292,15 @@ def _masked(url: Any) -> Any:
     if not sep or "@" not in netloc:
         return url
     return f"{scheme}://***@{netloc.rpartition('@')[2]}{slash}{path}"
+
+
+def _finish_all(lm: LM, prep: Any, answers: list[dict[str, Any]]) -> None:
+    """Record a streamed call from the completions its requests added up to."""
+    if prep.count == 1:
+        finish(lm, prep, answers[0])
+    else:
+        response, outputs, cost = gather(lm, prep, iter(answers).__next__)
+        finish(lm, prep, response, outputs, cost=cost)
 
 
 def _watched(lm: LM, prep: Any, streaming: bool) -> None:

@@ -17,13 +17,16 @@ from .. import hooks
 from ..errors import ConfigError, LMError
 from . import _observe
 from ._body import cache_key
+from ._dialect import CLIENT_ONLY_KEYS, response_format_value, shape
 from ._lm15 import is_request, request_payload, to_response
+from ._messages import wire_messages
 
-__all__ = ["Prepared", "prepare", "finish", "outputs_of", "cost_of", "HISTORY_SIZE", "CACHE_SIZE"]
+__all__ = ["Prepared", "prepare", "finish", "outputs_of", "cost_of", "warn_truncated", "HISTORY_SIZE", "CACHE_SIZE"]
 
 HISTORY_SIZE = 10_000
 _log = logging.getLogger("dspex.lm")
 CACHE_SIZE = 1_024
+_UNSET: Any = object()
 
 
 @dataclass(slots=True)
@@ -31,7 +34,7 @@ class Prepared:
     prompt: Any
     messages: Any
     kwargs: dict[str, Any]        # the call's own kwargs (history)
-    payload: dict[str, Any]
+    payload: dict[str, Any]       # the body of each request
     wire: Any
     api_key: str | None
     timeout: float
@@ -40,10 +43,12 @@ class Prepared:
     key: str | None               # cache key, None when the cache is off
     request: Any                  # the lm15 Request, when the call was made with one
     logprobs: bool
+    count: int = 1                # requests to send: ``n`` on dspy.LM's lm15 side (see _dialect), else 1
     token: Any = None             # what the observer asked to get back
 
 
-def prepare(lm: Any, prompt: Any, messages: Any, kwargs: dict[str, Any]) -> Prepared:
+def prepare(lm: Any, prompt: Any, messages: Any, kwargs: dict[str, Any], asynchronous: bool = False) -> Prepared:
+    """The call as requests: the body dspy.LM would send (``_dialect``), how many of them, and the cache key."""
     request = None
     if is_request(prompt) or is_request(kwargs.get("request")):
         request = prompt if is_request(prompt) else kwargs.pop("request")
@@ -61,24 +66,56 @@ def prepare(lm: Any, prompt: Any, messages: Any, kwargs: dict[str, Any]) -> Prep
             messages = [{"role": "user", "content": prompt}]
         merged = {**lm.kwargs, **kwargs}
     use_cache = merged.pop("cache", lm.cache)
-    timeout = merged.pop("timeout", lm.timeout)
-    num_retries = merged.pop("num_retries", lm.num_retries)
-    rollout_id = merged.pop("rollout_id", None)
     api_key = merged.pop("api_key", None) or lm.api_key
-    base = merged.pop("api_base", None) or merged.pop("base_url", None)
+    base = merged.pop("api_base", None)
+    url_base = merged.pop("base_url", None)
+    base = base or url_base
     wire = lm._wire if base is None else lm._wire_for(base)
-    headers = merged.pop("extra_headers", None)
-    merged.pop("num_generations", None)
-    merged.pop("stream", None)
+    merged.pop("stream", None)   # dspex's own switch (lm.stream() sets it): a streamed call shares the plain one's cache
+    if merged.get("rollout_id", 0) is None:
+        del merged["rollout_id"]
     if request is not None:
         payload = request_payload(request, lm.request_model)
         messages = payload["messages"]
+        key = cache_key([wire.request_url, asynchronous, merged.get("rollout_id"), payload]) if use_cache else None
+        count = 1
     else:
-        payload = {"model": lm.request_model, "messages": messages}
-        payload.update((k, v) for k, v in merged.items() if v is not None)
-    key = cache_key([wire.request_url, rollout_id, payload]) if use_cache else None
+        # DSPy's key: the call as asked (model, messages, every kwarg but the connection's), per sync / async side
+        key = cache_key([wire.request_url, asynchronous, lm.model, messages, merged]) if use_cache else None
+        n = merged.get("n")
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+            raise ConfigError(f"n must be a positive integer (the number of completions), not {n!r}.")
+    timeout = merged.pop("timeout", lm.timeout)
+    num_retries = merged.pop("num_retries", lm.num_retries)
+    merged.pop("rollout_id", None)
+    client_only = not CLIENT_ONLY_KEYS.isdisjoint(merged)
+    headers = merged.pop("extra_headers", None)
+    if "headers" in merged:   # LiteLLM sends both as HTTP headers
+        headers = {**(merged.pop("headers") or {}), **(headers or {})}
+    merged.pop("num_generations", None)
+    if request is None:
+        payload, count = _body(lm, messages, merged, client_only)
     return Prepared(prompt, messages, kwargs, payload, wire, api_key, timeout, num_retries, headers, key, request,
-                    bool(payload.get("logprobs")))
+                    bool(payload.get("logprobs")), count)
+
+
+def _body(lm: Any, messages: Any, merged: dict[str, Any], client_only: bool) -> tuple[dict[str, Any], int]:
+    """(one request's body, how many to send): dspy.LM's lm15 side when it would take the call, else LiteLLM's."""
+    dialect = lm._dialect
+    if dialect is not None and not client_only:
+        rows = wire_messages(messages)
+        if rows is not None:
+            generation = shape(dialect, merged)
+            if generation is not None:
+                payload = {"model": lm.request_model, "messages": rows}
+                if generation:
+                    payload.update(generation)
+                return payload, merged.get("n") or 1
+    payload = {"model": lm.request_model, "messages": messages}
+    payload.update((k, v) for k, v in merged.items() if v is not None)
+    if "response_format" in payload:
+        payload["response_format"] = response_format_value(payload["response_format"])
+    return payload, 1
 
 
 def cached(lm: Any, prep: Prepared) -> Any:
@@ -123,7 +160,7 @@ def outputs_of(response: Any, url: str, logprobs: bool) -> list[Any]:
     return outputs
 
 
-def _warn_truncated(response: dict[str, Any]) -> None:
+def warn_truncated(response: dict[str, Any]) -> None:
     """dspy.LM's warning when the server stopped at the token limit (its words, on dspex's logger)."""
     for choice in response["choices"]:
         if choice.get("finish_reason") == "length":
@@ -144,17 +181,21 @@ def cost_of(lm: Any, usage: dict[str, Any]) -> float | None:
     return (inp * pricing.get("input", 0.0) + out * pricing.get("output", 0.0)) / 1_000_000
 
 
-def finish(lm: Any, prep: Prepared, response: dict[str, Any], outputs: Any = None, cache_hit: bool = False) -> Any:
+def finish(lm: Any, prep: Prepared, response: dict[str, Any], outputs: Any = None, cache_hit: bool = False,
+           cost: Any = _UNSET) -> Any:
+    """Read, cache and record a call's answer (``outputs`` and ``cost`` given when already read: a cache hit, or the
+    merged answers of ``n`` requests)."""
     if outputs is None:
         outputs = outputs_of(response, prep.wire.url, prep.logprobs)
-        _warn_truncated(response)
-        if prep.key is not None:
-            with lm._cache_lock:
-                lm._cache[prep.key] = (response, outputs)
-                if len(lm._cache) > CACHE_SIZE:
-                    lm._cache.popitem(last=False)
+        warn_truncated(response)
+    if not cache_hit and prep.key is not None:
+        with lm._cache_lock:
+            lm._cache[prep.key] = (response, outputs)
+            if len(lm._cache) > CACHE_SIZE:
+                lm._cache.popitem(last=False)
     usage = {} if cache_hit else dict(response.get("usage") or {})
-    cost = cost_of(lm, usage)
+    if cost is _UNSET:
+        cost = cost_of(lm, usage)
     result = to_response(prep.request, response, lm.model) if prep.request is not None else list(outputs)
     _record(lm, prep, response, outputs, usage, cost)
     obs = _observe.observer
