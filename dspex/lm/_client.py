@@ -12,6 +12,7 @@ one request with ``n`` (DSPy sends ``n`` requests); ``api_key`` / ``api_base`` a
 from __future__ import annotations
 
 import collections
+import functools
 import os
 import threading
 import uuid
@@ -168,17 +169,14 @@ class LM:
         if hit is not None:
             return hit
         _watched(self, prep, streaming)
-        if streaming:
-            def send() -> dict[str, Any]:
-                return Assembler().feed(chunks(prep, on_chunk)).completion()
-        else:
-            def send() -> dict[str, Any]:
-                return post_json(prep.wire, prep.payload, prep.api_key, prep.timeout, prep.num_retries, prep.headers)
         try:
-            if prep.count == 1:
-                response = send()
+            if prep.count != 1:
+                response, outputs, cost = gather(self, prep, functools.partial(_send, prep, streaming, on_chunk))
+            elif streaming:
+                response = _send(prep, True, on_chunk)
             else:
-                response, outputs, cost = gather(self, prep, send)
+                response = post_json(prep.wire, prep.payload, prep.api_key, prep.timeout, prep.num_retries,
+                                     prep.headers)
         except BaseException as exc:
             redact(exc, prep.api_key)
             failed(self, prep, exc)
@@ -195,23 +193,15 @@ class LM:
         if hit is not None:
             return hit
         _watched(self, prep, streaming)
-
-        async def send() -> dict[str, Any]:
-            if not streaming:
-                return await apost_json(prep.wire, prep.payload, prep.api_key, prep.timeout, prep.num_retries,
-                                        prep.headers)
-            assembler = Assembler()
-            async for chunk in achunks(prep):
-                assembler.push(chunk)
-                if on_chunk is not None:
-                    await on_chunk(chunk)
-            return assembler.completion()
-
         try:
-            if prep.count == 1:
-                response = await send()
+            if prep.count != 1:
+                response, outputs, cost = await agather(self, prep,
+                                                        functools.partial(_asend, prep, streaming, on_chunk))
+            elif streaming:
+                response = await _asend(prep, True, on_chunk)
             else:
-                response, outputs, cost = await agather(self, prep, send)
+                response = await apost_json(prep.wire, prep.payload, prep.api_key, prep.timeout, prep.num_retries,
+                                            prep.headers)
         except BaseException as exc:
             redact(exc, prep.api_key)
             failed(self, prep, exc)
@@ -292,6 +282,24 @@ def _masked(url: Any) -> Any:
     if not sep or "@" not in netloc:
         return url
     return f"{scheme}://***@{netloc.rpartition('@')[2]}{slash}{path}"
+
+
+def _send(prep: Any, streaming: bool, on_chunk: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:
+    """One request of a call: its answer, streamed (each chunk also to ``on_chunk``) or not."""
+    if streaming:
+        return Assembler().feed(chunks(prep, on_chunk)).completion()
+    return post_json(prep.wire, prep.payload, prep.api_key, prep.timeout, prep.num_retries, prep.headers)
+
+
+async def _asend(prep: Any, streaming: bool, on_chunk: Callable[[dict[str, Any]], Any] | None) -> dict[str, Any]:
+    if not streaming:
+        return await apost_json(prep.wire, prep.payload, prep.api_key, prep.timeout, prep.num_retries, prep.headers)
+    assembler = Assembler()
+    async for chunk in achunks(prep):
+        assembler.push(chunk)
+        if on_chunk is not None:
+            await on_chunk(chunk)
+    return assembler.completion()
 
 
 def _finish_all(lm: LM, prep: Any, answers: list[dict[str, Any]]) -> None:

@@ -17,7 +17,7 @@ from .. import hooks
 from ..errors import ConfigError, LMError
 from . import _observe
 from ._body import cache_key
-from ._dialect import CLIENT_ONLY_KEYS, response_format_value, shape
+from ._dialect import response_format_value, shape
 from ._lm15 import is_request, request_payload, to_response
 from ._messages import wire_messages
 
@@ -65,6 +65,35 @@ def prepare(lm: Any, prompt: Any, messages: Any, kwargs: dict[str, Any], asynchr
                 raise ConfigError("Call the LM with messages=[{'role': 'user', 'content': ...}] or a prompt string.")
             messages = [{"role": "user", "content": prompt}]
         merged = {**lm.kwargs, **kwargs}
+    if _OPTIONS.isdisjoint(merged):   # the usual call: no client settings or dspex options among the kwargs
+        use_cache, api_key, wire, timeout, num_retries, headers, keyed = \
+            lm.cache, lm.api_key, lm._wire, lm.timeout, lm.num_retries, None, None
+    else:
+        use_cache, api_key, wire, timeout, num_retries, headers, keyed = _options(lm, merged)
+    if request is not None:
+        payload = request_payload(request, lm.request_model)
+        messages = payload["messages"]
+        rollout_id = keyed.get("rollout_id") if keyed else None
+        key = cache_key([wire.request_url, asynchronous, rollout_id, payload]) if use_cache else None
+        count = 1
+    else:
+        # DSPy's key: the call as asked (model, messages, every kwarg but the connection's), per sync / async side
+        key = cache_key([wire.request_url, asynchronous, lm.model, messages, merged, keyed]) if use_cache else None
+        client_only = keyed is not None and ("extra_headers" in keyed or "headers" in keyed)
+        payload, count = _body(lm, messages, merged, client_only)
+    return Prepared(prompt, messages, kwargs, payload, wire, api_key, timeout, num_retries, headers, key, request,
+                    bool(payload.get("logprobs")), count)
+
+
+# Kwargs that configure the call rather than ask the model: taken out of the body (and, but for the connection's,
+# kept in the cache key, as DSPy keys on them).
+_OPTIONS = frozenset({"cache", "api_key", "api_base", "base_url", "stream", "rollout_id", "timeout", "num_retries",
+                      "extra_headers", "headers", "num_generations"})
+
+
+def _options(lm: Any, merged: dict[str, Any]) -> tuple[Any, ...]:
+    """Take the call's own settings out of ``merged``: (cache on, API key, wire, timeout, retries, HTTP headers,
+    the settings the cache key keeps as DSPy's does, or None)."""
     use_cache = merged.pop("cache", lm.cache)
     api_key = merged.pop("api_key", None) or lm.api_key
     base = merged.pop("api_base", None)
@@ -74,33 +103,21 @@ def prepare(lm: Any, prompt: Any, messages: Any, kwargs: dict[str, Any], asynchr
     merged.pop("stream", None)   # dspex's own switch (lm.stream() sets it): a streamed call shares the plain one's cache
     if merged.get("rollout_id", 0) is None:
         del merged["rollout_id"]
-    if request is not None:
-        payload = request_payload(request, lm.request_model)
-        messages = payload["messages"]
-        key = cache_key([wire.request_url, asynchronous, merged.get("rollout_id"), payload]) if use_cache else None
-        count = 1
-    else:
-        # DSPy's key: the call as asked (model, messages, every kwarg but the connection's), per sync / async side
-        key = cache_key([wire.request_url, asynchronous, lm.model, messages, merged]) if use_cache else None
-        n = merged.get("n")
-        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
-            raise ConfigError(f"n must be a positive integer (the number of completions), not {n!r}.")
-    timeout = merged.pop("timeout", lm.timeout)
-    num_retries = merged.pop("num_retries", lm.num_retries)
-    merged.pop("rollout_id", None)
-    client_only = not CLIENT_ONLY_KEYS.isdisjoint(merged)
-    headers = merged.pop("extra_headers", None)
-    if "headers" in merged:   # LiteLLM sends both as HTTP headers
-        headers = {**(merged.pop("headers") or {}), **(headers or {})}
-    merged.pop("num_generations", None)
-    if request is None:
-        payload, count = _body(lm, messages, merged, client_only)
-    return Prepared(prompt, messages, kwargs, payload, wire, api_key, timeout, num_retries, headers, key, request,
-                    bool(payload.get("logprobs")), count)
+    keyed = {k: merged.pop(k) for k in ("timeout", "num_retries", "rollout_id", "extra_headers", "headers",
+                                       "num_generations") if k in merged}
+    headers = keyed.get("extra_headers")
+    if "headers" in keyed:   # LiteLLM sends both as HTTP headers
+        headers = {**(keyed["headers"] or {}), **(headers or {})}
+    return (use_cache, api_key, wire, keyed.get("timeout", lm.timeout), keyed.get("num_retries", lm.num_retries),
+            headers, keyed or None)
 
 
 def _body(lm: Any, messages: Any, merged: dict[str, Any], client_only: bool) -> tuple[dict[str, Any], int]:
-    """(one request's body, how many to send): dspy.LM's lm15 side when it would take the call, else LiteLLM's."""
+    """(one request's body, how many to send): dspy.LM's lm15 side when it would take the call, else LiteLLM's
+    (``client_only``: the call names HTTP headers, a client setting lm15 does not carry)."""
+    n = merged.get("n")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ConfigError(f"n must be a positive integer (the number of completions), not {n!r}.")
     dialect = lm._dialect
     if dialect is not None and not client_only:
         rows = wire_messages(messages)
@@ -110,7 +127,7 @@ def _body(lm: Any, messages: Any, merged: dict[str, Any], client_only: bool) -> 
                 payload = {"model": lm.request_model, "messages": rows}
                 if generation:
                     payload.update(generation)
-                return payload, merged.get("n") or 1
+                return payload, n or 1
     payload = {"model": lm.request_model, "messages": messages}
     payload.update((k, v) for k, v in merged.items() if v is not None)
     if "response_format" in payload:
@@ -144,6 +161,12 @@ def outputs_of(response: Any, url: str, logprobs: bool) -> list[Any]:
     read as one empty answer and a null content as "" (the adapter then says the LM answered nothing)."""
     if not isinstance(response, dict) or not isinstance(response.get("choices"), list):
         raise LMError(f"LM at {url} answered without a 'choices' list; is it an OpenAI-compatible endpoint?")
+    choices = response["choices"]
+    if len(choices) == 1 and not logprobs:   # the usual answer, one plain text message: read in one step
+        message = choices[0].get("message") if type(choices[0]) is dict else None
+        if type(message) is dict and type(message.get("content")) is str and not message.get("reasoning_content") \
+                and not message.get("tool_calls"):
+            return [message["content"]]
     outputs: list[dict[str, Any]] = []
     for choice in response["choices"] or [{}]:
         message = choice.get("message")
@@ -226,7 +249,7 @@ def _record(lm: Any, prep: Prepared, response: dict[str, Any], outputs: Any, usa
     entry = {
         "prompt": prep.prompt,
         "messages": prep.messages,
-        "kwargs": {k: v for k, v in prep.kwargs.items() if not k.startswith("api_")},
+        "kwargs": {k: v for k, v in prep.kwargs.items() if not k.startswith("api_")} if prep.kwargs else {},
         "response": response,
         "outputs": outputs,
         "usage": usage,

@@ -86,11 +86,19 @@ def _int(value: Any, low: int | None = None) -> int:
     return value
 
 
-def _number(value: Any, low: float, high: float) -> float:
-    """lm15's float fields: numbers (never bool) in range, written as floats (``0`` goes out as ``0.0``)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise _Refused
-    return float(value)
+def _ranged(low: float, high: float) -> Callable[[Any], Any]:
+    """lm15's float fields: numbers (never bool) in range, an ``int`` written as a float (``0`` goes out as
+    ``0.0``). Exact-type checks first: this runs on most calls."""
+    def read(value: Any) -> Any:
+        kind = type(value)
+        if kind is int:
+            value = float(value)
+        elif kind is not float and (kind is bool or not isinstance(value, (int, float))):
+            raise _Refused
+        if not low <= value <= high:
+            raise _Refused
+        return value
+    return read
 
 
 def _text(value: Any) -> str:
@@ -232,34 +240,34 @@ _DROPPED = frozenset({"n", "stream", "stream_options"})
 
 # Keys lm15 reads on their own: the value it writes (or _SKIP), raising _Refused where it would refuse.
 _SIMPLE: dict[str, Callable[[Any], Any]] = {
-    "temperature": lambda v: _number(v, 0, 2),
-    "top_p": lambda v: _number(v, 0, 1),
+    "temperature": _ranged(0, 2),
+    "top_p": _ranged(0, 1),
     "seed": _int,
-    "frequency_penalty": lambda v: _number(v, -2, 2),
-    "presence_penalty": lambda v: _number(v, -2, 2),
+    "frequency_penalty": _ranged(-2, 2),
+    "presence_penalty": _ranged(-2, 2),
     "top_k": _top_k,
     "stop": _stop,
     "service_tier": _text,
     "store": _store,
 }
 # Keys read together after the pass over the call's keys.
-_JOINT = frozenset({"max_tokens", "max_completion_tokens", "logprobs", "top_logprobs", "response_format", "tools",
+_JOINT = frozenset({"logprobs", "top_logprobs", "response_format", "tools",
                     "tool_choice", "parallel_tool_calls", "functions", "function_call", "user", "safety_identifier",
                     "reasoning_effort", "prompt_cache_key", "prompt_cache_retention"})
-# The order lm15's OpenAIChatLM._payload writes the keys in (after model / messages).
-_ORDER = ("max_tokens", "max_completion_tokens", "temperature", "top_p", "seed", "frequency_penalty",
+# The order lm15's OpenAIChatLM._payload writes the keys in (after model, messages and the token limit).
+_ORDER = ("temperature", "top_p", "seed", "frequency_penalty",
           "presence_penalty", "stop", "logprobs", "top_logprobs", "tools", "tool_choice", "parallel_tool_calls",
           "response_format", "reasoning_effort", "prompt_cache_key", "prompt_cache_retention", "service_tier", "user",
           "store")
+_RANK = {key: rank for rank, key in enumerate(_ORDER)}
 
 
 def shape(dialect: Dialect, merged: dict[str, Any]) -> dict[str, Any] | None:
-    """One lm15 request's generation keys for a call's ``merged`` kwargs (``n``, client settings and dspex's
-    own options already taken out; None values mean "not set", as DSPy drops them), in lm15's order; None when
-    DSPy would send the call through LiteLLM instead (a key or value lm15 does not carry)."""
+    """One lm15 request's generation keys for a call's ``merged`` kwargs (client settings and dspex's own options
+    already taken out; a None value means "not set", as DSPy drops it), in lm15's order; None when DSPy would send
+    the call through LiteLLM instead (a key or value lm15 does not carry)."""
     cfg: dict[str, Any] = {}
-    joint = None
-    extensions = None
+    limit = joint = extensions = None
     for key, value in merged.items():
         if value is None:
             continue
@@ -271,6 +279,10 @@ def shape(dialect: Dialect, merged: dict[str, Any]) -> dict[str, Any] | None:
                 return None
             if value is not _SKIP:
                 cfg[key] = value
+        elif key == "max_tokens" or key == "max_completion_tokens":
+            if limit is not None and repr(limit) != repr(value):
+                return None   # lm15: "max_tokens and max_completion_tokens disagree"
+            limit = value
         elif key in _JOINT:
             joint = True
         elif key in _EXTENSIONS:
@@ -279,13 +291,17 @@ def shape(dialect: Dialect, merged: dict[str, Any]) -> dict[str, Any] | None:
             extensions[key] = value
         elif key not in _DROPPED:
             return None
-    if joint:
-        try:
+    try:
+        if joint:
             _joint(dialect, merged, cfg)
-        except _Refused:
-            return None
-    if len(cfg) > 1:
-        cfg = {key: cfg[key] for key in _ORDER if key in cfg}
+        if len(cfg) > 1:
+            cfg = {key: cfg[key] for key in sorted(cfg, key=_RANK.__getitem__)}
+        if limit is not None:   # lm15 writes the token limit first
+            if type(limit) is not int or limit < 1:
+                limit = _int(limit, 1)
+            cfg = {dialect.max_tokens_field: limit, **cfg}
+    except _Refused:
+        return None
     if extensions:
         cfg.update(extensions)
     return cfg
@@ -293,11 +309,6 @@ def shape(dialect: Dialect, merged: dict[str, Any]) -> dict[str, Any] | None:
 
 def _joint(dialect: Dialect, merged: dict[str, Any], cfg: dict[str, Any]) -> None:
     get = merged.get
-    limits = [v for v in (get("max_completion_tokens"), get("max_tokens")) if v is not None]
-    if limits:
-        if len(limits) == 2 and repr(limits[0]) != repr(limits[1]):
-            raise _Refused   # lm15: "max_tokens and max_completion_tokens disagree"
-        cfg[dialect.max_tokens_field] = _int(limits[0], 1)
     logprobs, top = get("logprobs"), get("top_logprobs")
     if logprobs is True:
         top = _int(top if top is not None else 0, 0)

@@ -31,17 +31,17 @@ def wire_messages(messages: Any) -> list[dict[str, Any]] | None:
     """The rows lm15 sends for ``messages`` (the same list object when nothing changes), or None if it refuses."""
     if type(messages) is not list or not messages:
         return None
-    plain = True
-    for row in messages:
-        if type(row) is not dict or len(row) != 2 or type(row.get("content")) is not str \
-                or row.get("role") not in _PLAIN_ROLES:
-            plain = False
-            break
-    if plain:
-        first = messages[0]
-        if first["role"] == "system" and (not first["content"] or len(messages) == 1):
-            return None   # lm15: "system cannot be empty" / "at least one message is required"
-        return messages
+    try:   # the usual rows, checked in one pass: {"role": system | user | assistant, "content": str}
+        for row in messages:
+            if len(row) != 2 or row["role"] not in _PLAIN_ROLES or type(row["content"]) is not str:
+                break
+        else:
+            first = messages[0]
+            if first["role"] == "system" and (not first["content"] or len(messages) == 1):
+                return None   # lm15: "system cannot be empty" / "at least one message is required"
+            return messages
+    except (KeyError, TypeError):   # not a dict, or not these keys: read it the long way
+        pass
     try:
         return _rebuild(messages)
     except _Refused:
