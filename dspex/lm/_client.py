@@ -4,9 +4,11 @@ Swapping ``dspy.LM("openai/m", api_base=..., api_key=...)`` for ``dspex.LM(...)`
 what a call returns (``list[str]``, or dicts when logprobs / tool calls / reasoning come back), without
 importing dspy or litellm. It also answers DSPy 3.4's typed form, ``lm(dspy.lm15.Request(...)) -> Response``.
 Transport: httpx (sync and async, pooled keep-alive, proxies and CA bundles from the environment, HTTP/2 with
-``http2=True``), see ``_wire``. Differences, on purpose: the cache is in memory only (bounded LRU); ``n > 1`` is
-one request with ``n`` (DSPy sends ``n`` requests); ``api_key`` / ``api_base`` are attributes, never part of
-``kwargs``, history or saved state; there is no network call but the endpoint's (no model-metadata lookup).
+``http2=True``), see ``_wire``. The requests are dspy.LM's: ``n > 1`` is ``n`` requests without ``n`` where DSPy's
+lm15 engine sends it so, one request carrying ``n`` where DSPy's LiteLLM side does (``_dialect``, ``_fanout``).
+Differences, on purpose: the cache is in memory only (bounded LRU) and keyed on the endpoint too; ``api_key`` /
+``api_base`` are attributes, never part of ``kwargs``, history or saved state; there is no network call but the
+endpoint's (no model-metadata lookup).
 """
 
 from __future__ import annotations
@@ -315,4 +317,6 @@ def _watched(lm: LM, prep: Any, streaming: bool) -> None:
     """Tell metrics / OpenTelemetry a request is going out (one global read when nobody watches)."""
     obs = _observe.observer
     if obs is not None:
-        prep.token = obs.lm_start(lm, prep.payload, streaming)
+        # a call sent as n requests is one observed call asking for n choices
+        payload = prep.payload if prep.count == 1 else {**prep.payload, "n": prep.count}
+        prep.token = obs.lm_start(lm, payload, streaming)

@@ -71,7 +71,8 @@ def prepare(lm: Any, prompt: Any, messages: Any, kwargs: dict[str, Any], asynchr
     else:
         use_cache, api_key, wire, timeout, num_retries, headers, keyed = _options(lm, merged)
     if request is not None:
-        payload = request_payload(request, lm.request_model)
+        dialect = lm._dialect
+        payload = request_payload(request, lm.request_model, dialect.max_tokens_field if dialect else "max_tokens")
         messages = payload["messages"]
         rollout_id = keyed.get("rollout_id") if keyed else None
         key = cache_key([wire.request_url, asynchronous, rollout_id, payload]) if use_cache else None

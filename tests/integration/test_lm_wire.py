@@ -396,3 +396,25 @@ def test_request_bodies_serialise_alike() -> None:
     with OpenAICompatServer(one_choice) as s:
         theirs, ours = _both(s, "openai/gpt-4o-mini", lambda lm: lm("q", **kwargs))
     assert [json.dumps(b) for b in ours[1]] == [json.dumps(b) for b in theirs[1]]
+
+
+def _typed(model: str) -> list[Any]:
+    lm15 = dspy.lm15
+    tool = lm15.FunctionTool(name="lookup", description="find a city",
+                             parameters={"type": "object", "properties": {"q": {"type": "string"}}})
+    return [
+        lm15.Request(model=model, messages=(lm15.Message.user("hi"), lm15.Message.assistant("yes?"),
+                                            lm15.Message.user("capital of France")),
+                     system="be brief", config=lm15.Config(temperature=0.3, max_tokens=20, stop=("END",), seed=7)),
+        lm15.Request(model=model, messages=(lm15.Message.user("look it up"),), tools=(tool, lm15.FunctionTool(name="f")),
+                     config=lm15.Config(tool_choice=lm15.ToolChoice(mode="required", allowed=("lookup",)))),
+    ]
+
+
+@pytest.mark.parametrize("model", ["openai/gpt-4o-mini", "hosted_vllm/m"])
+@pytest.mark.parametrize("index", [0, 1])
+def test_a_typed_request_is_sent_as_dspy_sends_it(model: str, index: int) -> None:
+    """``lm(dspy.lm15.Request(...))``: the token limit under the server's field, a tool's description always sent."""
+    with OpenAICompatServer(one_choice) as s:
+        theirs, ours = _both(s, model, lambda lm: lm(_typed(model)[index]))
+    assert ours[1] == theirs[1] and len(ours[1]) == 1
