@@ -25,7 +25,7 @@ from ..errors import ConfigError
 from . import _observe, _state
 from ._complete import cached, failed, finish, prepare
 from ._dialect import dialect_for
-from ._fanout import agather, count_answered, gather
+from ._fanout import agather, asend, count_answered, finish_streamed, gather, send
 from ._errors import redact
 from ._models import model_info
 from ._retry import apost_json, post_json
@@ -173,9 +173,9 @@ class LM:
         _watched(self, prep, streaming)
         try:
             if prep.count != 1:
-                response, outputs, cost = gather(self, prep, functools.partial(_send, prep, streaming, on_chunk))
+                response, outputs, cost = gather(self, prep, functools.partial(send, prep, streaming, on_chunk))
             elif streaming:
-                response = _send(prep, True, on_chunk)
+                response = send(prep, True, on_chunk)
             else:
                 response = post_json(prep.wire, prep.payload, prep.api_key, prep.timeout, prep.num_retries,
                                      prep.headers)
@@ -198,9 +198,9 @@ class LM:
         try:
             if prep.count != 1:
                 response, outputs, cost = await agather(self, prep,
-                                                        functools.partial(_asend, prep, streaming, on_chunk))
+                                                        functools.partial(asend, prep, streaming, on_chunk))
             elif streaming:
-                response = await _asend(prep, True, on_chunk)
+                response = await asend(prep, True, on_chunk)
             else:
                 response = await apost_json(prep.wire, prep.payload, prep.api_key, prep.timeout, prep.num_retries,
                                             prep.headers)
@@ -236,7 +236,7 @@ class LM:
             failed(self, prep, exc)
             count_answered(self, answers)
             raise
-        _finish_all(self, prep, answers)
+        finish_streamed(self, prep, answers)
 
     async def astream(self, prompt: Any = None, messages: Messages | None = None,
                       **kwargs: Any) -> AsyncIterator[dict[str, Any]]:
@@ -260,7 +260,7 @@ class LM:
             failed(self, prep, exc)
             count_answered(self, answers)
             raise
-        _finish_all(self, prep, answers)
+        finish_streamed(self, prep, answers)
 
     # --- state (lm/_state.py): DSPy's saved-state layout, copies, pickles ---------------------------------------
     dump_state = _state.dump_state
@@ -284,33 +284,6 @@ def _masked(url: Any) -> Any:
     if not sep or "@" not in netloc:
         return url
     return f"{scheme}://***@{netloc.rpartition('@')[2]}{slash}{path}"
-
-
-def _send(prep: Any, streaming: bool, on_chunk: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:
-    """One request of a call: its answer, streamed (each chunk also to ``on_chunk``) or not."""
-    if streaming:
-        return Assembler().feed(chunks(prep, on_chunk)).completion()
-    return post_json(prep.wire, prep.payload, prep.api_key, prep.timeout, prep.num_retries, prep.headers)
-
-
-async def _asend(prep: Any, streaming: bool, on_chunk: Callable[[dict[str, Any]], Any] | None) -> dict[str, Any]:
-    if not streaming:
-        return await apost_json(prep.wire, prep.payload, prep.api_key, prep.timeout, prep.num_retries, prep.headers)
-    assembler = Assembler()
-    async for chunk in achunks(prep):
-        assembler.push(chunk)
-        if on_chunk is not None:
-            await on_chunk(chunk)
-    return assembler.completion()
-
-
-def _finish_all(lm: LM, prep: Any, answers: list[dict[str, Any]]) -> None:
-    """Record a streamed call from the completions its requests added up to."""
-    if prep.count == 1:
-        finish(lm, prep, answers[0])
-    else:
-        response, outputs, cost = gather(lm, prep, iter(answers).__next__)
-        finish(lm, prep, response, outputs, cost=cost)
 
 
 def _watched(lm: LM, prep: Any, streaming: bool) -> None:

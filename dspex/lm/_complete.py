@@ -17,8 +17,9 @@ from .. import hooks
 from ..errors import ConfigError, LMError
 from . import _observe
 from ._body import cache_key
-from ._dialect import response_format_value, shape
+from ._dialect import shape
 from ._lm15 import is_request, request_payload, to_response
+from ._lm15_values import response_format_value
 from ._messages import wire_messages
 
 __all__ = ["Prepared", "prepare", "finish", "outputs_of", "cost_of", "warn_truncated", "HISTORY_SIZE", "CACHE_SIZE"]
@@ -101,7 +102,7 @@ def _options(lm: Any, merged: dict[str, Any]) -> tuple[Any, ...]:
     url_base = merged.pop("base_url", None)
     base = base or url_base
     wire = lm._wire if base is None else lm._wire_for(base)
-    merged.pop("stream", None)   # dspex's own switch (lm.stream() sets it): a streamed call shares the plain one's cache
+    merged.pop("stream", None)   # dspex's own switch (lm.stream() sets it): a streamed call shares a plain one's cache
     if merged.get("rollout_id", 0) is None:
         del merged["rollout_id"]
     keyed = {k: merged.pop(k) for k in ("timeout", "num_retries", "rollout_id", "extra_headers", "headers",

@@ -1,4 +1,4 @@
-"""``n`` completions as dspy.LM 3.4.1 gets them on its lm15 side: ``n`` requests, one after the other.
+"""A call's requests: one, or, for ``n`` completions on dspy.LM 3.4.1's lm15 side, ``n`` one after the other.
 
 Why one after the other: DSPy's ``execute`` / ``aexecute`` (dspy/clients/execution.py) loop over the candidates,
 each with its own retries, and only then combine them (``combine`` in dspy/clients/call_result.py): outputs in
@@ -17,9 +17,38 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable
 
 from .. import hooks
-from ._complete import Prepared, cost_of, outputs_of, warn_truncated
+from ._complete import Prepared, cost_of, finish, outputs_of, warn_truncated
+from ._retry import apost_json, post_json
+from ._stream import Assembler, achunks, chunks
 
-__all__ = ["gather", "agather", "merge_usage", "combine", "count_answered"]
+__all__ = ["send", "asend", "gather", "agather", "finish_streamed", "merge_usage", "combine", "count_answered"]
+
+
+def send(prep: Prepared, streaming: bool, on_chunk: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:
+    """One request of a call: its answer, streamed (each chunk also to ``on_chunk``) or not."""
+    if streaming:
+        return Assembler().feed(chunks(prep, on_chunk)).completion()
+    return post_json(prep.wire, prep.payload, prep.api_key, prep.timeout, prep.num_retries, prep.headers)
+
+
+async def asend(prep: Prepared, streaming: bool, on_chunk: Callable[[dict[str, Any]], Any] | None) -> dict[str, Any]:
+    if not streaming:
+        return await apost_json(prep.wire, prep.payload, prep.api_key, prep.timeout, prep.num_retries, prep.headers)
+    assembler = Assembler()
+    async for chunk in achunks(prep):
+        assembler.push(chunk)
+        if on_chunk is not None:
+            await on_chunk(chunk)
+    return assembler.completion()
+
+
+def finish_streamed(lm: Any, prep: Prepared, answers: list[dict[str, Any]]) -> None:
+    """Record a streamed call from the completions its requests added up to."""
+    if prep.count == 1:
+        finish(lm, prep, answers[0])
+    else:
+        response, outputs, cost = gather(lm, prep, iter(answers).__next__)
+        finish(lm, prep, response, outputs, cost=cost)
 
 
 def gather(lm: Any, prep: Prepared, send: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], list[Any], Any]:

@@ -230,7 +230,8 @@ MESSAGES = {
                             {"role": "user", "content": "more"}],
     "tool round trip": [{"role": "user", "content": "q"},
                         {"role": "assistant", "content": None, "tool_calls": [
-                            {"id": "c1", "type": "function", "function": {"name": "f", "arguments": '{"x": "é", "y": 1}'}}]},
+                            {"id": "c1", "type": "function",
+                             "function": {"name": "f", "arguments": '{"x": "é", "y": 1}'}}]},
                         {"role": "tool", "tool_call_id": "c1", "name": "f", "content": "42"},
                         {"role": "user", "content": "and?"}],
     "empty assistant": [{"role": "user", "content": "q"}, {"role": "assistant", "content": None},
@@ -325,9 +326,12 @@ def test_async_completions_go_one_after_the_other(streaming: bool) -> None:
     assert outputs == [ANSWER] * 3 and len(s.requests) == 3 and peak[0] == 1
 
 
-def test_the_cache_keys_the_call_as_dspy_does() -> None:
+def test_the_cache_keys_the_call_as_dspy_does(monkeypatch: pytest.MonkeyPatch) -> None:
     """One entry per whole call (its n included), a sync call and an async one apart, num_generations part of it,
     the API key not."""
+    from dspy.clients.cache import Cache
+
+    monkeypatch.setattr(dspy, "cache", Cache(enable_disk_cache=False, enable_memory_cache=True, disk_cache_dir=None))
     counts = []
     for cls in (dspy.LM, LM):
         with OpenAICompatServer(one_choice) as s:
@@ -406,7 +410,8 @@ def _typed(model: str) -> list[Any]:
         lm15.Request(model=model, messages=(lm15.Message.user("hi"), lm15.Message.assistant("yes?"),
                                             lm15.Message.user("capital of France")),
                      system="be brief", config=lm15.Config(temperature=0.3, max_tokens=20, stop=("END",), seed=7)),
-        lm15.Request(model=model, messages=(lm15.Message.user("look it up"),), tools=(tool, lm15.FunctionTool(name="f")),
+        lm15.Request(model=model, messages=(lm15.Message.user("look it up"),),
+                     tools=(tool, lm15.FunctionTool(name="f")),
                      config=lm15.Config(tool_choice=lm15.ToolChoice(mode="required", allowed=("lookup",)))),
     ]
 
