@@ -18,8 +18,9 @@ different requests for the same call:
 
 :func:`dialect_for` picks the side once per LM (model string and environment at construction; DSPy reads the
 environment on every call). :func:`shape` builds one call's generation keys on the lm15 side, or answers None
-where DSPy would take the LiteLLM side (the value readers are in ``_lm15_values``). Not modelled, so sent the LiteLLM way: ``prompt_cache_options``,
-``tool_choice`` of type ``allowed_tools``, assistant ``refusal`` / ``annotations``.
+where DSPy would take the LiteLLM side (the value readers are in ``_lm15_values``, the messages in ``_messages``).
+Not modelled, so sent the LiteLLM way: ``prompt_cache_options``, ``tool_choice`` of type ``allowed_tools``,
+assistant ``refusal`` / ``annotations``.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ def send(prep: Prepared, streaming: bool, on_chunk: Callable[[dict[str, Any]], N
 
 
 async def asend(prep: Prepared, streaming: bool, on_chunk: Callable[[dict[str, Any]], Any] | None) -> dict[str, Any]:
+    """The async twin of :func:`send` (``on_chunk`` is awaited)."""
     if not streaming:
         return await apost_json(prep.wire, prep.payload, prep.api_key, prep.timeout, prep.num_retries, prep.headers)
     assembler = Assembler()
@@ -51,12 +52,12 @@ def finish_streamed(lm: Any, prep: Prepared, answers: list[dict[str, Any]]) -> N
         finish(lm, prep, response, outputs, cost=cost)
 
 
-def gather(lm: Any, prep: Prepared, send: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], list[Any], Any]:
-    """``prep.count`` answers of ``send()`` in order: (merged body, outputs, cost)."""
+def gather(lm: Any, prep: Prepared, request: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], list[Any], Any]:
+    """``prep.count`` answers of ``request()``, asked in order: (merged body, outputs, cost)."""
     answers: list[tuple[dict[str, Any], list[Any]]] = []
     try:
         for _ in range(prep.count):
-            answers.append(_read(prep, send()))
+            answers.append(_read(prep, request()))
     except BaseException:
         count_answered(lm, [response for response, _ in answers])
         raise
@@ -64,12 +65,12 @@ def gather(lm: Any, prep: Prepared, send: Callable[[], dict[str, Any]]) -> tuple
 
 
 async def agather(lm: Any, prep: Prepared,
-                  send: Callable[[], Awaitable[dict[str, Any]]]) -> tuple[dict[str, Any], list[Any], Any]:
+                  request: Callable[[], Awaitable[dict[str, Any]]]) -> tuple[dict[str, Any], list[Any], Any]:
     """The async twin of :func:`gather`: still one request at a time, as DSPy's ``aexecute`` sends them."""
     answers: list[tuple[dict[str, Any], list[Any]]] = []
     try:
         for _ in range(prep.count):
-            answers.append(_read(prep, await send()))
+            answers.append(_read(prep, await request()))
     except BaseException:
         count_answered(lm, [response for response, _ in answers])
         raise
