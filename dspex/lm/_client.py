@@ -4,14 +4,17 @@ Swapping ``dspy.LM("openai/m", api_base=..., api_key=...)`` for ``dspex.LM(...)`
 what a call returns (``list[str]``, or dicts when logprobs / tool calls / reasoning come back), without
 importing dspy or litellm. It also answers DSPy 3.4's typed form, ``lm(dspy.lm15.Request(...)) -> Response``.
 Transport: httpx (sync and async, pooled keep-alive, proxies and CA bundles from the environment, HTTP/2 with
-``http2=True``), see ``_wire``. Differences, on purpose: the cache is in memory only (bounded LRU); ``n > 1`` is
-one request with ``n`` (DSPy sends ``n`` requests); ``api_key`` / ``api_base`` are attributes, never part of
-``kwargs``, history or saved state; there is no network call but the endpoint's (no model-metadata lookup).
+``http2=True``), see ``_wire``. The requests are dspy.LM's: ``n > 1`` is ``n`` requests without ``n`` where DSPy's
+lm15 engine sends it so, one request carrying ``n`` where DSPy's LiteLLM side does (``_dialect``, ``_fanout``).
+Differences, on purpose: the cache is in memory only (bounded LRU) and keyed on the endpoint too; ``api_key`` /
+``api_base`` are attributes, never part of ``kwargs``, history or saved state; there is no network call but the
+endpoint's (no model-metadata lookup).
 """
 
 from __future__ import annotations
 
 import collections
+import functools
 import os
 import threading
 import uuid
@@ -21,6 +24,8 @@ from .. import hooks
 from ..errors import ConfigError
 from . import _observe, _state
 from ._complete import cached, failed, finish, prepare
+from ._dialect import dialect_for
+from ._fanout import agather, asend, count_answered, finish_streamed, gather, send
 from ._errors import redact
 from ._models import model_info
 from ._retry import apost_json, post_json
@@ -80,6 +85,7 @@ class LM:
         self.model = model
         self.model_type = model_type
         self.request_model = name if sep and provider in _OPENAI_COMPATIBLE_PREFIXES else model
+        self._dialect = dialect_for(model)   # the requests dspy.LM sends for this model (_dialect)
         self.cache = cache
         self.callbacks = list(callbacks or [])
         self.num_retries = num_retries
@@ -156,8 +162,9 @@ class LM:
 
     def _call_once(self, prompt: Any, messages: Messages | None, kwargs: dict[str, Any],
                    on_chunk: Callable[[dict[str, Any]], None] | None = None) -> Any:
-        """One completion without callbacks (DSPy's side puts its own around it). ``stream=True`` (or an
-        ``on_chunk`` receiver) streams it over server-sent events; the result is the same either way."""
+        """One call without callbacks (DSPy's side puts its own around it). ``stream=True`` (or an ``on_chunk``
+        receiver) streams it over server-sent events; the result is the same either way. A call that dspy.LM
+        sends as ``n`` requests is sent as ``n`` requests, one after the other (``_fanout``)."""
         streaming = bool(kwargs.get("stream")) or on_chunk is not None
         prep = prepare(self, prompt, messages, dict(kwargs))
         hit = cached(self, prep)
@@ -165,8 +172,10 @@ class LM:
             return hit
         _watched(self, prep, streaming)
         try:
-            if streaming:
-                response = Assembler().feed(chunks(prep, on_chunk)).completion()
+            if prep.count != 1:
+                response, outputs, cost = gather(self, prep, functools.partial(send, prep, streaming, on_chunk))
+            elif streaming:
+                response = send(prep, True, on_chunk)
             else:
                 response = post_json(prep.wire, prep.payload, prep.api_key, prep.timeout, prep.num_retries,
                                      prep.headers)
@@ -174,24 +183,24 @@ class LM:
             redact(exc, prep.api_key)
             failed(self, prep, exc)
             raise
-        return finish(self, prep, response)
+        if prep.count == 1:
+            return finish(self, prep, response)
+        return finish(self, prep, response, outputs, cost=cost)
 
     async def _acall_once(self, prompt: Any, messages: Messages | None, kwargs: dict[str, Any],
                           on_chunk: Callable[[dict[str, Any]], Any] | None = None) -> Any:
         streaming = bool(kwargs.get("stream")) or on_chunk is not None
-        prep = prepare(self, prompt, messages, dict(kwargs))
+        prep = prepare(self, prompt, messages, dict(kwargs), asynchronous=True)
         hit = cached(self, prep)
         if hit is not None:
             return hit
         _watched(self, prep, streaming)
         try:
-            if streaming:
-                assembler = Assembler()
-                async for chunk in achunks(prep):
-                    assembler.push(chunk)
-                    if on_chunk is not None:
-                        await on_chunk(chunk)
-                response = assembler.completion()
+            if prep.count != 1:
+                response, outputs, cost = await agather(self, prep,
+                                                        functools.partial(asend, prep, streaming, on_chunk))
+            elif streaming:
+                response = await asend(prep, True, on_chunk)
             else:
                 response = await apost_json(prep.wire, prep.payload, prep.api_key, prep.timeout, prep.num_retries,
                                             prep.headers)
@@ -199,48 +208,59 @@ class LM:
             redact(exc, prep.api_key)
             failed(self, prep, exc)
             raise
-        return finish(self, prep, response)
+        if prep.count == 1:
+            return finish(self, prep, response)
+        return finish(self, prep, response, outputs, cost=cost)
 
     def stream(self, prompt: Any = None, messages: Messages | None = None, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Yield the call's chunks (OpenAI ``chat.completion.chunk`` dicts) as the server sends them; once all are
         read the call is cached and recorded exactly like ``lm(...)`` (same outputs, usage, cost). A cached call
-        yields one chunk holding the whole answer. Never retried: a failure mid-stream would repeat what was read."""
+        yields one chunk holding the whole answer. Never retried: a failure mid-stream would repeat what was read.
+        A call dspy.LM sends as ``n`` requests streams them one after the other."""
         prep = prepare(self, prompt, messages, {**kwargs, "stream": True})
         hit = cached(self, prep)
         if hit is not None:
             yield whole_chunk(hit)
             return
         _watched(self, prep, True)
-        assembler = Assembler()
+        answers: list[dict[str, Any]] = []
         try:
-            for chunk in chunks(prep, None):
-                assembler.push(chunk)
-                yield chunk
+            for _ in range(prep.count):
+                assembler = Assembler()
+                for chunk in chunks(prep, None):
+                    assembler.push(chunk)
+                    yield chunk
+                answers.append(assembler.completion())
         except BaseException as exc:
             redact(exc, prep.api_key)
             failed(self, prep, exc)
+            count_answered(self, answers)
             raise
-        finish(self, prep, assembler.completion())
+        finish_streamed(self, prep, answers)
 
     async def astream(self, prompt: Any = None, messages: Messages | None = None,
                       **kwargs: Any) -> AsyncIterator[dict[str, Any]]:
         """The async twin of :meth:`stream`."""
-        prep = prepare(self, prompt, messages, {**kwargs, "stream": True})
+        prep = prepare(self, prompt, messages, {**kwargs, "stream": True}, asynchronous=True)
         hit = cached(self, prep)
         if hit is not None:
             yield whole_chunk(hit)
             return
         _watched(self, prep, True)
-        assembler = Assembler()
+        answers: list[dict[str, Any]] = []
         try:
-            async for chunk in achunks(prep):
-                assembler.push(chunk)
-                yield chunk
+            for _ in range(prep.count):
+                assembler = Assembler()
+                async for chunk in achunks(prep):
+                    assembler.push(chunk)
+                    yield chunk
+                answers.append(assembler.completion())
         except BaseException as exc:
             redact(exc, prep.api_key)
             failed(self, prep, exc)
+            count_answered(self, answers)
             raise
-        finish(self, prep, assembler.completion())
+        finish_streamed(self, prep, answers)
 
     # --- state (lm/_state.py): DSPy's saved-state layout, copies, pickles ---------------------------------------
     dump_state = _state.dump_state
@@ -270,4 +290,6 @@ def _watched(lm: LM, prep: Any, streaming: bool) -> None:
     """Tell metrics / OpenTelemetry a request is going out (one global read when nobody watches)."""
     obs = _observe.observer
     if obs is not None:
-        prep.token = obs.lm_start(lm, prep.payload, streaming)
+        # a call sent as n requests is one observed call asking for n choices
+        payload = prep.payload if prep.count == 1 else {**prep.payload, "n": prep.count}
+        prep.token = obs.lm_start(lm, payload, streaming)

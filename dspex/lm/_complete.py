@@ -17,13 +17,17 @@ from .. import hooks
 from ..errors import ConfigError, LMError
 from . import _observe
 from ._body import cache_key
+from ._dialect import shape
 from ._lm15 import is_request, request_payload, to_response
+from ._lm15_values import response_format_value
+from ._messages import wire_messages
 
-__all__ = ["Prepared", "prepare", "finish", "outputs_of", "cost_of", "HISTORY_SIZE", "CACHE_SIZE"]
+__all__ = ["Prepared", "prepare", "finish", "outputs_of", "cost_of", "warn_truncated", "HISTORY_SIZE", "CACHE_SIZE"]
 
 HISTORY_SIZE = 10_000
 _log = logging.getLogger("dspex.lm")
 CACHE_SIZE = 1_024
+_UNSET: Any = object()
 
 
 @dataclass(slots=True)
@@ -31,7 +35,7 @@ class Prepared:
     prompt: Any
     messages: Any
     kwargs: dict[str, Any]        # the call's own kwargs (history)
-    payload: dict[str, Any]
+    payload: dict[str, Any]       # the body of each request
     wire: Any
     api_key: str | None
     timeout: float
@@ -40,10 +44,12 @@ class Prepared:
     key: str | None               # cache key, None when the cache is off
     request: Any                  # the lm15 Request, when the call was made with one
     logprobs: bool
+    count: int = 1                # requests to send: ``n`` on dspy.LM's lm15 side (see _dialect), else 1
     token: Any = None             # what the observer asked to get back
 
 
-def prepare(lm: Any, prompt: Any, messages: Any, kwargs: dict[str, Any]) -> Prepared:
+def prepare(lm: Any, prompt: Any, messages: Any, kwargs: dict[str, Any], asynchronous: bool = False) -> Prepared:
+    """The call as requests: the body dspy.LM would send (``_dialect``), how many of them, and the cache key."""
     request = None
     if is_request(prompt) or is_request(kwargs.get("request")):
         request = prompt if is_request(prompt) else kwargs.pop("request")
@@ -60,25 +66,75 @@ def prepare(lm: Any, prompt: Any, messages: Any, kwargs: dict[str, Any]) -> Prep
                 raise ConfigError("Call the LM with messages=[{'role': 'user', 'content': ...}] or a prompt string.")
             messages = [{"role": "user", "content": prompt}]
         merged = {**lm.kwargs, **kwargs}
-    use_cache = merged.pop("cache", lm.cache)
-    timeout = merged.pop("timeout", lm.timeout)
-    num_retries = merged.pop("num_retries", lm.num_retries)
-    rollout_id = merged.pop("rollout_id", None)
-    api_key = merged.pop("api_key", None) or lm.api_key
-    base = merged.pop("api_base", None) or merged.pop("base_url", None)
-    wire = lm._wire if base is None else lm._wire_for(base)
-    headers = merged.pop("extra_headers", None)
-    merged.pop("num_generations", None)
-    merged.pop("stream", None)
-    if request is not None:
-        payload = request_payload(request, lm.request_model)
-        messages = payload["messages"]
+    if _OPTIONS.isdisjoint(merged):   # the usual call: no client settings or dspex options among the kwargs
+        use_cache, api_key, wire, timeout, num_retries, headers, keyed = \
+            lm.cache, lm.api_key, lm._wire, lm.timeout, lm.num_retries, None, None
     else:
-        payload = {"model": lm.request_model, "messages": messages}
-        payload.update((k, v) for k, v in merged.items() if v is not None)
-    key = cache_key([wire.request_url, rollout_id, payload]) if use_cache else None
+        use_cache, api_key, wire, timeout, num_retries, headers, keyed = _options(lm, merged)
+    if request is not None:
+        dialect = lm._dialect
+        payload = request_payload(request, lm.request_model, dialect.max_tokens_field if dialect else "max_tokens")
+        messages = payload["messages"]
+        rollout_id = keyed.get("rollout_id") if keyed else None
+        key = cache_key([wire.request_url, asynchronous, rollout_id, payload]) if use_cache else None
+        count = 1
+    else:
+        # DSPy's key: the call as asked (model, messages, every kwarg but the connection's), per sync / async side
+        key = cache_key([wire.request_url, asynchronous, lm.model, messages, merged, keyed]) if use_cache else None
+        client_only = keyed is not None and ("extra_headers" in keyed or "headers" in keyed)
+        payload, count = _body(lm, messages, merged, client_only)
     return Prepared(prompt, messages, kwargs, payload, wire, api_key, timeout, num_retries, headers, key, request,
-                    bool(payload.get("logprobs")))
+                    bool(payload.get("logprobs")), count)
+
+
+# Kwargs that configure the call rather than ask the model: taken out of the body (and, but for the connection's,
+# kept in the cache key, as DSPy keys on them).
+_OPTIONS = frozenset({"cache", "api_key", "api_base", "base_url", "stream", "rollout_id", "timeout", "num_retries",
+                      "extra_headers", "headers", "num_generations"})
+
+
+def _options(lm: Any, merged: dict[str, Any]) -> tuple[Any, ...]:
+    """Take the call's own settings out of ``merged``: (cache on, API key, wire, timeout, retries, HTTP headers,
+    the settings the cache key keeps as DSPy's does, or None)."""
+    use_cache = merged.pop("cache", lm.cache)
+    api_key = merged.pop("api_key", None) or lm.api_key
+    base = merged.pop("api_base", None)
+    url_base = merged.pop("base_url", None)
+    base = base or url_base
+    wire = lm._wire if base is None else lm._wire_for(base)
+    merged.pop("stream", None)   # dspex's own switch (lm.stream() sets it): a streamed call shares a plain one's cache
+    if merged.get("rollout_id", 0) is None:
+        del merged["rollout_id"]
+    keyed = {k: merged.pop(k) for k in ("timeout", "num_retries", "rollout_id", "extra_headers", "headers",
+                                       "num_generations") if k in merged}
+    headers = keyed.get("extra_headers")
+    if "headers" in keyed:   # LiteLLM sends both as HTTP headers
+        headers = {**(keyed["headers"] or {}), **(headers or {})}
+    return (use_cache, api_key, wire, keyed.get("timeout", lm.timeout), keyed.get("num_retries", lm.num_retries),
+            headers, keyed or None)
+
+
+def _body(lm: Any, messages: Any, merged: dict[str, Any], client_only: bool) -> tuple[dict[str, Any], int]:
+    """(one request's body, how many to send): dspy.LM's lm15 side when it would take the call, else LiteLLM's
+    (``client_only``: the call names HTTP headers, a client setting lm15 does not carry)."""
+    n = merged.get("n")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ConfigError(f"n must be a positive integer (the number of completions), not {n!r}.")
+    dialect = lm._dialect
+    if dialect is not None and not client_only:
+        rows = wire_messages(messages)
+        if rows is not None:
+            generation = shape(dialect, merged)
+            if generation is not None:
+                payload = {"model": lm.request_model, "messages": rows}
+                if generation:
+                    payload.update(generation)
+                return payload, n or 1
+    payload = {"model": lm.request_model, "messages": messages}
+    payload.update((k, v) for k, v in merged.items() if v is not None)
+    if "response_format" in payload:
+        payload["response_format"] = response_format_value(payload["response_format"])
+    return payload, 1
 
 
 def cached(lm: Any, prep: Prepared) -> Any:
@@ -107,6 +163,12 @@ def outputs_of(response: Any, url: str, logprobs: bool) -> list[Any]:
     read as one empty answer and a null content as "" (the adapter then says the LM answered nothing)."""
     if not isinstance(response, dict) or not isinstance(response.get("choices"), list):
         raise LMError(f"LM at {url} answered without a 'choices' list; is it an OpenAI-compatible endpoint?")
+    choices = response["choices"]
+    if len(choices) == 1 and not logprobs:   # the usual answer, one plain text message: read in one step
+        message = choices[0].get("message") if type(choices[0]) is dict else None
+        if type(message) is dict and type(message.get("content")) is str and not message.get("reasoning_content") \
+                and not message.get("tool_calls"):
+            return [message["content"]]
     outputs: list[dict[str, Any]] = []
     for choice in response["choices"] or [{}]:
         message = choice.get("message")
@@ -123,7 +185,7 @@ def outputs_of(response: Any, url: str, logprobs: bool) -> list[Any]:
     return outputs
 
 
-def _warn_truncated(response: dict[str, Any]) -> None:
+def warn_truncated(response: dict[str, Any]) -> None:
     """dspy.LM's warning when the server stopped at the token limit (its words, on dspex's logger)."""
     for choice in response["choices"]:
         if choice.get("finish_reason") == "length":
@@ -144,17 +206,21 @@ def cost_of(lm: Any, usage: dict[str, Any]) -> float | None:
     return (inp * pricing.get("input", 0.0) + out * pricing.get("output", 0.0)) / 1_000_000
 
 
-def finish(lm: Any, prep: Prepared, response: dict[str, Any], outputs: Any = None, cache_hit: bool = False) -> Any:
+def finish(lm: Any, prep: Prepared, response: dict[str, Any], outputs: Any = None, cache_hit: bool = False,
+           cost: Any = _UNSET) -> Any:
+    """Read, cache and record a call's answer (``outputs`` and ``cost`` given when already read: a cache hit, or the
+    merged answers of ``n`` requests)."""
     if outputs is None:
         outputs = outputs_of(response, prep.wire.url, prep.logprobs)
-        _warn_truncated(response)
-        if prep.key is not None:
-            with lm._cache_lock:
-                lm._cache[prep.key] = (response, outputs)
-                if len(lm._cache) > CACHE_SIZE:
-                    lm._cache.popitem(last=False)
+        warn_truncated(response)
+    if not cache_hit and prep.key is not None:
+        with lm._cache_lock:
+            lm._cache[prep.key] = (response, outputs)
+            if len(lm._cache) > CACHE_SIZE:
+                lm._cache.popitem(last=False)
     usage = {} if cache_hit else dict(response.get("usage") or {})
-    cost = cost_of(lm, usage)
+    if cost is _UNSET:
+        cost = cost_of(lm, usage)
     result = to_response(prep.request, response, lm.model) if prep.request is not None else list(outputs)
     _record(lm, prep, response, outputs, usage, cost)
     obs = _observe.observer
@@ -185,7 +251,7 @@ def _record(lm: Any, prep: Prepared, response: dict[str, Any], outputs: Any, usa
     entry = {
         "prompt": prep.prompt,
         "messages": prep.messages,
-        "kwargs": {k: v for k, v in prep.kwargs.items() if not k.startswith("api_")},
+        "kwargs": {k: v for k, v in prep.kwargs.items() if not k.startswith("api_")} if prep.kwargs else {},
         "response": response,
         "outputs": outputs,
         "usage": usage,

@@ -80,8 +80,9 @@ def _messages(request: Any) -> list[dict[str, Any]]:
     return out
 
 
-def request_payload(request: Any, request_model: str) -> dict[str, Any]:
-    """The OpenAI chat body an lm15 Request stands for."""
+def request_payload(request: Any, request_model: str, max_tokens_field: str = "max_tokens") -> dict[str, Any]:
+    """The OpenAI chat body an lm15 Request stands for; ``max_tokens_field`` is the server's name for the token
+    limit (``max_completion_tokens`` where dspy.LM's lm15 engine writes it so, see ``_dialect``)."""
     payload: dict[str, Any] = {"model": request_model, "messages": _messages(request)}
     config = request.config
     for name in _UNSUPPORTED:
@@ -90,7 +91,7 @@ def request_payload(request: Any, request_model: str) -> dict[str, Any]:
     for name, key in _CONFIG_KEYS.items():
         value = getattr(config, name, None)
         if value is not None:
-            payload[key] = value
+            payload[max_tokens_field if key == "max_tokens" else key] = value
     if config.stop:
         payload["stop"] = list(config.stop)
     if config.response_format is not None:
@@ -102,10 +103,9 @@ def request_payload(request: Any, request_model: str) -> dict[str, Any]:
         for tool in request.tools:
             if getattr(tool, "type", None) != "function":
                 raise _refuse(f"the built-in tool {getattr(tool, 'name', tool)!r}")
-            fn = {"name": tool.name, "parameters": tool.parameters}
-            if tool.description is not None:
-                fn["description"] = tool.description
-            tools.append({"type": "function", "function": fn})
+            # as lm15 writes a function tool: the description always, null when there is none
+            tools.append({"type": "function", "function": {"name": tool.name, "description": tool.description,
+                                                           "parameters": tool.parameters}})
         payload["tools"] = tools
     choice = config.tool_choice
     if choice is not None:

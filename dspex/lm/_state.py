@@ -11,6 +11,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+from ._dialect import dialect_for
 
 if TYPE_CHECKING:
     from ._client import LM
@@ -76,6 +77,8 @@ def setstate(self: LM, state: dict[str, Any]) -> None:
     self.__dict__.setdefault("http2", False)
     self.__dict__.setdefault("verify", True)
     self.__dict__.setdefault("pricing", None)
+    if "_dialect" not in self.__dict__:   # pickled before dspex.LM sent dspy.LM's requests
+        self._dialect = dialect_for(self.model)
     self._wires = {}
     self._wire = self._wire_for(self.api_base)
     self._cache = collections.OrderedDict()
