@@ -105,6 +105,9 @@ class _LMSpans:
                           ("n", "gen_ai.request.choice.count")):
             if payload.get(key) is not None:
                 attrs[name] = payload[key]
+        if "gen_ai.request.max_tokens" not in attrs and payload.get("max_completion_tokens") is not None:
+            # the token limit as dspy.LM sends it to OpenAI (``dspex/lm/_dialect.py``)
+            attrs["gen_ai.request.max_tokens"] = payload["max_completion_tokens"]
         if streaming:
             attrs["gen_ai.request.stream"] = True
         span = self.tracer.start_span(f"chat {attrs['gen_ai.request.model']}", kind=SpanKind.CLIENT, attributes=attrs)

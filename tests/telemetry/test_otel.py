@@ -119,3 +119,15 @@ except ImportError as exc:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["ok", "None", "hint:", "True"]
+
+
+@pytest.mark.parametrize("model", ["openai/test", "custom_openai/test"])
+def test_the_lm_span_names_the_requests_sampling_settings(otel: Any, server: Any, model: str) -> None:
+    """dspex.LM sends OpenAI's token limit as ``max_completion_tokens`` (as dspy.LM 3.4.1 does) and a custom
+    gateway's as ``max_tokens``: the span's ``gen_ai.request.max_tokens`` is the limit either way."""
+    exporter, _ = otel
+    lm = dspex.LM(model, api_base=server.api_base, api_key="k", cache=False, temperature=0.5, max_tokens=77)
+    lm(messages=[{"role": "user", "content": "hi"}])
+    chat = [s for s in exporter.get_finished_spans() if s.name.startswith("chat ")][-1]
+    assert chat.attributes["gen_ai.request.max_tokens"] == 77
+    assert chat.attributes["gen_ai.request.temperature"] == 0.5
