@@ -33,7 +33,6 @@ from ._routed import Routing
 __all__ = ["WrappingRouting", "WrapperEngine"]
 
 
-
 class WrapperEngine(Engine):
     """The engine of a BestOfN or Refine: wraps the side's module of whatever the module's ``module`` is now."""
 
