@@ -273,6 +273,7 @@ class LM:
         return f"LM(model={self.model!r}, api_base={_masked(self.api_base)!r})"
 
 
+_state.LM_NEW = LM.__new__   # copies of a plain dspex.LM skip the bridge look-up ``__new__`` makes
 
 
 def _masked(url: Any) -> Any:

@@ -42,28 +42,48 @@ def load_state(cls: type[LM], state: dict[str, Any]) -> LM:
 
 
 def copy(self: LM, **kwargs: Any) -> LM:
-    """A copy with some settings or request defaults changed (``lm.copy(temperature=1.0)``), as in DSPy."""
-    new = type(self).__new__(type(self))
-    new.__dict__.update(self.__dict__)
-    new.history, new.callbacks, new.kwargs = [], list(self.callbacks), dict(self.kwargs)
-    new._cache, new._cache_lock = collections.OrderedDict(), threading.Lock()
-    new._wires = dict(self._wires)   # connections shared with the original; a changed transport gets its own
+    """A copy with some settings or request defaults changed (``lm.copy(temperature=1.0)``), as in DSPy.
+
+    BestOfN and Refine copy the LM for every attempt, so the copy is built straight from the instance's dict: its
+    class is already the one ``LM.__new__`` picked (DSPy's twin when DSPy is loaded), unless a subclass brings a
+    ``__new__`` of its own, which is then honoured."""
+    cls = type(self)
+    new = _new_object(cls) if cls.__new__ is LM_NEW else cls.__new__(cls)
+    state = new.__dict__
+    state.update(self.__dict__)
+    state["history"] = []
+    state["callbacks"] = list(self.callbacks)
+    state["kwargs"] = request = dict(self.kwargs)
+    state["_cache"] = collections.OrderedDict()
+    state["_cache_lock"] = threading.Lock()
+    state["_wires"] = dict(self._wires)   # connections shared with the original; a changed transport gets its own
     for key, value in kwargs.items():
-        if key in ("model", "kwargs", "history") or key.startswith("_"):
+        if key in _FIXED or key.startswith("_"):
             raise ConfigError(f"copy() cannot change {key!r}; build a new LM instead.")
         if hasattr(new, key):
-            setattr(new, key, value)
-            if key in ("http2", "verify"):
-                new._wires = {}
-            if key in ("api_base", "http2", "verify"):
-                if key == "api_base":
-                    new._explicit_api_base = value
-                new._wire = new._wire_for(new.api_base)
+            _set_setting(new, key, value)
         elif value is None:
-            new.kwargs.pop(key, None)
+            request.pop(key, None)
         else:
-            new.kwargs[key] = value
+            request[key] = value
     return new
+
+
+def _set_setting(new: LM, key: str, value: Any) -> None:
+    """``copy``'s change of an attribute (``model_type``, ``cache``, ``api_base``...): a changed transport gets
+    its own connection."""
+    setattr(new, key, value)
+    if key in ("http2", "verify"):
+        new._wires = {}
+    if key in ("api_base", "http2", "verify"):
+        if key == "api_base":
+            new._explicit_api_base = value
+        new._wire = new._wire_for(new.api_base)
+
+
+_FIXED = frozenset({"model", "kwargs", "history"})
+_new_object = object.__new__
+LM_NEW: Any = None   # ``LM.__new__``, set by ``_client`` once the class exists
 
 
 # Connections, locks and the cache are per process: copies and pickles start with fresh ones.
