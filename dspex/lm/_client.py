@@ -173,7 +173,7 @@ class LM:
         _watched(self, prep, streaming)
         try:
             if prep.count != 1:
-                response, outputs, cost = gather(self, prep, functools.partial(send, prep, streaming, on_chunk))
+                response, outputs, cost, usage = gather(self, prep, functools.partial(send, prep, streaming, on_chunk))
             elif streaming:
                 response = send(prep, True, on_chunk)
             else:
@@ -185,7 +185,7 @@ class LM:
             raise
         if prep.count == 1:
             return finish(self, prep, response)
-        return finish(self, prep, response, outputs, cost=cost)
+        return finish(self, prep, response, outputs, cost=cost, usage=usage)
 
     async def _acall_once(self, prompt: Any, messages: Messages | None, kwargs: dict[str, Any],
                           on_chunk: Callable[[dict[str, Any]], Any] | None = None) -> Any:
@@ -197,7 +197,7 @@ class LM:
         _watched(self, prep, streaming)
         try:
             if prep.count != 1:
-                response, outputs, cost = await agather(self, prep,
+                response, outputs, cost, usage = await agather(self, prep,
                                                         functools.partial(asend, prep, streaming, on_chunk))
             elif streaming:
                 response = await asend(prep, True, on_chunk)
@@ -210,7 +210,7 @@ class LM:
             raise
         if prep.count == 1:
             return finish(self, prep, response)
-        return finish(self, prep, response, outputs, cost=cost)
+        return finish(self, prep, response, outputs, cost=cost, usage=usage)
 
     def stream(self, prompt: Any = None, messages: Messages | None = None, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Yield the call's chunks (OpenAI ``chat.completion.chunk`` dicts) as the server sends them; once all are
@@ -234,7 +234,7 @@ class LM:
         except BaseException as exc:
             redact(exc, prep.api_key)
             failed(self, prep, exc)
-            count_answered(self, answers)
+            count_answered(self, prep, answers)
             raise
         finish_streamed(self, prep, answers)
 
@@ -258,7 +258,7 @@ class LM:
         except BaseException as exc:
             redact(exc, prep.api_key)
             failed(self, prep, exc)
-            count_answered(self, answers)
+            count_answered(self, prep, answers)
             raise
         finish_streamed(self, prep, answers)
 
