@@ -35,7 +35,9 @@ from ._wire import Wire
 __all__ = ["LM"]
 
 _DEFAULT_API_BASE = "https://api.openai.com/v1"
-_OPENAI_COMPATIBLE_PREFIXES = frozenset({"openai", "hosted_vllm", "custom_openai", "openai_like", "lm_studio"})
+# Prefixes whose model id goes out without them (LiteLLM and lm15 both strip these).
+_OPENAI_COMPATIBLE_PREFIXES = frozenset({"openai", "hosted_vllm", "custom_openai", "openai_like", "lm_studio",
+                                         "ollama", "ollama_chat", "groq", "openrouter"})
 Messages = list[dict[str, Any]]
 
 

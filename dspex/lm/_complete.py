@@ -137,6 +137,8 @@ def _body(lm: Any, messages: Any, merged: dict[str, Any], client_only: bool) -> 
     payload.update((k, v) for k, v in merged.items() if v is not None)
     if "response_format" in payload:
         payload["response_format"] = response_format_value(payload["response_format"])
+    if lm.model.startswith("openrouter/"):   # LiteLLM asks OpenRouter for its usage accounting on every call
+        payload["usage"] = {"include": True}
     return payload, 1, False
 
 
