@@ -101,7 +101,8 @@ def litellm_usage(raw: Any) -> dict[str, Any]:
     params = dict(raw) if isinstance(raw, dict) else {}
     prompt_tokens, completion_tokens = params.pop("prompt_tokens", None), params.pop("completion_tokens", None)
     total_tokens, reasoning = params.pop("total_tokens", None), params.pop("reasoning_tokens", None)
-    given_prompt, given_completion = params.pop("prompt_tokens_details", None), params.pop("completion_tokens_details", None)
+    given_prompt = params.pop("prompt_tokens_details", None)
+    given_completion = params.pop("completion_tokens_details", None)
     server_tool_use, cost = params.pop("server_tool_use", None), params.pop("cost", None)
     completion = None
     if given_completion and isinstance(given_completion, dict):

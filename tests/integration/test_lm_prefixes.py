@@ -5,7 +5,8 @@ the token limit as ``max_tokens``; a call lm15 does not carry goes through LiteL
 
 Where DSPy's LiteLLM side cannot talk to an OpenAI-compatible server (``ollama_chat/``: LiteLLM refuses ``n`` and
 posts to Ollama's own ``/api/chat``; ``groq/``: LiteLLM fails reading the answer, "'ModelResponse' object has no
-attribute 'service_tier'"; ``ollama/``: LiteLLM posts to ``/api/generate``), there is nothing to compare: dspex.LM keeps LiteLLM's request shape there.
+attribute 'service_tier'"; ``ollama/``: LiteLLM posts to ``/api/generate``), there is nothing to compare: dspex.LM
+keeps LiteLLM's request shape there.
 """
 
 from __future__ import annotations

@@ -113,9 +113,13 @@ def test_native_prediction_and_dspy_side_record_the_same_entry() -> None:
     assert seen[1] == seen[0]
 
 
-def test_a_cache_hit_records_no_usage_as_dspy() -> None:
+def test_a_cache_hit_records_no_usage_as_dspy(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dspy.clients.cache import Cache
+
+    # a DSPy cache of its own: another test may have turned DSPy's off in this process
+    monkeypatch.setattr(dspy, "cache", Cache(enable_disk_cache=False, enable_memory_cache=True, disk_cache_dir=None))
     seen = []
-    prompt = f"a question asked twice {uuid.uuid4()}"   # DSPy's cache is on disk: a fresh prompt misses it
+    prompt = f"a question asked twice {uuid.uuid4()}"
     with _server(BASE) as server:
         for cls in (dspy.LM, LM):
             lm = cls("openai/gpt-4o-mini", api_base=server.api_base, api_key="k", cache=True)
