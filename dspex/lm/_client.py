@@ -35,7 +35,9 @@ from ._wire import Wire
 __all__ = ["LM"]
 
 _DEFAULT_API_BASE = "https://api.openai.com/v1"
-_OPENAI_COMPATIBLE_PREFIXES = frozenset({"openai", "hosted_vllm", "custom_openai", "openai_like", "lm_studio"})
+# Prefixes whose model id goes out without them (LiteLLM and lm15 both strip these).
+_OPENAI_COMPATIBLE_PREFIXES = frozenset({"openai", "hosted_vllm", "custom_openai", "openai_like", "lm_studio",
+                                         "ollama", "ollama_chat", "groq", "openrouter"})
 Messages = list[dict[str, Any]]
 
 
@@ -173,7 +175,7 @@ class LM:
         _watched(self, prep, streaming)
         try:
             if prep.count != 1:
-                response, outputs, cost = gather(self, prep, functools.partial(send, prep, streaming, on_chunk))
+                response, outputs, cost, usage = gather(self, prep, functools.partial(send, prep, streaming, on_chunk))
             elif streaming:
                 response = send(prep, True, on_chunk)
             else:
@@ -185,7 +187,7 @@ class LM:
             raise
         if prep.count == 1:
             return finish(self, prep, response)
-        return finish(self, prep, response, outputs, cost=cost)
+        return finish(self, prep, response, outputs, cost=cost, usage=usage)
 
     async def _acall_once(self, prompt: Any, messages: Messages | None, kwargs: dict[str, Any],
                           on_chunk: Callable[[dict[str, Any]], Any] | None = None) -> Any:
@@ -197,7 +199,7 @@ class LM:
         _watched(self, prep, streaming)
         try:
             if prep.count != 1:
-                response, outputs, cost = await agather(self, prep,
+                response, outputs, cost, usage = await agather(self, prep,
                                                         functools.partial(asend, prep, streaming, on_chunk))
             elif streaming:
                 response = await asend(prep, True, on_chunk)
@@ -210,7 +212,7 @@ class LM:
             raise
         if prep.count == 1:
             return finish(self, prep, response)
-        return finish(self, prep, response, outputs, cost=cost)
+        return finish(self, prep, response, outputs, cost=cost, usage=usage)
 
     def stream(self, prompt: Any = None, messages: Messages | None = None, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Yield the call's chunks (OpenAI ``chat.completion.chunk`` dicts) as the server sends them; once all are
@@ -234,7 +236,7 @@ class LM:
         except BaseException as exc:
             redact(exc, prep.api_key)
             failed(self, prep, exc)
-            count_answered(self, answers)
+            count_answered(self, prep, answers)
             raise
         finish_streamed(self, prep, answers)
 
@@ -258,7 +260,7 @@ class LM:
         except BaseException as exc:
             redact(exc, prep.api_key)
             failed(self, prep, exc)
-            count_answered(self, answers)
+            count_answered(self, prep, answers)
             raise
         finish_streamed(self, prep, answers)
 

@@ -21,6 +21,7 @@ from ._dialect import shape
 from ._lm15 import is_request, request_payload, to_response
 from ._lm15_values import response_format_value
 from ._messages import wire_messages
+from ._usage import usage_of
 
 __all__ = ["Prepared", "prepare", "finish", "outputs_of", "cost_of", "warn_truncated", "HISTORY_SIZE", "CACHE_SIZE"]
 
@@ -45,6 +46,7 @@ class Prepared:
     request: Any                  # the lm15 Request, when the call was made with one
     logprobs: bool
     count: int = 1                # requests to send: ``n`` on dspy.LM's lm15 side (see _dialect), else 1
+    lm15: bool = False            # dspy.LM's lm15 side (else LiteLLM's): how it records usage (``_usage``)
     token: Any = None             # what the observer asked to get back
 
 
@@ -77,14 +79,14 @@ def prepare(lm: Any, prompt: Any, messages: Any, kwargs: dict[str, Any], asynchr
         messages = payload["messages"]
         rollout_id = keyed.get("rollout_id") if keyed else None
         key = cache_key([wire.request_url, asynchronous, rollout_id, payload]) if use_cache else None
-        count = 1
+        count, lm15 = 1, dialect is not None
     else:
         # DSPy's key: the call as asked (model, messages, every kwarg but the connection's), per sync / async side
         key = cache_key([wire.request_url, asynchronous, lm.model, messages, merged, keyed]) if use_cache else None
         client_only = keyed is not None and ("extra_headers" in keyed or "headers" in keyed)
-        payload, count = _body(lm, messages, merged, client_only)
+        payload, count, lm15 = _body(lm, messages, merged, client_only)
     return Prepared(prompt, messages, kwargs, payload, wire, api_key, timeout, num_retries, headers, key, request,
-                    bool(payload.get("logprobs")), count)
+                    bool(payload.get("logprobs")), count, lm15)
 
 
 # Kwargs that configure the call rather than ask the model: taken out of the body (and, but for the connection's,
@@ -114,8 +116,9 @@ def _options(lm: Any, merged: dict[str, Any]) -> tuple[Any, ...]:
             headers, keyed or None)
 
 
-def _body(lm: Any, messages: Any, merged: dict[str, Any], client_only: bool) -> tuple[dict[str, Any], int]:
-    """(one request's body, how many to send): dspy.LM's lm15 side when it would take the call, else LiteLLM's
+def _body(lm: Any, messages: Any, merged: dict[str, Any], client_only: bool) -> tuple[dict[str, Any], int, bool]:
+    """(one request's body, how many to send, whether on the lm15 side): dspy.LM's lm15 side when it would take
+    the call, else LiteLLM's
     (``client_only``: the call names HTTP headers, a client setting lm15 does not carry)."""
     n = merged.get("n")
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
@@ -129,12 +132,14 @@ def _body(lm: Any, messages: Any, merged: dict[str, Any], client_only: bool) -> 
                 payload = {"model": lm.request_model, "messages": rows}
                 if generation:
                     payload.update(generation)
-                return payload, n or 1
+                return payload, n or 1, True
     payload = {"model": lm.request_model, "messages": messages}
     payload.update((k, v) for k, v in merged.items() if v is not None)
     if "response_format" in payload:
         payload["response_format"] = response_format_value(payload["response_format"])
-    return payload, 1
+    if lm.model.startswith("openrouter/"):   # LiteLLM asks OpenRouter for its usage accounting on every call
+        payload["usage"] = {"include": True}
+    return payload, 1, False
 
 
 def cached(lm: Any, prep: Prepared) -> Any:
@@ -207,9 +212,10 @@ def cost_of(lm: Any, usage: dict[str, Any]) -> float | None:
 
 
 def finish(lm: Any, prep: Prepared, response: dict[str, Any], outputs: Any = None, cache_hit: bool = False,
-           cost: Any = _UNSET) -> Any:
-    """Read, cache and record a call's answer (``outputs`` and ``cost`` given when already read: a cache hit, or the
-    merged answers of ``n`` requests)."""
+           cost: Any = _UNSET, usage: dict[str, Any] | None = None) -> Any:
+    """Read, cache and record a call's answer (``outputs``, ``cost`` and ``usage`` given when already read: a cache
+    hit, or the merged answers of ``n`` requests). The usage recorded is dspy.LM's reading of the server's
+    (``_usage``); the cost is read from the server's own (a gateway's ``usage.cost``)."""
     if outputs is None:
         outputs = outputs_of(response, prep.wire.url, prep.logprobs)
         warn_truncated(response)
@@ -218,9 +224,12 @@ def finish(lm: Any, prep: Prepared, response: dict[str, Any], outputs: Any = Non
             lm._cache[prep.key] = (response, outputs)
             if len(lm._cache) > CACHE_SIZE:
                 lm._cache.popitem(last=False)
-    usage = {} if cache_hit else dict(response.get("usage") or {})
     if cost is _UNSET:
-        cost = cost_of(lm, usage)
+        cost = cost_of(lm, {} if cache_hit else dict(response.get("usage") or {}))
+    if cache_hit:
+        usage = {}
+    elif usage is None:
+        usage = usage_of(response.get("usage"), prep.lm15)
     result = to_response(prep.request, response, lm.model) if prep.request is not None else list(outputs)
     _record(lm, prep, response, outputs, usage, cost)
     obs = _observe.observer

@@ -5,16 +5,20 @@ door for the model and can carry every key of the call, and through LiteLLM othe
 dspy/clients/execution.py, ``select_backend`` in dspy/clients/backend_selection.py). The two sides send
 different requests for the same call:
 
-* lm15 (``openai/...``, ``hosted_vllm/...``, a bare ``gpt-*`` / ``o1*`` / ``o3*`` / ``o4*`` name): ONE REQUEST
+* lm15 (``openai/...``, ``hosted_vllm/...``, ``ollama/...``, ``ollama_chat/...``, ``groq/...``, ``openrouter/...``,
+  a bare ``gpt-*`` / ``o1*`` / ``o3*`` / ``o4*`` name; the model id without its prefix): ONE REQUEST
   PER COMPLETION, sent one after the other, with no ``n`` on the wire (``execute`` / ``aexecute``: ``count =
-  call.n``); the token limit under the server's own field (OpenAI: ``max_completion_tokens``, vLLM:
+  call.n``); the token limit under the server's own field (OpenAI: ``max_completion_tokens``, the others:
   ``max_tokens``; lm15's chat presets in _vendor/lm15/compat.py); every value rebuilt the way lm15's
   ``request_from_openai_chat`` reads it and ``OpenAIChatLM._payload`` writes it (``stop="x"`` becomes ``["x"]``,
   ``top_k`` is dropped, ``temperature=0`` is ``0.0``, ``response_format={"type": "text"}`` is left out, a
   pydantic ``response_format`` becomes a strict JSON schema...).
 * LiteLLM (``custom_openai/``, ``lm_studio/``, another bare name; or, per call, a key lm15 has no verdict for,
   ``extra_headers`` / ``headers``, a value lm15 refuses such as ``temperature=3``; or ``OPENAI_API_BASE`` set in
-  the environment for ``openai/``): ONE request with the kwargs as given, ``n`` included.
+  the environment for ``openai/``; ``reasoning_effort`` for ``openrouter/``): ONE request with the kwargs as given,
+  ``n`` included (for ``openrouter/`` LiteLLM adds ``"usage": {"include": true}``). LiteLLM's ``ollama/``,
+  ``ollama_chat/`` (Ollama's own ``/api/...`` endpoints, ``n`` refused) and ``groq/`` (its own rewrites) are not
+  modelled: there dspex.LM sends the OpenAI-compatible request with ``n``.
 
 :func:`dialect_for` picks the side once per LM (model string and environment at construction; DSPy reads the
 environment on every call). :func:`shape` builds one call's generation keys on the lm15 side, or answers None
@@ -32,22 +36,32 @@ from typing import Any, Callable
 from ._lm15_values import (SKIP, Refused, ranged, read_functions, read_int, read_response_format, read_stop, read_store,
                            read_text, read_tool_choice, read_tools, read_top_k)
 
-__all__ = ["Dialect", "OPENAI", "VLLM", "dialect_for", "shape"]
+__all__ = ["Dialect", "OPENAI", "VLLM", "OLLAMA", "GROQ", "OPENROUTER", "PREFIXES", "dialect_for", "shape"]
 
 
 @dataclass(frozen=True, slots=True)
 class Dialect:
-    """One lm15 Chat Completions preset: the server's name for the token limit is all that differs here."""
+    """One lm15 Chat Completions preset, as far as the keys dspex.LM sends differ between them: the server's name
+    for the token limit, whether DSPy's lm15 side carries ``reasoning_effort`` for it (for OpenRouter it does not:
+    the call goes through LiteLLM), and whether the server takes OpenAI's prompt-cache keys (``cache_control``)."""
 
     name: str
     max_tokens_field: str
+    reasoning_effort: bool = True
+    prompt_cache: bool = False
 
 
-OPENAI = Dialect("openai", "max_completion_tokens")   # lm15 compat.py OPENAI_CHAT_PRESETS["openai"]
-VLLM = Dialect("vllm", "max_tokens")                  # lm15 compat.py OPENAI_CHAT_PRESETS["vllm"]
+# lm15 compat.py OPENAI_CHAT_PRESETS[...]
+OPENAI = Dialect("openai", "max_completion_tokens", prompt_cache=True)
+VLLM = Dialect("vllm", "max_tokens")
+OLLAMA = Dialect("ollama", "max_tokens")
+GROQ = Dialect("groq", "max_tokens")
+OPENROUTER = Dialect("openrouter", "max_tokens", reasoning_effort=False, prompt_cache=True)
 
-# LiteLLM prefix -> lm15 preset, for the prefixes dspex.LM speaks (lm15 router.py LITELLM_PROVIDER_PREFIXES).
-_PREFIXES = {"openai": OPENAI, "hosted_vllm": VLLM}
+# LiteLLM prefix -> lm15 preset, for the prefixes dspex.LM speaks (lm15 router.py LITELLM_PROVIDER_PREFIXES). With
+# api_base given, lm15 posts each to ``{api_base}/chat/completions``, as it does for openai/.
+PREFIXES = {"openai": OPENAI, "hosted_vllm": VLLM, "ollama": OLLAMA, "ollama_chat": OLLAMA, "groq": GROQ,
+             "openrouter": OPENROUTER}
 # A bare model name routes by lm15's rules (router.py DEFAULT_RULES); OpenAI's go to its Chat Completions door.
 _BARE_OPENAI = ("gpt-", "o1", "o3", "o4", "chat-latest")
 
@@ -56,7 +70,7 @@ def dialect_for(model: str, environ: Any = os.environ) -> Dialect | None:
     prefix, sep, rest = model.partition("/")
     if not sep:
         return OPENAI if model.startswith(_BARE_OPENAI) else None
-    dialect = _PREFIXES.get(prefix)
+    dialect = PREFIXES.get(prefix)
     if dialect is None:
         return None
     # An environment-configured gateway keeps LiteLLM (select_backend: "{PREFIX}_API_BASE" / "{PREFIX}_BASE_URL").
@@ -182,14 +196,15 @@ def _joint(dialect: Dialect, merged: dict[str, Any], cfg: dict[str, Any]) -> Non
         cfg["user"] = read_text(users[0])
     effort = get("reasoning_effort")
     if effort is not None:
-        if type(effort) is not str or effort not in _EFFORTS:
+        if type(effort) is not str or effort not in _EFFORTS or not dialect.reasoning_effort:
             raise Refused
         cfg["reasoning_effort"] = _EFFORTS[effort]
     key, retention = get("prompt_cache_key"), get("prompt_cache_retention")
     if key is not None or retention is not None:
-        if dialect is not OPENAI or (retention is not None and retention != "24h"):
+        if not dialect.prompt_cache or (retention is not None and retention != "24h"):
             raise Refused   # vLLM has no prompt-cache control; "24h" is the one retention lm15 names
         if key is not None:
             cfg["prompt_cache_key"] = read_text(key)
         if retention is not None:
             cfg["prompt_cache_retention"] = retention
+

@@ -20,6 +20,9 @@ from .. import hooks
 from ._complete import Prepared, cost_of, finish, outputs_of, warn_truncated
 from ._retry import apost_json, post_json
 from ._stream import Assembler, achunks, chunks
+from ._usage import usage_of
+
+Combined = tuple[dict[str, Any], list[Any], Any, dict[str, Any]]   # (merged body, outputs, cost, recorded usage)
 
 __all__ = ["send", "asend", "gather", "agather", "finish_streamed", "merge_usage", "combine", "count_answered"]
 
@@ -48,33 +51,33 @@ def finish_streamed(lm: Any, prep: Prepared, answers: list[dict[str, Any]]) -> N
     if prep.count == 1:
         finish(lm, prep, answers[0])
     else:
-        response, outputs, cost = gather(lm, prep, iter(answers).__next__)
-        finish(lm, prep, response, outputs, cost=cost)
+        response, outputs, cost, usage = gather(lm, prep, iter(answers).__next__)
+        finish(lm, prep, response, outputs, cost=cost, usage=usage)
 
 
-def gather(lm: Any, prep: Prepared, request: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], list[Any], Any]:
-    """``prep.count`` answers of ``request()``, asked in order: (merged body, outputs, cost)."""
+def gather(lm: Any, prep: Prepared, request: Callable[[], dict[str, Any]]) -> Combined:
+    """``prep.count`` answers of ``request()``, asked in order: (merged body, outputs, cost, usage)."""
     answers: list[tuple[dict[str, Any], list[Any]]] = []
     try:
         for _ in range(prep.count):
             answers.append(_read(prep, request()))
     except BaseException:
-        count_answered(lm, [response for response, _ in answers])
+        count_answered(lm, prep, [response for response, _ in answers])
         raise
-    return combine(lm, answers)
+    return combine(lm, prep, answers)
 
 
 async def agather(lm: Any, prep: Prepared,
-                  request: Callable[[], Awaitable[dict[str, Any]]]) -> tuple[dict[str, Any], list[Any], Any]:
+                  request: Callable[[], Awaitable[dict[str, Any]]]) -> Combined:
     """The async twin of :func:`gather`: still one request at a time, as DSPy's ``aexecute`` sends them."""
     answers: list[tuple[dict[str, Any], list[Any]]] = []
     try:
         for _ in range(prep.count):
             answers.append(_read(prep, await request()))
     except BaseException:
-        count_answered(lm, [response for response, _ in answers])
+        count_answered(lm, prep, [response for response, _ in answers])
         raise
-    return combine(lm, answers)
+    return combine(lm, prep, answers)
 
 
 def _read(prep: Prepared, response: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
@@ -83,17 +86,22 @@ def _read(prep: Prepared, response: dict[str, Any]) -> tuple[dict[str, Any], lis
     return response, outputs
 
 
-def combine(lm: Any, answers: list[tuple[dict[str, Any], list[Any]]]) -> tuple[dict[str, Any], list[Any], Any]:
-    """DSPy's ``combine``: outputs concatenated (all dicts as soon as one is), usage merged, cost summed or None."""
+def combine(lm: Any, prep: Prepared, answers: list[tuple[dict[str, Any], list[Any]]]) -> Combined:
+    """DSPy's ``combine``: outputs concatenated (all dicts as soon as one is), usage merged, cost summed or None.
+
+    Two usages: the body's is the servers' usages merged (the body a server honouring ``n`` would have sent); the
+    recorded one merges each answer's usage as dspy.LM records it (``_usage``), as DSPy merges its candidates'."""
     outputs = [out for _, outs in answers for out in outs]
     if any(type(out) is dict for out in outputs):
         outputs = [out if type(out) is dict else {"text": out} for out in outputs]
     usage: dict[str, Any] = {}
+    recorded: dict[str, Any] = {}
     costs = []
     choices = []
     for response, outs in answers:
         one = response.get("usage") or {}
         usage = merge_usage(usage, one)
+        recorded = merge_usage(recorded, usage_of(one, prep.lm15))
         costs.append(cost_of(lm, dict(one)))
         for choice in response["choices"] or [{}]:   # an answer without choices still counts as one, as it reads
             choices.append({**choice, "index": len(choices)})
@@ -103,7 +111,7 @@ def combine(lm: Any, answers: list[tuple[dict[str, Any], list[Any]]]) -> tuple[d
     else:
         body.pop("usage", None)
     cost = sum(costs) if costs and all(c is not None for c in costs) else None
-    return body, outputs, cost
+    return body, outputs, cost, recorded
 
 
 def merge_usage(first: dict[str, Any] | None, second: dict[str, Any] | None) -> dict[str, Any]:
@@ -130,7 +138,7 @@ def _count(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def count_answered(lm: Any, responses: list[dict[str, Any]]) -> None:
+def count_answered(lm: Any, prep: Prepared, responses: list[dict[str, Any]]) -> None:
     """A candidate failed: DSPy still counts the usage of those already answered in its usage tracker."""
     bridge = hooks.bridge
     if bridge is None or not responses:
@@ -142,9 +150,9 @@ def count_answered(lm: Any, responses: list[dict[str, Any]]) -> None:
     if tracker is None:
         return
     for response in responses:
-        usage = response.get("usage") if isinstance(response, dict) else None
+        usage = usage_of(response.get("usage"), prep.lm15) if isinstance(response, dict) else None
         if usage:
             try:
-                tracker.add_usage(lm.model, dict(usage))
+                tracker.add_usage(lm.model, usage)
             except Exception:   # as DSPy: a custom tracker's failure never replaces the call's own error
                 pass

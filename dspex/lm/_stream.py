@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, AsyncIterator, Callable, Iterable, Iterator
 
-from ..errors import LMResponseError
+from ..errors import LMResponseError, LMServerError
 from ._body import dumps_body
 from ._complete import text_of
 from ._errors import answer_error, status_error, transport_error
@@ -130,18 +130,33 @@ class _Reader:
     """Reads a 200's lines: its events' chunks, else (no event at all) the plain JSON answer some servers send."""
 
     def __init__(self, url: str) -> None:
-        self.url, self.events, self.other = url, 0, []
+        self.url, self.events, self.other, self.finished = url, 0, [], False
 
     def line(self, line: str) -> dict[str, Any] | None:
         if line.startswith("data:"):
             self.events += 1
-            return parse_event(line, self.url)
+            return self._seen(parse_event(line, self.url))
         if line and not line.startswith(_SSE_FIELDS):
             self.other.append(line)
         return None
 
     def rest(self) -> dict[str, Any] | None:
-        return completion_chunk("\n".join(self.other), self.url) if not self.events and self.other else None
+        return self._seen(completion_chunk("\n".join(self.other), self.url)) if not self.events and self.other else None
+
+    def _seen(self, chunk: dict[str, Any] | None) -> dict[str, Any] | None:
+        if chunk is not None and not self.finished:
+            self.finished = any(isinstance(c, dict) and c.get("finish_reason") for c in chunk.get("choices") or ())
+        return chunk
+
+    def end(self, lm15: bool) -> None:
+        """The stream is over. On dspy.LM's LiteLLM side one that never said why it stopped is a failure
+        (LiteLLM: "Stream ended before a finish_reason was received", which DSPy raises as its LMServerError,
+        unretried): the answer may be cut short. DSPy's lm15 side reads such a stream as it came, and so does
+        dspex.LM there."""
+        if not lm15 and not self.finished:
+            raise LMServerError(f"LM at {self.url} ended its streamed answer before a finish_reason was received; "
+                                "the answer may be cut short (a proxy or the server dropped the stream?).",
+                                status=200, body="", url=self.url, attempts=1)
 
 
 def chunks(prep: Any, on_chunk: Callable[[dict[str, Any]], None] | None) -> Iterator[dict[str, Any]]:
@@ -164,6 +179,7 @@ def chunks(prep: Any, on_chunk: Callable[[dict[str, Any]], None] | None) -> Iter
                 if on_chunk is not None:
                     on_chunk(chunk)
                 yield chunk
+            reader.end(prep.lm15)
     except Unreachable as exc:
         raise transport_error(prep.wire, exc, prep.timeout, 1) from None
 
@@ -184,6 +200,7 @@ async def achunks(prep: Any) -> AsyncIterator[dict[str, Any]]:
             chunk = reader.rest()
             if chunk is not None:
                 yield chunk
+            reader.end(prep.lm15)
     except Unreachable as exc:
         raise transport_error(prep.wire, exc, prep.timeout, 1) from None
 
