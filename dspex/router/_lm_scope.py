@@ -43,7 +43,7 @@ def is_stand_in(lm: Any) -> bool:
     return shadow is not None and shadow.is_stand_in(lm)
 
 
-_CONTROLS = _taps._ACTIVE.get   # the shadow controls running in this context (``_taps``)
+_CONTROLS = _taps.active   # the shadow controls running in this context (``_taps``; ``_carry``)
 
 
 def lm_scope(module: Any, kwargs: dict[str, Any], lm: Any, books: bool = True) -> tuple[dict[str, Any], Any]:

@@ -9,9 +9,9 @@ program wrote.
 
 So the recorder goes in one layer lower, behind ``Module.__call__`` (callbacks, caller modules, usage) and before
 DSPy's ``Predict.forward`` (which reads the LM and pops ``lm`` before the trace entry is made): while a shadow
-control runs (:func:`tapping`, its extent in this context), each predictor that would take an LM of its own gets
-that LM's stand-in (``standing_for``: a recorder in front of it, writing to the control's transcript) in place of
-it. A routed Predict's own ``forward`` does that itself (``_variants.NativeForward``); a plain ``dspy.Predict``
+control runs (:func:`tapping`: its extent in this context, and in the workers a ``dspy.Parallel``, ``Evaluate`` or
+``batch`` starts within it, ``_carry``), each predictor that would take an LM of its own gets that LM's stand-in
+(``standing_for``: a recorder in front of it, writing to the control's transcript) in place of it. A routed Predict's own ``forward`` does that itself (``_variants.NativeForward``); a plain ``dspy.Predict``
 (ChainOfThought's inner one, ReAct's two) gets a ``forward`` / ``aforward`` on the instance for the extent, the
 way DSPy's own ``bootstrap_trace`` patches a program's. A routed module run natively inside the extent gets them
 per context, never on its shared engine (``_lm_scope``, ``dspex.native.lm_stand_in``). Controls nest (a routed
@@ -31,6 +31,7 @@ import contextvars
 import threading
 from typing import Any, Iterator
 
+from . import _carry
 from ._engine import _predictors, own_attr
 
 __all__ = ["tapping", "stand_in_kwargs", "stand_in", "active"]
@@ -43,7 +44,9 @@ _installed: dict[int, list[Any]] = {}   # id(predictor) -> [predictor, controls 
 
 
 def active() -> tuple[Any, ...]:
-    return _ACTIVE.get()
+    """The shadow controls running in this context, outermost first: this context's own, else (in a worker
+    thread DSPy started inside a control) the ones DSPy's settings carried there (``_carry``)."""
+    return _ACTIVE.get() or _carry.carried()
 
 
 def stand_in(lm: Any, controls: tuple[Any, ...]) -> Any:
@@ -76,7 +79,7 @@ class _Tap:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         p = self.predictor
-        controls = _ACTIVE.get()
+        controls = active()
         if controls:
             kwargs = stand_in_kwargs(p, kwargs, controls)
         elif id(p) not in _installed:
@@ -142,9 +145,14 @@ def tapping(target: Any, recorder: Any, given_lm: bool) -> Iterator[None]:
                   if _plain(p) and (given_lm or own_attr(p, "__dict__").get("lm") is not None)]
     if predictors:
         _tap(predictors)
-    token = _ACTIVE.set((*_ACTIVE.get(), recorder)) if recorder is not None else None
+    controls = (*active(), recorder) if recorder is not None else None
+    token = _ACTIVE.set(controls) if controls is not None else None
     try:
-        yield
+        if controls is None:
+            yield
+        else:
+            with _carry.carrying(controls):   # into the workers of a dspy.Parallel / Evaluate / batch it runs
+                yield
     finally:
         if token is not None:
             _ACTIVE.reset(token)
