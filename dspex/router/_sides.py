@@ -15,6 +15,7 @@ import contextlib
 from typing import Any, Iterator
 
 from . import _taps
+from ._arg_modules import argument_predictors
 from ._engine import _predictors, own_attr
 from ._lm_scope import default_lm, is_stand_in, lm_scope
 from ._routed import _backend
@@ -51,14 +52,15 @@ def effective_lm(module: Any, kwargs: dict[str, Any]) -> Any:
 
 # --- DSPy --------------------------------------------------------------------------------------------------
 @contextlib.contextmanager
-def _dspy_lm(module: Any, target: Any, kwargs: dict[str, Any], lm: Any) -> Iterator[dict[str, Any]]:
+def _dspy_lm(module: Any, target: Any, kwargs: dict[str, Any], lm: Any, args: tuple = ()) -> Iterator[dict[str, Any]]:
     """Put the chosen LM where DSPy reads it, wrapped as a ``dspy.BaseLM`` when it is not one; yields the call's
     keyword arguments (a copy when they change: a fallback may still need the caller's).
 
     ``lm``: shadow's recorder, for a control (else the LM shadow would have recorded, for a call it did not
     sample: the call then runs as on the dspy route). The recorder never joins the keywords, which DSPy's
     callbacks see: it stands in for the default LM through ``dspy.context``, and for the LM a predictor reads
-    first (the call's ``lm=``, one it holds) behind ``Module.__call__`` (``_taps``)."""
+    first (the call's ``lm=``, one it holds) behind ``Module.__call__`` (``_taps``): the call's own predictors' and
+    those of the modules it was given in ``args`` (a Parallel's pairs, ``_arg_modules``)."""
     import dspy
 
     as_dspy_lm = _backend().as_dspy_lm
@@ -82,7 +84,8 @@ def _dspy_lm(module: Any, target: Any, kwargs: dict[str, Any], lm: Any) -> Itera
         chosen = recorder.standing_for(chosen)
     # Inside a shadow control (this call's, or one this call is nested in), the LMs the module's predictors read
     # before the default one are recorded too.
-    taps = _taps.tapping(target, recorder, "lm" in kwargs) if recorder is not None or _taps.active() else None
+    taps = (_taps.tapping(target, recorder, "lm" in kwargs, argument_predictors(args, kwargs))
+            if recorder is not None or _taps.active() else None)
     with taps if taps is not None else contextlib.nullcontext():
         if chosen is None or chosen is dspy.settings.lm:
             yield kwargs
@@ -93,12 +96,12 @@ def _dspy_lm(module: Any, target: Any, kwargs: dict[str, Any], lm: Any) -> Itera
 
 def dspy_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None) -> Any:
     if type(module)._shape == "dspy":
-        with _dspy_lm(module, module, kwargs, lm) as kw:
+        with _dspy_lm(module, module, kwargs, lm, args) as kw:
             return type(module)._impl.__call__(module, *args, **kw)
     engine = own_attr(module, "_dspex").engine(module)
     instance = engine.sync(module)
     try:
-        with _dspy_lm(module, instance, kwargs, lm) as kw:
+        with _dspy_lm(module, instance, kwargs, lm, args) as kw:
             return instance(*args, **kw)
     finally:
         # What the call spent goes onto the module, unless this is a shadow control (``lm`` given): its candidate
@@ -109,12 +112,12 @@ def dspy_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None) 
 
 async def adspy_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None) -> Any:
     if type(module)._shape == "dspy":
-        with _dspy_lm(module, module, kwargs, lm) as kw:
+        with _dspy_lm(module, module, kwargs, lm, args) as kw:
             return await type(module)._impl.acall(module, *args, **kw)
     engine = own_attr(module, "_dspex").engine(module)
     instance = engine.sync(module)
     try:
-        with _dspy_lm(module, instance, kwargs, lm) as kw:
+        with _dspy_lm(module, instance, kwargs, lm, args) as kw:
             return await instance.acall(*args, **kw)
     finally:
         if engine.spends and lm is None:
