@@ -62,7 +62,7 @@ def _candidate_lm_for() -> Callable[[Any], Any] | None:
 def active() -> tuple[Any, ...]:
     """The shadow controls running in this context, outermost first: this context's own, else (in a worker
     thread DSPy started inside a control) the ones DSPy's settings carried there (``_carry``)."""
-    return _ACTIVE.get() or _carry.carried()
+    return _ACTIVE.get() or _carry.carried(_ACTIVE, ())
 
 
 def stand_in(lm: Any, controls: tuple[Any, ...]) -> Any:
@@ -99,6 +99,13 @@ class _Tap:
         self.predictor, self.name, self.previous = predictor, name, previous
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        tokens = _carry.restore()   # in a DSPy worker: the state of the control or candidate that started it
+        try:
+            return self._call(args, kwargs)
+        finally:
+            _carry.reset(tokens)
+
+    def _call(self, args: tuple, kwargs: dict[str, Any]) -> Any:
         p = self.predictor
         candidate = _candidate_lm_for()
         controls = active() if candidate is None else ()
@@ -178,7 +185,7 @@ def tapping(target: Any, recorder: Any, given_lm: bool, extra: tuple[Any, ...] =
         if controls is None:
             yield
         else:
-            with _carry.carrying(controls):   # into the workers of a dspy.Parallel / Evaluate / batch it runs
+            with _carry.carrying(_ACTIVE):   # into the workers of a dspy.Parallel / Evaluate / batch it runs
                 yield
     finally:
         if token is not None:

@@ -317,15 +317,15 @@ def test_a_native_side_answering_otherwise_in_dspys_workers_is_a_divergence_per_
     assert len(records) == 4 and all(r["fields"] == ["answer"] for r in records), records
 
 
-@pytest.mark.xfail(strict=True, reason="Known gap: a candidate's own state (in_candidate, its replayer's stand-ins) "
-                   "does not reach the workers of a dspy.Parallel that DSPy code run by the candidate starts")
-def test_a_routed_parallel_over_programs_that_fan_out_on_dspy_parallel(server: Any) -> None:
+@pytest.mark.parametrize("held", [False, True], ids=["default LM", "an LM the predictors hold"])
+def test_a_routed_parallel_over_programs_that_fan_out_on_dspy_parallel(server: Any, held: bool) -> None:
     """A routed Parallel whose pairs are plain DSPy programs that fan routed predictors (holding an LM) out on
-    ``dspy.Parallel``: the candidate runs its copies of the programs, and their routed predictors, in DSPy's
-    workers, no longer know they run in a candidate; they run as controls of their own, on the real LM."""
+    ``dspy.Parallel``: the candidate runs its copies of the programs, whose routed predictors, in DSPy's workers,
+    still know they run in the candidate (``_carry``) and replay; before, they ran as shadow calls of their own, on
+    the real LM (twice the requests, in the LM's and DSPy's history)."""
     def run(ns: Any, default: Any, own: Any) -> Any:
         programs = [FanOut(ns) for _ in range(2)]
-        for program in programs:
+        for program in programs if held else ():
             _own_lms(program, {"own": own, "other": own})
         parallel = (dspy.Parallel if ns is dspy else dspex.Parallel)(num_threads=THREADS, disable_progress_bar=True)
         preds = parallel([(p, {"questions": QUESTIONS}) for p in programs])
