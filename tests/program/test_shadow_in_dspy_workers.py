@@ -336,3 +336,8 @@ def test_a_routed_parallel_over_programs_that_fan_out_on_dspy_parallel(server: A
     got = _books(server, dspex, run)
     assert got == want
     assert _mismatches() == {}, dspex.shadow.stats()
+    # One comparison per shadowed call the program made: the routed Parallel and the 8 predictor calls of its
+    # control (none of its candidate, whose predictors run their candidates, on the transcript, even in DSPy's
+    # workers; before, they shadowed anew: on the default LM, replayed, that doubled only these counts).
+    compared = {t: s["compared"] for t, s in dspex.shadow.stats()["by_module"].items() if s["compared"]}
+    assert compared == {"parallel": 1, "chain_of_thought": 4, "predict": 4}, compared
