@@ -318,13 +318,14 @@ def test_a_native_side_answering_otherwise_in_dspys_workers_is_a_divergence_per_
 
 
 @pytest.mark.parametrize("held", [False, True], ids=["default LM", "an LM the predictors hold"])
-def test_a_routed_parallel_over_programs_that_fan_out_on_dspy_parallel(server: Any, held: bool) -> None:
-    """A routed Parallel whose pairs are plain DSPy programs that fan routed predictors (holding an LM) out on
-    ``dspy.Parallel``: the candidate runs its copies of the programs, whose routed predictors, in DSPy's workers,
-    still know they run in the candidate (``_carry``) and replay; before, they ran as shadow calls of their own, on
-    the real LM (twice the requests, in the LM's and DSPy's history)."""
+@pytest.mark.parametrize("routed", [True, False], ids=["routed predictors", "plain DSPy predictors"])
+def test_a_routed_parallel_over_programs_that_fan_out_on_dspy_parallel(server: Any, routed: bool, held: bool) -> None:
+    """A routed Parallel whose pairs are plain DSPy programs that fan predictors out on ``dspy.Parallel``: the
+    candidate runs its copies of the programs, whose predictors, in DSPy's workers, still know they run in the
+    candidate (``_carry``) and replay. Before, routed ones ran as shadow calls of their own, and plain ones holding
+    an LM called it: on the real LM, twice the requests, in the LM's and DSPy's history."""
     def run(ns: Any, default: Any, own: Any) -> Any:
-        programs = [FanOut(ns) for _ in range(2)]
+        programs = [FanOut(ns if routed else dspy) for _ in range(2)]
         for program in programs if held else ():
             _own_lms(program, {"own": own, "other": own})
         parallel = (dspy.Parallel if ns is dspy else dspex.Parallel)(num_threads=THREADS, disable_progress_bar=True)
@@ -336,8 +337,8 @@ def test_a_routed_parallel_over_programs_that_fan_out_on_dspy_parallel(server: A
     got = _books(server, dspex, run)
     assert got == want
     assert _mismatches() == {}, dspex.shadow.stats()
-    # One comparison per shadowed call the program made: the routed Parallel and the 8 predictor calls of its
-    # control (none of its candidate, whose predictors run their candidates, on the transcript, even in DSPy's
-    # workers; before, they shadowed anew: on the default LM, replayed, that doubled only these counts).
+    # One comparison per shadowed call the program made: the routed Parallel, and the 8 routed predictor calls of
+    # its control (none of its candidate, whose routed predictors run their candidates, on the transcript, even in
+    # DSPy's workers; before, they shadowed anew: on the default LM, replayed, that doubled only these counts).
     compared = {t: s["compared"] for t, s in dspex.shadow.stats()["by_module"].items() if s["compared"]}
-    assert compared == {"parallel": 1, "chain_of_thought": 4, "predict": 4}, compared
+    assert compared == ({"parallel": 1, "chain_of_thought": 4, "predict": 4} if routed else {"parallel": 1}), compared
