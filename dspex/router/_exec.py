@@ -20,7 +20,7 @@ from typing import Any
 from dspex import telemetry
 from dspex.errors import CallTimeoutError, DspexError, raised_by_lm
 
-from . import _runtime
+from . import _carry, _runtime
 from ._decision import Decision, unavailable
 from ._engine import own_attr
 from ._routed import _check_impl
@@ -186,6 +186,7 @@ async def _arun(module: Any, d: Decision, settings: Any, args: tuple, kwargs: di
     return result
 
 
+@_carry.restoring   # in a DSPy worker: the shadow state of the call that started it
 def call(module: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
     watch = telemetry.watching   # None unless a route listener, dspex.metrics or OpenTelemetry is on
     if watch is None:
@@ -210,6 +211,7 @@ def call(module: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
     return result
 
 
+@_carry.arestoring
 async def acall(module: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
     watch = telemetry.watching
     if watch is None:

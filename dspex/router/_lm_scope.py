@@ -16,7 +16,7 @@ import functools
 import sys
 from typing import Any, Iterator
 
-from . import _taps
+from . import _carry, _taps
 from ._engine import own_attr
 from ._routed import _backend
 
@@ -43,7 +43,7 @@ def is_stand_in(lm: Any) -> bool:
     return shadow is not None and shadow.is_stand_in(lm)
 
 
-_CONTROLS = _taps._ACTIVE.get   # the shadow controls running in this context (``_taps``)
+_CONTROLS = _taps.active   # the shadow controls running in this context (``_taps``; ``_carry``)
 
 
 def lm_scope(module: Any, kwargs: dict[str, Any], lm: Any, books: bool = True) -> tuple[dict[str, Any], Any]:
@@ -80,15 +80,19 @@ def _candidate_scope(module: Any, kwargs: dict[str, Any], lm: Any) -> tuple[dict
 
 @contextlib.contextmanager
 def _stand_ins(lm_for: Any, default: Any) -> Iterator[None]:
-    """Native predictors take ``lm_for(lm)`` for the LM they read first, and ``default`` (if any) as the default."""
+    """Native predictors take ``lm_for(lm)`` for the LM they read first, and ``default`` (if any) as the default.
+    ``lm_for`` rides into the workers DSPy code run meanwhile may start (``_carry``): a routed module there (in a
+    candidate's copy of a plain program fanning out on ``dspy.Parallel``) replays the LMs it is given or holds.
+    (The default LM's stand-in, for DSPy code a candidate runs, rides in DSPy's settings: ``_arg_modules``.)"""
     from dspex.native import lm_stand_in
 
     token = lm_stand_in.set(lm_for)
     try:
-        if default is None:
-            yield
-        else:
-            with native_settings().context(lm=default):
+        with _carry.carrying(lm_stand_in):
+            if default is None:
                 yield
+            else:
+                with native_settings().context(lm=default):
+                    yield
     finally:
         lm_stand_in.reset(token)

@@ -16,9 +16,11 @@ import copy
 import uuid
 from typing import Any, Iterator
 
+from ._arg_modules import replaying_dspy
 from ._context import current_request
 from ._decision import Decision
-from ._sides import acall_instance, adspy_call, anative_call, call_instance, dspy_call, effective_lm, native_call
+from ._sides import (acall_instance, adspy_call, anative_call, call_instance, default_lm, dspy_call, effective_lm,
+                     native_call)
 
 __all__ = ["shadow_call"]
 
@@ -105,12 +107,12 @@ def shadow_call(module: Any, d: Decision, args: tuple, kwargs: dict[str, Any], k
 
     def candidate(lm: Any) -> Any:
         c_args, c_kwargs = _candidate_copy(args, kwargs)
-        with _engine_turn(module):
+        with _engine_turn(module), replaying_dspy(c_args, c_kwargs, lm, default_lm):
             return native_call(module, c_args, c_kwargs, lm, books=False, state=state)
 
     async def acandidate(lm: Any) -> Any:
         c_args, c_kwargs = _candidate_copy(args, kwargs)
-        with _engine_turn(module):
+        with _engine_turn(module), replaying_dspy(c_args, c_kwargs, lm, default_lm):
             return await anative_call(module, c_args, c_kwargs, lm, books=False, state=state)
 
     notes = None

@@ -14,7 +14,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Iterator
 
-from . import _taps
+from . import _carry, _taps
+from ._arg_modules import argument_predictors
 from ._engine import _predictors, own_attr
 from ._lm_scope import default_lm, is_stand_in, lm_scope
 from ._routed import _backend
@@ -51,14 +52,15 @@ def effective_lm(module: Any, kwargs: dict[str, Any]) -> Any:
 
 # --- DSPy --------------------------------------------------------------------------------------------------
 @contextlib.contextmanager
-def _dspy_lm(module: Any, target: Any, kwargs: dict[str, Any], lm: Any) -> Iterator[dict[str, Any]]:
+def _dspy_lm(module: Any, target: Any, kwargs: dict[str, Any], lm: Any, args: tuple = ()) -> Iterator[dict[str, Any]]:
     """Put the chosen LM where DSPy reads it, wrapped as a ``dspy.BaseLM`` when it is not one; yields the call's
     keyword arguments (a copy when they change: a fallback may still need the caller's).
 
     ``lm``: shadow's recorder, for a control (else the LM shadow would have recorded, for a call it did not
     sample: the call then runs as on the dspy route). The recorder never joins the keywords, which DSPy's
     callbacks see: it stands in for the default LM through ``dspy.context``, and for the LM a predictor reads
-    first (the call's ``lm=``, one it holds) behind ``Module.__call__`` (``_taps``)."""
+    first (the call's ``lm=``, one it holds) behind ``Module.__call__`` (``_taps``): the call's own predictors' and
+    those of the modules it was given in ``args`` (a Parallel's pairs, ``_arg_modules``)."""
     import dspy
 
     as_dspy_lm = _backend().as_dspy_lm
@@ -82,7 +84,8 @@ def _dspy_lm(module: Any, target: Any, kwargs: dict[str, Any], lm: Any) -> Itera
         chosen = recorder.standing_for(chosen)
     # Inside a shadow control (this call's, or one this call is nested in), the LMs the module's predictors read
     # before the default one are recorded too.
-    taps = _taps.tapping(target, recorder, "lm" in kwargs) if recorder is not None or _taps.active() else None
+    taps = (_taps.tapping(target, recorder, "lm" in kwargs, argument_predictors(args, kwargs))
+            if recorder is not None or _taps.active() else None)
     with taps if taps is not None else contextlib.nullcontext():
         if chosen is None or chosen is dspy.settings.lm:
             yield kwargs
@@ -93,12 +96,12 @@ def _dspy_lm(module: Any, target: Any, kwargs: dict[str, Any], lm: Any) -> Itera
 
 def dspy_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None) -> Any:
     if type(module)._shape == "dspy":
-        with _dspy_lm(module, module, kwargs, lm) as kw:
+        with _dspy_lm(module, module, kwargs, lm, args) as kw:
             return type(module)._impl.__call__(module, *args, **kw)
     engine = own_attr(module, "_dspex").engine(module)
     instance = engine.sync(module)
     try:
-        with _dspy_lm(module, instance, kwargs, lm) as kw:
+        with _dspy_lm(module, instance, kwargs, lm, args) as kw:
             return instance(*args, **kw)
     finally:
         # What the call spent goes onto the module, unless this is a shadow control (``lm`` given): its candidate
@@ -109,12 +112,12 @@ def dspy_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None) 
 
 async def adspy_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None) -> Any:
     if type(module)._shape == "dspy":
-        with _dspy_lm(module, module, kwargs, lm) as kw:
+        with _dspy_lm(module, module, kwargs, lm, args) as kw:
             return await type(module)._impl.acall(module, *args, **kw)
     engine = own_attr(module, "_dspex").engine(module)
     instance = engine.sync(module)
     try:
-        with _dspy_lm(module, instance, kwargs, lm) as kw:
+        with _dspy_lm(module, instance, kwargs, lm, args) as kw:
             return await instance.acall(*args, **kw)
     finally:
         if engine.spends and lm is None:
@@ -136,36 +139,51 @@ def native_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None
     the module's state alone, running the engine with ``state`` (an ``Engine.snapshot``: the module as its control
     found it) when given."""
     kw, scope = lm_scope(module, kwargs, lm, books)
-    token = None if books else _muted().set(True)
-    try:
-        if scope is None:
-            return _native_run(module, args, kw, books, state)
-        with scope:
-            return _native_run(module, args, kw, books, state)
-    finally:
-        if token is not None:
-            _muted().reset(token)
+    if books:
+        return _scoped(scope, _native_run, module, args, kw, books, state)
+    with _candidate_extent():
+        return _scoped(scope, _native_run, module, args, kw, books, state)
 
 
 async def anative_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any = None, books: bool = True,
                        state: Any = None) -> Any:
     kw, scope = lm_scope(module, kwargs, lm, books)
-    token = None if books else _muted().set(True)
-    try:
-        if scope is None:
-            return await _anative_run(module, args, kw, books, state)
-        with scope:
-            return await _anative_run(module, args, kw, books, state)
-    finally:
-        if token is not None:
-            _muted().reset(token)
+    if books:
+        return await _ascoped(scope, _anative_run(module, args, kw, books, state))
+    with _candidate_extent():
+        return await _ascoped(scope, _anative_run(module, args, kw, books, state))
 
 
-def _muted() -> Any:
-    """The switch that keeps native instance callbacks silent (``dspex.native.callbacks_muted``)."""
+def _scoped(scope: Any, fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` inside ``scope`` (``lm_scope``'s context), if any."""
+    if scope is None:
+        return fn(*args)
+    with scope:
+        return fn(*args)
+
+
+async def _ascoped(scope: Any, run: Any) -> Any:
+    """Await the coroutine ``run`` inside ``scope``, if any (it starts running only then)."""
+    if scope is None:
+        return await run
+    with scope:
+        return await run
+
+
+@contextlib.contextmanager
+def _candidate_extent() -> Iterator[None]:
+    """A shadow candidate's native run: native instance callbacks stay silent (``dspex.native.callbacks_muted``),
+    and that, with its being a candidate, rides into the workers DSPy code it runs may start (``_carry``): a routed
+    module there runs its candidate, muted, not a shadow call of its own."""
     from dspex.native import callbacks_muted
+    from dspex.shadow import observation   # (a candidate runs: shadow is loaded)
 
-    return callbacks_muted
+    token = callbacks_muted.set(True)
+    try:
+        with _carry.carrying(callbacks_muted, observation.IN_CANDIDATE):
+            yield
+    finally:
+        callbacks_muted.reset(token)
 
 
 def _native_run(module: Any, args: tuple, kw: dict[str, Any], books: bool, state: Any) -> Any:
@@ -210,23 +228,11 @@ def call_instance(module: Any, instance: Any, args: tuple, kwargs: dict[str, Any
     """A native ``instance`` standing in for ``module``'s (an agent replaying tools), with ``lm``, no books and no
     callbacks (a shadow candidate)."""
     kw, scope = lm_scope(module, kwargs, lm, False)
-    token = _muted().set(True)
-    try:
-        if scope is None:
-            return instance(*args, **kw)
-        with scope:
-            return instance(*args, **kw)
-    finally:
-        _muted().reset(token)
+    with _candidate_extent():
+        return _scoped(scope, lambda: instance(*args, **kw))
 
 
 async def acall_instance(module: Any, instance: Any, args: tuple, kwargs: dict[str, Any], lm: Any) -> Any:
     kw, scope = lm_scope(module, kwargs, lm, False)
-    token = _muted().set(True)
-    try:
-        if scope is None:
-            return await instance.acall(*args, **kw)
-        with scope:
-            return await instance.acall(*args, **kw)
-    finally:
-        _muted().reset(token)
+    with _candidate_extent():
+        return await _ascoped(scope, instance.acall(*args, **kw))

@@ -16,7 +16,7 @@ from typing import Any
 from dspex import hooks
 from dspex.registry import ModuleSpec, native_class, resolve
 
-from ._taps import _ACTIVE, stand_in_kwargs
+from ._taps import active as _controls, stand_in_kwargs
 
 __all__ = ["shape_for", "variant", "rebuild", "register_public", "impl_class", "Hosted"]
 
@@ -48,7 +48,7 @@ class NativeForward:
         active = hooks.native_root.get()
         if active is not None and active[0] is self:
             return active[1](*args, **kwargs)
-        controls = _ACTIVE.get()
+        controls = _controls()
         if controls and type(self)._dspex_predictor:
             kwargs = stand_in_kwargs(self, kwargs, controls)
         return type(self)._impl.forward(self, *args, **kwargs)
@@ -57,7 +57,7 @@ class NativeForward:
         active = hooks.native_root.get()
         if active is not None and active[0] is self:
             return await active[1](*args, **kwargs)
-        controls = _ACTIVE.get()
+        controls = _controls()
         if controls and type(self)._dspex_predictor:
             kwargs = stand_in_kwargs(self, kwargs, controls)
         impl_aforward = getattr(type(self)._impl, "aforward", None)
