@@ -26,18 +26,17 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import functools
 import sys
 import threading
-from typing import Any, Callable, Iterator, TypeVar, cast
+from typing import Any, Iterator
 
-__all__ = ["carried", "carrying", "restore", "reset", "restoring", "arestoring"]
+__all__ = ["carried", "carrying", "restore", "reset", "extents"]
 
 _KEY = "dspex_carried"   # the key in DSPy's overrides: {contextvar: value}
 _SETTINGS = "dspy.dsp.utils.settings"
 _UNSET: Any = object()
 _lock = threading.Lock()
-_count = 0               # carrying extents open right now, in any thread
+extents = 0   # carrying extents open right now, in any thread (0: nothing carried anywhere, nothing to restore)
 
 Tokens = list[tuple[contextvars.ContextVar[Any], contextvars.Token[Any]]]
 
@@ -49,7 +48,7 @@ def _overrides() -> contextvars.ContextVar[Any] | None:
 
 def _values() -> dict[contextvars.ContextVar[Any], Any]:
     """What DSPy's overrides carry here (empty when nothing is carried anywhere)."""
-    overrides = _overrides() if _count else None
+    overrides = _overrides() if extents else None
     return {} if overrides is None else overrides.get().get(_KEY) or {}
 
 
@@ -62,7 +61,7 @@ def carried(var: contextvars.ContextVar[Any], default: Any = None) -> Any:
 def carrying(*variables: contextvars.ContextVar[Any]) -> Iterator[None]:
     """Inside the block, the values ``variables`` have here also ride in DSPy's overrides (with those carried
     already), where DSPy's workers find them."""
-    global _count
+    global extents
     overrides = _overrides()
     if overrides is None:
         yield
@@ -70,14 +69,14 @@ def carrying(*variables: contextvars.ContextVar[Any]) -> Iterator[None]:
     current = overrides.get()
     values = {**(current.get(_KEY) or {}), **{var: var.get() for var in variables}}
     with _lock:
-        _count += 1
+        extents += 1
     token = overrides.set(type(current)({**current, _KEY: values}))   # (DSPy's own dict type: a dotdict)
     try:
         yield
     finally:
         overrides.reset(token)
         with _lock:
-            _count -= 1
+            extents -= 1
 
 
 def restore() -> Tokens:
@@ -93,38 +92,3 @@ def reset(tokens: Tokens) -> None:
     """Undo :func:`restore`."""
     for var, token in reversed(tokens):
         var.reset(token)
-
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def restoring(fn: _F) -> _F:
-    """``fn`` (an entry point: a routed module's call) with the carried state restored for its extent."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not _count:   # the common case: nothing carried anywhere
-            return fn(*args, **kwargs)
-        tokens = restore()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            reset(tokens)
-
-    return cast(_F, wrapper)
-
-
-def arestoring(fn: _F) -> _F:
-    """:func:`restoring` for a coroutine function (``acall``)."""
-
-    @functools.wraps(fn)
-    async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not _count:
-            return await fn(*args, **kwargs)
-        tokens = restore()
-        try:
-            return await fn(*args, **kwargs)
-        finally:
-            reset(tokens)
-
-    return cast(_F, wrapper)
