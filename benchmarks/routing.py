@@ -11,9 +11,9 @@ flag <= 25 us over a direct call. Run: ``.venv/bin/python benchmarks/routing.py`
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -87,8 +87,12 @@ def flag_file(folder: Path) -> str:
     return str(path)
 
 
-def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("calls", nargs="?", type=int, default=3000, help="calls per measurement (default 3000)")
+    n = parser.parse_args(argv).calls
+    if n < 1:
+        parser.error("calls must be at least 1")
     with tempfile.TemporaryDirectory() as tmp:
         dspex.configure(lm=instant_lm, flags=flag_file(Path(tmp)), implementation_preference="native_first")
         direct = dspex.native.Predict("question -> answer")
