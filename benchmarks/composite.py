@@ -37,8 +37,8 @@ native's where DSPy is not loaded):
 * BestOfN: DSPy 5.88M, native 506k (522k before the faster ``lm.copy``). Per attempt: the traced
   ChainOfThought call about 71k (the call about 47k, the script's ``dspex.LM`` call about 12k, the trace about
   11k), ``lm.copy`` about 22k (28.6k before ``_state.copy`` built the copy from the instance's dict), the deep
-  copy about 36k, ``set_lm`` about 13k, the reward about 7k; ``get_lm`` once, about 10k. DSPy's attempt is about 1.6M for the call, 226k for the deep copy
-  and 44k for ``lm.copy``.
+  copy about 36k, ``set_lm`` about 13k, the reward about 7k; ``get_lm`` once, about 10k. DSPy's attempt is about
+  1.6M for the call, 226k for the deep copy and 44k for ``lm.copy``.
 * Refine: DSPy 24.2M, native 1.62M. It runs the same attempts (two with the hinting adapter) and its feedback
   Predict twice. Each feedback call logs DSPy's three type-mismatch warnings (for ``target_threshold``,
   ``reward_value`` and ``module_names``), and Python's logging of those six records is about 400k of native's
