@@ -187,13 +187,13 @@ async def _arun(module: Any, d: Decision, settings: Any, args: tuple, kwargs: di
 
 
 def call(module: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
-    if _carry.extents:   # shadow state is carried somewhere: in a DSPy worker, that of the call that started it
-        tokens = _carry.restore()
-        if tokens:
-            try:
-                return call(module, args, kwargs)   # (restored now: the inner call has nothing left to restore)
-            finally:
-                _carry.reset(tokens)
+    # Shadow state carried somewhere: in a DSPy worker, that of the call that started it (then nothing is left to
+    # restore for the inner call)
+    if _carry.extents and (tokens := _carry.restore()):
+        try:
+            return call(module, args, kwargs)
+        finally:
+            _carry.reset(tokens)
     watch = telemetry.watching   # None unless a route listener, dspex.metrics or OpenTelemetry is on
     if watch is None:
         settings, d, keybox = route(module, kwargs)
@@ -218,13 +218,11 @@ def call(module: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
 
 
 async def acall(module: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
-    if _carry.extents:
-        tokens = _carry.restore()
-        if tokens:
-            try:
-                return await acall(module, args, kwargs)
-            finally:
-                _carry.reset(tokens)
+    if _carry.extents and (tokens := _carry.restore()):
+        try:
+            return await acall(module, args, kwargs)
+        finally:
+            _carry.reset(tokens)
     watch = telemetry.watching
     if watch is None:
         settings, d, keybox = route(module, kwargs)
