@@ -62,7 +62,8 @@ def _candidate_lm_for() -> Callable[[Any], Any] | None:
 def active() -> tuple[Any, ...]:
     """The shadow controls running in this context, outermost first: this context's own, else (in a worker
     thread DSPy started inside a control) the ones DSPy's settings carried there (``_carry``)."""
-    return _ACTIVE.get() or _carry.carried(_ACTIVE, ())
+    # (``extents``: nothing is carried anywhere, the common case, and the look-up is skipped)
+    return _ACTIVE.get() or (_carry.carried(_ACTIVE, ()) if _carry.extents else ())
 
 
 def stand_in(lm: Any, controls: tuple[Any, ...]) -> Any:
