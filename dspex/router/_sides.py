@@ -149,9 +149,9 @@ async def anative_call(module: Any, args: tuple, kwargs: dict[str, Any], lm: Any
                        state: Any = None) -> Any:
     kw, scope = lm_scope(module, kwargs, lm, books)
     if books:
-        return await _ascoped(scope, _anative_run(module, args, kw, books, state))
+        return await _ascoped(scope, _anative_run, module, args, kw, books, state)
     with _candidate_extent():
-        return await _ascoped(scope, _anative_run(module, args, kw, books, state))
+        return await _ascoped(scope, _anative_run, module, args, kw, books, state)
 
 
 def _scoped(scope: Any, fn: Any, *args: Any) -> Any:
@@ -162,12 +162,13 @@ def _scoped(scope: Any, fn: Any, *args: Any) -> Any:
         return fn(*args)
 
 
-async def _ascoped(scope: Any, run: Any) -> Any:
-    """Await the coroutine ``run`` inside ``scope``, if any (it starts running only then)."""
+async def _ascoped(scope: Any, fn: Any, *args: Any) -> Any:
+    """Await ``fn(*args)`` inside ``scope``, if any (the coroutine is made there, so a scope failing to open
+    leaves none unawaited)."""
     if scope is None:
-        return await run
+        return await fn(*args)
     with scope:
-        return await run
+        return await fn(*args)
 
 
 @contextlib.contextmanager
@@ -235,4 +236,4 @@ def call_instance(module: Any, instance: Any, args: tuple, kwargs: dict[str, Any
 async def acall_instance(module: Any, instance: Any, args: tuple, kwargs: dict[str, Any], lm: Any) -> Any:
     kw, scope = lm_scope(module, kwargs, lm, False)
     with _candidate_extent():
-        return await _ascoped(scope, instance.acall(*args, **kw))
+        return await _ascoped(scope, lambda: instance.acall(*args, **kw))
