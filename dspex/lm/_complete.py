@@ -118,8 +118,7 @@ def _options(lm: Any, merged: dict[str, Any]) -> tuple[Any, ...]:
 
 def _body(lm: Any, messages: Any, merged: dict[str, Any], client_only: bool) -> tuple[dict[str, Any], int, bool]:
     """(one request's body, how many to send, whether on the lm15 side): dspy.LM's lm15 side when it would take
-    the call, else LiteLLM's
-    (``client_only``: the call names HTTP headers, a client setting lm15 does not carry)."""
+    the call, else LiteLLM's (``client_only``: the call names HTTP headers, a client setting lm15 does not carry)."""
     n = merged.get("n")
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
         raise ConfigError(f"n must be a positive integer (the number of completions), not {n!r}.")

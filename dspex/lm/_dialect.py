@@ -207,4 +207,3 @@ def _joint(dialect: Dialect, merged: dict[str, Any], cfg: dict[str, Any]) -> Non
             cfg["prompt_cache_key"] = read_text(key)
         if retention is not None:
             cfg["prompt_cache_retention"] = retention
-
